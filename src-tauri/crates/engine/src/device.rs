@@ -1,0 +1,74 @@
+//! Device choice: the GPU a feature enables when it starts, else the CPU,
+//! with the reason logged.
+use candle_core::Device;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DevicePreference {
+    /// The first GPU compiled in and working, else the CPU.
+    #[default]
+    Auto,
+    Cpu,
+    Cuda,
+    Metal,
+}
+
+impl std::str::FromStr for DevicePreference {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "cpu" => Ok(Self::Cpu),
+            "cuda" => Ok(Self::Cuda),
+            "metal" => Ok(Self::Metal),
+            _ => Err(format!("unknown device '{s}' (auto, cpu, cuda, metal)")),
+        }
+    }
+}
+
+pub fn select(pref: DevicePreference) -> Device {
+    if pref == DevicePreference::Cpu {
+        return Device::Cpu;
+    }
+    if matches!(pref, DevicePreference::Auto | DevicePreference::Cuda) {
+        match cuda() {
+            Ok(d) => return d,
+            Err(why) => tracing::info!("not using CUDA: {why}; falling back"),
+        }
+    }
+    if matches!(pref, DevicePreference::Auto | DevicePreference::Metal) {
+        match metal() {
+            Ok(d) => return d,
+            Err(why) => tracing::info!("not using Metal: {why}; falling back"),
+        }
+    }
+    tracing::info!("running on the CPU");
+    Device::Cpu
+}
+
+#[cfg(feature = "cuda")]
+fn cuda() -> Result<Device, String> {
+    Device::new_cuda(0).map_err(|e| e.to_string())
+}
+#[cfg(not(feature = "cuda"))]
+fn cuda() -> Result<Device, String> {
+    Err("this build has no CUDA support (cargo feature `cuda`)".into())
+}
+
+#[cfg(feature = "metal")]
+fn metal() -> Result<Device, String> {
+    Device::new_metal(0).map_err(|e| e.to_string())
+}
+#[cfg(not(feature = "metal"))]
+fn metal() -> Result<Device, String> {
+    Err("this build has no Metal support (cargo feature `metal`)".into())
+}
+
+pub fn describe(d: &Device) -> &'static str {
+    match d {
+        Device::Cpu => "cpu",
+        Device::Cuda(_) => "cuda",
+        Device::Metal(_) => "metal",
+    }
+}

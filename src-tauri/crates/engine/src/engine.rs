@@ -1,0 +1,170 @@
+//! The engine thread. Requests go in over a channel; each gets its own stream
+//! of events back. A new request cancels the one running.
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crate::device::DevicePreference;
+use crate::error::{EngineError, Result};
+use crate::generate::{self, Cancel, Event, Request, Scratch};
+use crate::model::{Model, ModelInfo};
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub device: DevicePreference,
+    /// Caps the context below the model's own, bounding KV-cache memory.
+    pub max_context: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self { device: DevicePreference::Auto, max_context: 4096 }
+    }
+}
+
+enum Job {
+    Load { path: PathBuf, reply: Sender<Result<ModelInfo>> },
+    Generate { epoch: u64, request: Request, events: Sender<Event> },
+    Tokenize { text: String, reply: Sender<Result<Vec<u32>>> },
+}
+
+pub struct Engine {
+    jobs: Option<Sender<Job>>,
+    epoch: Arc<AtomicU64>,
+    thread: Option<JoinHandle<()>>,
+}
+
+struct EpochCancel<'a> {
+    current: &'a AtomicU64,
+    mine: u64,
+}
+
+impl Cancel for EpochCancel<'_> {
+    #[inline]
+    fn cancelled(&self) -> bool {
+        self.current.load(Ordering::Relaxed) != self.mine
+    }
+}
+
+impl Engine {
+    pub fn spawn(config: EngineConfig) -> Self {
+        let (tx, rx) = channel::<Job>();
+        let epoch = Arc::new(AtomicU64::new(0));
+        let shared = epoch.clone();
+        let thread = std::thread::Builder::new()
+            .name("cmdbar-engine".into())
+            .spawn(move || worker(config, rx, shared))
+            .expect("spawn engine thread");
+        Self { jobs: Some(tx), epoch, thread: Some(thread) }
+    }
+
+    fn send(&self, job: Job) -> Result<()> {
+        self.jobs.as_ref().ok_or(EngineError::Disconnected)?.send(job).map_err(|_| EngineError::Disconnected)
+    }
+
+    /// Loads a model; the current one stays active if this one fails.
+    pub fn load(&self, path: impl Into<PathBuf>) -> Receiver<Result<ModelInfo>> {
+        let (reply, rx) = channel();
+        if let Err(e) = self.send(Job::Load { path: path.into(), reply: reply.clone() }) {
+            let _ = reply.send(Err(e));
+        }
+        rx
+    }
+
+    /// Starts `request`, cancelling any request still running.
+    pub fn generate(&self, request: Request) -> Receiver<Event> {
+        let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
+        let (events, rx) = channel();
+        if let Err(e) = self.send(Job::Generate { epoch, request, events: events.clone() }) {
+            let _ = events.send(Event::Error(e));
+        }
+        rx
+    }
+
+    /// Stops the running request, if any.
+    pub fn cancel(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub fn tokenize(&self, text: impl Into<String>) -> Result<Vec<u32>> {
+        let (reply, rx) = channel();
+        self.send(Job::Tokenize { text: text.into(), reply })?;
+        rx.recv().map_err(|_| EngineError::Disconnected)?
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.cancel();
+        self.jobs.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn worker(config: EngineConfig, jobs: Receiver<Job>, epoch: Arc<AtomicU64>) {
+    let mut model: Option<Model> = None;
+    let mut scratch = Scratch::default();
+    while let Ok(job) = jobs.recv() {
+        match job {
+            Job::Load { path, reply } => {
+                let loaded = catch_unwind(|| Model::load(&path, config.device))
+                    .unwrap_or_else(|p| Err(panic_error("loading the model", p)));
+                let _ = reply.send(loaded.map(|m| {
+                    let info = m.info.clone();
+                    model = Some(m);
+                    info
+                }));
+            }
+            Job::Tokenize { text, reply } => {
+                let r = match &model {
+                    Some(m) => m.tokenizer.encode(&text),
+                    None => Err(EngineError::NoModel),
+                };
+                let _ = reply.send(r);
+            }
+            Job::Generate { epoch: mine, request, events } => {
+                let cancel = EpochCancel { current: &epoch, mine };
+                if cancel.cancelled() {
+                    let _ = events.send(Event::Cancelled);
+                    continue;
+                }
+                let Some(m) = model.as_mut() else {
+                    let _ = events.send(Event::Error(EngineError::NoModel));
+                    continue;
+                };
+                let mut emit = |e| {
+                    let _ = events.send(e);
+                };
+                let outcome = catch_unwind(AssertUnwindSafe(|| {
+                    generate::run(m, &request, config.max_context, &cancel, &mut scratch, &mut emit)
+                }));
+                match outcome {
+                    Ok(Ok(true)) => {}
+                    Ok(Ok(false)) => emit(Event::Cancelled),
+                    Ok(Err(e)) => emit(Event::Error(e)),
+                    Err(p) => {
+                        // The model's state may be half-updated: drop it.
+                        model = None;
+                        scratch = Scratch::default();
+                        emit(Event::Error(panic_error("generating", p)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn panic_error(what: &str, payload: Box<dyn std::any::Any + Send>) -> EngineError {
+    let msg = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    tracing::error!("engine panicked while {what}: {msg}");
+    EngineError::Inference(format!("the engine crashed while {what} ({msg}); load the model again"))
+}

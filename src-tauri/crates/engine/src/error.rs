@@ -1,0 +1,45 @@
+use std::path::PathBuf;
+
+/// Everything the engine can fail with. Messages are written for the user:
+/// they say what is wrong and, where it helps, what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("model file not found: {0}")]
+    NotFound(PathBuf),
+    #[error("cannot read model file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a GGUF model file (it starts with {magic:?}, a GGUF file starts with \"GGUF\")")]
+    NotGguf { path: PathBuf, magic: String },
+    #[error("{path} is truncated or corrupt: {detail}")]
+    Corrupt { path: PathBuf, detail: String },
+    #[error("unsupported model architecture '{0}' (supported: qwen2, llama, gemma3)")]
+    UnsupportedArchitecture(String),
+    #[error("unsupported quantization in {path}: {detail} (supported: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q8_K)")]
+    UnsupportedQuantization { path: PathBuf, detail: String },
+    #[error("the model's tokenizer cannot be built: {0}")]
+    Tokenizer(String),
+    #[error("the model's chat template failed: {0}")]
+    Template(String),
+    #[error("the request is empty")]
+    EmptyPrompt,
+    #[error("the request is too long: {prompt_tokens} tokens, but the model's context holds {context} (including room for the answer)")]
+    ContextOverflow { prompt_tokens: usize, context: usize },
+    #[error("no model is loaded")]
+    NoModel,
+    #[error("inference failed: {0}")]
+    Inference(String),
+    #[error("the engine thread has stopped")]
+    Disconnected,
+}
+
+impl From<candle_core::Error> for EngineError {
+    fn from(e: candle_core::Error) -> Self {
+        EngineError::Inference(e.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, EngineError>;

@@ -1,0 +1,169 @@
+//! Opening and checking a GGUF file before any weights are read, so that bad
+//! files fail fast with a message that names the problem.
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use candle_core::quantized::gguf_file::{Content, Value};
+
+use crate::error::{EngineError, Result};
+
+/// The architectures the engine can run, from `general.architecture`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Architecture {
+    Qwen2,
+    Llama,
+    Gemma3,
+}
+
+impl Architecture {
+    pub fn from_name(name: &str) -> Result<Self> {
+        match name {
+            "qwen2" => Ok(Self::Qwen2),
+            "llama" => Ok(Self::Llama),
+            "gemma3" => Ok(Self::Gemma3),
+            other => Err(EngineError::UnsupportedArchitecture(other.to_string())),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Qwen2 => "qwen2",
+            Self::Llama => "llama",
+            Self::Gemma3 => "gemma3",
+        }
+    }
+}
+
+/// A parsed GGUF header plus the reader positioned over the file.
+pub struct GgufFile {
+    pub path: PathBuf,
+    pub content: Content,
+    pub reader: BufReader<File>,
+    pub architecture: Architecture,
+    pub file_size: u64,
+}
+
+impl GgufFile {
+    pub fn open(path: &Path) -> Result<Self> {
+        let io = |source| EngineError::Io { path: path.to_path_buf(), source };
+        let file = File::open(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => EngineError::NotFound(path.to_path_buf()),
+            _ => io(e),
+        })?;
+        let meta = file.metadata().map_err(io)?;
+        if meta.is_dir() {
+            return Err(EngineError::NotGguf { path: path.to_path_buf(), magic: "a directory".into() });
+        }
+        let file_size = meta.len();
+        let mut reader = BufReader::new(file);
+
+        let mut magic = [0u8; 4];
+        let got = read_up_to(&mut reader, &mut magic).map_err(io)?;
+        if &magic[..got] != b"GGUF" {
+            return Err(EngineError::NotGguf {
+                path: path.to_path_buf(),
+                magic: String::from_utf8_lossy(&magic[..got]).into_owned(),
+            });
+        }
+        reader.seek(SeekFrom::Start(0)).map_err(io)?;
+        let content = Content::read(&mut reader).map_err(|e| classify_read_error(path, e))?;
+
+        let architecture = match content.metadata.get("general.architecture") {
+            Some(Value::String(s)) => Architecture::from_name(s)?,
+            _ => {
+                return Err(EngineError::Corrupt {
+                    path: path.to_path_buf(),
+                    detail: "general.architecture is missing".into(),
+                })
+            }
+        };
+        let file = Self { path: path.to_path_buf(), content, reader, architecture, file_size };
+        file.check_tensor_extents()?;
+        Ok(file)
+    }
+
+    /// Every tensor must lie inside the file: a truncated download otherwise
+    /// fails deep inside weight loading with an opaque I/O error.
+    fn check_tensor_extents(&self) -> Result<()> {
+        let base = self.content.tensor_data_offset;
+        for (name, info) in &self.content.tensor_infos {
+            let elems = info.shape.elem_count() as u128;
+            let block = info.ggml_dtype.block_size() as u128;
+            if elems % block != 0 {
+                return Err(self.corrupt(format!(
+                    "tensor {name} has {elems} elements, not a multiple of its block size {block}"
+                )));
+            }
+            let bytes = elems / block * info.ggml_dtype.type_size() as u128;
+            let end = base as u128 + info.offset as u128 + bytes;
+            if end > self.file_size as u128 {
+                return Err(self.corrupt(format!(
+                    "tensor {name} ends at byte {end} but the file has {} bytes",
+                    self.file_size
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn corrupt(&self, detail: String) -> EngineError {
+        EngineError::Corrupt { path: self.path.clone(), detail }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.content.metadata.get(key)
+    }
+
+    /// `{arch}.{key}`, e.g. `qwen2.context_length`.
+    pub fn arch_u32(&self, key: &str) -> Option<u32> {
+        let full = format!("{}.{key}", self.architecture.name());
+        self.get(&full).and_then(|v| v.to_u32().ok())
+    }
+
+    pub fn string(&self, key: &str) -> Option<&str> {
+        match self.get(key) {
+            Some(Value::String(s)) => Some(s.as_str()),
+            _ => None,
+        }
+    }
+
+    pub fn u32(&self, key: &str) -> Option<u32> {
+        self.get(key).and_then(|v| match v {
+            Value::U32(x) => Some(*x),
+            Value::I32(x) if *x >= 0 => Some(*x as u32),
+            Value::U64(x) => u32::try_from(*x).ok(),
+            Value::I64(x) => u32::try_from(*x).ok(),
+            Value::U16(x) => Some(*x as u32),
+            Value::U8(x) => Some(*x as u32),
+            _ => None,
+        })
+    }
+
+    pub fn bool(&self, key: &str) -> Option<bool> {
+        self.get(key).and_then(|v| v.to_bool().ok())
+    }
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+fn classify_read_error(path: &Path, e: candle_core::Error) -> EngineError {
+    let msg = e.to_string();
+    if msg.contains("unknown dtype") {
+        EngineError::UnsupportedQuantization { path: path.to_path_buf(), detail: msg }
+    } else if msg.contains("failed to fill whole buffer") || msg.contains("UnexpectedEof") {
+        EngineError::Corrupt { path: path.to_path_buf(), detail: "the header ends early".into() }
+    } else {
+        EngineError::Corrupt { path: path.to_path_buf(), detail: msg }
+    }
+}

@@ -1,0 +1,20 @@
+//! Cmdbar's inference engine: loads GGUF models with Candle and generates on
+//! a dedicated thread. Knows nothing of prompts for commands or of the UI.
+pub mod device;
+mod engine;
+pub mod error;
+pub mod generate;
+pub mod gguf;
+mod model;
+pub mod sampler;
+pub mod template;
+pub mod tokenizer;
+
+pub use device::DevicePreference;
+pub use engine::{Engine, EngineConfig};
+pub use error::{EngineError, Result};
+pub use generate::{Event, FinishReason, Prompt, Request, Timings};
+pub use gguf::Architecture;
+pub use model::{Model, ModelInfo};
+pub use sampler::SamplingParams;
+pub use template::Message;

@@ -1,0 +1,119 @@
+//! Every kind of bad model file gets a clear error, never a panic.
+mod common;
+
+use std::io::Write;
+
+use cmdbar_engine::{DevicePreference, EngineError, Model};
+
+fn load_err(path: &std::path::Path) -> EngineError {
+    match Model::load(path, DevicePreference::Cpu) {
+        Ok(_) => panic!("{} loaded", path.display()),
+        Err(e) => e,
+    }
+}
+
+/// A minimal GGUF v3 file: metadata strings and tensor infos, given as
+/// (name, ggml type id, dims), with `data` bytes of tensor data.
+fn craft(meta: &[(&str, &str)], tensors: &[(&str, u32, &[u64])], data: usize) -> tempfile::NamedTempFile {
+    let mut b: Vec<u8> = vec![];
+    let s = |b: &mut Vec<u8>, x: &str| {
+        b.extend((x.len() as u64).to_le_bytes());
+        b.extend(x.as_bytes());
+    };
+    b.extend(b"GGUF");
+    b.extend(3u32.to_le_bytes());
+    b.extend((tensors.len() as u64).to_le_bytes());
+    b.extend((meta.len() as u64).to_le_bytes());
+    for (k, v) in meta {
+        s(&mut b, k);
+        b.extend(8u32.to_le_bytes()); // string
+        s(&mut b, v);
+    }
+    for (name, ty, dims) in tensors {
+        s(&mut b, name);
+        b.extend((dims.len() as u32).to_le_bytes());
+        for d in *dims {
+            b.extend(d.to_le_bytes());
+        }
+        b.extend(ty.to_le_bytes());
+        b.extend(0u64.to_le_bytes());
+    }
+    while b.len() % 32 != 0 {
+        b.push(0);
+    }
+    b.extend(std::iter::repeat_n(0u8, data));
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(&b).unwrap();
+    f
+}
+
+#[test]
+fn missing_file() {
+    let e = load_err(std::path::Path::new("/nonexistent/model.gguf"));
+    assert!(matches!(e, EngineError::NotFound(_)), "{e}");
+    assert!(e.to_string().contains("not found"));
+}
+
+#[test]
+fn directory_is_not_a_model() {
+    let d = tempfile::tempdir().unwrap();
+    assert!(matches!(load_err(d.path()), EngineError::NotGguf { .. }));
+}
+
+#[test]
+fn text_file_is_not_gguf() {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(b"<html>404 Not Found</html>").unwrap();
+    let e = load_err(f.path());
+    assert!(matches!(e, EngineError::NotGguf { .. }), "{e}");
+    assert!(e.to_string().contains("<htm"), "{e}");
+}
+
+#[test]
+fn empty_file_is_not_gguf() {
+    let f = tempfile::NamedTempFile::new().unwrap();
+    assert!(matches!(load_err(f.path()), EngineError::NotGguf { .. }));
+}
+
+#[test]
+fn truncated_download_is_reported_as_truncated() {
+    let real = std::fs::read(common::model("0.5b")).unwrap();
+    for keep in [10usize, 4096, 3 << 20, real.len() / 2, real.len() - 1] {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(&real[..keep]).unwrap();
+        let e = load_err(f.path());
+        assert!(matches!(e, EngineError::Corrupt { .. }), "cut at {keep}: {e}");
+        assert!(e.to_string().contains("truncated or corrupt"), "{e}");
+    }
+}
+
+#[test]
+fn unsupported_architecture_is_named() {
+    let f = craft(&[("general.architecture", "mamba")], &[], 0);
+    let e = load_err(f.path());
+    assert!(matches!(e, EngineError::UnsupportedArchitecture(ref a) if a == "mamba"), "{e}");
+    assert!(e.to_string().contains("mamba") && e.to_string().contains("qwen2"));
+}
+
+#[test]
+fn unsupported_quantization_is_named() {
+    // Type 20 is IQ4_NL, which Candle cannot run.
+    let f = craft(&[("general.architecture", "qwen2")], &[("blk.0.attn_q.weight", 20, &[32, 32])], 1024);
+    let e = load_err(f.path());
+    assert!(matches!(e, EngineError::UnsupportedQuantization { .. }), "{e}");
+}
+
+#[test]
+fn tensor_past_the_end_of_the_file() {
+    let f = craft(&[("general.architecture", "qwen2")], &[("token_embd.weight", 0, &[1024, 1024])], 16);
+    let e = load_err(f.path());
+    assert!(matches!(e, EngineError::Corrupt { .. }), "{e}");
+    assert!(e.to_string().contains("token_embd.weight"), "{e}");
+}
+
+#[test]
+fn gguf_without_a_tokenizer() {
+    let f = craft(&[("general.architecture", "qwen2")], &[], 0);
+    let e = load_err(f.path());
+    assert!(matches!(e, EngineError::Tokenizer(_)), "{e}");
+}

@@ -1,0 +1,125 @@
+//! The engine on real models: streaming, determinism, cancellation, limits.
+mod common;
+
+use std::time::Duration;
+
+use cmdbar_engine::{Engine, EngineConfig, EngineError, Event, Message, Prompt, Request, SamplingParams};
+
+fn engine(model: &str, max_context: usize) -> Engine {
+    let e = Engine::spawn(EngineConfig { max_context, ..Default::default() });
+    e.load(common::model(model)).recv().unwrap().unwrap();
+    e
+}
+
+fn chat(q: &str) -> Request {
+    Request::chat(vec![Message::new("user", q)])
+}
+
+/// Runs a request to the end: (streamed text, final text, error).
+fn collect(e: &Engine, r: Request) -> (String, Vec<String>, Option<EngineError>) {
+    let mut streamed = String::new();
+    let mut finals = vec![];
+    for ev in e.generate(r) {
+        match ev {
+            Event::Token { text, .. } => streamed.push_str(&text),
+            Event::CompletionDone { text, .. } => finals.push(text),
+            Event::Error(err) => return (streamed, finals, Some(err)),
+            Event::Done(_) | Event::Cancelled => break,
+        }
+    }
+    (streamed, finals, None)
+}
+
+#[test]
+fn streams_tokens_and_greedy_is_deterministic() {
+    let e = engine("0.5b", 2048);
+    let mut r = chat("Write the shell command that prints the current date.");
+    r.max_tokens = 24;
+    let (streamed, finals, err) = collect(&e, r.clone());
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(finals.len(), 1);
+    assert!(finals[0].contains("date"), "{finals:?}");
+    // The streamed pieces add up to the final text.
+    assert!(streamed.starts_with(&finals[0]), "{streamed:?} vs {finals:?}");
+    let (_, again, _) = collect(&e, r);
+    assert_eq!(finals, again);
+}
+
+#[test]
+fn seeded_sampling_is_reproducible_and_seeds_differ() {
+    let e = engine("0.5b", 2048);
+    let mut r = chat("Name a random animal.");
+    r.max_tokens = 12;
+    let hot = |seed| SamplingParams { temperature: 1.2, top_k: 50, top_p: 0.95, seed, ..Default::default() };
+    r.completions = vec![hot(1), hot(2), hot(3), hot(1)];
+    let (_, f, err) = collect(&e, r);
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(f[0], f[3], "same seed, same text");
+    assert!(f[0] != f[1] || f[1] != f[2], "different seeds gave the same text: {f:?}");
+}
+
+#[test]
+fn a_new_request_cancels_the_running_one() {
+    let e = engine("0.5b", 2048);
+    let mut long = chat("Write a long story about a cat.");
+    long.max_tokens = 400;
+    long.ignore_eos = true;
+    let first = e.generate(long);
+    // Wait until it is really generating.
+    match first.recv_timeout(Duration::from_secs(60)).unwrap() {
+        Event::Token { .. } => {}
+        other => panic!("{other:?}"),
+    }
+    let mut short = chat("Print hello.");
+    short.max_tokens = 8;
+    let second = e.generate(short);
+    let ends: Vec<Event> = first.iter().filter(|ev| !matches!(ev, Event::Token { .. })).collect();
+    assert!(matches!(ends.last(), Some(Event::Cancelled)), "{ends:?}");
+    assert!(second.iter().any(|ev| matches!(ev, Event::Done(_))));
+}
+
+#[test]
+fn prompt_longer_than_the_context_is_refused() {
+    let e = engine("0.5b", 64);
+    let (_, _, err) = collect(&e, chat(&"find big files ".repeat(40)));
+    assert!(matches!(err, Some(EngineError::ContextOverflow { context: 64, .. })), "{err:?}");
+}
+
+#[test]
+fn empty_prompt_is_refused() {
+    let e = engine("0.5b", 2048);
+    let r = Request { prompt: Prompt::Raw("  ".into()), ..chat("x") };
+    let (_, _, err) = collect(&e, r);
+    assert!(matches!(err, Some(EngineError::EmptyPrompt)), "{err:?}");
+}
+
+#[test]
+fn generate_without_a_model_is_an_error() {
+    let e = Engine::spawn(EngineConfig::default());
+    let (_, _, err) = collect(&e, chat("hi"));
+    assert!(matches!(err, Some(EngineError::NoModel)), "{err:?}");
+}
+
+#[test]
+fn a_failed_load_keeps_the_previous_model() {
+    let e = engine("0.5b", 2048);
+    let err = e.load("/nonexistent.gguf").recv().unwrap();
+    assert!(err.is_err());
+    let mut r = chat("Print hello.");
+    r.max_tokens = 4;
+    let (_, f, err) = collect(&e, r);
+    assert!(err.is_none() && f.len() == 1, "{err:?}");
+}
+
+#[test]
+fn gemma3_base_model_loads_and_generates_with_the_plain_template() {
+    let e = Engine::spawn(EngineConfig::default());
+    let info = e.load(common::model("gemma-270m")).recv().unwrap().unwrap();
+    assert_eq!(info.architecture, cmdbar_engine::Architecture::Gemma3);
+    assert!(!info.chat_template, "this base GGUF has no chat template");
+    let mut r = chat("list files");
+    r.max_tokens = 8;
+    let (_, f, err) = collect(&e, r);
+    assert!(err.is_none(), "{err:?}");
+    assert!(!f[0].is_empty());
+}
