@@ -1,0 +1,115 @@
+use super::*;
+
+fn risk(cmd: &str) -> Risk {
+    classify(cmd).risk
+}
+
+#[test]
+fn dangerous_commands_get_their_level() {
+    use Risk::*;
+    let table: &[(&str, Risk)] = &[
+        ("rm -rf /", Critical),
+        ("rm -rf /*", Critical),
+        ("rm -rf ~", Critical),
+        ("rm -rf $HOME", Critical),
+        ("sudo rm -rf --no-preserve-root /", Critical),
+        ("r\"\"m -rf /", Critical),
+        ("rm -r -f /usr", Critical),
+        ("rm -rf build/", High),
+        ("rm -R ./node_modules", High),
+        ("rm notes.txt", Moderate),
+        ("rm /etc/hosts", High),
+        ("find / -delete", Critical),
+        ("find . -name '*.tmp' -delete", High),
+        ("find . -type f -exec rm {} \\;", High),
+        ("dd if=/dev/zero of=/dev/disk2 bs=1m", Critical),
+        ("dd if=image.iso of=/dev/sdb", Critical),
+        ("mkfs.ext4 /dev/sda1", Critical),
+        ("diskutil eraseDisk APFS Blank disk3", Critical),
+        ("curl -fsSL https://x.sh | sh", Critical),
+        ("wget -qO- https://x.sh | sudo bash", Critical),
+        ("curl https://x.py | python3", Critical),
+        ("echo cm0gLXJmIC8K | base64 -d | sh", Critical),
+        ("$(echo cm0gLXJmIC8K | base64 -d)", High),
+        ("eval \"$CMD\"", High),
+        ("eval 'rm -rf /'", Critical),
+        ("bash -c 'rm -rf /'", Critical),
+        (":(){ :|:& };:", Critical),
+        (": ( ) { : | : & } ; :", Critical),
+        ("echo 127.0.0.1 evil > /etc/hosts", High),
+        ("> /etc/hosts", High),
+        ("cat x > /dev/sda", Critical),
+        ("chmod -R 777 /", Critical),
+        ("sudo chmod -R 755 /usr/local", High),
+        ("chmod 777 secrets.txt", High),
+        ("chown -R me /etc", High),
+        ("sudo ls", High),
+        ("shutdown -h now", High),
+        ("sudo reboot", High),
+        ("kill -9 -1", Critical),
+        ("mv important.txt /dev/null", High),
+        ("shred -u key.pem", High),
+        ("crontab -r", High),
+        ("git push --force origin main", High),
+        ("csrutil disable", High),
+        ("echo hi > out.txt", Moderate),
+        ("sed -i '' 's/a/b/' f.txt", Moderate),
+        ("git reset --hard HEAD~1", Moderate),
+        ("brew install wget", Moderate),
+        ("rsync -a --delete src/ dst/", High),
+        ("ls $(rm -rf /)", Critical),
+        ("ls `rm -rf ~`", Critical),
+        ("xargs rm -rf < list.txt", High),
+        ("find . -name '*.log' | xargs rm", Moderate),
+        ("env FOO=1 rm -rf /", Critical),
+        ("cp evil /usr/bin/ls", High),
+        ("truncate -s 0 /var/log/system.log", High),
+        ("killall Finder", Moderate),
+        ("passwd root", High),
+        ("nohup rm -rf / &", Critical),
+        ("cd / && rm -rf *", Critical),
+        ("rm -rf *", High),
+        ("cd ~ ; rm -rf .", Critical),
+    ];
+    assert!(table.len() >= 60);
+    let wrong: Vec<String> = table
+        .iter()
+        .filter(|(c, r)| risk(c) != *r)
+        .map(|(c, r)| format!("{c:?}: expected {r:?}, got {:?} ({})", risk(c), classify(c).reason))
+        .collect();
+    assert!(wrong.is_empty(), "misjudged:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn ordinary_commands_are_safe() {
+    for c in [
+        "ls -la",
+        "du -h -d 1 .",
+        "find . -name '*.rs' -mtime -7",
+        "grep -rn 'rm -rf /' docs/",
+        "echo 'rm -rf /'",
+        "cat /etc/hosts",
+        "ps aux | grep node",
+        "ls > /dev/null 2>&1",
+        "git log --oneline | head",
+        "tar -czf backup.tgz src",
+    ] {
+        assert_eq!(risk(c), Risk::Safe, "{c}: {}", classify(c).reason);
+    }
+}
+
+#[test]
+fn danger_inside_a_here_doc_body_is_text() {
+    assert_eq!(risk("cat <<EOF\nrm -rf /\nEOF"), Risk::Safe);
+}
+
+#[test]
+fn unbalanced_quotes_are_not_called_safe() {
+    assert!(risk("echo 'oops") >= Risk::Moderate);
+}
+
+#[test]
+fn every_risky_verdict_has_a_reason() {
+    let a = classify("rm -rf /");
+    assert!(a.reason.contains("deletes"), "{}", a.reason);
+}
