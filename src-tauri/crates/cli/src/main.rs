@@ -1,0 +1,202 @@
+//! `cmdbar`: the same core as the app, on the command line.
+//!
+//! Exit codes: 0 success; 2 bad usage or a bad request (empty, too long);
+//! 3 the model file is missing, not GGUF, corrupt or unsupported;
+//! 4 inference failed; 5 the model gave no usable command.
+mod bench;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use cmdbar_engine::{DevicePreference, Engine, EngineConfig, EngineError, ModelInfo};
+use cmdbar_suggest::{Context, Options, Os, Shell, SuggestError};
+use serde::Serialize;
+
+#[derive(Parser)]
+#[command(name = "cmdbar", version, about = "Plain words in, shell commands out, from a model on your machine.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct ModelArgs {
+    /// GGUF model file [default: $CMDBAR_MODEL, else Qwen2.5-Coder-1.5B-Instruct Q4_K_M in the model cache]
+    #[arg(long, short)]
+    model: Option<PathBuf>,
+    /// auto, cpu, cuda or metal
+    #[arg(long, default_value = "auto")]
+    device: DevicePreference,
+    /// Context window in tokens, capped at the model's own; bounds memory.
+    #[arg(long, default_value_t = 4096)]
+    context: usize,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Suggest shell commands for a request in plain words.
+    Suggest {
+        /// What you want to do, e.g. "list all files in the current directory".
+        query: String,
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// How many distinct candidates to ask for.
+        #[arg(long, short = 'n', default_value_t = 1)]
+        candidates: usize,
+        /// zsh, bash, fish or sh [default: from $SHELL]
+        #[arg(long)]
+        shell: Option<Shell>,
+        /// Target system: macos or linux [default: this one]
+        #[arg(long, value_parser = parse_os)]
+        os: Option<Os>,
+        /// Temperature of the candidates after the first (which is greedy).
+        #[arg(long, default_value_t = 0.7)]
+        temperature: f32,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long, default_value_t = 96)]
+        max_tokens: usize,
+    },
+    /// Measure load time, prefill and decode speed, and time to a command.
+    Bench(bench::BenchArgs),
+}
+
+fn parse_os(s: &str) -> Result<Os, String> {
+    match s {
+        "macos" => Ok(Os::MacOs),
+        "linux" => Ok(Os::Linux),
+        _ => Err(format!("unknown OS '{s}' (macos, linux)")),
+    }
+}
+
+/// The model path from the flag, the environment, or the default location.
+pub fn model_path(arg: &Option<PathBuf>) -> PathBuf {
+    if let Some(p) = arg {
+        return p.clone();
+    }
+    if let Some(p) = std::env::var_os("CMDBAR_MODEL") {
+        return PathBuf::from(p);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    cache.join("cmdbar/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
+}
+
+/// Spawns the engine thread and loads the model on it.
+pub fn start(args: &ModelArgs) -> Result<(Engine, ModelInfo), EngineError> {
+    let engine = Engine::spawn(EngineConfig { device: args.device, max_context: args.context });
+    let path = model_path(&args.model);
+    let info = engine.load(&path).recv().map_err(|_| EngineError::Disconnected)??;
+    Ok((engine, info))
+}
+
+#[derive(Serialize)]
+struct JsonOut<'a> {
+    candidates: &'a [cmdbar_suggest::Candidate],
+    model: &'a str,
+    model_path: &'a std::path::Path,
+    timings: JsonTimings,
+}
+
+#[derive(Serialize)]
+struct JsonTimings {
+    load_ms: u64,
+    first_token_ms: f64,
+    total_ms: f64,
+    prompt_tokens: usize,
+    generated_tokens: usize,
+}
+
+fn exit_code(e: &anyhow::Error) -> u8 {
+    if let Some(e) = e.downcast_ref::<SuggestError>() {
+        return match e {
+            SuggestError::EmptyQuery | SuggestError::QueryTooLong { .. } => 2,
+            SuggestError::NoCommand | SuggestError::Cancelled => 5,
+            SuggestError::Engine(e) => engine_code(e),
+        };
+    }
+    e.downcast_ref::<EngineError>().map(engine_code).unwrap_or(1)
+}
+
+fn engine_code(e: &EngineError) -> u8 {
+    use EngineError::*;
+    match e {
+        EmptyPrompt | ContextOverflow { .. } => 2,
+        NotFound(_) | Io { .. } | NotGguf { .. } | Corrupt { .. } | UnsupportedArchitecture(_)
+        | UnsupportedQuantization { .. } | Tokenizer(_) | Template(_) => 3,
+        NoModel | Inference(_) | Disconnected => 4,
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CMDBAR_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Suggest { query, model, json, candidates, shell, os, temperature, seed, max_tokens } => {
+            let mut ctx = Context::detect();
+            if let Some(s) = shell {
+                ctx.shell = s;
+            }
+            if let Some(o) = os {
+                ctx.os = o;
+            }
+            ctx.cwd = std::env::current_dir().ok();
+            let opts = Options { candidates, temperature, seed, max_tokens };
+            suggest(&query, &model, ctx, opts, json)
+        }
+        Command::Bench(args) => bench::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cmdbar: {e:#}");
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+fn suggest(query: &str, model: &ModelArgs, ctx: Context, opts: Options, json: bool) -> anyhow::Result<()> {
+    // Refuse a bad request before paying for a model load.
+    cmdbar_suggest::build_request(&ctx, query, &opts, &[])?;
+    let (engine, info) = start(model)?;
+    let request = cmdbar_suggest::build_request(&ctx, query, &opts, &info.control_tokens)?;
+    let mut shown = 0;
+    let out = cmdbar_suggest::suggest(&engine, request, |c| {
+        if !json {
+            shown += 1;
+            println!("{shown}. {}\n   [{}] {}", c.command, c.risk.as_str(), c.explanation);
+            if c.risk > cmdbar_safety::Risk::Safe {
+                println!("   risk: {}", c.risk_reason);
+            }
+        }
+    })?;
+    if json {
+        let t = &out.timings;
+        let j = JsonOut {
+            candidates: &out.candidates,
+            model: &info.name,
+            model_path: &info.path,
+            timings: JsonTimings {
+                load_ms: info.load_ms,
+                first_token_ms: t.first_token_ms,
+                total_ms: t.total_ms,
+                prompt_tokens: t.prompt_tokens,
+                generated_tokens: t.generated_tokens,
+            },
+        };
+        println!("{}", serde_json::to_string(&j).context("serialising the answer")?);
+    }
+    Ok(())
+}

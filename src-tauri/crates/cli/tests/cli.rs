@@ -1,0 +1,112 @@
+//! The `cmdbar` binary end to end, on the real 0.5B model.
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../..").canonicalize().unwrap()
+}
+
+fn model() -> PathBuf {
+    let out = Command::new(root().join("scripts/fetch-test-models")).args(["--print-path", "0.5b"]).output().unwrap();
+    let p = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+    assert!(p.is_file(), "{} is missing: run scripts/fetch-test-models 0.5b", p.display());
+    p
+}
+
+fn cmdbar(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cmdbar")).args(args).env("SHELL", "/bin/bash").output().unwrap()
+}
+
+fn suggest_json(query: &str, extra: &[&str]) -> serde_json::Value {
+    let m = model();
+    let mut args = vec!["suggest", query, "--json", "--os", "linux", "--model", m.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let out = cmdbar(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
+#[test]
+fn list_all_files_gives_a_command_that_really_lists_them() {
+    let v = suggest_json("list all files in the current directory", &[]);
+    let c = &v["candidates"][0];
+    let command = c["command"].as_str().unwrap();
+    assert_eq!(c["risk"], "safe", "{v}");
+    assert!(!c["explanation"].as_str().unwrap().is_empty(), "{v}");
+
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["alpha.txt", "beta.log", "gamma.rs"] {
+        std::fs::write(dir.path().join(f), "x").unwrap();
+    }
+    let out = Command::new("bash").args(["-c", command]).current_dir(dir.path()).output().unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{command}: {}", String::from_utf8_lossy(&out.stderr));
+    for f in ["alpha.txt", "beta.log", "gamma.rs"] {
+        assert!(listed.contains(f), "{command:?} did not list {f}: {listed}");
+    }
+}
+
+#[test]
+fn json_has_the_documented_shape_and_greedy_is_deterministic() {
+    let a = suggest_json("show free disk space", &["--seed", "7"]);
+    for k in ["command", "explanation", "risk", "risk_reason"] {
+        assert!(a["candidates"][0].get(k).is_some(), "missing {k}: {a}");
+    }
+    assert!(a["model"].as_str().unwrap().contains("Qwen2.5"));
+    for k in ["load_ms", "first_token_ms", "total_ms", "prompt_tokens", "generated_tokens"] {
+        assert!(a["timings"][k].is_number(), "missing timings.{k}: {a}");
+    }
+    let b = suggest_json("show free disk space", &["--seed", "7"]);
+    assert_eq!(a["candidates"], b["candidates"]);
+}
+
+#[test]
+fn text_output_numbers_candidates_with_a_risk_badge() {
+    let m = model();
+    let out = cmdbar(&["suggest", "print the current date", "--model", m.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.starts_with("1. ") && s.contains("[safe]"), "{s}");
+}
+
+fn fails_with(args: &[&str], code: i32, needle: &str) {
+    let out = cmdbar(args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+    assert!(err.contains(needle), "{args:?}: expected {needle:?} in {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.stdout.is_empty(), "nothing on stdout on failure");
+}
+
+#[test]
+fn empty_and_blank_queries_exit_2() {
+    let m = model();
+    fails_with(&["suggest", "", "--model", m.to_str().unwrap()], 2, "type what you want");
+    fails_with(&["suggest", "  \n ", "--model", m.to_str().unwrap()], 2, "type what you want");
+}
+
+#[test]
+fn query_longer_than_the_context_exits_2() {
+    let m = model();
+    let q = "find every file bigger than one megabyte ".repeat(10);
+    fails_with(&["suggest", &q, "--context", "64", "--model", m.to_str().unwrap()], 2, "too long");
+}
+
+#[test]
+fn bad_model_files_exit_3() {
+    fails_with(&["suggest", "ls", "--model", "/nonexistent/m.gguf"], 3, "not found");
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("page.gguf");
+    std::fs::write(&html, "<html>").unwrap();
+    fails_with(&["suggest", "ls", "--model", html.to_str().unwrap()], 3, "not a GGUF");
+    let cut = dir.path().join("cut.gguf");
+    let real = std::fs::read(model()).unwrap();
+    std::fs::write(&cut, &real[..real.len() / 3]).unwrap();
+    fails_with(&["suggest", "ls", "--model", cut.to_str().unwrap()], 3, "truncated");
+}
+
+#[test]
+fn unknown_flags_are_usage_errors() {
+    let out = cmdbar(&["suggest", "ls", "--frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+}

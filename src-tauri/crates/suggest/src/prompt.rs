@@ -1,0 +1,70 @@
+//! The prompt: a short system message and a few worked examples for the
+//! user's OS. They stay the same for every query (a cacheable prefix); only
+//! the final user turn changes.
+use cmdbar_engine::Message;
+
+use crate::context::{Context, Os};
+
+struct Example {
+    request: &'static str,
+    command: &'static str,
+    explanation: &'static str,
+}
+
+const LINUX: &[Example] = &[
+    Example {
+        request: "show the size of each folder here",
+        command: "du -h --max-depth=1 .",
+        explanation: "Shows the disk usage of each folder in the current directory.",
+    },
+    Example {
+        request: "find log files under /var changed in the last day",
+        command: "find /var -name '*.log' -mtime -1",
+        explanation: "Lists .log files below /var modified within the last 24 hours.",
+    },
+];
+
+const MACOS: &[Example] = &[
+    Example {
+        request: "show the size of each folder here",
+        command: "du -h -d 1 .",
+        explanation: "Shows the disk usage of each folder in the current directory.",
+    },
+    Example {
+        request: "replace foo with bar in notes.txt",
+        command: "sed -i '' 's/foo/bar/g' notes.txt",
+        explanation: "Edits notes.txt in place, replacing every foo with bar.",
+    },
+];
+
+pub fn system_prompt(ctx: &Context) -> String {
+    let mut s = format!(
+        "You write one shell command for {} in the {} shell. \
+         Answer with the command in a code block, then one short sentence explaining it. \
+         Use tools that ship with the system.",
+        ctx.os.describe(),
+        ctx.shell.name()
+    );
+    if let Some(cwd) = &ctx.cwd {
+        s.push_str(&format!(" The current directory is {}.", cwd.display()));
+    }
+    s
+}
+
+pub fn format_answer(command: &str, explanation: &str) -> String {
+    format!("```sh\n{command}\n```\n{explanation}")
+}
+
+pub fn messages(ctx: &Context, query: &str) -> Vec<Message> {
+    let examples = match ctx.os {
+        Os::Linux => LINUX,
+        Os::MacOs => MACOS,
+    };
+    let mut m = vec![Message::new("system", system_prompt(ctx))];
+    for ex in examples {
+        m.push(Message::new("user", ex.request));
+        m.push(Message::new("assistant", format_answer(ex.command, ex.explanation)));
+    }
+    m.push(Message::new("user", query));
+    m
+}
