@@ -14,8 +14,10 @@ pub fn parse(text: &str) -> Option<Parsed> {
     if let Some(p) = from_json(text) {
         return Some(p);
     }
-    if let Some(p) = from_fence(text) {
-        return Some(p);
+    // With a fence present, the fence is the answer: a blank one is nothing,
+    // never a line such as "```sh".
+    if text.contains("```") {
+        return from_fence(text);
     }
     from_lines(text)
 }
