@@ -112,7 +112,7 @@ fn worker(config: EngineConfig, jobs: Receiver<Job>, epoch: Arc<AtomicU64>) {
     while let Ok(job) = jobs.recv() {
         match job {
             Job::Load { path, reply } => {
-                let loaded = catch_unwind(|| Model::load(&path, config.device))
+                let loaded = catch_unwind(|| Model::load(&path, config.device, config.max_context))
                     .unwrap_or_else(|p| Err(panic_error("loading the model", p)));
                 let _ = reply.send(loaded.map(|m| {
                     let info = m.info.clone();

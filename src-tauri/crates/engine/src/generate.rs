@@ -51,6 +51,8 @@ pub enum FinishReason {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Timings {
     pub prompt_tokens: usize,
+    /// Prompt tokens whose keys and values were reused from the cache.
+    pub cached_tokens: usize,
     pub generated_tokens: usize,
     pub prefill_ms: f64,
     /// From the request's start to the first generated token.
@@ -59,8 +61,9 @@ pub struct Timings {
 }
 
 impl Timings {
+    /// Prompt tokens computed per second (reused ones don't count).
     pub fn prefill_tps(&self) -> f64 {
-        per_second(self.prompt_tokens, self.prefill_ms)
+        per_second(self.prompt_tokens - self.cached_tokens, self.prefill_ms)
     }
 }
 
@@ -132,9 +135,10 @@ pub fn run(
             return Ok(false);
         }
         let t0 = Instant::now();
-        model.forward(&prompt, 0, &mut scratch.logits)?;
+        let reused = model.prefill(&prompt, &mut scratch.logits)?;
         if index == 0 {
             timings.prefill_ms = ms(t0);
+            timings.cached_tokens = reused;
         }
         while generated < max_new {
             let (id, lp) = sampler.sample(&mut scratch.logits, &scratch.tokens);
@@ -163,8 +167,7 @@ pub fn run(
             if generated == max_new || cancel.cancelled() {
                 break;
             }
-            let pos = scratch.tokens.len() - 1;
-            model.forward(&scratch.tokens[pos..], pos, &mut scratch.logits)?;
+            model.step(id, &mut scratch.logits)?;
         }
         if cancel.cancelled() {
             return Ok(false);

@@ -5,6 +5,7 @@ mod engine;
 pub mod error;
 pub mod generate;
 pub mod gguf;
+mod llama;
 mod model;
 pub mod sampler;
 pub mod template;

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
-use candle_transformers::models::{quantized_gemma3, quantized_llama, quantized_qwen2};
+use candle_transformers::models::quantized_gemma3;
 use serde::Serialize;
 
 use crate::device::{self, DevicePreference};
@@ -14,20 +14,10 @@ use crate::template::ChatTemplate;
 use crate::tokenizer::Tokenizer;
 
 enum Weights {
-    Qwen2(quantized_qwen2::ModelWeights),
-    Llama(quantized_llama::ModelWeights),
+    /// llama and qwen2: our own forward, with prefix reuse.
+    Llama(crate::llama::Llama),
+    /// Candle's model: its cache can only start over or append.
     Gemma3(quantized_gemma3::ModelWeights),
-}
-
-impl Weights {
-    /// Logits for the last position. `pos == 0` starts a fresh KV cache.
-    fn forward(&mut self, input: &Tensor, pos: usize) -> candle_core::Result<Tensor> {
-        match self {
-            Self::Qwen2(m) => m.forward(input, pos),
-            Self::Llama(m) => m.forward(input, pos),
-            Self::Gemma3(m) => m.forward(input, pos),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -54,10 +44,17 @@ pub struct Model {
     pub template: ChatTemplate,
     pub info: ModelInfo,
     device: Device,
+    /// The tokens whose keys and values are in the cache, in order.
+    cached: Vec<u32>,
+    /// Logits after the first `saved_at` cached tokens, kept so the next
+    /// candidate for the same prompt starts from the very same numbers.
+    saved: Vec<f32>,
+    saved_at: usize,
 }
 
 impl Model {
-    pub fn load(path: &Path, pref: DevicePreference) -> Result<Self> {
+    /// `max_context` caps the model's own context (and the KV memory).
+    pub fn load(path: &Path, pref: DevicePreference, max_context: usize) -> Result<Self> {
         let start = Instant::now();
         let mut gguf = GgufFile::open(path)?;
         let tokenizer = Tokenizer::load(&gguf)?;
@@ -69,7 +66,7 @@ impl Model {
             token_text("tokenizer.ggml.bos_token_id"),
             token_text("tokenizer.ggml.eos_token_id"),
         )?;
-        let context_length = gguf.arch_u32("context_length").unwrap_or(4096) as usize;
+        let context_length = (gguf.arch_u32("context_length").unwrap_or(4096) as usize).min(max_context.max(16));
         let name = gguf
             .string("general.name")
             .map(str::to_string)
@@ -77,15 +74,14 @@ impl Model {
         let device = device::select(pref);
         let arch = gguf.architecture;
         let file_size = gguf.file_size;
-        let content = std::mem::replace(&mut gguf.content, empty_content());
-        let reader = &mut gguf.reader;
         let weights = match arch {
-            Architecture::Qwen2 => quantized_qwen2::ModelWeights::from_gguf(content, reader, &device)
-                .map(Weights::Qwen2),
-            Architecture::Llama => quantized_llama::ModelWeights::from_gguf(content, reader, &device)
-                .map(Weights::Llama),
-            Architecture::Gemma3 => quantized_gemma3::ModelWeights::from_gguf(content, reader, &device)
-                .map(Weights::Gemma3),
+            Architecture::Qwen2 | Architecture::Llama => {
+                crate::llama::Llama::load(&mut gguf, context_length, &device).map(Weights::Llama)
+            }
+            Architecture::Gemma3 => {
+                let content = std::mem::replace(&mut gguf.content, empty_content());
+                quantized_gemma3::ModelWeights::from_gguf(content, &mut gguf.reader, &device).map(Weights::Gemma3)
+            }
         }
         .map_err(|e| EngineError::Corrupt { path: path.to_path_buf(), detail: e.to_string() })?;
         let info = ModelInfo {
@@ -101,17 +97,61 @@ impl Model {
             control_tokens: tokenizer.control_texts().to_vec(),
         };
         tracing::info!(?info, "model loaded");
-        Ok(Self { weights, tokenizer, template, info, device })
+        let cached = Vec::with_capacity(context_length);
+        Ok(Self { weights, tokenizer, template, info, device, cached, saved: Vec::new(), saved_at: 0 })
     }
 
-    /// Runs `tokens` at positions `pos..` and copies the last position's
-    /// logits into `out` (reused between calls).
-    pub fn forward(&mut self, tokens: &[u32], pos: usize, out: &mut Vec<f32>) -> Result<()> {
-        let input = Tensor::new(tokens, &self.device)?.unsqueeze(0)?;
-        let logits = self.weights.forward(&input, pos)?;
-        let logits = logits.squeeze(0)?.to_dtype(candle_core::DType::F32)?;
-        copy_logits(&logits, out)
+    /// Makes the cache hold `prompt` and puts the logits of its last token in
+    /// `out`. Only the part after the longest prefix already cached is
+    /// computed; returns how many tokens were reused.
+    pub fn prefill(&mut self, prompt: &[u32], out: &mut Vec<f32>) -> Result<usize> {
+        let common = match self.weights {
+            Weights::Llama(_) => common_prefix(&self.cached, prompt),
+            Weights::Gemma3(_) => 0,
+        };
+        if common == prompt.len() && self.saved_at == prompt.len() && !self.saved.is_empty() {
+            self.cached.truncate(common);
+            out.clear();
+            out.extend_from_slice(&self.saved);
+            return Ok(common);
+        }
+        // Otherwise at least the last token is recomputed, for its logits.
+        let reuse = common.min(prompt.len().saturating_sub(1));
+        self.forward(&prompt[reuse..], reuse, out)?;
+        self.saved.clear();
+        self.saved.extend_from_slice(out);
+        self.saved_at = prompt.len();
+        Ok(reuse)
     }
+
+    /// Appends one token and puts the next logits in `out`.
+    #[inline]
+    pub fn step(&mut self, token: u32, out: &mut Vec<f32>) -> Result<()> {
+        let pos = self.cached.len();
+        self.forward(&[token], pos, out)
+    }
+
+    fn forward(&mut self, tokens: &[u32], pos: usize, out: &mut Vec<f32>) -> Result<()> {
+        // Until the forward succeeds, the cache past `pos` is unknown.
+        self.cached.truncate(pos);
+        if pos < self.saved_at {
+            self.saved_at = 0;
+        }
+        let logits = match &mut self.weights {
+            Weights::Llama(m) => m.forward(tokens, pos)?,
+            Weights::Gemma3(m) => {
+                let input = Tensor::new(tokens, &self.device)?.unsqueeze(0)?;
+                m.forward(&input, pos)?.squeeze(0)?
+            }
+        };
+        copy_logits(&logits.to_dtype(candle_core::DType::F32)?, out)?;
+        self.cached.extend_from_slice(tokens);
+        Ok(())
+    }
+}
+
+fn common_prefix(a: &[u32], b: &[u32]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
 fn copy_logits(t: &Tensor, out: &mut Vec<f32>) -> Result<()> {

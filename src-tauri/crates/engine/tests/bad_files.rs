@@ -6,7 +6,7 @@ use std::io::Write;
 use cmdbar_engine::{DevicePreference, EngineError, Model};
 
 fn load_err(path: &std::path::Path) -> EngineError {
-    match Model::load(path, DevicePreference::Cpu) {
+    match Model::load(path, DevicePreference::Cpu, 4096) {
         Ok(_) => panic!("{} loaded", path.display()),
         Err(e) => e,
     }

@@ -1,0 +1,235 @@
+//! A llama-family transformer (llama, qwen2) with a KV cache the engine
+//! controls. `forward(tokens, pos)` keeps the cache for positions `< pos` and
+//! computes the rest, so a prompt prefix shared with the previous request
+//! (the system prompt and examples, or the same query for the next
+//! candidate) is never computed twice.
+//!
+//! Memory: K/V live in buffers allocated once for the whole context and are
+//! written in place; grouped-query attention reshapes the queries instead of
+//! copying K/V per head; the token-embedding table stays quantized and rows
+//! are dequantized on lookup.
+use std::sync::Arc;
+
+use candle_core::quantized::{ggml_file::qtensor_from_ggml, gguf_file, GgmlDType, QMatMul, QTensor};
+use candle_core::{DType, Device, Module, Result, Tensor};
+
+use crate::gguf::{Architecture, GgufFile};
+
+struct Layer {
+    attn_norm: Tensor,
+    wq: QMatMul,
+    wk: QMatMul,
+    wv: QMatMul,
+    bq: Option<Tensor>,
+    bk: Option<Tensor>,
+    bv: Option<Tensor>,
+    wo: QMatMul,
+    ffn_norm: Tensor,
+    gate: QMatMul,
+    up: QMatMul,
+    down: QMatMul,
+    k_cache: Tensor,
+    v_cache: Tensor,
+}
+
+/// Quantized embedding rows, kept on the CPU whatever the device.
+struct Embeddings {
+    table: Arc<QTensor>,
+    dtype: GgmlDType,
+    row_bytes: usize,
+    hidden: usize,
+}
+
+impl Embeddings {
+    fn lookup(&self, tokens: &[u32], device: &Device) -> Result<Tensor> {
+        let data = self.table.data()?;
+        let rows = data.len() / self.row_bytes;
+        let mut out = Vec::with_capacity(tokens.len());
+        for &t in tokens {
+            let t = t as usize;
+            if t >= rows {
+                candle_core::bail!("token id {t} is outside the vocabulary of {rows}");
+            }
+            let raw = &data[t * self.row_bytes..(t + 1) * self.row_bytes];
+            let row = qtensor_from_ggml(self.dtype, raw, vec![self.hidden], &Device::Cpu)?;
+            out.push(row.dequantize(&Device::Cpu)?);
+        }
+        Tensor::stack(&out, 0)?.unsqueeze(0)?.to_device(device)
+    }
+}
+
+pub struct Llama {
+    embed: Embeddings,
+    layers: Vec<Layer>,
+    norm: Tensor,
+    output: QMatMul,
+    cos: Tensor,
+    sin: Tensor,
+    n_head: usize,
+    n_kv_head: usize,
+    head_dim: usize,
+    eps: f32,
+    interleaved_rope: bool,
+    max_ctx: usize,
+    /// Positions `0..len` of the cache hold valid keys and values.
+    len: usize,
+}
+
+impl Llama {
+    pub fn load(g: &mut GgufFile, max_ctx: usize, device: &Device) -> Result<Self> {
+        let arch = g.architecture;
+        let get = |g: &GgufFile, k: &str| {
+            g.arch_u32(k).map(|v| v as usize).ok_or_else(|| candle_core::Error::Msg(format!("{}.{k} is missing", arch.name())))
+        };
+        let n_head = get(g, "attention.head_count")?;
+        let n_kv_head = g.arch_u32("attention.head_count_kv").map(|v| v as usize).unwrap_or(n_head);
+        let hidden = get(g, "embedding_length")?;
+        let n_layer = get(g, "block_count")?;
+        if n_head == 0 || n_kv_head == 0 || hidden % n_head != 0 || n_head % n_kv_head != 0 {
+            candle_core::bail!("inconsistent head counts: {n_head} heads, {n_kv_head} kv heads, width {hidden}");
+        }
+        let head_dim = hidden / n_head;
+        let rope_dim = g.arch_u32("rope.dimension_count").map(|v| v as usize).unwrap_or(head_dim);
+        if rope_dim != head_dim {
+            candle_core::bail!("partial rotary embeddings ({rope_dim} of {head_dim}) are not supported");
+        }
+        let eps = g
+            .get(&format!("{}.attention.layer_norm_rms_epsilon", arch.name()))
+            .and_then(|v| v.to_f32().ok())
+            .unwrap_or(1e-6);
+        let theta = g
+            .get(&format!("{}.rope.freq_base", arch.name()))
+            .and_then(|v| v.to_f32().ok())
+            .unwrap_or(10_000.0);
+        let ct: &gguf_file::Content = &g.content;
+        let r = &mut g.reader;
+        let mut qt = |name: &str, dev: &Device| ct.tensor(r, name, dev);
+
+        let embed_q = Arc::new(qt("token_embd.weight", &Device::Cpu)?);
+        let dtype = embed_q.dtype();
+        let row_bytes = hidden / dtype.block_size() * dtype.type_size();
+        let output = match qt("output.weight", device) {
+            Ok(w) => QMatMul::from_qtensor(w)?,
+            // Tied embeddings.
+            Err(_) if device.is_cpu() => QMatMul::from_arc(embed_q.clone())?,
+            Err(_) => QMatMul::from_qtensor(qt("token_embd.weight", device)?)?,
+        };
+        let norm = qt("output_norm.weight", device)?.dequantize(device)?;
+        let mut layers = Vec::with_capacity(n_layer);
+        for i in 0..n_layer {
+            let p = format!("blk.{i}");
+            let mm = |q: QTensor| QMatMul::from_qtensor(q);
+            let mut opt_bias = |n: &str| qt(&format!("{p}.{n}"), device).ok().map(|b| b.dequantize(device)).transpose();
+            let (bq, bk, bv) = (opt_bias("attn_q.bias")?, opt_bias("attn_k.bias")?, opt_bias("attn_v.bias")?);
+            let cache = || Tensor::zeros((1, n_kv_head, max_ctx, head_dim), DType::F32, device);
+            layers.push(Layer {
+                attn_norm: qt(&format!("{p}.attn_norm.weight"), device)?.dequantize(device)?,
+                wq: mm(qt(&format!("{p}.attn_q.weight"), device)?)?,
+                wk: mm(qt(&format!("{p}.attn_k.weight"), device)?)?,
+                wv: mm(qt(&format!("{p}.attn_v.weight"), device)?)?,
+                bq,
+                bk,
+                bv,
+                wo: mm(qt(&format!("{p}.attn_output.weight"), device)?)?,
+                ffn_norm: qt(&format!("{p}.ffn_norm.weight"), device)?.dequantize(device)?,
+                gate: mm(qt(&format!("{p}.ffn_gate.weight"), device)?)?,
+                up: mm(qt(&format!("{p}.ffn_up.weight"), device)?)?,
+                down: mm(qt(&format!("{p}.ffn_down.weight"), device)?)?,
+                k_cache: cache()?,
+                v_cache: cache()?,
+            });
+        }
+        let inv: Vec<f32> = (0..head_dim).step_by(2).map(|i| 1.0 / theta.powf(i as f32 / head_dim as f32)).collect();
+        let inv = Tensor::new(inv.as_slice(), device)?.reshape((1, head_dim / 2))?;
+        let t = Tensor::arange(0u32, max_ctx as u32, device)?.to_dtype(DType::F32)?.reshape((max_ctx, 1))?;
+        let freqs = t.matmul(&inv)?;
+        Ok(Self {
+            embed: Embeddings { table: embed_q, dtype, row_bytes, hidden },
+            layers,
+            norm,
+            output,
+            cos: freqs.cos()?,
+            sin: freqs.sin()?,
+            n_head,
+            n_kv_head,
+            head_dim,
+            eps: eps as f32,
+            // GGUF llama weights are permuted for GPT-J style rotation;
+            // qwen2 keeps the NeoX halves.
+            interleaved_rope: arch == Architecture::Llama,
+            max_ctx,
+            len: 0,
+        })
+    }
+
+    /// Logits of the last of `tokens`, placed at positions `pos..`.
+    pub fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Tensor> {
+        let t = tokens.len();
+        if pos > self.len {
+            candle_core::bail!("position {pos} is past the cached {}", self.len);
+        }
+        if pos + t > self.max_ctx {
+            candle_core::bail!("{} tokens do not fit the context of {}", pos + t, self.max_ctx);
+        }
+        let device = self.cos.device().clone();
+        let mut x = self.embed.lookup(tokens, &device)?;
+        let total = pos + t;
+        let groups = self.n_head / self.n_kv_head;
+        let (h, kvh, d) = (self.n_head, self.n_kv_head, self.head_dim);
+        // Causal mask over the grouped query rows: (groups * t, total).
+        let mask = if t > 1 {
+            let m: Vec<f32> = (0..groups * t)
+                .flat_map(|row| {
+                    let i = row % t;
+                    (0..total).map(move |j| if j > pos + i { f32::NEG_INFINITY } else { 0.0 })
+                })
+                .collect();
+            Some(Tensor::from_vec(m, (groups * t, total), &device)?)
+        } else {
+            None
+        };
+        let cos = self.cos.narrow(0, pos, t)?;
+        let sin = self.sin.narrow(0, pos, t)?;
+        let scale = 1.0 / (d as f64).sqrt();
+        for l in &self.layers {
+            let residual = &x;
+            let xs = candle_nn::ops::rms_norm(&x, &l.attn_norm, self.eps)?;
+            let proj = |w: &QMatMul, b: &Option<Tensor>| -> Result<Tensor> {
+                let y = w.forward(&xs)?;
+                match b {
+                    Some(b) => y.broadcast_add(b),
+                    None => Ok(y),
+                }
+            };
+            let q = proj(&l.wq, &l.bq)?.reshape((1, t, h, d))?.transpose(1, 2)?.contiguous()?;
+            let k = proj(&l.wk, &l.bk)?.reshape((1, t, kvh, d))?.transpose(1, 2)?.contiguous()?;
+            let v = proj(&l.wv, &l.bv)?.reshape((1, t, kvh, d))?.transpose(1, 2)?.contiguous()?;
+            let (q, k) = if self.interleaved_rope {
+                (candle_nn::rotary_emb::rope_i(&q, &cos, &sin)?, candle_nn::rotary_emb::rope_i(&k, &cos, &sin)?)
+            } else {
+                (candle_nn::rotary_emb::rope(&q, &cos, &sin)?, candle_nn::rotary_emb::rope(&k, &cos, &sin)?)
+            };
+            l.k_cache.slice_set(&k, 2, pos)?;
+            l.v_cache.slice_set(&v, 2, pos)?;
+            let k_all = l.k_cache.narrow(2, 0, total)?;
+            let v_all = l.v_cache.narrow(2, 0, total)?;
+            // Heads that share a kv head become extra rows: no K/V copies.
+            let q = q.reshape((1, kvh, groups * t, d))?;
+            let att = (q.matmul(&k_all.t()?)? * scale)?;
+            let att = match &mask {
+                Some(m) => att.broadcast_add(m)?,
+                None => att,
+            };
+            let att = candle_nn::ops::softmax_last_dim(&att)?;
+            let y = att.matmul(&v_all)?.reshape((1, h, t, d))?.transpose(1, 2)?.reshape((1, t, h * d))?;
+            let x1 = (l.wo.forward(&y)? + residual)?;
+            let xs = candle_nn::ops::rms_norm(&x1, &l.ffn_norm, self.eps)?;
+            let ff = (l.gate.forward(&xs)?.silu()? * l.up.forward(&xs)?)?;
+            x = (l.down.forward(&ff)? + x1)?;
+        }
+        self.len = total;
+        let last = x.narrow(1, t - 1, 1)?;
+        let last = candle_nn::ops::rms_norm(&last, &self.norm, self.eps)?;
+        self.output.forward(&last)?.squeeze(0)?.squeeze(0)
+    }
+}
