@@ -61,6 +61,28 @@ enum Command {
         seed: u64,
         #[arg(long, default_value_t = 96)]
         max_tokens: usize,
+        /// The directory the command will run in [default: this one]
+        #[arg(long)]
+        cwd: Option<PathBuf>,
+    },
+    /// Answer many requests on one loaded model: JSON lines {"id", "query"}
+    /// on stdin, one JSON line {"id", "candidates", "timings"} or
+    /// {"id", "error"} per request on stdout.
+    Batch {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long, short = 'n', default_value_t = 1)]
+        candidates: usize,
+        #[arg(long)]
+        shell: Option<Shell>,
+        #[arg(long, value_parser = parse_os)]
+        os: Option<Os>,
+        #[arg(long)]
+        cwd: Option<PathBuf>,
+        #[arg(long, default_value_t = 0.7)]
+        temperature: f32,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
     },
     /// Measure load time, prefill and decode speed, and time to a command.
     Bench(bench::BenchArgs),
@@ -144,17 +166,14 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Suggest { query, model, json, candidates, shell, os, temperature, seed, max_tokens } => {
-            let mut ctx = Context::detect();
-            if let Some(s) = shell {
-                ctx.shell = s;
-            }
-            if let Some(o) = os {
-                ctx.os = o;
-            }
-            ctx.cwd = std::env::current_dir().ok();
+        Command::Suggest { query, model, json, candidates, shell, os, temperature, seed, max_tokens, cwd } => {
+            let ctx = context(shell, os, cwd);
             let opts = Options { candidates, temperature, seed, max_tokens };
             suggest(&query, &model, ctx, opts, json)
+        }
+        Command::Batch { model, candidates, shell, os, cwd, temperature, seed } => {
+            let ctx = context(shell, os, cwd);
+            batch(&model, ctx, Options { candidates, temperature, seed, ..Default::default() })
         }
         Command::Bench(args) => bench::run(args),
     };
@@ -165,6 +184,44 @@ fn main() -> ExitCode {
             ExitCode::from(exit_code(&e))
         }
     }
+}
+
+fn context(shell: Option<Shell>, os: Option<Os>, cwd: Option<PathBuf>) -> Context {
+    let mut ctx = Context::detect();
+    ctx.shell = shell.unwrap_or(ctx.shell);
+    ctx.os = os.unwrap_or(ctx.os);
+    ctx.cwd = cwd.or_else(|| std::env::current_dir().ok());
+    ctx
+}
+
+#[derive(serde::Deserialize)]
+struct BatchIn {
+    id: serde_json::Value,
+    query: String,
+}
+
+fn batch(model: &ModelArgs, ctx: Context, opts: Options) -> anyhow::Result<()> {
+    use std::io::{BufRead, Write};
+    let (engine, info) = start(model)?;
+    let stdout = std::io::stdout();
+    for (n, line) in std::io::stdin().lock().lines().enumerate() {
+        let line = line.context("reading stdin")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let input: BatchIn = serde_json::from_str(&line)
+            .with_context(|| format!("line {}: expected {{\"id\", \"query\"}}", n + 1))?;
+        let result = cmdbar_suggest::build_request(&ctx, &input.query, &opts, &info.control_tokens)
+            .and_then(|r| cmdbar_suggest::suggest(&engine, r, |_| {}));
+        let out = match result {
+            Ok(s) => serde_json::json!({"id": input.id, "candidates": s.candidates, "timings": s.timings}),
+            Err(e) => serde_json::json!({"id": input.id, "error": e.to_string()}),
+        };
+        let mut w = stdout.lock();
+        writeln!(w, "{out}")?;
+        w.flush()?;
+    }
+    Ok(())
 }
 
 fn suggest(query: &str, model: &ModelArgs, ctx: Context, opts: Options, json: bool) -> anyhow::Result<()> {
