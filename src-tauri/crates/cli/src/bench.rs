@@ -22,9 +22,9 @@ pub struct BenchArgs {
     /// Measured runs per figure (after one warm-up).
     #[arg(long, default_value_t = 5)]
     runs: usize,
-    /// The request timed end to end.
-    #[arg(long, default_value = "list all files in the current directory")]
-    query: String,
+    /// Requests timed end to end, taken in turn (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "list all files in the current directory,show free disk space,find files over 100 MB changed this week,count the lines of every python file here")]
+    query: Vec<String>,
     #[arg(long)]
     json: bool,
 }
@@ -83,8 +83,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     // A prompt of about the asked length: a sentence of ~10 tokens, repeated.
     let sentence = "The quick brown fox jumps over the lazy dog again. ";
     let raw = sentence.repeat((args.prompt_tokens / 10).max(1));
-    let bench_req = |max_tokens| Request {
-        prompt: Prompt::Raw(raw.clone()),
+    // Each run starts differently, so the prefix cache reuses nothing and
+    // the prefill figure is a real prefill.
+    let bench_req = |run: usize, max_tokens| Request {
+        prompt: Prompt::Raw(format!("{} {raw}", char::from(b'A' + (run % 26) as u8))),
         completions: vec![SamplingParams::greedy()],
         max_tokens,
         stop: vec![],
@@ -94,7 +96,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let mut decode = vec![];
     let mut prompt_tokens = 0;
     for i in 0..=runs {
-        let (t, _) = timed(&engine, bench_req(args.decode_tokens.max(2)))?;
+        let (t, _) = timed(&engine, bench_req(i, args.decode_tokens.max(2)))?;
+        anyhow::ensure!(t.cached_tokens == 0, "the bench prompt was served from the cache");
         if i == 0 {
             continue; // warm-up
         }
@@ -104,19 +107,25 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         decode.push((t.generated_tokens - 1) as f64 * 1000.0 / decode_ms);
     }
 
+    anyhow::ensure!(!args.query.is_empty(), "--query needs at least one request");
     let ctx = Context::detect();
+    // A real request, warm: the system prompt and examples are cached, as
+    // they are for every request after the first.
     let mut first_token = vec![];
     let mut first_command = vec![];
     let mut command = String::new();
     for i in 0..=runs {
-        let req = cmdbar_suggest::build_request(&ctx, &args.query, &Options::default(), &info.control_tokens)?;
+        let query = &args.query[i % args.query.len().max(1)];
+        let req = cmdbar_suggest::build_request(&ctx, query, &Options::default(), &info.control_tokens)?;
         let (t, text) = timed(&engine, req)?;
         if i == 0 {
             continue;
         }
         first_token.push(t.first_token_ms);
         first_command.push(t.total_ms);
-        command = cmdbar_suggest::parse::parse(&text).map(|p| p.command).unwrap_or_default();
+        if i == 1 {
+            command = cmdbar_suggest::parse::parse(&text).map(|p| p.command).unwrap_or_default();
+        }
     }
 
     let f = Figures {
