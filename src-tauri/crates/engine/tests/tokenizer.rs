@@ -46,3 +46,26 @@ fn stop_tokens_come_from_the_metadata() {
     assert_eq!(tok.stop_ids(), &[151645]);
     assert_eq!(tok.id_to_token(151645).as_deref(), Some("<|im_end|>"));
 }
+
+#[test]
+fn a_tokenizer_json_beside_the_model_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("model.gguf");
+    std::os::unix::fs::symlink(common::model("0.5b"), &link).unwrap();
+    let json = r#"{"version":"1.0","truncation":null,"padding":null,"added_tokens":[],
+        "normalizer":null,"pre_tokenizer":{"type":"Whitespace"},"post_processor":null,"decoder":null,
+        "model":{"type":"WordLevel","vocab":{"[UNK]":0,"hello":5,"world":7},"unk_token":"[UNK]"}}"#;
+    std::fs::write(dir.path().join("tokenizer.json"), json).unwrap();
+    let tok = Tokenizer::load(&GgufFile::open(&link).unwrap()).unwrap();
+    assert_eq!(tok.encode("hello world").unwrap(), vec![5, 7]);
+}
+
+#[test]
+fn a_broken_tokenizer_json_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("model.gguf");
+    std::os::unix::fs::symlink(common::model("0.5b"), &link).unwrap();
+    std::fs::write(dir.path().join("tokenizer.json"), "{ not json").unwrap();
+    let err = Tokenizer::load(&GgufFile::open(&link).unwrap()).err().unwrap().to_string();
+    assert!(err.contains("tokenizer.json"), "{err}");
+}
