@@ -34,6 +34,42 @@ pub struct ModelArgs {
     context: usize,
 }
 
+/// How to ask: shared by `suggest` and `batch`.
+#[derive(clap::Args)]
+struct AskArgs {
+    /// How many distinct candidates to ask for.
+    #[arg(long, short = 'n', default_value_t = 1)]
+    candidates: usize,
+    /// zsh, bash, fish or sh [default: from $SHELL]
+    #[arg(long)]
+    shell: Option<Shell>,
+    /// Target system: macos or linux [default: this one]
+    #[arg(long, value_parser = parse_os)]
+    os: Option<Os>,
+    /// The directory the command will run in [default: this one]
+    #[arg(long)]
+    cwd: Option<PathBuf>,
+    /// Temperature of the candidates after the first (which is greedy).
+    #[arg(long, default_value_t = 0.7)]
+    temperature: f32,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+impl AskArgs {
+    fn context(&self) -> Context {
+        let mut ctx = Context::detect();
+        ctx.shell = self.shell.unwrap_or(ctx.shell);
+        ctx.os = self.os.unwrap_or(ctx.os);
+        ctx.cwd = self.cwd.clone().or_else(|| std::env::current_dir().ok());
+        ctx
+    }
+
+    fn options(&self, max_tokens: usize) -> Options {
+        Options { candidates: self.candidates, temperature: self.temperature, seed: self.seed, max_tokens }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Suggest shell commands for a request in plain words.
@@ -42,28 +78,13 @@ enum Command {
         query: String,
         #[command(flatten)]
         model: ModelArgs,
+        #[command(flatten)]
+        ask: AskArgs,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
-        /// How many distinct candidates to ask for.
-        #[arg(long, short = 'n', default_value_t = 1)]
-        candidates: usize,
-        /// zsh, bash, fish or sh [default: from $SHELL]
-        #[arg(long)]
-        shell: Option<Shell>,
-        /// Target system: macos or linux [default: this one]
-        #[arg(long, value_parser = parse_os)]
-        os: Option<Os>,
-        /// Temperature of the candidates after the first (which is greedy).
-        #[arg(long, default_value_t = 0.7)]
-        temperature: f32,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
         #[arg(long, default_value_t = 96)]
         max_tokens: usize,
-        /// The directory the command will run in [default: this one]
-        #[arg(long)]
-        cwd: Option<PathBuf>,
     },
     /// Answer many requests on one loaded model: JSON lines {"id", "query"}
     /// on stdin, one JSON line {"id", "candidates", "timings"} or
@@ -71,18 +92,8 @@ enum Command {
     Batch {
         #[command(flatten)]
         model: ModelArgs,
-        #[arg(long, short = 'n', default_value_t = 1)]
-        candidates: usize,
-        #[arg(long)]
-        shell: Option<Shell>,
-        #[arg(long, value_parser = parse_os)]
-        os: Option<Os>,
-        #[arg(long)]
-        cwd: Option<PathBuf>,
-        #[arg(long, default_value_t = 0.7)]
-        temperature: f32,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
+        #[command(flatten)]
+        ask: AskArgs,
     },
     /// Measure load time, prefill and decode speed, and time to a command.
     Bench(bench::BenchArgs),
@@ -166,14 +177,11 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Suggest { query, model, json, candidates, shell, os, temperature, seed, max_tokens, cwd } => {
-            let ctx = context(shell, os, cwd);
-            let opts = Options { candidates, temperature, seed, max_tokens };
-            suggest(&query, &model, ctx, opts, json)
+        Command::Suggest { query, model, ask, json, max_tokens } => {
+            suggest(&query, &model, ask.context(), ask.options(max_tokens), json)
         }
-        Command::Batch { model, candidates, shell, os, cwd, temperature, seed } => {
-            let ctx = context(shell, os, cwd);
-            batch(&model, ctx, Options { candidates, temperature, seed, ..Default::default() })
+        Command::Batch { model, ask } => {
+            batch(&model, ask.context(), ask.options(Options::default().max_tokens))
         }
         Command::Bench(args) => bench::run(args),
     };
@@ -184,14 +192,6 @@ fn main() -> ExitCode {
             ExitCode::from(exit_code(&e))
         }
     }
-}
-
-fn context(shell: Option<Shell>, os: Option<Os>, cwd: Option<PathBuf>) -> Context {
-    let mut ctx = Context::detect();
-    ctx.shell = shell.unwrap_or(ctx.shell);
-    ctx.os = os.unwrap_or(ctx.os);
-    ctx.cwd = cwd.or_else(|| std::env::current_dir().ok());
-    ctx
 }
 
 #[derive(serde::Deserialize)]
@@ -209,13 +209,20 @@ fn batch(model: &ModelArgs, ctx: Context, opts: Options) -> anyhow::Result<()> {
         if line.trim().is_empty() {
             continue;
         }
-        let input: BatchIn = serde_json::from_str(&line)
-            .with_context(|| format!("line {}: expected {{\"id\", \"query\"}}", n + 1))?;
-        let result = cmdbar_suggest::build_request(&ctx, &input.query, &opts, &info.control_tokens)
-            .and_then(|r| cmdbar_suggest::suggest(&engine, r, |_| {}));
-        let out = match result {
-            Ok(s) => serde_json::json!({"id": input.id, "candidates": s.candidates, "timings": s.timings}),
-            Err(e) => serde_json::json!({"id": input.id, "error": e.to_string()}),
+        // A bad line gets an error line of its own; the batch goes on.
+        let out = match serde_json::from_str::<BatchIn>(&line) {
+            Err(e) => serde_json::json!({
+                "id": null, "line": n + 1,
+                "error": format!("expected {{\"id\", \"query\"}}: {e}"),
+            }),
+            Ok(input) => {
+                let result = cmdbar_suggest::build_request(&ctx, &input.query, &opts, &info.control_tokens)
+                    .and_then(|r| cmdbar_suggest::suggest(&engine, r, |_| {}));
+                match result {
+                    Ok(s) => serde_json::json!({"id": input.id, "candidates": s.candidates, "timings": s.timings}),
+                    Err(e) => serde_json::json!({"id": input.id, "error": e.to_string()}),
+                }
+            }
         };
         let mut w = stdout.lock();
         writeln!(w, "{out}")?;

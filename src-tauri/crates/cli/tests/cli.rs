@@ -110,3 +110,27 @@ fn unknown_flags_are_usage_errors() {
     let out = cmdbar(&["suggest", "ls", "--frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn batch_answers_each_line_and_reports_bad_lines_without_stopping() {
+    use std::io::Write;
+    let m = model();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cmdbar"))
+        .args(["batch", "--os", "linux", "--model", m.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = "{\"id\": 1, \"query\": \"print the current date\"}\nnot json\n{\"id\": 3, \"query\": \"  \"}\n";
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[0]["candidates"][0]["command"].as_str().unwrap().contains("date"), "{}", lines[0]);
+    assert_eq!(lines[1]["line"], 2);
+    assert!(lines[1]["error"].as_str().unwrap().contains("expected"), "{}", lines[1]);
+    assert_eq!(lines[2]["id"], 3);
+    assert!(lines[2]["error"].as_str().unwrap().contains("type what you want"), "{}", lines[2]);
+}
