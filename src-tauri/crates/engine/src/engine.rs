@@ -28,7 +28,6 @@ impl Default for EngineConfig {
 enum Job {
     Load { path: PathBuf, reply: Sender<Result<ModelInfo>> },
     Generate { epoch: u64, request: Request, events: Sender<Event> },
-    Tokenize { text: String, reply: Sender<Result<Vec<u32>>> },
 }
 
 pub struct Engine {
@@ -89,11 +88,6 @@ impl Engine {
         self.epoch.fetch_add(1, Ordering::SeqCst);
     }
 
-    pub fn tokenize(&self, text: impl Into<String>) -> Result<Vec<u32>> {
-        let (reply, rx) = channel();
-        self.send(Job::Tokenize { text: text.into(), reply })?;
-        rx.recv().map_err(|_| EngineError::Disconnected)?
-    }
 }
 
 impl Drop for Engine {
@@ -120,13 +114,6 @@ fn worker(config: EngineConfig, jobs: Receiver<Job>, epoch: Arc<AtomicU64>) {
                     info
                 }));
             }
-            Job::Tokenize { text, reply } => {
-                let r = match &model {
-                    Some(m) => m.tokenizer.encode(&text),
-                    None => Err(EngineError::NoModel),
-                };
-                let _ = reply.send(r);
-            }
             Job::Generate { epoch: mine, request, events } => {
                 let cancel = EpochCancel { current: &epoch, mine };
                 if cancel.cancelled() {
@@ -141,7 +128,7 @@ fn worker(config: EngineConfig, jobs: Receiver<Job>, epoch: Arc<AtomicU64>) {
                     let _ = events.send(e);
                 };
                 let outcome = catch_unwind(AssertUnwindSafe(|| {
-                    generate::run(m, &request, config.max_context, &cancel, &mut scratch, &mut emit)
+                    generate::run(m, &request, &cancel, &mut scratch, &mut emit)
                 }));
                 match outcome {
                     Ok(Ok(true)) => {}

@@ -93,14 +93,12 @@ pub trait Cancel {
 #[derive(Default)]
 pub struct Scratch {
     logits: Vec<f32>,
-    tokens: Vec<u32>,
     pending: Vec<u8>,
 }
 
 pub fn run(
     model: &mut Model,
     req: &Request,
-    max_context: usize,
     cancel: &dyn Cancel,
     scratch: &mut Scratch,
     emit: &mut dyn FnMut(Event),
@@ -114,7 +112,7 @@ pub fn run(
         return Err(EngineError::EmptyPrompt);
     }
     let prompt = model.tokenizer.encode(&text)?;
-    let context = max_context.min(model.info.context_length);
+    let context = model.info.context_length;
     if prompt.len() + 1 > context {
         return Err(EngineError::ContextOverflow { prompt_tokens: prompt.len(), context });
     }
@@ -123,8 +121,6 @@ pub fn run(
 
     for (index, params) in req.completions.iter().enumerate() {
         let mut sampler = Sampler::new(params.clone());
-        scratch.tokens.clear();
-        scratch.tokens.extend_from_slice(&prompt);
         scratch.pending.clear();
         let mut out = String::new();
         let mut logprob_sum = 0.0f32;
@@ -141,7 +137,8 @@ pub fn run(
             timings.cached_tokens = reused;
         }
         while generated < max_new {
-            let (id, lp) = sampler.sample(&mut scratch.logits, &scratch.tokens);
+            // The cache holds exactly the prompt and the tokens so far.
+            let (id, lp) = sampler.sample(&mut scratch.logits, model.history());
             if index == 0 && generated == 0 {
                 timings.first_token_ms = ms(start);
             }
@@ -151,7 +148,6 @@ pub fn run(
             }
             generated += 1;
             logprob_sum += lp;
-            scratch.tokens.push(id);
             scratch.pending.extend_from_slice(model.tokenizer.token_bytes(id));
             let piece = take_utf8(&mut scratch.pending);
             if !piece.is_empty() {

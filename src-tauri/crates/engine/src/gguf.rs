@@ -59,12 +59,12 @@ impl GgufFile {
         let file_size = meta.len();
         let mut reader = BufReader::new(file);
 
-        let mut magic = [0u8; 4];
-        let got = read_up_to(&mut reader, &mut magic).map_err(io)?;
-        if &magic[..got] != b"GGUF" {
+        let mut magic = Vec::with_capacity(4);
+        (&mut reader).take(4).read_to_end(&mut magic).map_err(io)?;
+        if magic != b"GGUF" {
             return Err(EngineError::NotGguf {
                 path: path.to_path_buf(),
-                magic: String::from_utf8_lossy(&magic[..got]).into_owned(),
+                magic: String::from_utf8_lossy(&magic).into_owned(),
             });
         }
         reader.seek(SeekFrom::Start(0)).map_err(io)?;
@@ -118,8 +118,7 @@ impl GgufFile {
 
     /// `{arch}.{key}`, e.g. `qwen2.context_length`.
     pub fn arch_u32(&self, key: &str) -> Option<u32> {
-        let full = format!("{}.{key}", self.architecture.name());
-        self.get(&full).and_then(|v| v.to_u32().ok())
+        self.u32(&format!("{}.{key}", self.architecture.name()))
     }
 
     pub fn string(&self, key: &str) -> Option<&str> {
@@ -129,6 +128,7 @@ impl GgufFile {
         }
     }
 
+    /// Any integer type that fits: writers differ in the type they pick.
     pub fn u32(&self, key: &str) -> Option<u32> {
         self.get(key).and_then(|v| match v {
             Value::U32(x) => Some(*x),
@@ -144,17 +144,6 @@ impl GgufFile {
     pub fn bool(&self, key: &str) -> Option<bool> {
         self.get(key).and_then(|v| v.to_bool().ok())
     }
-}
-
-fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
 }
 
 fn classify_read_error(path: &Path, e: candle_core::Error) -> EngineError {

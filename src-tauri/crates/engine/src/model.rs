@@ -66,6 +66,8 @@ impl Model {
             token_text("tokenizer.ggml.bos_token_id"),
             token_text("tokenizer.ggml.eos_token_id"),
         )?;
+        // The effective context: all later limits and buffers follow it (never
+        // below 16 tokens, so that any cap still loads and reports overflow).
         let context_length = (gguf.arch_u32("context_length").unwrap_or(4096) as usize).min(max_context.max(16));
         let name = gguf
             .string("general.name")
@@ -122,6 +124,11 @@ impl Model {
         self.saved.extend_from_slice(out);
         self.saved_at = prompt.len();
         Ok(reuse)
+    }
+
+    /// The tokens in the cache: the prompt and what was generated after it.
+    pub fn history(&self) -> &[u32] {
+        &self.cached
     }
 
     /// Appends one token and puts the next logits in `out`.

@@ -12,9 +12,14 @@ fn load_err(path: &std::path::Path) -> EngineError {
     }
 }
 
-/// A minimal GGUF v3 file: metadata strings and tensor infos, given as
+enum Meta<'a> {
+    Str(&'a str),
+    U64(u64),
+}
+
+/// A minimal GGUF v3 file: metadata and tensor infos, given as
 /// (name, ggml type id, dims), with `data` bytes of tensor data.
-fn craft(meta: &[(&str, &str)], tensors: &[(&str, u32, &[u64])], data: usize) -> tempfile::NamedTempFile {
+fn craft(meta: &[(&str, Meta)], tensors: &[(&str, u32, &[u64])], data: usize) -> tempfile::NamedTempFile {
     let mut b: Vec<u8> = vec![];
     let s = |b: &mut Vec<u8>, x: &str| {
         b.extend((x.len() as u64).to_le_bytes());
@@ -26,8 +31,16 @@ fn craft(meta: &[(&str, &str)], tensors: &[(&str, u32, &[u64])], data: usize) ->
     b.extend((meta.len() as u64).to_le_bytes());
     for (k, v) in meta {
         s(&mut b, k);
-        b.extend(8u32.to_le_bytes()); // string
-        s(&mut b, v);
+        match v {
+            Meta::Str(v) => {
+                b.extend(8u32.to_le_bytes());
+                s(&mut b, v);
+            }
+            Meta::U64(v) => {
+                b.extend(10u32.to_le_bytes());
+                b.extend(v.to_le_bytes());
+            }
+        }
     }
     for (name, ty, dims) in tensors {
         s(&mut b, name);
@@ -89,7 +102,7 @@ fn truncated_download_is_reported_as_truncated() {
 
 #[test]
 fn unsupported_architecture_is_named() {
-    let f = craft(&[("general.architecture", "mamba")], &[], 0);
+    let f = craft(&[("general.architecture", Meta::Str("mamba"))], &[], 0);
     let e = load_err(f.path());
     assert!(matches!(e, EngineError::UnsupportedArchitecture(ref a) if a == "mamba"), "{e}");
     assert!(e.to_string().contains("mamba") && e.to_string().contains("qwen2"));
@@ -98,14 +111,14 @@ fn unsupported_architecture_is_named() {
 #[test]
 fn unsupported_quantization_is_named() {
     // Type 20 is IQ4_NL, which Candle cannot run.
-    let f = craft(&[("general.architecture", "qwen2")], &[("blk.0.attn_q.weight", 20, &[32, 32])], 1024);
+    let f = craft(&[("general.architecture", Meta::Str("qwen2"))], &[("blk.0.attn_q.weight", 20, &[32, 32])], 1024);
     let e = load_err(f.path());
     assert!(matches!(e, EngineError::UnsupportedQuantization { .. }), "{e}");
 }
 
 #[test]
 fn tensor_past_the_end_of_the_file() {
-    let f = craft(&[("general.architecture", "qwen2")], &[("token_embd.weight", 0, &[1024, 1024])], 16);
+    let f = craft(&[("general.architecture", Meta::Str("qwen2"))], &[("token_embd.weight", 0, &[1024, 1024])], 16);
     let e = load_err(f.path());
     assert!(matches!(e, EngineError::Corrupt { .. }), "{e}");
     assert!(e.to_string().contains("token_embd.weight"), "{e}");
@@ -113,7 +126,14 @@ fn tensor_past_the_end_of_the_file() {
 
 #[test]
 fn gguf_without_a_tokenizer() {
-    let f = craft(&[("general.architecture", "qwen2")], &[], 0);
+    let f = craft(&[("general.architecture", Meta::Str("qwen2"))], &[], 0);
     let e = load_err(f.path());
     assert!(matches!(e, EngineError::Tokenizer(_)), "{e}");
+}
+
+#[test]
+fn integer_metadata_of_any_width_is_read() {
+    let f = craft(&[("general.architecture", Meta::Str("qwen2")), ("qwen2.context_length", Meta::U64(1234))], &[], 0);
+    let g = cmdbar_engine::gguf::GgufFile::open(f.path()).unwrap();
+    assert_eq!(g.arch_u32("context_length"), Some(1234));
 }
