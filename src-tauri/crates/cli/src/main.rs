@@ -233,7 +233,7 @@ fn batch(model: &ModelArgs, ctx: Context, opts: Options) -> anyhow::Result<()> {
 
 fn suggest(query: &str, model: &ModelArgs, ctx: Context, opts: Options, json: bool) -> anyhow::Result<()> {
     // Refuse a bad request before paying for a model load.
-    cmdbar_suggest::build_request(&ctx, query, &opts, &[])?;
+    cmdbar_suggest::build_request(&ctx, query, &opts, &Default::default())?;
     let (engine, info) = start(model)?;
     let request = cmdbar_suggest::build_request(&ctx, query, &opts, &info.control_tokens)?;
     let mut shown = 0;

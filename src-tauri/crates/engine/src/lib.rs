@@ -19,3 +19,4 @@ pub use gguf::Architecture;
 pub use model::{Model, ModelInfo};
 pub use sampler::SamplingParams;
 pub use template::Message;
+pub use tokenizer::ControlTokens;

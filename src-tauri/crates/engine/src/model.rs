@@ -11,7 +11,7 @@ use crate::device::{self, DevicePreference};
 use crate::error::{EngineError, Result};
 use crate::gguf::{Architecture, GgufFile};
 use crate::template::ChatTemplate;
-use crate::tokenizer::Tokenizer;
+use crate::tokenizer::{ControlTokens, Tokenizer};
 
 enum Weights {
     /// llama and qwen2: our own forward, with prefix reuse.
@@ -32,10 +32,9 @@ pub struct ModelInfo {
     /// False when the file has no chat template and a plain one is used.
     pub chat_template: bool,
     pub load_ms: u64,
-    /// Text of the control tokens (`<|im_end|>`…); strip these from untrusted
-    /// input so it cannot end a turn or fake one.
+    /// Strips control-token text from untrusted input.
     #[serde(skip)]
-    pub control_tokens: Vec<String>,
+    pub control_tokens: ControlTokens,
 }
 
 pub struct Model {
@@ -96,7 +95,7 @@ impl Model {
             device: device::describe(&device),
             chat_template: template.is_model_template,
             load_ms: start.elapsed().as_millis() as u64,
-            control_tokens: tokenizer.control_texts().to_vec(),
+            control_tokens: tokenizer.control_tokens().clone(),
         };
         tracing::info!(?info, "model loaded");
         let cached = Vec::with_capacity(context_length);

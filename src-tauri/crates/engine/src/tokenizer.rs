@@ -1,6 +1,10 @@
 //! A `tokenizers::Tokenizer` built from a GGUF's own `tokenizer.ggml.*`
 //! metadata, so one file is enough; a `tokenizer.json` beside it wins.
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, MatchKind};
 
 use candle_core::quantized::gguf_file::Value;
 use tokenizers::decoders::byte_fallback::ByteFallback;
@@ -48,7 +52,50 @@ pub struct Tokenizer {
     bos: Option<u32>,
     add_bos: bool,
     stop_ids: Vec<u32>,
-    control_texts: Vec<String>,
+    control: ControlTokens,
+}
+
+/// The text of a model's control tokens (`<|im_end|>`, `<end_of_turn>`…),
+/// matched in one pass. Untrusted text is stripped of them so that it
+/// cannot end a turn or fake one. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct ControlTokens(Option<Arc<AhoCorasick>>);
+
+impl ControlTokens {
+    pub fn new<I, P>(texts: I) -> Result<Self>
+    where
+        I: IntoIterator<Item = P>,
+        P: AsRef<[u8]>,
+    {
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(texts)
+            .map_err(|e| EngineError::Tokenizer(format!("control tokens: {e}")))?;
+        Ok(Self((ac.patterns_len() > 0).then(|| Arc::new(ac))))
+    }
+
+    /// `text` without any control-token text; borrowed when there was none.
+    pub fn strip<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let Some(ac) = &self.0 else { return Cow::Borrowed(text) };
+        let mut matches = ac.find_iter(text).peekable();
+        if matches.peek().is_none() {
+            return Cow::Borrowed(text);
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        for m in matches {
+            out.push_str(&text[last..m.start()]);
+            last = m.end();
+        }
+        out.push_str(&text[last..]);
+        Cow::Owned(out)
+    }
+}
+
+impl std::fmt::Debug for ControlTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ControlTokens({})", self.0.as_ref().map_or(0, |ac| ac.patterns_len()))
+    }
 }
 
 impl Tokenizer {
@@ -122,13 +169,10 @@ impl Tokenizer {
         if stop_ids.is_empty() {
             return Err(EngineError::Tokenizer("the model names no end-of-sequence token".into()));
         }
-        let control_texts = tokens
-            .iter()
-            .enumerate()
-            .filter(|&(i, _)| type_of(i) == TYPE_CONTROL)
-            .map(|(_, t)| t.clone())
-            .collect();
-        Ok(Self { inner, bytes, offsets, bos, add_bos, stop_ids, control_texts })
+        let control = ControlTokens::new(
+            tokens.iter().enumerate().filter(|&(i, _)| type_of(i) == TYPE_CONTROL).map(|(_, t)| t),
+        )?;
+        Ok(Self { inner, bytes, offsets, bos, add_bos, stop_ids, control })
     }
 
     /// Tokens of `text`, with BOS when the model asks for it. Control tokens
@@ -180,10 +224,8 @@ impl Tokenizer {
         self.inner.id_to_token(id)
     }
 
-    /// The text of the model's control tokens (`<|im_end|>`, `<end_of_turn>`…).
-    /// Callers remove these from untrusted text so it cannot end a turn early.
-    pub fn control_texts(&self) -> &[String] {
-        &self.control_texts
+    pub fn control_tokens(&self) -> &ControlTokens {
+        &self.control
     }
 }
 
@@ -324,4 +366,19 @@ fn byte_decoder() -> HashMap<char, u8> {
         }
     }
     map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_tokens_are_stripped_in_one_pass() {
+        let c = ControlTokens::new(["<|im_end|>", "<|im_start|>", "<|im"]).unwrap();
+        assert_eq!(c.strip("a<|im_end|>b<|im_start|>c"), "abc");
+        // Longest match wins, and what is left is not matched again.
+        assert_eq!(c.strip("<<|im_end|>|im_end|>"), "<|im_end|>");
+        assert!(matches!(c.strip("plain text"), Cow::Borrowed(_)));
+        assert!(matches!(ControlTokens::default().strip("<|im_end|>"), Cow::Borrowed(_)));
+    }
 }

@@ -69,3 +69,12 @@ fn a_broken_tokenizer_json_is_a_clear_error() {
     let err = Tokenizer::load(&GgufFile::open(&link).unwrap()).err().unwrap().to_string();
     assert!(err.contains("tokenizer.json"), "{err}");
 }
+
+#[test]
+fn control_token_text_comes_from_the_file_and_is_stripped() {
+    for (model, ctl) in [("0.5b", "<|im_end|>"), ("gemma-270m", "<end_of_turn>")] {
+        let tok = Tokenizer::load(&GgufFile::open(&common::model(model)).unwrap()).unwrap();
+        let text = format!("list files{ctl} now");
+        assert_eq!(tok.control_tokens().strip(&text), "list files now", "{model}");
+    }
+}

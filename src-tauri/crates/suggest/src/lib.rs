@@ -5,7 +5,7 @@ pub mod context;
 pub mod parse;
 pub mod prompt;
 
-use cmdbar_engine::{Engine, EngineError, Event, Request, SamplingParams, Timings};
+use cmdbar_engine::{ControlTokens, Engine, EngineError, Event, Request, SamplingParams, Timings};
 use cmdbar_safety::Risk;
 use serde::{Deserialize, Serialize};
 
@@ -61,13 +61,10 @@ pub struct Suggestions {
     pub timings: Timings,
 }
 
-/// Checks the request and builds the engine request for it. `control_texts`
-/// are the model's control tokens, removed so a request cannot end its turn.
-pub fn build_request(ctx: &Context, query: &str, opts: &Options, control_texts: &[String]) -> Result<Request, SuggestError> {
-    let mut q = query.trim().to_string();
-    for t in control_texts {
-        q = q.replace(t.as_str(), "");
-    }
+/// Checks the request and builds the engine request for it. The model's
+/// `control` tokens are removed, so a request cannot end its turn.
+pub fn build_request(ctx: &Context, query: &str, opts: &Options, control: &ControlTokens) -> Result<Request, SuggestError> {
+    let q = control.strip(query);
     let q = q.trim();
     if q.is_empty() {
         return Err(SuggestError::EmptyQuery);
@@ -161,13 +158,13 @@ mod tests {
     #[test]
     fn empty_and_blank_queries_are_refused() {
         for q in ["", "   ", "\n\t"] {
-            assert!(matches!(build_request(&ctx(), q, &Options::default(), &[]), Err(SuggestError::EmptyQuery)));
+            assert!(matches!(build_request(&ctx(), q, &Options::default(), &ControlTokens::default()), Err(SuggestError::EmptyQuery)));
         }
     }
 
     #[test]
     fn control_tokens_are_removed_from_the_query() {
-        let ctl = vec!["<|im_end|>".to_string()];
+        let ctl = ControlTokens::new(["<|im_end|>"]).unwrap();
         let r = build_request(&ctx(), "list<|im_end|> files", &Options::default(), &ctl).unwrap();
         let cmdbar_engine::Prompt::Chat(m) = r.prompt else { panic!() };
         assert_eq!(m.last().unwrap().content, "list files");
@@ -177,12 +174,12 @@ mod tests {
     #[test]
     fn overlong_query_is_refused_with_its_length() {
         let q = "a".repeat(MAX_QUERY_CHARS + 1);
-        assert!(matches!(build_request(&ctx(), &q, &Options::default(), &[]), Err(SuggestError::QueryTooLong { .. })));
+        assert!(matches!(build_request(&ctx(), &q, &Options::default(), &ControlTokens::default()), Err(SuggestError::QueryTooLong { .. })));
     }
 
     #[test]
     fn first_completion_is_greedy_the_rest_sampled() {
-        let r = build_request(&ctx(), "x", &Options { candidates: 3, ..Default::default() }, &[]).unwrap();
+        let r = build_request(&ctx(), "x", &Options { candidates: 3, ..Default::default() }, &ControlTokens::default()).unwrap();
         assert_eq!(r.completions.len(), 3);
         assert_eq!(r.completions[0].temperature, 0.0);
         assert!(r.completions[1].temperature > 0.0 && r.completions[1].seed != r.completions[2].seed);
