@@ -48,7 +48,14 @@ impl ChatTemplate {
         env.add_function("raise_exception", |msg: String| -> std::result::Result<String, Error> {
             Err(Error::new(ErrorKind::InvalidOperation, msg))
         });
-        env.add_function("strftime_now", |_fmt: String| String::new());
+        // Llama 3 templates put today's date in the system prompt.
+        env.add_function("strftime_now", |fmt: String| -> std::result::Result<String, Error> {
+            use std::fmt::Write;
+            let mut out = String::new();
+            write!(out, "{}", chrono::Local::now().format(&fmt))
+                .map_err(|_| Error::new(ErrorKind::InvalidOperation, format!("bad date format '{fmt}'")))?;
+            Ok(out)
+        });
         let is_model_template = source.is_some();
         env.add_template_owned("chat", source.unwrap_or(PLAIN_TEMPLATE).to_string())
             .map_err(|e| EngineError::Template(format!("cannot parse the template: {e:#}")))?;
@@ -97,6 +104,14 @@ mod tests {
         let t = ChatTemplate::new(Some(src), String::new(), String::new()).unwrap();
         let err = t.render(&[], true).unwrap_err().to_string();
         assert!(err.contains("roles must alternate"), "{err}");
+    }
+
+    #[test]
+    fn strftime_now_formats_today_and_rejects_bad_formats() {
+        let t = ChatTemplate::new(Some("{{ strftime_now('%Y-%m-%d') }}"), String::new(), String::new()).unwrap();
+        assert_eq!(t.render(&[], false).unwrap(), chrono::Local::now().format("%Y-%m-%d").to_string());
+        let t = ChatTemplate::new(Some("{{ strftime_now('%Q%') }}"), String::new(), String::new()).unwrap();
+        assert!(t.render(&[], false).unwrap_err().to_string().contains("bad date format"));
     }
 
     #[test]
