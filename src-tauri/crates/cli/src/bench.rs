@@ -7,7 +7,7 @@ use cmdbar_engine::{Event, Prompt, Request, SamplingParams, Timings};
 use cmdbar_suggest::{Context, Options};
 use serde::Serialize;
 
-use crate::{model_path, start, ModelArgs};
+use crate::{start, ModelArgs};
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
@@ -130,7 +130,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 
     let f = Figures {
         model: info.name.clone(),
-        model_path: model_path(&args.model.model).display().to_string(),
+        model_path: info.path.display().to_string(),
         device: info.device,
         threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         runs,

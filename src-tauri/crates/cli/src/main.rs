@@ -108,7 +108,7 @@ fn parse_os(s: &str) -> Result<Os, String> {
 }
 
 /// The model path from the flag, the environment, or the default location.
-pub fn model_path(arg: &Option<PathBuf>) -> PathBuf {
+fn model_path(arg: &Option<PathBuf>) -> PathBuf {
     if let Some(p) = arg {
         return p.clone();
     }
@@ -135,16 +135,14 @@ struct JsonOut<'a> {
     candidates: &'a [cmdbar_suggest::Candidate],
     model: &'a str,
     model_path: &'a std::path::Path,
-    timings: JsonTimings,
+    timings: JsonTimings<'a>,
 }
 
 #[derive(Serialize)]
-struct JsonTimings {
+struct JsonTimings<'a> {
     load_ms: u64,
-    first_token_ms: f64,
-    total_ms: f64,
-    prompt_tokens: usize,
-    generated_tokens: usize,
+    #[serde(flatten)]
+    request: &'a cmdbar_engine::Timings,
 }
 
 fn exit_code(e: &anyhow::Error) -> u8 {
@@ -247,18 +245,11 @@ fn suggest(query: &str, model: &ModelArgs, ctx: Context, opts: Options, json: bo
         }
     })?;
     if json {
-        let t = &out.timings;
         let j = JsonOut {
             candidates: &out.candidates,
             model: &info.name,
             model_path: &info.path,
-            timings: JsonTimings {
-                load_ms: info.load_ms,
-                first_token_ms: t.first_token_ms,
-                total_ms: t.total_ms,
-                prompt_tokens: t.prompt_tokens,
-                generated_tokens: t.generated_tokens,
-            },
+            timings: JsonTimings { load_ms: info.load_ms, request: &out.timings },
         };
         println!("{}", serde_json::to_string(&j).context("serialising the answer")?);
     }

@@ -51,8 +51,7 @@ pub struct Candidate {
     pub risk: Risk,
     pub risk_reason: String,
     /// Mean log-probability of the answer's tokens; higher is surer.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub score: Option<f32>,
+    pub score: f32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -96,7 +95,7 @@ pub fn build_request(ctx: &Context, query: &str, opts: &Options, control: &Contr
 pub fn candidate(text: &str, score: f32) -> Option<Candidate> {
     let p = parse::parse(text)?;
     let a = cmdbar_safety::classify(&p.command);
-    Some(Candidate { command: p.command, explanation: p.explanation, risk: a.risk, risk_reason: a.reason, score: Some(score) })
+    Some(Candidate { command: p.command, explanation: p.explanation, risk: a.risk, risk_reason: a.reason, score })
 }
 
 fn normalise(cmd: &str) -> String {
@@ -143,7 +142,7 @@ pub fn suggest(
 /// The greedy answer stays first; the rest go by the model's confidence.
 fn rank(c: &mut [Candidate]) {
     if c.len() > 2 {
-        c[1..].sort_by(|a, b| b.score.unwrap_or(f32::MIN).total_cmp(&a.score.unwrap_or(f32::MIN)));
+        c[1..].sort_by(|a, b| b.score.total_cmp(&a.score));
     }
 }
 
