@@ -121,6 +121,10 @@ impl GgufFile {
         self.u32(&format!("{}.{key}", self.architecture.name()))
     }
 
+    pub fn arch_f32(&self, key: &str) -> Option<f32> {
+        self.get(&format!("{}.{key}", self.architecture.name())).and_then(|v| v.to_f32().ok())
+    }
+
     pub fn string(&self, key: &str) -> Option<&str> {
         match self.get(key) {
             Some(Value::String(s)) => Some(s.as_str()),

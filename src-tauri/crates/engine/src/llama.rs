@@ -44,17 +44,18 @@ impl Embeddings {
     fn lookup(&self, tokens: &[u32], device: &Device) -> Result<Tensor> {
         let data = self.table.data()?;
         let rows = data.len() / self.row_bytes;
-        let mut out = Vec::with_capacity(tokens.len());
+        let mut raw = Vec::with_capacity(tokens.len() * self.row_bytes);
         for &t in tokens {
             let t = t as usize;
             if t >= rows {
                 candle_core::bail!("token id {t} is outside the vocabulary of {rows}");
             }
-            let raw = &data[t * self.row_bytes..(t + 1) * self.row_bytes];
-            let row = qtensor_from_ggml(self.dtype, raw, vec![self.hidden], &Device::Cpu)?;
-            out.push(row.dequantize(&Device::Cpu)?);
+            raw.extend_from_slice(&data[t * self.row_bytes..(t + 1) * self.row_bytes]);
         }
-        Tensor::stack(&out, 0)?.unsqueeze(0)?.to_device(device)
+        qtensor_from_ggml(self.dtype, &raw, vec![tokens.len(), self.hidden], &Device::Cpu)?
+            .dequantize(&Device::Cpu)?
+            .unsqueeze(0)?
+            .to_device(device)
     }
 }
 
@@ -93,14 +94,8 @@ impl Llama {
         if rope_dim != head_dim {
             candle_core::bail!("partial rotary embeddings ({rope_dim} of {head_dim}) are not supported");
         }
-        let eps = g
-            .get(&format!("{}.attention.layer_norm_rms_epsilon", arch.name()))
-            .and_then(|v| v.to_f32().ok())
-            .unwrap_or(1e-6);
-        let theta = g
-            .get(&format!("{}.rope.freq_base", arch.name()))
-            .and_then(|v| v.to_f32().ok())
-            .unwrap_or(10_000.0);
+        let eps = g.arch_f32("attention.layer_norm_rms_epsilon").unwrap_or(1e-6);
+        let theta = g.arch_f32("rope.freq_base").unwrap_or(10_000.0);
         let ct: &gguf_file::Content = &g.content;
         let r = &mut g.reader;
         let mut qt = |name: &str, dev: &Device| ct.tensor(r, name, dev);
