@@ -103,8 +103,10 @@ fn split_pipelines(tokens: &[brush_parser::Token]) -> Vec<Pipeline> {
             }
             Token::Operator(op, _) => match op.as_str() {
                 "|" | "|&" => pipeline.push(std::mem::take(&mut cmd)),
-                ">" | ">>" | ">|" | "&>" | "&>>" | "<>" => pending_redirect = Some(op.clone()),
-                "<" | "<<" | "<<-" | "<<<" | ">&" | "<&" => pending_redirect = Some(op.clone()),
+                // The next word is the redirect's target, not an argument.
+                ">" | ">>" | ">|" | "&>" | "&>>" | "<>" | "<" | "<<" | "<<-" | "<<<" | ">&" | "<&" => {
+                    pending_redirect = Some(op.clone())
+                }
                 _ => {
                     pipeline.push(std::mem::take(&mut cmd));
                     pipelines.push(std::mem::take(&mut pipeline));
@@ -131,9 +133,9 @@ fn unquote(word: &str) -> String {
 fn is_fork_bomb(tokens: &[brush_parser::Token]) -> bool {
     use brush_parser::Token;
     // name ( ) { ... name | name ... }
+    let text: Vec<&str> = tokens.iter().map(|t| t.to_str()).collect();
     tokens.windows(3).any(|w| match (&w[0], &w[1], &w[2]) {
         (Token::Word(name, _), Token::Operator(o, _), Token::Operator(c, _)) if o == "(" && c == ")" => {
-            let text: Vec<&str> = tokens.iter().map(|t| t.to_str()).collect();
             text.windows(3).any(|x| x[0] == name && x[1] == "|" && x[2].trim_end_matches('&') == name)
         }
         (Token::Word(w, _), _, _) => w.contains("(){") && w.contains('|'),
