@@ -23,7 +23,11 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 5)]
     runs: usize,
     /// Requests timed end to end, taken in turn (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "list all files in the current directory,show free disk space,find files over 100 MB changed this week,count the lines of every python file here")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "list all files in the current directory,show free disk space,find files over 100 MB changed this week,count the lines of every python file here"
+    )]
     query: Vec<String>,
     #[arg(long)]
     json: bool,
@@ -52,7 +56,11 @@ fn median(mut xs: Vec<f64>) -> f64 {
     if n == 0 {
         return f64::NAN;
     }
-    if n % 2 == 1 { xs[n / 2] } else { (xs[n / 2 - 1] + xs[n / 2]) / 2.0 }
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
 }
 
 fn timed(engine: &cmdbar_engine::Engine, req: Request) -> anyhow::Result<(Timings, String)> {

@@ -160,17 +160,21 @@ fn engine_code(e: &EngineError) -> u8 {
     use EngineError::*;
     match e {
         EmptyPrompt | ContextOverflow { .. } => 2,
-        NotFound(_) | Io { .. } | NotGguf { .. } | Corrupt { .. } | UnsupportedArchitecture(_)
-        | UnsupportedQuantization { .. } | Tokenizer(_) | Template(_) => 3,
+        NotFound(_)
+        | Io { .. }
+        | NotGguf { .. }
+        | Corrupt { .. }
+        | UnsupportedArchitecture(_)
+        | UnsupportedQuantization { .. }
+        | Tokenizer(_)
+        | Template(_) => 3,
         NoModel | Inference(_) | Disconnected => 4,
     }
 }
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CMDBAR_LOG").unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("CMDBAR_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -178,9 +182,7 @@ fn main() -> ExitCode {
         Command::Suggest { query, model, ask, json, max_tokens } => {
             suggest(&query, &model, ask.context(), ask.options(max_tokens), json)
         }
-        Command::Batch { model, ask } => {
-            batch(&model, ask.context(), ask.options(Options::default().max_tokens))
-        }
+        Command::Batch { model, ask } => batch(&model, ask.context(), ask.options(Options::default().max_tokens)),
         Command::Bench(args) => bench::run(args),
     };
     match result {
@@ -217,7 +219,9 @@ fn batch(model: &ModelArgs, ctx: Context, opts: Options) -> anyhow::Result<()> {
                 let result = cmdbar_suggest::build_request(&ctx, &input.query, &opts, &info.control_tokens)
                     .and_then(|r| cmdbar_suggest::suggest(&engine, r, |_| {}));
                 match result {
-                    Ok(s) => serde_json::json!({"id": input.id, "candidates": s.candidates, "timings": s.timings}),
+                    Ok(s) => {
+                        serde_json::json!({"id": input.id, "candidates": s.candidates, "timings": s.timings})
+                    }
                     Err(e) => serde_json::json!({"id": input.id, "error": e.to_string()}),
                 }
             }

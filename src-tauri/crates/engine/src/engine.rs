@@ -87,7 +87,6 @@ impl Engine {
     pub fn cancel(&self) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
     }
-
 }
 
 impl Drop for Engine {
@@ -127,9 +126,8 @@ fn worker(config: EngineConfig, jobs: Receiver<Job>, epoch: Arc<AtomicU64>) {
                 let mut emit = |e| {
                     let _ = events.send(e);
                 };
-                let outcome = catch_unwind(AssertUnwindSafe(|| {
-                    generate::run(m, &request, &cancel, &mut scratch, &mut emit)
-                }));
+                let outcome =
+                    catch_unwind(AssertUnwindSafe(|| generate::run(m, &request, &cancel, &mut scratch, &mut emit)));
                 match outcome {
                     Ok(Ok(true)) => {}
                     Ok(Ok(false)) => emit(Event::Cancelled),

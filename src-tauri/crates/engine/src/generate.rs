@@ -33,7 +33,13 @@ pub struct Request {
 
 impl Request {
     pub fn chat(messages: Vec<Message>) -> Self {
-        Self { prompt: Prompt::Chat(messages), completions: vec![SamplingParams::greedy()], max_tokens: 128, stop: vec![], ignore_eos: false }
+        Self {
+            prompt: Prompt::Chat(messages),
+            completions: vec![SamplingParams::greedy()],
+            max_tokens: 128,
+            stop: vec![],
+            ignore_eos: false,
+        }
     }
 }
 
@@ -68,15 +74,28 @@ impl Timings {
 }
 
 fn per_second(n: usize, ms: f64) -> f64 {
-    if ms > 0.0 { n as f64 * 1000.0 / ms } else { 0.0 }
+    if ms > 0.0 {
+        n as f64 * 1000.0 / ms
+    } else {
+        0.0
+    }
 }
 
 #[derive(Debug)]
 pub enum Event {
     /// A piece of completion `index`'s text.
-    Token { index: usize, text: String },
+    Token {
+        index: usize,
+        text: String,
+    },
     /// Completion `index` is finished; `text` is all of it.
-    CompletionDone { index: usize, text: String, finish: FinishReason, tokens: usize, mean_logprob: f32 },
+    CompletionDone {
+        index: usize,
+        text: String,
+        finish: FinishReason,
+        tokens: usize,
+        mean_logprob: f32,
+    },
     /// All completions are finished.
     Done(Timings),
     /// A newer request (or `Engine::cancel`) stopped this one.

@@ -92,17 +92,15 @@ impl GgufFile {
             let elems = info.shape.elem_count() as u128;
             let block = info.ggml_dtype.block_size() as u128;
             if elems % block != 0 {
-                return Err(self.corrupt(format!(
-                    "tensor {name} has {elems} elements, not a multiple of its block size {block}"
-                )));
+                return Err(self
+                    .corrupt(format!("tensor {name} has {elems} elements, not a multiple of its block size {block}")));
             }
             let bytes = elems / block * info.ggml_dtype.type_size() as u128;
             let end = base as u128 + info.offset as u128 + bytes;
             if end > self.file_size as u128 {
-                return Err(self.corrupt(format!(
-                    "tensor {name} ends at byte {end} but the file has {} bytes",
-                    self.file_size
-                )));
+                return Err(
+                    self.corrupt(format!("tensor {name} ends at byte {end} but the file has {} bytes", self.file_size))
+                );
             }
         }
         Ok(())

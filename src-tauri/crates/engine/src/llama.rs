@@ -80,7 +80,9 @@ impl Llama {
     pub fn load(g: &mut GgufFile, max_ctx: usize, device: &Device) -> Result<Self> {
         let arch = g.architecture;
         let get = |g: &GgufFile, k: &str| {
-            g.arch_u32(k).map(|v| v as usize).ok_or_else(|| candle_core::Error::Msg(format!("{}.{k} is missing", arch.name())))
+            g.arch_u32(k)
+                .map(|v| v as usize)
+                .ok_or_else(|| candle_core::Error::Msg(format!("{}.{k} is missing", arch.name())))
         };
         let n_head = get(g, "attention.head_count")?;
         let n_kv_head = g.arch_u32("attention.head_count_kv").map(|v| v as usize).unwrap_or(n_head);

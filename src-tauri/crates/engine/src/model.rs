@@ -57,9 +57,7 @@ impl Model {
         let start = Instant::now();
         let mut gguf = GgufFile::open(path)?;
         let tokenizer = Tokenizer::load(&gguf)?;
-        let token_text = |key: &str| {
-            gguf.u32(key).and_then(|id| tokenizer.id_to_token(id)).unwrap_or_default()
-        };
+        let token_text = |key: &str| gguf.u32(key).and_then(|id| tokenizer.id_to_token(id)).unwrap_or_default();
         let template = ChatTemplate::new(
             gguf.string("tokenizer.chat_template"),
             token_text("tokenizer.ggml.bos_token_id"),

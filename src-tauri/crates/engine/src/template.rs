@@ -64,10 +64,8 @@ impl ChatTemplate {
 
     pub fn render(&self, messages: &[Message], add_generation_prompt: bool) -> Result<String> {
         let tmpl = self.env.get_template("chat").map_err(|e| EngineError::Template(e.to_string()))?;
-        let messages: Vec<minijinja::Value> = messages
-            .iter()
-            .map(|m| context! { role => m.role.as_str(), content => m.content.as_str() })
-            .collect();
+        let messages: Vec<minijinja::Value> =
+            messages.iter().map(|m| context! { role => m.role.as_str(), content => m.content.as_str() }).collect();
         tmpl.render(context! {
             messages => messages,
             add_generation_prompt => add_generation_prompt,
@@ -85,9 +83,7 @@ mod tests {
     #[test]
     fn plain_template_renders_turns() {
         let t = ChatTemplate::new(None, String::new(), String::new()).unwrap();
-        let out = t
-            .render(&[Message::new("system", "Be brief."), Message::new("user", "list files")], true)
-            .unwrap();
+        let out = t.render(&[Message::new("system", "Be brief."), Message::new("user", "list files")], true).unwrap();
         assert_eq!(out, "Be brief.\n\nRequest: list files\nAnswer:");
     }
 
@@ -116,10 +112,7 @@ mod tests {
 
     #[test]
     fn broken_template_is_reported() {
-        let err = ChatTemplate::new(Some("{% for %}"), String::new(), String::new())
-            .err()
-            .unwrap()
-            .to_string();
+        let err = ChatTemplate::new(Some("{% for %}"), String::new(), String::new()).err().unwrap().to_string();
         assert!(err.contains("cannot parse"), "{err}");
     }
 

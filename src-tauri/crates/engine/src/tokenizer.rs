@@ -17,9 +17,7 @@ use tokenizers::normalizers::{Prepend, Replace};
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::pre_tokenizers::sequence::Sequence as PreSequence;
 use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
-use tokenizers::{
-    AddedToken, DecoderWrapper, NormalizerWrapper, PreTokenizerWrapper, SplitDelimiterBehavior,
-};
+use tokenizers::{AddedToken, DecoderWrapper, NormalizerWrapper, PreTokenizerWrapper, SplitDelimiterBehavior};
 
 use crate::error::{EngineError, Result};
 use crate::gguf::GgufFile;
@@ -76,7 +74,9 @@ impl ControlTokens {
 
     /// `text` without any control-token text; borrowed when there was none.
     pub fn strip<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let Some(ac) = &self.0 else { return Cow::Borrowed(text) };
+        let Some(ac) = &self.0 else {
+            return Cow::Borrowed(text);
+        };
         let mut matches = ac.find_iter(text).peekable();
         if matches.peek().is_none() {
             return Cow::Borrowed(text);
@@ -169,19 +169,15 @@ impl Tokenizer {
         if stop_ids.is_empty() {
             return Err(EngineError::Tokenizer("the model names no end-of-sequence token".into()));
         }
-        let control = ControlTokens::new(
-            tokens.iter().enumerate().filter(|&(i, _)| type_of(i) == TYPE_CONTROL).map(|(_, t)| t),
-        )?;
+        let control =
+            ControlTokens::new(tokens.iter().enumerate().filter(|&(i, _)| type_of(i) == TYPE_CONTROL).map(|(_, t)| t))?;
         Ok(Self { inner, bytes, offsets, bos, add_bos, stop_ids, control })
     }
 
     /// Tokens of `text`, with BOS when the model asks for it. Control tokens
     /// written in the text (e.g. `<|im_start|>`) become their single ids.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        let enc = self
-            .inner
-            .encode(text, false)
-            .map_err(|e| EngineError::Tokenizer(e.to_string()))?;
+        let enc = self.inner.encode(text, false).map_err(|e| EngineError::Tokenizer(e.to_string()))?;
         let mut ids = Vec::with_capacity(enc.len() + 1);
         if self.add_bos {
             ids.extend(self.bos);
@@ -273,17 +269,10 @@ fn build_bpe(gguf: &GgufFile, tokens: &[String]) -> Result<tokenizers::Tokenizer
             None => Err(EngineError::Tokenizer(format!("malformed merge '{m}'"))),
         })
         .collect::<Result<Vec<_>>>()?;
-    let bpe = BPE::builder()
-        .vocab_and_merges(vocab_map(tokens), merges)
-        .build()
-        .map_err(tok_err)?;
+    let bpe = BPE::builder().vocab_and_merges(vocab_map(tokens), merges).build().map_err(tok_err)?;
     let pre = gguf.string("tokenizer.ggml.pre").unwrap_or("default");
-    let split = Split::new(
-        SplitPattern::Regex(pre_pattern(pre).to_string()),
-        SplitDelimiterBehavior::Isolated,
-        false,
-    )
-    .map_err(tok_err)?;
+    let split = Split::new(SplitPattern::Regex(pre_pattern(pre).to_string()), SplitDelimiterBehavior::Isolated, false)
+        .map_err(tok_err)?;
     let mut tk = tokenizers::Tokenizer::new(bpe);
     tk.with_pre_tokenizer(Some(PreTokenizerWrapper::Sequence(PreSequence::new(vec![
         split.into(),
@@ -314,9 +303,7 @@ fn build_spm(gguf: &GgufFile, tokens: &[String], types: &[i32]) -> Result<tokeni
     }
     merges.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
     let merges = merges.into_iter().map(|(_, _, _, l, r)| (l.to_string(), r.to_string())).collect();
-    let unk = gguf
-        .u32("tokenizer.ggml.unknown_token_id")
-        .and_then(|id| tokens.get(id as usize).cloned());
+    let unk = gguf.u32("tokenizer.ggml.unknown_token_id").and_then(|id| tokens.get(id as usize).cloned());
     let mut builder = BPE::builder().vocab_and_merges(vocab, merges).byte_fallback(true);
     if let Some(unk) = unk {
         builder = builder.unk_token(unk);
@@ -335,9 +322,7 @@ fn build_spm(gguf: &GgufFile, tokens: &[String], types: &[i32]) -> Result<tokeni
     };
     tk.with_normalizer(Some(normalizer));
     let mut decoders: Vec<DecoderWrapper> = vec![
-        tokenizers::decoders::DecoderWrapper::Replace(
-            Replace::new("\u{2581}", " ").map_err(tok_err)?,
-        ),
+        tokenizers::decoders::DecoderWrapper::Replace(Replace::new("\u{2581}", " ").map_err(tok_err)?),
         ByteFallback::new().into(),
         Fuse::new().into(),
     ];

@@ -45,6 +45,86 @@ impl Assessment {
     }
 }
 
+/// How cautious the user wants to be: what is shown, what needs a second,
+/// explicit confirm before it is copied, and what is hidden.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Strict,
+    #[default]
+    Moderate,
+    Permissive,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Show,
+    Confirm,
+    Hide,
+}
+
+impl Level {
+    /// Critical never goes without a confirm, whatever the level.
+    pub fn action(self, risk: Risk) -> Action {
+        match (self, risk) {
+            (_, Risk::Safe) => Action::Show,
+            (Level::Strict, Risk::Moderate) => Action::Confirm,
+            (Level::Strict, _) => Action::Hide,
+            (Level::Moderate, Risk::Moderate) => Action::Show,
+            (Level::Moderate, _) => Action::Confirm,
+            (Level::Permissive, Risk::Critical) => Action::Confirm,
+            (Level::Permissive, _) => Action::Show,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Strict => "strict",
+            Level::Moderate => "moderate",
+            Level::Permissive => "permissive",
+        }
+    }
+}
+
+impl std::str::FromStr for Level {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "strict" => Ok(Level::Strict),
+            "moderate" => Ok(Level::Moderate),
+            "permissive" => Ok(Level::Permissive),
+            _ => Err(format!("unknown safety level '{s}' (strict, moderate, permissive)")),
+        }
+    }
+}
+
+/// One simple command of a command line, as the shell would split it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Part {
+    /// The words as written, quotes kept.
+    pub raw: Vec<String>,
+    /// The words with quotes removed.
+    pub words: Vec<String>,
+    /// Redirections: operator and target.
+    pub redirects: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot parse the command: {0}")]
+pub struct ParseError(String);
+
+/// Splits a command line into its simple commands, in order, across pipes
+/// and `&&`/`||`/`;`.
+pub fn parts(command: &str) -> Result<Vec<Part>, ParseError> {
+    let tokens = brush_parser::tokenize_str(command).map_err(|e| ParseError(e.to_string()))?;
+    Ok(split_pipelines(&tokens)
+        .into_iter()
+        .flatten()
+        .map(|s| Part { raw: s.raw, words: s.words, redirects: s.writes })
+        .collect())
+}
+
 const MAX_DEPTH: usize = 4;
 
 pub fn classify(command: &str) -> Assessment {
@@ -179,7 +259,10 @@ fn judge_pipeline(p: &Pipeline, depth: usize, at_top: &mut bool, a: &mut Assessm
             *at_top = words.get(1).is_none_or(|d| is_root_or_home(d));
         }
         let args: Vec<String> = if *at_top {
-            words[1..].iter().map(|w| if matches!(w.as_str(), "*" | "." | "./*") { "/*".to_string() } else { w.clone() }).collect()
+            words[1..]
+                .iter()
+                .map(|w| if matches!(w.as_str(), "*" | "." | "./*") { "/*".to_string() } else { w.clone() })
+                .collect()
         } else {
             words[1..].to_vec()
         };
@@ -274,17 +357,46 @@ fn substitutions(raw: &str) -> Vec<String> {
 }
 
 fn is_harmless_device(path: &str) -> bool {
-    matches!(path, "/dev/null" | "/dev/stdout" | "/dev/stderr" | "/dev/tty" | "/dev/zero" | "/dev/random" | "/dev/urandom")
-        || path.starts_with("/dev/fd/")
+    matches!(
+        path,
+        "/dev/null" | "/dev/stdout" | "/dev/stderr" | "/dev/tty" | "/dev/zero" | "/dev/random" | "/dev/urandom"
+    ) || path.starts_with("/dev/fd/")
 }
 
 fn is_disk_device(path: &str) -> bool {
-    let dev = ["/dev/sd", "/dev/disk", "/dev/rdisk", "/dev/nvme", "/dev/hd", "/dev/vd", "/dev/mmcblk", "/dev/xvd", "/dev/md", "/dev/dm-", "/dev/mapper/"];
+    let dev = [
+        "/dev/sd",
+        "/dev/disk",
+        "/dev/rdisk",
+        "/dev/nvme",
+        "/dev/hd",
+        "/dev/vd",
+        "/dev/mmcblk",
+        "/dev/xvd",
+        "/dev/md",
+        "/dev/dm-",
+        "/dev/mapper/",
+    ];
     dev.iter().any(|d| path.starts_with(d))
 }
 
 const SYSTEM_DIRS: &[&str] = &[
-    "/etc", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/boot", "/System", "/Library", "/var", "/opt", "/private", "/dev", "/proc", "/sys", "/Applications",
+    "/etc",
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib64",
+    "/boot",
+    "/System",
+    "/Library",
+    "/var",
+    "/opt",
+    "/private",
+    "/dev",
+    "/proc",
+    "/sys",
+    "/Applications",
 ];
 
 fn is_system_path(path: &str) -> bool {
@@ -323,9 +435,7 @@ fn judge_redirect(op: &str, target: &str, a: &mut Assessment) {
 }
 
 fn has_flag(args: &[String], short: char, long: &str) -> bool {
-    args.iter().any(|a| {
-        a == long || (a.starts_with('-') && !a.starts_with("--") && a[1..].contains(short))
-    })
+    args.iter().any(|a| a == long || (a.starts_with('-') && !a.starts_with("--") && a[1..].contains(short)))
 }
 
 fn operands(args: &[String]) -> impl Iterator<Item = &String> {
@@ -336,8 +446,8 @@ fn judge_simple(name: &str, args: &[String], depth: usize, a: &mut Assessment) {
     match name {
         "rm" | "rmdir" | "unlink" | "srm" => {
             let recursive = has_flag(args, 'r', "--recursive") || has_flag(args, 'R', "--recursive");
-            let catastrophic = args.iter().any(|x| x == "--no-preserve-root")
-                || operands(args).any(|p| is_everything(p) || p == "/*");
+            let catastrophic =
+                args.iter().any(|x| x == "--no-preserve-root") || operands(args).any(|p| is_everything(p) || p == "/*");
             if recursive && catastrophic {
                 a.raise(Risk::Critical, "deletes everything under a top-level folder");
             } else if recursive {
@@ -350,17 +460,50 @@ fn judge_simple(name: &str, args: &[String], depth: usize, a: &mut Assessment) {
         }
         "find" => {
             let deletes = args.iter().any(|x| x == "-delete")
-                || args.windows(2).any(|w| matches!(w[0].as_str(), "-exec" | "-execdir" | "-ok") && matches!(w[1].as_str(), "rm" | "shred" | "unlink"));
+                || args.windows(2).any(|w| {
+                    matches!(w[0].as_str(), "-exec" | "-execdir" | "-ok")
+                        && matches!(w[1].as_str(), "rm" | "shred" | "unlink")
+                });
             if deletes {
                 let root = operands(args).next().map(String::as_str).unwrap_or(".");
-                if is_everything(root) || root == "/" {
-                    a.raise(Risk::Critical, format!("deletes what it finds under {root}"));
-                } else {
-                    a.raise(Risk::High, "deletes the files it finds");
+                // A name, size or age test picks files out, like naming them
+                // to `rm`; without one, everything under the root goes.
+                let filtered = args.iter().any(|x| {
+                    matches!(
+                        x.as_str(),
+                        "-name"
+                            | "-iname"
+                            | "-path"
+                            | "-ipath"
+                            | "-wholename"
+                            | "-regex"
+                            | "-iregex"
+                            | "-size"
+                            | "-mtime"
+                            | "-mmin"
+                            | "-atime"
+                            | "-amin"
+                            | "-ctime"
+                            | "-cmin"
+                            | "-newer"
+                            | "-empty"
+                            | "-user"
+                            | "-perm"
+                            | "-links"
+                    )
+                });
+                match (is_everything(root) || root == "/", filtered) {
+                    (true, false) => a.raise(Risk::Critical, format!("deletes everything it finds under {root}")),
+                    (true, true) => a.raise(Risk::High, format!("deletes matching files anywhere under {root}")),
+                    (false, true) => a.raise(Risk::Moderate, "deletes the files that match its tests"),
+                    (false, false) => a.raise(Risk::High, "deletes every file it finds"),
                 }
             }
             if let Some(i) = args.iter().position(|x| matches!(x.as_str(), "-exec" | "-execdir" | "-ok")) {
-                let end = args[i + 1..].iter().position(|x| x == ";" || x == "+" || x == "\\;").map_or(args.len(), |e| i + 1 + e);
+                let end = args[i + 1..]
+                    .iter()
+                    .position(|x| x == ";" || x == "+" || x == "\\;")
+                    .map_or(args.len(), |e| i + 1 + e);
                 let inner: Vec<String> = args[i + 1..end].iter().filter(|x| *x != "{}").cloned().collect();
                 if let Some((n, rest)) = inner.split_first() {
                     judge_simple(n.rsplit('/').next().unwrap_or(n), rest, depth, a);
@@ -381,9 +524,9 @@ fn judge_simple(name: &str, args: &[String], depth: usize, a: &mut Assessment) {
         }
         n if n.starts_with("mkfs.") => a.raise(Risk::Critical, "formats a disk, erasing it"),
         "diskutil" => match args.first().map(String::as_str) {
-            Some("eraseDisk" | "eraseVolume" | "partitionDisk" | "zeroDisk" | "randomDisk" | "secureErase" | "reformat") => {
-                a.raise(Risk::Critical, "erases or repartitions a disk")
-            }
+            Some(
+                "eraseDisk" | "eraseVolume" | "partitionDisk" | "zeroDisk" | "randomDisk" | "secureErase" | "reformat",
+            ) => a.raise(Risk::Critical, "erases or repartitions a disk"),
             Some("unmount" | "unmountDisk" | "eject") => a.raise(Risk::Moderate, "unmounts a disk"),
             _ => {}
         },
@@ -439,7 +582,11 @@ fn judge_simple(name: &str, args: &[String], depth: usize, a: &mut Assessment) {
             }
         }
         "sed" | "perl" | "gsed" => {
-            if args.iter().any(|x| x.starts_with("-i") || x == "--in-place" || (x.starts_with('-') && !x.starts_with("--") && x.contains('i') && name != "perl")) {
+            if args.iter().any(|x| {
+                x.starts_with("-i")
+                    || x == "--in-place"
+                    || (x.starts_with('-') && !x.starts_with("--") && x.contains('i') && name != "perl")
+            }) {
                 a.raise(Risk::Moderate, "edits files in place");
             }
         }
@@ -449,19 +596,31 @@ fn judge_simple(name: &str, args: &[String], depth: usize, a: &mut Assessment) {
             }
         }
         "git" => match args.first().map(String::as_str) {
-            Some("push") if args.iter().any(|x| x == "-f" || x.starts_with("--force")) => a.raise(Risk::High, "rewrites history on the remote (force push)"),
-            Some("reset") if args.iter().any(|x| x == "--hard") => a.raise(Risk::Moderate, "discards uncommitted changes"),
+            Some("push") if args.iter().any(|x| x == "-f" || x.starts_with("--force")) => {
+                a.raise(Risk::High, "rewrites history on the remote (force push)")
+            }
+            Some("reset") if args.iter().any(|x| x == "--hard") => {
+                a.raise(Risk::Moderate, "discards uncommitted changes")
+            }
             Some("clean") if has_flag(&args[1..], 'f', "--force") => a.raise(Risk::Moderate, "deletes untracked files"),
-            Some("checkout" | "restore") if args.iter().any(|x| x == "." || x == "--") => a.raise(Risk::Moderate, "discards uncommitted changes"),
+            Some("checkout" | "restore") if args.iter().any(|x| x == "." || x == "--") => {
+                a.raise(Risk::Moderate, "discards uncommitted changes")
+            }
             _ => {}
         },
         "systemctl" | "launchctl" | "service" => {
-            if args.iter().any(|x| matches!(x.as_str(), "stop" | "disable" | "mask" | "unload" | "bootout" | "remove")) {
+            if args.iter().any(|x| matches!(x.as_str(), "stop" | "disable" | "mask" | "unload" | "bootout" | "remove"))
+            {
                 a.raise(Risk::Moderate, "stops or disables a system service");
             }
         }
         "brew" | "apt" | "apt-get" | "dnf" | "yum" | "pacman" | "port" | "pip" | "pip3" | "npm" | "gem" | "cargo" => {
-            if args.iter().any(|x| matches!(x.as_str(), "install" | "uninstall" | "remove" | "purge" | "upgrade" | "autoremove" | "-S" | "-R" | "i")) {
+            if args.iter().any(|x| {
+                matches!(
+                    x.as_str(),
+                    "install" | "uninstall" | "remove" | "purge" | "upgrade" | "autoremove" | "-S" | "-R" | "i"
+                )
+            }) {
                 a.raise(Risk::Moderate, "installs or removes software");
             }
         }

@@ -20,7 +20,10 @@ fn dangerous_commands_get_their_level() {
         ("rm notes.txt", Moderate),
         ("rm /etc/hosts", High),
         ("find / -delete", Critical),
-        ("find . -name '*.tmp' -delete", High),
+        ("find . -name '*.tmp' -delete", Moderate),
+        ("find / -name '*.tmp' -delete", High),
+        ("find ~/Downloads -delete", High),
+        ("find . -type d -name build -exec rm -rf {} +", High),
         ("find . -type f -exec rm {} \\;", High),
         ("dd if=/dev/zero of=/dev/disk2 bs=1m", Critical),
         ("dd if=image.iso of=/dev/sdb", Critical),
@@ -112,4 +115,34 @@ fn unbalanced_quotes_are_not_called_safe() {
 fn every_risky_verdict_has_a_reason() {
     let a = classify("rm -rf /");
     assert!(a.reason.contains("deletes"), "{}", a.reason);
+}
+
+#[test]
+fn levels_show_confirm_or_hide() {
+    use Action::*;
+    use Risk::*;
+    let expect = [
+        (Level::Strict, [Show, Confirm, Hide, Hide]),
+        (Level::Moderate, [Show, Show, Confirm, Confirm]),
+        (Level::Permissive, [Show, Show, Show, Confirm]),
+    ];
+    for (level, actions) in expect {
+        for (risk, action) in [Safe, Moderate, High, Critical].into_iter().zip(actions) {
+            assert_eq!(level.action(risk), action, "{level:?} {risk:?}");
+        }
+    }
+    assert!("loose".parse::<Level>().unwrap_err().contains("strict, moderate, permissive"));
+}
+
+#[test]
+fn parts_split_pipes_and_lists_and_keep_redirects() {
+    let p = parts("find . -name '*.log' | xargs grep -l err > hits.txt && echo done").unwrap();
+    let words: Vec<Vec<&str>> = p.iter().map(|p| p.words.iter().map(String::as_str).collect()).collect();
+    assert_eq!(
+        words,
+        vec![vec!["find", ".", "-name", "*.log"], vec!["xargs", "grep", "-l", "err"], vec!["echo", "done"]]
+    );
+    assert_eq!(p[0].raw[3], "'*.log'");
+    assert_eq!(p[1].redirects, vec![(">".to_string(), "hits.txt".to_string())]);
+    assert!(parts("echo 'unclosed").is_err());
 }

@@ -13,7 +13,11 @@ pub enum Os {
 
 impl Os {
     pub fn current() -> Self {
-        if cfg!(target_os = "macos") { Os::MacOs } else { Os::Linux }
+        if cfg!(target_os = "macos") {
+            Os::MacOs
+        } else {
+            Os::Linux
+        }
     }
 
     pub fn describe(self) -> &'static str {

@@ -62,7 +62,12 @@ pub struct Suggestions {
 
 /// Checks the request and builds the engine request for it. The model's
 /// `control` tokens are removed, so a request cannot end its turn.
-pub fn build_request(ctx: &Context, query: &str, opts: &Options, control: &ControlTokens) -> Result<Request, SuggestError> {
+pub fn build_request(
+    ctx: &Context,
+    query: &str,
+    opts: &Options,
+    control: &ControlTokens,
+) -> Result<Request, SuggestError> {
     let q = control.strip(query);
     let q = q.trim();
     if q.is_empty() {
@@ -78,7 +83,13 @@ pub fn build_request(ctx: &Context, query: &str, opts: &Options, control: &Contr
             if i == 0 {
                 SamplingParams::greedy()
             } else {
-                SamplingParams { temperature: opts.temperature, top_p: 0.95, top_k: 40, seed: opts.seed + i as u64, ..Default::default() }
+                SamplingParams {
+                    temperature: opts.temperature,
+                    top_p: 0.95,
+                    top_k: 40,
+                    seed: opts.seed + i as u64,
+                    ..Default::default()
+                }
             }
         })
         .collect();
@@ -157,7 +168,10 @@ mod tests {
     #[test]
     fn empty_and_blank_queries_are_refused() {
         for q in ["", "   ", "\n\t"] {
-            assert!(matches!(build_request(&ctx(), q, &Options::default(), &ControlTokens::default()), Err(SuggestError::EmptyQuery)));
+            assert!(matches!(
+                build_request(&ctx(), q, &Options::default(), &ControlTokens::default()),
+                Err(SuggestError::EmptyQuery)
+            ));
         }
     }
 
@@ -167,18 +181,25 @@ mod tests {
         let r = build_request(&ctx(), "list<|im_end|> files", &Options::default(), &ctl).unwrap();
         let cmdbar_engine::Prompt::Chat(m) = r.prompt else { panic!() };
         assert_eq!(m.last().unwrap().content, "list files");
-        assert!(matches!(build_request(&ctx(), "<|im_end|>", &Options::default(), &ctl), Err(SuggestError::EmptyQuery)));
+        assert!(matches!(
+            build_request(&ctx(), "<|im_end|>", &Options::default(), &ctl),
+            Err(SuggestError::EmptyQuery)
+        ));
     }
 
     #[test]
     fn overlong_query_is_refused_with_its_length() {
         let q = "a".repeat(MAX_QUERY_CHARS + 1);
-        assert!(matches!(build_request(&ctx(), &q, &Options::default(), &ControlTokens::default()), Err(SuggestError::QueryTooLong { .. })));
+        assert!(matches!(
+            build_request(&ctx(), &q, &Options::default(), &ControlTokens::default()),
+            Err(SuggestError::QueryTooLong { .. })
+        ));
     }
 
     #[test]
     fn first_completion_is_greedy_the_rest_sampled() {
-        let r = build_request(&ctx(), "x", &Options { candidates: 3, ..Default::default() }, &ControlTokens::default()).unwrap();
+        let r = build_request(&ctx(), "x", &Options { candidates: 3, ..Default::default() }, &ControlTokens::default())
+            .unwrap();
         assert_eq!(r.completions.len(), 3);
         assert_eq!(r.completions[0].temperature, 0.0);
         assert!(r.completions[1].temperature > 0.0 && r.completions[1].seed != r.completions[2].seed);

@@ -27,11 +27,7 @@ fn from_json(text: &str) -> Option<Parsed> {
     let end = text.rfind('}')?;
     let v: serde_json::Value = serde_json::from_str(text.get(start..=end)?).ok()?;
     let command = v.get("command")?.as_str()?.trim().to_string();
-    let explanation = v
-        .get("explanation")
-        .and_then(|e| e.as_str())
-        .map(clean_explanation)
-        .unwrap_or_default();
+    let explanation = v.get("explanation").and_then(|e| e.as_str()).map(clean_explanation).unwrap_or_default();
     (!command.is_empty()).then_some(Parsed { command, explanation })
 }
 
@@ -55,9 +51,7 @@ fn from_fence(text: &str) -> Option<Parsed> {
     if command.is_empty() {
         return None;
     }
-    let explanation = first_sentence_line(rest)
-        .or_else(|| first_sentence_line(&text[..open]))
-        .unwrap_or_default();
+    let explanation = first_sentence_line(rest).or_else(|| first_sentence_line(&text[..open])).unwrap_or_default();
     Some(Parsed { command, explanation })
 }
 
@@ -154,7 +148,10 @@ mod tests {
 
     #[test]
     fn labelled_lines() {
-        assert_eq!(parse("Command: `df -h`\nExplanation: Shows free disk space."), p("df -h", "Shows free disk space."));
+        assert_eq!(
+            parse("Command: `df -h`\nExplanation: Shows free disk space."),
+            p("df -h", "Shows free disk space.")
+        );
     }
 
     #[test]
