@@ -124,7 +124,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let mut command = String::new();
     for i in 0..=runs {
         let query = &args.query[i % args.query.len().max(1)];
-        let req = cmdbar_suggest::build_request(&ctx, query, &Options::default(), &info.control_tokens)?;
+        // One greedy candidate: the time until the first command is ready.
+        let opts = Options { candidates: 1, ..Default::default() };
+        let req = cmdbar_suggest::prepare(&ctx, query, &opts, &info)?.request;
         let (t, text) = timed(&engine, req)?;
         if i == 0 {
             continue;

@@ -1,6 +1,7 @@
 //! `cmdbar`: the same core as the app, on the command line.
 //!
-//! Exit codes: 0 success; 2 bad usage or a bad request (empty, too long);
+//! Exit codes: 0 success; 2 bad usage or a bad request (empty, not a task,
+//! an unparseable command to explain);
 //! 3 the model file is missing, not GGUF, corrupt or unsupported;
 //! 4 inference failed; 5 the model gave no usable command.
 mod bench;
@@ -11,6 +12,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use cmdbar_engine::{DevicePreference, Engine, EngineConfig, EngineError, ModelInfo};
+use cmdbar_safety::{Action, Level, Risk};
 use cmdbar_suggest::{Context, Options, Os, Shell, SuggestError};
 use serde::Serialize;
 
@@ -34,12 +36,9 @@ pub struct ModelArgs {
     context: usize,
 }
 
-/// How to ask: shared by `suggest` and `batch`.
+/// The machine the command is for: shared by `suggest`, `batch`, `explain`.
 #[derive(clap::Args)]
-struct AskArgs {
-    /// How many distinct candidates to ask for.
-    #[arg(long, short = 'n', default_value_t = 1)]
-    candidates: usize,
+struct TargetArgs {
     /// zsh, bash, fish or sh [default: from $SHELL]
     #[arg(long)]
     shell: Option<Shell>,
@@ -49,6 +48,29 @@ struct AskArgs {
     /// The directory the command will run in [default: this one]
     #[arg(long)]
     cwd: Option<PathBuf>,
+}
+
+impl TargetArgs {
+    fn context(&self) -> Context {
+        let mut ctx = Context::detect();
+        ctx.shell = self.shell.unwrap_or(ctx.shell);
+        ctx.os = self.os.unwrap_or(ctx.os);
+        ctx.cwd = self.cwd.clone().or_else(|| std::env::current_dir().ok());
+        ctx
+    }
+}
+
+/// How to ask: shared by `suggest` and `batch`.
+#[derive(clap::Args)]
+struct AskArgs {
+    /// How many distinct candidates to ask for.
+    #[arg(long, short = 'n', default_value_t = 3)]
+    candidates: usize,
+    #[command(flatten)]
+    target: TargetArgs,
+    /// strict, moderate or permissive: what is shown, confirmed or hidden.
+    #[arg(long, default_value = "moderate")]
+    safety: Level,
     /// Temperature of the candidates after the first (which is greedy).
     #[arg(long, default_value_t = 0.7)]
     temperature: f32,
@@ -58,15 +80,17 @@ struct AskArgs {
 
 impl AskArgs {
     fn context(&self) -> Context {
-        let mut ctx = Context::detect();
-        ctx.shell = self.shell.unwrap_or(ctx.shell);
-        ctx.os = self.os.unwrap_or(ctx.os);
-        ctx.cwd = self.cwd.clone().or_else(|| std::env::current_dir().ok());
-        ctx
+        self.target.context()
     }
 
     fn options(&self, max_tokens: usize) -> Options {
-        Options { candidates: self.candidates, temperature: self.temperature, seed: self.seed, max_tokens }
+        Options {
+            candidates: self.candidates,
+            temperature: self.temperature,
+            seed: self.seed,
+            max_tokens,
+            safety: self.safety,
+        }
     }
 }
 
@@ -94,6 +118,18 @@ enum Command {
         model: ModelArgs,
         #[command(flatten)]
         ask: AskArgs,
+    },
+    /// Describe an existing command piece by piece, with its risk.
+    Explain {
+        /// The command, quoted as one argument.
+        command: String,
+        #[command(flatten)]
+        model: ModelArgs,
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Measure load time, prefill and decode speed, and time to a command.
     Bench(bench::BenchArgs),
@@ -133,6 +169,8 @@ pub fn start(args: &ModelArgs) -> Result<(Engine, ModelInfo), EngineError> {
 #[derive(Serialize)]
 struct JsonOut<'a> {
     candidates: &'a [cmdbar_suggest::Candidate],
+    hidden: usize,
+    notices: &'a [String],
     model: &'a str,
     model_path: &'a std::path::Path,
     timings: JsonTimings<'a>,
@@ -148,7 +186,12 @@ struct JsonTimings<'a> {
 fn exit_code(e: &anyhow::Error) -> u8 {
     if let Some(e) = e.downcast_ref::<SuggestError>() {
         return match e {
-            SuggestError::EmptyQuery | SuggestError::QueryTooLong { .. } => 2,
+            SuggestError::EmptyQuery
+            | SuggestError::NotARequest(_)
+            | SuggestError::ContextTooSmall { .. }
+            | SuggestError::EmptyCommand
+            | SuggestError::CommandTooLong { .. }
+            | SuggestError::BadCommand(_) => 2,
             SuggestError::NoCommand | SuggestError::Cancelled => 5,
             SuggestError::Engine(e) => engine_code(e),
         };
@@ -183,6 +226,7 @@ fn main() -> ExitCode {
             suggest(&query, &model, ask.context(), ask.options(max_tokens), json)
         }
         Command::Batch { model, ask } => batch(&model, ask.context(), ask.options(Options::default().max_tokens)),
+        Command::Explain { command, model, target, json } => explain(&command, &model, target.context(), json),
         Command::Bench(args) => bench::run(args),
     };
     match result {
@@ -216,12 +260,13 @@ fn batch(model: &ModelArgs, ctx: Context, opts: Options) -> anyhow::Result<()> {
                 "error": format!("expected {{\"id\", \"query\"}}: {e}"),
             }),
             Ok(input) => {
-                let result = cmdbar_suggest::build_request(&ctx, &input.query, &opts, &info.control_tokens)
+                let result = cmdbar_suggest::prepare(&ctx, &input.query, &opts, &info)
                     .and_then(|r| cmdbar_suggest::suggest(&engine, r, |_| {}));
                 match result {
-                    Ok(s) => {
-                        serde_json::json!({"id": input.id, "candidates": s.candidates, "timings": s.timings})
-                    }
+                    Ok(s) => serde_json::json!({
+                        "id": input.id, "candidates": s.candidates, "hidden": s.hidden,
+                        "notices": s.notices, "timings": s.timings,
+                    }),
                     Err(e) => serde_json::json!({"id": input.id, "error": e.to_string()}),
                 }
             }
@@ -235,27 +280,69 @@ fn batch(model: &ModelArgs, ctx: Context, opts: Options) -> anyhow::Result<()> {
 
 fn suggest(query: &str, model: &ModelArgs, ctx: Context, opts: Options, json: bool) -> anyhow::Result<()> {
     // Refuse a bad request before paying for a model load.
-    cmdbar_suggest::build_request(&ctx, query, &opts, &Default::default())?;
+    cmdbar_suggest::check_query(query)?;
     let (engine, info) = start(model)?;
-    let request = cmdbar_suggest::build_request(&ctx, query, &opts, &info.control_tokens)?;
+    let prepared = cmdbar_suggest::prepare(&ctx, query, &opts, &info)?;
+    if !json {
+        for n in &prepared.notices {
+            eprintln!("note: {n}");
+        }
+    }
     let mut shown = 0;
-    let out = cmdbar_suggest::suggest(&engine, request, |c| {
+    let out = cmdbar_suggest::suggest(&engine, prepared, |c| {
         if !json {
             shown += 1;
-            println!("{shown}. {}\n   [{}] {}", c.command, c.risk.as_str(), c.explanation);
-            if c.risk > cmdbar_safety::Risk::Safe {
+            let confirm = if c.action == Action::Confirm { ", confirm before use" } else { "" };
+            println!("{shown}. {}\n   [{}{confirm}] {}", c.command, c.risk.as_str(), c.explanation);
+            if c.risk > Risk::Safe {
                 println!("   risk: {}", c.risk_reason);
+            }
+            if let Some(p) = &c.portability {
+                println!("   may not run here: {p}");
             }
         }
     })?;
     if json {
         let j = JsonOut {
             candidates: &out.candidates,
+            hidden: out.hidden,
+            notices: &out.notices,
             model: &info.name,
             model_path: &info.path,
             timings: JsonTimings { load_ms: info.load_ms, request: &out.timings },
         };
         println!("{}", serde_json::to_string(&j).context("serialising the answer")?);
+    } else if out.hidden > 0 {
+        eprintln!("note: {}", out.notices.last().map(String::as_str).unwrap_or_default());
+    }
+    Ok(())
+}
+
+fn explain(command: &str, model: &ModelArgs, ctx: Context, json: bool) -> anyhow::Result<()> {
+    if command.trim().is_empty() {
+        return Err(SuggestError::EmptyCommand.into());
+    }
+    cmdbar_safety::parts(command).map_err(SuggestError::BadCommand)?;
+    let (engine, info) = start(model)?;
+    let e = cmdbar_suggest::explain::explain(&engine, &ctx, command, &info)?;
+    if json {
+        println!("{}", serde_json::to_string(&e).context("serialising the answer")?);
+        return Ok(());
+    }
+    println!("{}", e.command);
+    for p in &e.pieces {
+        if p.meaning.is_empty() {
+            println!("  {}", p.part);
+        } else {
+            println!("  {}  — {}", p.part, p.meaning);
+        }
+    }
+    if !e.summary.is_empty() {
+        println!("{}", e.summary);
+    }
+    println!("[{}] {}", e.risk.as_str(), e.risk_reason);
+    if let Some(p) = &e.portability {
+        println!("may not run here: {p}");
     }
     Ok(())
 }

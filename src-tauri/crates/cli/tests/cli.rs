@@ -86,10 +86,36 @@ fn empty_and_blank_queries_exit_2() {
 }
 
 #[test]
-fn query_longer_than_the_context_exits_2() {
+fn a_context_too_small_for_any_request_exits_2() {
     let m = model();
-    let q = "find every file bigger than one megabyte ".repeat(10);
-    fails_with(&["suggest", &q, "--context", "64", "--model", m.to_str().unwrap()], 2, "too long");
+    let q = "find every file bigger than one megabyte";
+    fails_with(&["suggest", q, "--context", "64", "--model", m.to_str().unwrap()], 2, "too small");
+}
+
+#[test]
+fn a_long_query_is_cut_with_a_notice() {
+    let q = format!("print the current date {}", "in the local time zone ".repeat(40));
+    let v = suggest_json(&q, &["--context", "700", "-n", "1"]);
+    assert!(v["notices"][0].as_str().unwrap().contains("was cut"), "{v}");
+}
+
+#[test]
+fn small_talk_and_bad_arguments_get_clear_messages() {
+    let m = model();
+    fails_with(&["suggest", "hello", "--model", m.to_str().unwrap()], 2, "Say what you want done");
+    fails_with(&["suggest", "ls", "--safety", "loose"], 2, "strict, moderate, permissive");
+    fails_with(&["explain", "echo 'unclosed", "--model", m.to_str().unwrap()], 2, "cannot parse the command");
+    fails_with(&["explain", " ", "--model", m.to_str().unwrap()], 2, "give a command to explain");
+}
+
+#[test]
+fn explain_prints_the_pieces_and_the_risk() {
+    let m = model();
+    let out = cmdbar(&["explain", "tar -czf backup.tar.gz docs && rm -rf docs", "--model", m.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.starts_with("tar -czf backup.tar.gz docs && rm -rf docs\n  "), "{s}");
+    assert!(s.contains("[high] deletes files and folders recursively"), "{s}");
 }
 
 #[test]

@@ -2,24 +2,37 @@
 //! Builds the prompt, drives the engine, parses each completion, removes
 //! duplicates and rates every candidate with `cmdbar-safety`.
 pub mod context;
+pub mod explain;
+pub mod intent;
 pub mod parse;
+pub mod portability;
 pub mod prompt;
 
-use cmdbar_engine::{ControlTokens, Engine, EngineError, Event, Request, SamplingParams, Timings};
-use cmdbar_safety::Risk;
+use cmdbar_engine::{Engine, EngineError, Event, ModelInfo, Request, SamplingParams, Timings};
+use cmdbar_safety::{Action, Level, Risk};
 use serde::{Deserialize, Serialize};
 
 pub use context::{Context, Os, Shell};
 
-/// Longest request accepted, in characters; longer text is not a request.
+/// Longest request kept, in characters; the rest is cut with a notice.
 pub const MAX_QUERY_CHARS: usize = 2000;
+/// Tokens set aside for the system prompt, the examples and the template.
+const PROMPT_OVERHEAD_TOKENS: usize = 320;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SuggestError {
     #[error("type what you want to do, e.g. \"list all files in this folder\"")]
     EmptyQuery,
-    #[error("the request is {chars} characters long; keep it under {MAX_QUERY_CHARS}")]
-    QueryTooLong { chars: usize },
+    #[error("{0}")]
+    NotARequest(String),
+    #[error("the model's context ({context} tokens) is too small for a request; load a model with a larger one")]
+    ContextTooSmall { context: usize },
+    #[error("give a command to explain, e.g. \"tar -xzf site.tar.gz\"")]
+    EmptyCommand,
+    #[error("the command is {chars} characters long; explain takes up to {max}")]
+    CommandTooLong { chars: usize, max: usize },
+    #[error(transparent)]
+    BadCommand(#[from] cmdbar_safety::ParseError),
     #[error("the model gave no usable command; try rephrasing the request")]
     NoCommand,
     #[error("cancelled by a newer request")]
@@ -36,11 +49,12 @@ pub struct Options {
     pub temperature: f32,
     pub seed: u64,
     pub max_tokens: usize,
+    pub safety: Level,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { candidates: 1, temperature: 0.7, seed: 42, max_tokens: 96 }
+        Self { candidates: 3, temperature: 0.7, seed: 42, max_tokens: 96, safety: Level::default() }
     }
 }
 
@@ -50,6 +64,11 @@ pub struct Candidate {
     pub explanation: String,
     pub risk: Risk,
     pub risk_reason: String,
+    /// `confirm`: the user must confirm again before it is copied.
+    pub action: Action,
+    /// Why it may not run on this system (e.g. a GNU-only flag on macOS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub portability: Option<String>,
     /// Mean log-probability of the answer's tokens; higher is surer.
     pub score: f32,
 }
@@ -57,92 +76,186 @@ pub struct Candidate {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Suggestions {
     pub candidates: Vec<Candidate>,
+    /// Candidates left out by the safety level.
+    pub hidden: usize,
+    /// Things the user should know, e.g. that the request was cut.
+    pub notices: Vec<String>,
     pub timings: Timings,
 }
 
-/// Checks the request and builds the engine request for it. The model's
-/// `control` tokens are removed, so a request cannot end its turn.
-pub fn build_request(
-    ctx: &Context,
-    query: &str,
-    opts: &Options,
-    control: &ControlTokens,
-) -> Result<Request, SuggestError> {
-    let q = control.strip(query);
+/// A checked request, ready for the engine.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub request: Request,
+    pub notices: Vec<String>,
+    os: Os,
+    want: usize,
+    opts: Options,
+}
+
+/// Checks the query and builds the engine request for `model`. Its control
+/// tokens are removed, so a query cannot end its turn, and a query too long
+/// for the context is cut with a notice.
+pub fn prepare(ctx: &Context, query: &str, opts: &Options, model: &ModelInfo) -> Result<Prepared, SuggestError> {
+    let q = model.control_tokens.strip(query);
     let q = q.trim();
+    check_query(q)?;
+    // A token is at least one byte of text, so bytes bound the tokens.
+    let room = model.context_length.saturating_sub(PROMPT_OVERHEAD_TOKENS + opts.max_tokens);
+    if room < 16 {
+        return Err(SuggestError::ContextTooSmall { context: model.context_length });
+    }
+    let (q, notices) = cut(q, MAX_QUERY_CHARS, room);
+    let n = opts.candidates.max(1);
+    Ok(Prepared {
+        request: Request {
+            prompt: cmdbar_engine::Prompt::Chat(prompt::messages(ctx, &q)),
+            completions: completions(0, n, opts.temperature, opts.seed),
+            max_tokens: opts.max_tokens,
+            stop: vec!["\n\n".into()],
+            ignore_eos: false,
+        },
+        notices,
+        os: ctx.os,
+        want: n,
+        opts: opts.clone(),
+    })
+}
+
+/// The checks that need no model: an empty query, or small talk.
+pub fn check_query(query: &str) -> Result<(), SuggestError> {
+    let q = query.trim();
     if q.is_empty() {
         return Err(SuggestError::EmptyQuery);
     }
-    let chars = q.chars().count();
-    if chars > MAX_QUERY_CHARS {
-        return Err(SuggestError::QueryTooLong { chars });
+    match intent::not_a_request(q) {
+        Some(help) => Err(SuggestError::NotARequest(help)),
+        None => Ok(()),
     }
-    let n = opts.candidates.max(1);
-    let completions = (0..n)
+}
+
+/// Cuts at a word boundary to at most `max_chars` characters and
+/// `max_bytes` bytes.
+fn cut(q: &str, max_chars: usize, max_bytes: usize) -> (String, Vec<String>) {
+    let end = q.char_indices().nth(max_chars).map_or(q.len(), |(i, _)| i).min(max_bytes);
+    if end >= q.len() {
+        return (q.to_string(), vec![]);
+    }
+    let mut end = end;
+    while !q.is_char_boundary(end) {
+        end -= 1;
+    }
+    let end = q[..end].rfind(char::is_whitespace).filter(|&i| i > end / 2).unwrap_or(end);
+    let kept = q[..end].trim_end();
+    let notice = format!(
+        "Your request was cut to its first {} of {} characters to fit the model.",
+        kept.chars().count(),
+        q.chars().count()
+    );
+    (kept.to_string(), vec![notice])
+}
+
+/// Completion `first..first+n`: the very first is greedy, the rest sampled.
+fn completions(first: usize, n: usize, temperature: f32, seed: u64) -> Vec<SamplingParams> {
+    (first..first + n)
         .map(|i| {
             if i == 0 {
                 SamplingParams::greedy()
             } else {
-                SamplingParams {
-                    temperature: opts.temperature,
-                    top_p: 0.95,
-                    top_k: 40,
-                    seed: opts.seed + i as u64,
-                    ..Default::default()
-                }
+                SamplingParams { temperature, top_p: 0.95, top_k: 40, seed: seed + i as u64, ..Default::default() }
             }
         })
-        .collect();
-    Ok(Request {
-        prompt: cmdbar_engine::Prompt::Chat(prompt::messages(ctx, q)),
-        completions,
-        max_tokens: opts.max_tokens,
-        stop: vec!["\n\n".into()],
-        ignore_eos: false,
-    })
+        .collect()
 }
 
 /// Turns one completion into a candidate, or None if it holds no command.
-pub fn candidate(text: &str, score: f32) -> Option<Candidate> {
+pub fn candidate(text: &str, score: f32, os: Os, level: Level) -> Option<Candidate> {
     let p = parse::parse(text)?;
     let a = cmdbar_safety::classify(&p.command);
-    Some(Candidate { command: p.command, explanation: p.explanation, risk: a.risk, risk_reason: a.reason, score })
+    Some(Candidate {
+        portability: portability::problem(os, &p.command),
+        action: level.action(a.risk),
+        command: p.command,
+        explanation: p.explanation,
+        risk: a.risk,
+        risk_reason: a.reason,
+        score,
+    })
 }
 
 fn normalise(cmd: &str) -> String {
     cmd.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Runs a request to the end, calling `on_candidate` as each new, distinct
-/// candidate is ready, so a UI can show the first before the rest are done.
+/// Runs a request to the end, calling `on_candidate` as each new, distinct,
+/// shown candidate is ready, so a UI can show the first before the rest are
+/// done. If samples repeat each other, one more round asks for others.
 pub fn suggest(
     engine: &Engine,
-    request: Request,
+    prepared: Prepared,
     mut on_candidate: impl FnMut(&Candidate),
 ) -> Result<Suggestions, SuggestError> {
-    let events = engine.generate(request);
-    let mut candidates: Vec<Candidate> = vec![];
-    for event in events {
+    let Prepared { mut request, notices, os, want, opts } = prepared;
+    let mut out = Suggestions { candidates: vec![], hidden: 0, notices, timings: Timings::default() };
+    let mut seen: Vec<String> = vec![];
+    let mut prose: Option<String> = None;
+    let mut drawn = request.completions.len();
+    for round in 0..2 {
+        let timings = run(engine, request.clone(), |text, score| {
+            if parse::is_prose(text) {
+                prose.get_or_insert_with(|| text.to_string());
+                return;
+            }
+            let Some(c) = candidate(text, score, os, opts.safety) else {
+                tracing::debug!("no command in completion: {text:?}");
+                return;
+            };
+            let key = normalise(&c.command);
+            if seen.contains(&key) || out.candidates.len() >= want {
+                return;
+            }
+            seen.push(key);
+            if c.action == Action::Hide {
+                out.hidden += 1;
+            } else {
+                on_candidate(&c);
+                out.candidates.push(c);
+            }
+        })?;
+        merge(&mut out.timings, &timings, round);
+        let missing = want.saturating_sub(seen.len());
+        if missing == 0 || round == 1 || want == 1 {
+            break;
+        }
+        // Samples that repeat the first answer are the model being sure; ask
+        // it outright for other commands, twice as many as are missing.
+        if let cmdbar_engine::Prompt::Chat(m) = &mut request.prompt {
+            if let Some(last) = m.last_mut() {
+                last.content = prompt::ask_for_others(&last.content, &seen);
+            }
+        }
+        request.completions = completions(drawn, missing * 2, opts.temperature, opts.seed);
+        drawn += missing * 2;
+    }
+    if out.hidden > 0 {
+        out.notices.push(format!("{} suggestion(s) hidden by the {} safety level.", out.hidden, opts.safety.as_str()));
+    } else if out.candidates.is_empty() {
+        return Err(match prose {
+            Some(_) => SuggestError::NotARequest(intent::HELP.into()),
+            None => SuggestError::NoCommand,
+        });
+    }
+    rank(&mut out.candidates);
+    Ok(out)
+}
+
+/// Feeds each finished completion to `done` and returns the timings.
+pub(crate) fn run(engine: &Engine, request: Request, mut done: impl FnMut(&str, f32)) -> Result<Timings, SuggestError> {
+    for event in engine.generate(request) {
         match event {
             Event::Token { .. } => {}
-            Event::CompletionDone { text, mean_logprob, .. } => {
-                if let Some(c) = candidate(&text, mean_logprob) {
-                    let key = normalise(&c.command);
-                    if !candidates.iter().any(|x| normalise(&x.command) == key) {
-                        on_candidate(&c);
-                        candidates.push(c);
-                    }
-                } else {
-                    tracing::debug!("no command in completion: {text:?}");
-                }
-            }
-            Event::Done(timings) => {
-                if candidates.is_empty() {
-                    return Err(SuggestError::NoCommand);
-                }
-                rank(&mut candidates);
-                return Ok(Suggestions { candidates, timings });
-            }
+            Event::CompletionDone { text, mean_logprob, .. } => done(&text, mean_logprob),
+            Event::Done(timings) => return Ok(timings),
             Event::Cancelled => return Err(SuggestError::Cancelled),
             Event::Error(e) => return Err(e.into()),
         }
@@ -150,65 +263,136 @@ pub fn suggest(
     Err(SuggestError::Engine(EngineError::Disconnected))
 }
 
-/// The greedy answer stays first; the rest go by the model's confidence.
+/// The first round's prompt figures stand; tokens and time add up.
+fn merge(total: &mut Timings, t: &Timings, round: usize) {
+    if round == 0 {
+        *total = t.clone();
+    } else {
+        total.generated_tokens += t.generated_tokens;
+        total.total_ms += t.total_ms;
+    }
+}
+
+/// The greedy answer stays first unless it won't run here; the rest go by
+/// whether they run here, then whether they are explained, then by the
+/// model's confidence.
 fn rank(c: &mut [Candidate]) {
+    let key = |c: &Candidate| (c.portability.is_some(), c.explanation.is_empty());
+    if c.len() > 1 && c[0].portability.is_some() && c[1..].iter().any(|x| x.portability.is_none()) {
+        c.sort_by(|a, b| key(a).cmp(&key(b)).then(b.score.total_cmp(&a.score)));
+        return;
+    }
     if c.len() > 2 {
-        c[1..].sort_by(|a, b| b.score.total_cmp(&a.score));
+        c[1..].sort_by(|a, b| key(a).cmp(&key(b)).then(b.score.total_cmp(&a.score)));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cmdbar_engine::ControlTokens;
 
     fn ctx() -> Context {
         Context { os: Os::Linux, shell: Shell::Bash, cwd: None }
     }
 
+    fn model(context_length: usize, control: ControlTokens) -> ModelInfo {
+        ModelInfo {
+            path: "m.gguf".into(),
+            name: "m".into(),
+            architecture: cmdbar_engine::Architecture::Qwen2,
+            context_length,
+            vocab_size: 10,
+            file_size: 1,
+            device: "cpu",
+            chat_template: true,
+            load_ms: 0,
+            control_tokens: control,
+        }
+    }
+
+    fn prep(q: &str) -> Result<Prepared, SuggestError> {
+        prepare(&ctx(), q, &Options::default(), &model(4096, ControlTokens::default()))
+    }
+
+    fn last_user(p: &Prepared) -> String {
+        let cmdbar_engine::Prompt::Chat(m) = &p.request.prompt else { panic!() };
+        m.last().unwrap().content.clone()
+    }
+
     #[test]
     fn empty_and_blank_queries_are_refused() {
         for q in ["", "   ", "\n\t"] {
-            assert!(matches!(
-                build_request(&ctx(), q, &Options::default(), &ControlTokens::default()),
-                Err(SuggestError::EmptyQuery)
-            ));
+            assert!(matches!(prep(q), Err(SuggestError::EmptyQuery)));
         }
+    }
+
+    #[test]
+    fn small_talk_gets_help_without_the_model() {
+        let Err(SuggestError::NotARequest(help)) = prep("hello") else { panic!() };
+        assert!(help.contains("e.g."));
     }
 
     #[test]
     fn control_tokens_are_removed_from_the_query() {
         let ctl = ControlTokens::new(["<|im_end|>"]).unwrap();
-        let r = build_request(&ctx(), "list<|im_end|> files", &Options::default(), &ctl).unwrap();
-        let cmdbar_engine::Prompt::Chat(m) = r.prompt else { panic!() };
-        assert_eq!(m.last().unwrap().content, "list files");
+        let m = model(4096, ctl);
+        let p = prepare(&ctx(), "list<|im_end|> files", &Options::default(), &m).unwrap();
+        assert_eq!(last_user(&p), "list files");
+        assert!(matches!(prepare(&ctx(), "<|im_end|>", &Options::default(), &m), Err(SuggestError::EmptyQuery)));
+    }
+
+    #[test]
+    fn overlong_query_is_cut_at_a_word_with_a_notice() {
+        let q = "find the big files ".repeat(200);
+        let p = prep(&q).unwrap();
+        let kept = last_user(&p);
+        assert!(kept.chars().count() <= MAX_QUERY_CHARS && kept.chars().count() > MAX_QUERY_CHARS - 20);
+        assert!(q.starts_with(&kept) && q[kept.len()..].starts_with(' '), "cut inside a word: {kept:?}");
+        assert!(p.notices[0].contains(&format!("of {} characters", q.trim().chars().count())), "{:?}", p.notices);
+        assert!(prep("list files").unwrap().notices.is_empty());
+    }
+
+    #[test]
+    fn a_small_context_cuts_harder_and_a_tiny_one_is_refused() {
+        let m = model(512, ControlTokens::default());
+        let p = prepare(&ctx(), &"é".repeat(500), &Options::default(), &m).unwrap();
+        assert!(last_user(&p).len() <= 512 - 320 - 96);
+        let m = model(300, ControlTokens::default());
         assert!(matches!(
-            build_request(&ctx(), "<|im_end|>", &Options::default(), &ctl),
-            Err(SuggestError::EmptyQuery)
+            prepare(&ctx(), "list files", &Options::default(), &m),
+            Err(SuggestError::ContextTooSmall { context: 300 })
         ));
     }
 
     #[test]
-    fn overlong_query_is_refused_with_its_length() {
-        let q = "a".repeat(MAX_QUERY_CHARS + 1);
-        assert!(matches!(
-            build_request(&ctx(), &q, &Options::default(), &ControlTokens::default()),
-            Err(SuggestError::QueryTooLong { .. })
-        ));
-    }
-
-    #[test]
-    fn first_completion_is_greedy_the_rest_sampled() {
-        let r = build_request(&ctx(), "x", &Options { candidates: 3, ..Default::default() }, &ControlTokens::default())
-            .unwrap();
+    fn three_candidates_by_default_first_greedy_rest_sampled() {
+        let r = prep("x y").unwrap().request;
         assert_eq!(r.completions.len(), 3);
         assert_eq!(r.completions[0].temperature, 0.0);
         assert!(r.completions[1].temperature > 0.0 && r.completions[1].seed != r.completions[2].seed);
     }
 
     #[test]
-    fn candidate_is_rated() {
-        let c = candidate("```sh\nrm -rf /\n```\nDeletes everything.", -0.1).unwrap();
-        assert_eq!(c.risk, Risk::Critical);
+    fn candidate_is_rated_and_gated_by_level() {
+        let c = candidate("```sh\nrm -rf /\n```\nDeletes everything.", -0.1, Os::Linux, Level::Permissive).unwrap();
+        assert_eq!((c.risk, c.action), (Risk::Critical, Action::Confirm));
         assert_eq!(c.explanation, "Deletes everything.");
+        let c = candidate("```sh\nrm -rf build\n```\nx", -0.1, Os::Linux, Level::Strict).unwrap();
+        assert_eq!(c.action, Action::Hide);
+    }
+
+    fn cand(cmd: &str, score: f32, os: Os) -> Candidate {
+        candidate(&format!("```sh\n{cmd}\n```\nx"), score, os, Level::Moderate).unwrap()
+    }
+
+    #[test]
+    fn ranking_keeps_greedy_first_unless_it_will_not_run_here() {
+        let mut c = vec![cand("du -sh *", -0.5, Os::MacOs), cand("du -d 1", -0.1, Os::MacOs), cand("du -a", -0.3, Os::MacOs)];
+        rank(&mut c);
+        assert_eq!(c.iter().map(|c| c.command.as_str()).collect::<Vec<_>>(), ["du -sh *", "du -d 1", "du -a"]);
+        let mut c = vec![cand("du --max-depth=1", -0.1, Os::MacOs), cand("du -a", -0.9, Os::MacOs), cand("du -d 1", -0.3, Os::MacOs)];
+        rank(&mut c);
+        assert_eq!(c.iter().map(|c| c.command.as_str()).collect::<Vec<_>>(), ["du -d 1", "du -a", "du --max-depth=1"]);
     }
 }

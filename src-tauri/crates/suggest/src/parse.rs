@@ -22,6 +22,20 @@ pub fn parse(text: &str) -> Option<Parsed> {
     from_lines(text)
 }
 
+/// True when the model answered in sentences instead of a command, as it
+/// does to a greeting: no code block, and the text reads like prose.
+pub fn is_prose(text: &str) -> bool {
+    let t = text.trim();
+    if t.contains("```") || t.trim_start().starts_with('{') {
+        return false;
+    }
+    let first = t.lines().next().unwrap_or("").trim();
+    let word = first.split_whitespace().next().unwrap_or("");
+    let capital = word.chars().next().is_some_and(|c| c.is_uppercase()) && word.chars().skip(1).any(|c| c.is_lowercase());
+    let sentence = first.ends_with(['.', '!', '?']) || word.ends_with([',', '!']) || word.contains('\'');
+    capital && sentence && first.split_whitespace().count() >= 3
+}
+
 fn from_json(text: &str) -> Option<Parsed> {
     let start = text.find('{')?;
     let end = text.rfind('}')?;
@@ -113,6 +127,16 @@ mod tests {
 
     fn p(cmd: &str, expl: &str) -> Option<Parsed> {
         Some(Parsed { command: cmd.into(), explanation: expl.into() })
+    }
+
+    #[test]
+    fn prose_is_told_from_commands() {
+        for t in ["Hello! How can I assist you today?", "I'm sorry, I can't help with that.", "Sure, here you go."] {
+            assert!(is_prose(t), "{t}");
+        }
+        for t in ["ls -la", "```sh\nls\n```\nLists files.", "Rscript run.R", "echo Hello, world!", "{\"command\": \"ls\"}"] {
+            assert!(!is_prose(t), "{t}");
+        }
     }
 
     #[test]

@@ -68,3 +68,9 @@ pub fn messages(ctx: &Context, query: &str) -> Vec<Message> {
     m.push(Message::new("user", query));
     m
 }
+
+/// The user turn again, asking for commands other than those given.
+pub fn ask_for_others(query: &str, given: &[String]) -> String {
+    let list: Vec<String> = given.iter().map(|c| format!("`{c}`")).collect();
+    format!("{query}\n(Give a different command than {}.)", list.join(" or "))
+}
