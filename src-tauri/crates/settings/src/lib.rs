@@ -1,0 +1,120 @@
+//! Settings and history, as JSON files in a directory the app chooses.
+//!
+//! A file that is unreadable, malformed or from another version is moved
+//! aside (`settings.json.bad-<time>`) and defaults take its place, with a
+//! notice for the user: the app never fails to start over a settings file
+//! and never silently throws the user's file away.
+mod history;
+mod store;
+
+pub use history::{Entry, History};
+pub use store::{load_json, save_json, Loaded};
+
+use cmdbar_safety::Level;
+use serde::{Deserialize, Serialize};
+
+pub const SETTINGS_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShellChoice {
+    #[default]
+    Auto,
+    Zsh,
+    Bash,
+    Fish,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub version: u32,
+    /// In the global-shortcut syntax, e.g. "Alt+Space".
+    pub hotkey: String,
+    pub shell: ShellChoice,
+    pub safety: Level,
+    pub candidates: usize,
+    pub temperature: f32,
+    pub launch_at_login: bool,
+    pub history_enabled: bool,
+    pub history_limit: usize,
+    /// The GGUF file to load; None means the default model.
+    pub active_model: Option<std::path::PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            version: SETTINGS_VERSION,
+            hotkey: default_hotkey().into(),
+            shell: ShellChoice::Auto,
+            safety: Level::Moderate,
+            candidates: 3,
+            temperature: 0.7,
+            launch_at_login: false,
+            history_enabled: true,
+            history_limit: 200,
+            active_model: None,
+        }
+    }
+}
+
+/// ⌥Space on macOS; Ctrl+Shift+Space elsewhere, where Alt+Space is the
+/// window menu.
+pub fn default_hotkey() -> &'static str {
+    if cfg!(target_os = "macos") {
+        "Alt+Space"
+    } else {
+        "Ctrl+Shift+Space"
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Invalid {
+    #[error("candidates must be between 1 and 5, not {0}")]
+    Candidates(usize),
+    #[error("temperature must be between 0 and 1.5, not {0}")]
+    Temperature(String),
+    #[error("history size must be between 1 and 10000, not {0}")]
+    HistoryLimit(usize),
+    #[error("the hotkey is empty")]
+    EmptyHotkey,
+    #[error("settings version {0} is not {SETTINGS_VERSION}")]
+    Version(u32),
+}
+
+impl Settings {
+    /// Checks ranges; the hotkey's syntax is checked by the app, which owns
+    /// the shortcut parser.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if self.version != SETTINGS_VERSION {
+            return Err(Invalid::Version(self.version));
+        }
+        if !(1..=5).contains(&self.candidates) {
+            return Err(Invalid::Candidates(self.candidates));
+        }
+        if !(0.0..=1.5).contains(&self.temperature) {
+            return Err(Invalid::Temperature(self.temperature.to_string()));
+        }
+        if !(1..=10_000).contains(&self.history_limit) {
+            return Err(Invalid::HistoryLimit(self.history_limit));
+        }
+        if self.hotkey.trim().is_empty() {
+            return Err(Invalid::EmptyHotkey);
+        }
+        Ok(())
+    }
+
+    /// Reads `path`, or defaults when it is missing. A bad file is moved
+    /// aside and the notice says where.
+    pub fn load(path: &std::path::Path) -> Loaded<Settings> {
+        store::load_json(path, |s: &Settings| s.validate().map_err(|e| e.to_string()))
+    }
+
+    pub fn save(&self, path: &std::path::Path) -> std::io::Result<()> {
+        store::save_json(path, self)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,61 @@
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{de::DeserializeOwned, Serialize};
+
+/// What was read, and a notice for the user when the file was bad.
+#[derive(Debug)]
+pub struct Loaded<T> {
+    pub value: T,
+    pub notice: Option<String>,
+    /// Where a bad file was moved to.
+    pub backup: Option<PathBuf>,
+}
+
+/// Reads JSON from `path`. Missing: the default, quietly. Unreadable,
+/// malformed or failing `check`: moved aside, the default, and a notice.
+pub fn load_json<T: DeserializeOwned + Default>(path: &Path, check: impl Fn(&T) -> Result<(), String>) -> Loaded<T> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Loaded { value: T::default(), notice: None, backup: None }
+        }
+        Err(e) => return bad(path, &e.to_string()),
+    };
+    let problem = match serde_json::from_slice::<T>(&bytes) {
+        Ok(v) => match check(&v) {
+            Ok(()) => return Loaded { value: v, notice: None, backup: None },
+            Err(e) => e,
+        },
+        Err(e) => e.to_string(),
+    };
+    bad(path, &problem)
+}
+
+fn bad<T: Default>(path: &Path, problem: &str) -> Loaded<T> {
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let backup = path.with_file_name(format!("{name}.bad-{stamp}"));
+    let name = path.display();
+    let (notice, backup) = match std::fs::rename(path, &backup) {
+        Ok(()) => (
+            format!("{name} could not be used ({problem}); it was saved as {} and defaults are in use", backup.display()),
+            Some(backup),
+        ),
+        Err(e) => (format!("{name} could not be used ({problem}) nor moved aside ({e}); defaults are in use"), None),
+    };
+    tracing::warn!("{notice}");
+    Loaded { value: T::default(), notice: Some(notice), backup }
+}
+
+/// Writes to a temporary file beside `path` and renames it over, so a crash
+/// never leaves half a file.
+pub fn save_json<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = path.with_extension("json.tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(&serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}

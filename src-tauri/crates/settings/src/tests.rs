@@ -1,0 +1,78 @@
+use super::*;
+
+#[test]
+fn missing_file_gives_defaults_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Settings::load(&dir.path().join("settings.json"));
+    assert_eq!(l.value, Settings::default());
+    assert!(l.notice.is_none());
+}
+
+#[test]
+fn saved_settings_load_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("sub/settings.json");
+    let s = Settings { hotkey: "Ctrl+Alt+K".into(), candidates: 5, safety: Level::Strict, ..Default::default() };
+    s.save(&p).unwrap();
+    let l = Settings::load(&p);
+    assert_eq!(l.value, s);
+    assert!(l.notice.is_none());
+}
+
+#[test]
+fn corrupt_old_or_out_of_range_files_are_kept_aside_and_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("settings.json");
+    let cases = [
+        "{not json".to_string(),
+        "".to_string(),
+        serde_json::json!({"version": 0, "hotkey": "x"}).to_string(),
+        serde_json::to_string(&Settings { candidates: 99, ..Default::default() }).unwrap(),
+        serde_json::to_string(&Settings { version: 7, ..Default::default() }).unwrap(),
+        serde_json::to_string(&Settings::default()).unwrap().replace("\"hotkey\"", "\"hot_key\""),
+    ];
+    for (i, text) in cases.iter().enumerate() {
+        std::fs::write(&p, text).unwrap();
+        let l = Settings::load(&p);
+        assert_eq!(l.value, Settings::default(), "case {i}");
+        let notice = l.notice.unwrap_or_else(|| panic!("case {i}: no notice"));
+        let backup = l.backup.unwrap();
+        assert!(notice.contains(&backup.display().to_string()), "{notice}");
+        assert_eq!(&std::fs::read_to_string(&backup).unwrap(), text, "the user's file is kept as it was");
+        assert!(!p.exists());
+        std::fs::remove_file(backup).unwrap();
+    }
+}
+
+#[test]
+fn validation_names_the_bad_value() {
+    let e = Settings { temperature: 3.0, ..Default::default() }.validate().unwrap_err();
+    assert_eq!(e.to_string(), "temperature must be between 0 and 1.5, not 3");
+    assert!(Settings { hotkey: " ".into(), ..Default::default() }.validate().is_err());
+}
+
+#[test]
+fn history_is_bounded_deduplicated_and_searchable() {
+    let mut h = History::default();
+    for q in ["list files", "find big files", "disk usage", "list files"] {
+        h.push(q, 3);
+    }
+    assert_eq!(h.entries.iter().map(|e| e.query.as_str()).collect::<Vec<_>>(), ["find big files", "disk usage", "list files"]);
+    h.push("show ports", 3);
+    assert_eq!(h.entries.len(), 3);
+    h.chose("show ports", "lsof -i -P");
+    assert_eq!(h.search("LSOF", 10)[0].query, "show ports");
+    assert_eq!(h.search("", 2).iter().map(|e| e.query.as_str()).collect::<Vec<_>>(), ["show ports", "list files"]);
+    h.push("   ", 3);
+    assert_eq!(h.entries.len(), 3);
+
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("history.json");
+    h.save(&p).unwrap();
+    assert_eq!(History::load(&p).value.entries, h.entries);
+    h.clear();
+    assert!(h.search("", 10).is_empty());
+    std::fs::write(&p, "[1,2").unwrap();
+    let l = History::load(&p);
+    assert!(l.value.entries.is_empty() && l.notice.is_some());
+}
