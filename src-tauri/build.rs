@@ -1,0 +1,21 @@
+// Listing the commands makes them deny-by-default: each window gets only
+// those its capability names (capabilities/*.json).
+const COMMANDS: &[&str] = &[
+    "ask",
+    "cancel",
+    "copy",
+    "paste_to_terminal",
+    "get_settings",
+    "set_settings",
+    "get_status",
+    "take_notices",
+    "history",
+    "clear_history",
+    "hide_popup",
+    "open_settings",
+];
+
+fn main() {
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)))
+        .expect("tauri build step");
+}

@@ -1,0 +1,236 @@
+//! IPC commands: each checks its arguments, calls the core and returns a
+//! message the UI can show as it is. Nothing here blocks on the model.
+use cmdbar_safety::Action;
+use cmdbar_settings::{Entry, Settings, ShellChoice};
+use cmdbar_suggest::{Candidate, Context, Options, Shell, SuggestError};
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, Manager, Runtime, State};
+use tauri_plugin_clipboard_manager::ClipboardExt;
+
+use crate::state::{lock, AppState, ModelStatus};
+
+pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        ask,
+        cancel,
+        copy,
+        paste_to_terminal,
+        get_settings,
+        set_settings,
+        get_status,
+        take_notices,
+        history,
+        clear_history,
+        hide_popup,
+        open_settings,
+    ]
+}
+
+/// One message on the `suggestion` event, tagged with the request's id so
+/// the UI can drop what a newer request made stale.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Suggestion {
+    Candidate { id: u32, candidate: Candidate },
+    Done { id: u32, hidden: usize, notices: Vec<String>, timings: cmdbar_engine::Timings },
+    Error { id: u32, message: String },
+    Cancelled { id: u32 },
+}
+
+fn context(s: &Settings) -> Context {
+    let mut ctx = Context::detect();
+    ctx.shell = match s.shell {
+        ShellChoice::Auto => ctx.shell,
+        ShellChoice::Zsh => Shell::Zsh,
+        ShellChoice::Bash => Shell::Bash,
+        ShellChoice::Fish => Shell::Fish,
+    };
+    ctx
+}
+
+/// Starts a request and returns at once; candidates follow as events. A
+/// request already running is cancelled by the engine.
+#[tauri::command]
+pub fn ask<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, query: String, id: u32) -> Result<(), String> {
+    cmdbar_suggest::check_query(&query).map_err(|e| e.to_string())?;
+    let Some(info) = lock(&state.model).clone() else {
+        return Err(match &*lock(&state.status) {
+            ModelStatus::Loading { name } => format!("{name} is still loading; try again in a moment"),
+            ModelStatus::Error { name, message } => format!("{name} could not be loaded: {message}"),
+            ModelStatus::Ready { .. } => "no model is loaded".into(),
+        });
+    };
+    let settings = lock(&state.settings).clone();
+    let opts = Options {
+        candidates: settings.candidates,
+        temperature: settings.temperature,
+        safety: settings.safety,
+        ..Default::default()
+    };
+    let prepared = cmdbar_suggest::prepare(&context(&settings), &query, &opts, &info).map_err(|e| e.to_string())?;
+    if settings.history_enabled {
+        let mut h = lock(&state.history);
+        h.push(&query, settings.history_limit);
+        if let Err(e) = h.save(&state.paths.history) {
+            tracing::warn!("saving history: {e}");
+        }
+    }
+    std::thread::spawn(move || {
+        let state = app.state::<AppState>();
+        let emit = |s: Suggestion| {
+            let _ = app.emit("suggestion", s);
+        };
+        let result = cmdbar_suggest::suggest(&state.engine, prepared, |c| {
+            emit(Suggestion::Candidate { id, candidate: c.clone() })
+        });
+        emit(match result {
+            Ok(s) => Suggestion::Done { id, hidden: s.hidden, notices: s.notices, timings: s.timings },
+            Err(SuggestError::Cancelled) => Suggestion::Cancelled { id },
+            Err(e) => Suggestion::Error { id, message: e.to_string() },
+        });
+    });
+    Ok(())
+}
+
+#[tauri::command]
+pub fn cancel(state: State<'_, AppState>) {
+    state.engine.cancel();
+}
+
+/// Copies a command. The risk is judged again here rather than trusted
+/// from the UI: a command that needs a confirm is refused without one.
+#[tauri::command]
+pub fn copy<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    command: String,
+    confirmed: bool,
+    query: Option<String>,
+) -> Result<(), String> {
+    if command.trim().is_empty() {
+        return Err("there is no command to copy".into());
+    }
+    let level = lock(&state.settings).safety;
+    let a = cmdbar_safety::classify(&command);
+    match level.action(a.risk) {
+        Action::Hide => return Err(format!("the {} safety level does not allow this command: {}", level.as_str(), a.reason)),
+        Action::Confirm if !confirmed => {
+            return Err(format!("this command {}; confirm to copy it", a.reason));
+        }
+        _ => {}
+    }
+    app.clipboard().write_text(command.clone()).map_err(|e| format!("could not copy: {e}"))?;
+    if let Some(q) = query {
+        let mut h = lock(&state.history);
+        h.chose(&q, &command);
+        let _ = h.save(&state.paths.history);
+    }
+    Ok(())
+}
+
+/// Pastes into the frontmost Terminal or iTerm window without pressing
+/// Return. Needs the Accessibility permission for System Events.
+#[tauri::command]
+pub fn paste_to_terminal<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    command: String,
+    confirmed: bool,
+) -> Result<(), String> {
+    copy(app.clone(), state, command, confirmed, None)?;
+    paste(&app)
+}
+
+#[cfg(target_os = "macos")]
+fn paste<R: Runtime>(app: &AppHandle<R>) -> Result<(), String> {
+    crate::windows::hide_popup(app);
+    // The command is already on the clipboard; AppleScript only switches
+    // app and sends ⌘V, so no command text is ever quoted into a script.
+    let script = r#"
+        if application "iTerm" is running then
+            tell application "iTerm" to activate
+        else
+            tell application "Terminal" to activate
+        end if
+        delay 0.1
+        tell application "System Events" to keystroke "v" using command down"#;
+    let out = std::process::Command::new("osascript").args(["-e", script]).output().map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "could not paste ({}); allow Cmdbar under System Settings › Privacy & Security › Accessibility",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+#[cfg(not(target_os = "macos"))]
+fn paste<R: Runtime>(_app: &AppHandle<R>) -> Result<(), String> {
+    Err("pasting into a terminal is only available on macOS; the command is on the clipboard".into())
+}
+
+#[tauri::command]
+pub fn get_settings(state: State<'_, AppState>) -> Settings {
+    lock(&state.settings).clone()
+}
+
+/// Checks, applies and saves new settings. The hotkey changes at once; if
+/// the new one is taken, nothing is changed and the error says so.
+#[tauri::command]
+pub fn set_settings<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, settings: Settings) -> Result<Settings, String> {
+    settings.validate().map_err(|e| e.to_string())?;
+    let old = lock(&state.settings).clone();
+    if settings.hotkey != old.hotkey {
+        crate::hotkey::change(&app, &settings.hotkey)?;
+    }
+    if settings.launch_at_login != old.launch_at_login {
+        crate::windows::set_autostart(&app, settings.launch_at_login);
+    }
+    if !settings.history_enabled && old.history_enabled {
+        let mut h = lock(&state.history);
+        h.clear();
+        let _ = h.save(&state.paths.history);
+    }
+    settings.save(&state.paths.settings).map_err(|e| format!("could not save settings: {e}"))?;
+    *lock(&state.settings) = settings.clone();
+    if settings.active_model != old.active_model {
+        crate::state::load_model(app);
+    }
+    Ok(settings)
+}
+
+#[tauri::command]
+pub fn get_status(state: State<'_, AppState>) -> ModelStatus {
+    lock(&state.status).clone()
+}
+
+#[tauri::command]
+pub fn take_notices(state: State<'_, AppState>) -> Vec<String> {
+    std::mem::take(&mut *lock(&state.notices))
+}
+
+#[tauri::command]
+pub fn history(state: State<'_, AppState>, filter: String) -> Vec<Entry> {
+    lock(&state.history).search(&filter, 50)
+}
+
+#[tauri::command]
+pub fn clear_history(state: State<'_, AppState>) -> Result<(), String> {
+    let mut h = lock(&state.history);
+    h.clear();
+    h.save(&state.paths.history).map_err(|e| format!("could not save history: {e}"))
+}
+
+#[tauri::command]
+pub fn hide_popup<R: Runtime>(app: AppHandle<R>) {
+    crate::windows::hide_popup(&app);
+}
+
+#[tauri::command]
+pub fn open_settings<R: Runtime>(app: AppHandle<R>, tab: Option<String>) {
+    crate::windows::open_settings(&app, tab.as_deref());
+}
+
+#[cfg(test)]
+mod tests;

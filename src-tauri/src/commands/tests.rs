@@ -1,0 +1,175 @@
+//! The IPC commands on Tauri's mock runtime, with a real settings
+//! directory and, where a model is needed, the real 0.5B model.
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{App, Listener, Manager, WebviewWindow, WebviewWindowBuilder};
+
+use crate::state::{AppState, Paths};
+
+fn app(dir: &std::path::Path) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    let app = mock_builder()
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .invoke_handler(super::handler())
+        .build(mock_context(noop_assets()))
+        .unwrap();
+    app.manage(AppState::new(Paths::in_dir(dir.to_path_buf())));
+    let w = WebviewWindowBuilder::new(&app, "popup", Default::default()).build().unwrap();
+    (app, w)
+}
+
+fn call(w: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    get_ipc_response(
+        w,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|b| b.deserialize::<Value>().unwrap())
+}
+
+fn err(r: Result<Value, Value>) -> String {
+    match r {
+        Err(Value::String(s)) => s,
+        other => panic!("expected an error message, got {other:?}"),
+    }
+}
+
+#[test]
+fn settings_round_trip_and_bad_values_are_refused_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, w) = app(dir.path());
+    let mut s = call(&w, "get_settings", json!({})).unwrap();
+    assert_eq!(s["candidates"], 3);
+
+    s["safety"] = json!("strict");
+    let saved = call(&w, "set_settings", json!({ "settings": s })).unwrap();
+    assert_eq!(saved["safety"], "strict");
+    let on_disk: Value = serde_json::from_slice(&std::fs::read(dir.path().join("settings.json")).unwrap()).unwrap();
+    assert_eq!(on_disk["safety"], "strict");
+
+    let mut bad = s.clone();
+    bad["candidates"] = json!(42);
+    assert_eq!(err(call(&w, "set_settings", json!({ "settings": bad }))), "candidates must be between 1 and 5, not 42");
+    let mut bad = s.clone();
+    bad["hotkey"] = json!("Ctrl+Banana");
+    assert!(err(call(&w, "set_settings", json!({ "settings": bad }))).contains("is not a hotkey"));
+    let mut bad = s.clone();
+    bad["colour"] = json!("blue");
+    assert!(err(call(&w, "set_settings", json!({ "settings": bad }))).contains("unknown field `colour`"));
+    assert!(err(call(&w, "set_settings", json!({ "settings": "strict" }))).contains("invalid type"));
+    assert!(err(call(&w, "set_settings", json!({}))).contains("missing required key settings"));
+
+    // None of the refused calls touched the saved file.
+    let on_disk: Value = serde_json::from_slice(&std::fs::read(dir.path().join("settings.json")).unwrap()).unwrap();
+    assert_eq!(on_disk, saved);
+}
+
+#[test]
+fn a_corrupt_settings_file_is_set_aside_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("settings.json"), "{\"hotkey\": ").unwrap();
+    let (_app, w) = app(dir.path());
+    assert_eq!(call(&w, "get_settings", json!({})).unwrap()["hotkey"], cmdbar_settings::default_hotkey());
+    let notices = call(&w, "take_notices", json!({})).unwrap();
+    let n = notices[0].as_str().unwrap();
+    assert!(n.contains("could not be used") && n.contains("settings.json.bad-"), "{n}");
+    assert_eq!(call(&w, "take_notices", json!({})).unwrap(), json!([]), "a notice is given once");
+}
+
+#[test]
+fn ask_refuses_empty_queries_and_says_when_no_model_is_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, w) = app(dir.path());
+    assert!(err(call(&w, "ask", json!({"query": "  ", "id": 1}))).contains("type what you want"));
+    assert!(err(call(&w, "ask", json!({"query": "hello", "id": 1}))).contains("Say what you want done"));
+    assert!(err(call(&w, "ask", json!({"query": "list files", "id": 1}))).contains("still loading"));
+    assert!(err(call(&w, "ask", json!({"query": "list files", "id": "one"}))).contains("invalid type"));
+}
+
+#[test]
+fn copy_needs_a_confirm_for_dangerous_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, w) = app(dir.path());
+    let e = err(call(&w, "copy", json!({"command": "rm -rf /", "confirmed": false})));
+    assert!(e.contains("confirm to copy"), "{e}");
+    assert!(err(call(&w, "copy", json!({"command": " ", "confirmed": true}))).contains("no command"));
+    // Under strict, critical is not copied even when confirmed.
+    let mut s = call(&w, "get_settings", json!({})).unwrap();
+    s["safety"] = json!("strict");
+    call(&w, "set_settings", json!({ "settings": s })).unwrap();
+    assert!(err(call(&w, "copy", json!({"command": "rm -rf /", "confirmed": true}))).contains("does not allow"));
+}
+
+#[test]
+fn paste_to_terminal_is_macos_only() {
+    if cfg!(target_os = "macos") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, w) = app(dir.path());
+    let e = err(call(&w, "paste_to_terminal", json!({"command": "rm -rf /", "confirmed": false})));
+    assert!(e.contains("confirm"), "the confirm comes first: {e}");
+}
+
+fn model_path() -> std::path::PathBuf {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = std::process::Command::new(root.join("scripts/fetch-test-models"))
+        .args(["--print-path", "0.5b"])
+        .output()
+        .unwrap();
+    let p = std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+    assert!(p.is_file(), "{} is missing: run scripts/fetch-test-models 0.5b", p.display());
+    p
+}
+
+#[test]
+fn ask_streams_candidates_from_the_real_model_and_records_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = cmdbar_settings::Settings { active_model: Some(model_path()), ..Default::default() };
+    s.save(&dir.path().join("settings.json")).unwrap();
+    let (app, w) = app(dir.path());
+
+    let (tx, rx) = mpsc::channel::<Value>();
+    let tx2 = tx.clone();
+    app.listen_any("model-status", move |e| tx2.send(serde_json::from_str(e.payload()).unwrap()).unwrap());
+    app.listen_any("suggestion", move |e| tx.send(serde_json::from_str(e.payload()).unwrap()).unwrap());
+    crate::state::load_model(app.handle().clone());
+    loop {
+        let v = rx.recv_timeout(Duration::from_secs(120)).expect("model status");
+        if v["state"] == "ready" {
+            break;
+        }
+        assert_ne!(v["state"], "error", "{v}");
+    }
+    assert!(matches!(call(&w, "get_status", json!({})).unwrap()["state"].as_str(), Some("ready")));
+
+    call(&w, "ask", json!({"query": "print the current date", "id": 7})).unwrap();
+    let mut candidates = vec![];
+    loop {
+        let v = rx.recv_timeout(Duration::from_secs(300)).expect("suggestion events");
+        assert_eq!(v["id"], 7);
+        match v["type"].as_str().unwrap() {
+            "candidate" => candidates.push(v["candidate"].clone()),
+            "done" => break,
+            other => panic!("{other}: {v}"),
+        }
+    }
+    assert!(!candidates.is_empty());
+    assert!(candidates.iter().all(|c| c["risk"].is_string() && c["command"].is_string()));
+
+    let h = call(&w, "history", json!({"filter": "DATE"})).unwrap();
+    assert_eq!(h[0]["query"], "print the current date");
+    call(&w, "clear_history", json!({})).unwrap();
+    assert_eq!(call(&w, "history", json!({"filter": ""})).unwrap(), json!([]));
+}

@@ -1,0 +1,126 @@
+//! What the app holds: the engine, the model's status, settings, history.
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use cmdbar_engine::{DevicePreference, Engine, EngineConfig, ModelInfo};
+use cmdbar_settings::{History, Settings};
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, Manager, Runtime};
+
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub settings: PathBuf,
+    pub history: PathBuf,
+}
+
+impl Paths {
+    /// `$CMDBAR_CONFIG_DIR` (for tests and portable setups), else the
+    /// platform config dir.
+    pub fn detect<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Self> {
+        let dir = match std::env::var_os("CMDBAR_CONFIG_DIR") {
+            Some(d) => PathBuf::from(d),
+            None => app.path().app_config_dir()?,
+        };
+        Ok(Self::in_dir(dir))
+    }
+
+    pub fn in_dir(dir: PathBuf) -> Self {
+        Self { settings: dir.join("settings.json"), history: dir.join("history.json") }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "lowercase", tag = "state")]
+pub enum ModelStatus {
+    Loading { name: String },
+    Ready { name: String, device: String, load_ms: u64 },
+    Error { name: String, message: String },
+}
+
+pub struct AppState {
+    pub engine: Engine,
+    pub paths: Paths,
+    pub settings: Mutex<Settings>,
+    pub history: Mutex<History>,
+    pub status: Mutex<ModelStatus>,
+    pub model: Mutex<Option<ModelInfo>>,
+    /// Messages for the user from start-up (a settings file set aside).
+    pub notices: Mutex<Vec<String>>,
+    /// The hotkey that is registered now, if any.
+    pub hotkey: Mutex<Option<String>>,
+}
+
+impl AppState {
+    pub fn new(paths: Paths) -> Self {
+        let mut notices = vec![];
+        let s = Settings::load(&paths.settings);
+        notices.extend(s.notice);
+        let h = History::load(&paths.history);
+        notices.extend(h.notice);
+        let model = model_path(&s.value);
+        Self {
+            engine: Engine::spawn(EngineConfig { device: DevicePreference::Auto, max_context: 4096 }),
+            paths,
+            settings: Mutex::new(s.value),
+            history: Mutex::new(h.value),
+            status: Mutex::new(ModelStatus::Loading { name: file_name(&model) }),
+            model: Mutex::new(None),
+            notices: Mutex::new(notices),
+            hotkey: Mutex::new(None),
+        }
+    }
+}
+
+/// Locks, recovering from a panic in another holder: the data are plain
+/// values that stay valid.
+pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn file_name(p: &std::path::Path) -> String {
+    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| p.display().to_string())
+}
+
+/// The settings' model, `$CMDBAR_MODEL`, or the default model in the cache.
+pub fn model_path(s: &Settings) -> PathBuf {
+    if let Some(p) = &s.active_model {
+        return p.clone();
+    }
+    if let Some(p) = std::env::var_os("CMDBAR_MODEL") {
+        return PathBuf::from(p);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    cache.join("cmdbar/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
+}
+
+pub fn set_status<R: Runtime>(app: &AppHandle<R>, status: ModelStatus) {
+    let state = app.state::<AppState>();
+    *lock(&state.status) = status.clone();
+    crate::tray::show_status(app, &status);
+    let _ = app.emit("model-status", status);
+}
+
+/// Loads the model on the engine thread and reports the outcome as a
+/// `model-status` event; the caller never waits.
+pub fn load_model<R: Runtime>(app: AppHandle<R>) {
+    let state = app.state::<AppState>();
+    let path = model_path(&lock(&state.settings));
+    let name = file_name(&path);
+    set_status(&app, ModelStatus::Loading { name: name.clone() });
+    let rx = state.engine.load(&path);
+    std::thread::spawn(move || {
+        let status = match rx.recv() {
+            Ok(Ok(info)) => {
+                let s = ModelStatus::Ready { name: info.name.clone(), device: info.device.into(), load_ms: info.load_ms };
+                *lock(&app.state::<AppState>().model) = Some(info);
+                s
+            }
+            Ok(Err(e)) => ModelStatus::Error { name, message: e.to_string() },
+            Err(_) => ModelStatus::Error { name, message: "the engine stopped".into() },
+        };
+        set_status(&app, status);
+    });
+}

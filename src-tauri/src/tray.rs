@@ -1,0 +1,62 @@
+//! The tray icon (a template image on macOS) and its menu.
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use tauri::tray::TrayIconBuilder;
+use tauri::{AppHandle, Manager, Runtime};
+
+use crate::state::ModelStatus;
+
+const TRAY: &str = "cmdbar";
+const STATUS: &str = "status";
+
+pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    let status = MenuItem::with_id(app, STATUS, "Model: loading…", false, None::<&str>)?;
+    let menu = Menu::with_items(
+        app,
+        &[
+            &MenuItem::with_id(app, "ask", "Ask…", true, None::<&str>)?,
+            &MenuItem::with_id(app, "settings", "Settings…", true, None::<&str>)?,
+            &MenuItem::with_id(app, "models", "Models…", true, None::<&str>)?,
+            &PredefinedMenuItem::separator(app)?,
+            &status,
+            &PredefinedMenuItem::separator(app)?,
+            &MenuItem::with_id(app, "quit", "Quit Cmdbar", true, None::<&str>)?,
+        ],
+    )?;
+    app.manage(StatusItem(status));
+    // A template image that macOS tints; elsewhere the coloured icon, which
+    // shows on light and dark panels alike.
+    #[cfg(target_os = "macos")]
+    let icon = tauri::image::Image::from_bytes(include_bytes!("../../icons/tray.png"))?;
+    #[cfg(not(target_os = "macos"))]
+    let icon = tauri::image::Image::from_bytes(include_bytes!("../../icons/32x32.png"))?;
+    TrayIconBuilder::with_id(TRAY)
+        .icon(icon)
+        .icon_as_template(true)
+        .tooltip("Cmdbar")
+        .menu(&menu)
+        .on_menu_event(|app, event| match event.id.as_ref() {
+            "ask" => crate::windows::show_popup(app),
+            "settings" => crate::windows::open_settings(app, None),
+            "models" => crate::windows::open_settings(app, Some("models")),
+            "quit" => app.exit(0),
+            _ => {}
+        })
+        .on_tray_icon_event(|tray, event| tauri_plugin_positioner::on_tray_event(tray.app_handle(), &event))
+        .build(app)?;
+    let status = crate::state::lock(&app.state::<crate::AppState>().status).clone();
+    show_status(app, &status);
+    Ok(())
+}
+
+struct StatusItem<R: Runtime>(MenuItem<R>);
+
+pub fn show_status<R: Runtime>(app: &AppHandle<R>, status: &ModelStatus) {
+    let text = match status {
+        ModelStatus::Loading { name } => format!("{name}: loading…"),
+        ModelStatus::Ready { name, device, .. } => format!("{name}: ready ({device})"),
+        ModelStatus::Error { name, .. } => format!("{name}: failed to load"),
+    };
+    if let Some(item) = app.try_state::<StatusItem<R>>() {
+        let _ = item.0.set_text(text);
+    }
+}

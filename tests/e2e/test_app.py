@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""The real app end to end, under Xvfb: hotkey, popup, suggestions from the
+real 0.5B model, copy, settings (hotkey change), tray menu. Drives the
+webviews through tauri-driver + WebKitWebDriver and the desktop through
+xdotool, xclip and trayer. Screenshots go to docs/screenshots/.
+
+Run by scripts/e2e inside xvfb-run and dbus-run-session; takes the app
+binary and the model path from the environment (CMDBAR_APP, CMDBAR_MODEL).
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.common.options import ArgOptions
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SHOTS = os.path.join(ROOT, "docs", "screenshots")
+APP = os.environ["CMDBAR_APP"]
+
+
+def sh(*args, check=True):
+    return subprocess.run(args, check=check, capture_output=True, text=True).stdout.strip()
+
+
+def wait(what, f, timeout=30.0, every=0.2):
+    end = time.time() + timeout
+    last = None
+    while time.time() < end:
+        try:
+            last = f()
+            if last:
+                return last
+        except Exception as e:  # the page may be mid-render
+            last = e
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+
+
+def visible(title):
+    return sh("xdotool", "search", "--onlyvisible", "--name", f"^{title}$", check=False) != ""
+
+
+def shot(name):
+    os.makedirs(SHOTS, exist_ok=True)
+    sh("import", "-window", "root", os.path.join(SHOTS, name))
+
+
+class App:
+    def __init__(self):
+        self.config = tempfile.mkdtemp(prefix="cmdbar-e2e-")
+        os.environ["CMDBAR_CONFIG_DIR"] = self.config
+        os.environ["CMDBAR_KEEP_POPUP"] = "1"  # no window manager moves focus here
+        self.trayer = subprocess.Popen(
+            ["trayer", "--edge", "top", "--align", "right", "--widthtype", "request", "--height", "32",
+             "--SetDockType", "true", "--transparent", "false", "--tint", "0x202020"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.driver_proc = subprocess.Popen(["tauri-driver", "--port", "4444"],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.5)
+        opts = ArgOptions()
+        opts.set_capability("browserName", "wry")
+        opts.set_capability("tauri:options", {"application": APP})
+        self.d = webdriver.Remote("http://127.0.0.1:4444", options=opts)
+        self.handles = {}
+
+    def window(self, title):
+        """Switches WebDriver to the webview whose document has this title."""
+        def find():
+            for h in self.d.window_handles:
+                self.d.switch_to.window(h)
+                if self.d.title == title:
+                    return h
+        return wait(f"window {title}", find, 15)
+
+    def js(self, script, *args):
+        return self.d.execute_script(script, *args)
+
+    def close(self):
+        for f in (lambda: self.d.quit(), self.driver_proc.terminate, self.trayer.terminate):
+            try:
+                f()
+            except Exception:
+                pass
+        shutil.rmtree(self.config, ignore_errors=True)
+
+
+def test_hotkey_shows_the_popup_with_focus(app):
+    app.window("Cmdbar")
+    wait("the app to settle", lambda: sh("xdotool", "search", "--name", "^Cmdbar$", check=False), 20)
+    assert not visible("Cmdbar"), "the popup starts hidden"
+    sh("xdotool", "key", "ctrl+shift+space")
+    wait("the popup to appear", lambda: visible("Cmdbar"), 10)
+    wait("focus in the input", lambda: app.js("return document.activeElement && document.activeElement.id") == "query", 5)
+
+
+def test_query_streams_candidates_with_badges(app):
+    app.window("Cmdbar")
+    wait("the model to load", lambda: not app.js("return document.getElementById('status').dataset.kind === 'loading'"), 120)
+    q = app.d.find_element(By.ID, "query")
+    q.clear()
+    q.send_keys("show the five largest files in this folder", Keys.ENTER)
+    wait("2 or more candidates", lambda: len(app.d.find_elements(By.CSS_SELECTOR, ".candidate")) >= 2, 180)
+    wait("the request to finish", lambda: app.d.find_element(By.ID, "footer").text, 180)
+    for c in app.d.find_elements(By.CSS_SELECTOR, ".candidate"):
+        badge = c.find_element(By.CSS_SELECTOR, ".badge")
+        assert badge.text.lower() in ("safe", "moderate", "high", "critical"), badge.text
+        assert badge.get_attribute("title"), "the reason is on hover"
+        assert c.find_element(By.CSS_SELECTOR, ".command").text.strip()
+    shot("popup.png")
+
+
+def test_enter_copies_to_the_clipboard(app):
+    app.window("Cmdbar")
+    first = app.d.find_elements(By.CSS_SELECTOR, ".candidate")[0]
+    command = first.find_element(By.CSS_SELECTOR, ".command").text
+    needs_confirm = first.find_element(By.CSS_SELECTOR, ".badge").text.lower() in ("high", "critical")
+    q = app.d.find_element(By.ID, "query")
+    q.send_keys(Keys.ENTER)
+    if needs_confirm:
+        q.send_keys(Keys.ENTER)
+    wait("the copied notice", lambda: "Copied" in app.d.find_element(By.ID, "status").text, 10)
+    got = wait("the clipboard", lambda: sh("xclip", "-o", "-selection", "clipboard", check=False), 5)
+    assert got == command, (got, command)
+
+
+def test_critical_command_needs_a_second_confirm(app):
+    app.window("Cmdbar")
+    q = app.d.find_element(By.ID, "query")
+    q.clear()
+    q.send_keys("delete every file on this computer starting from / without asking", Keys.ENTER)
+    wait("the request to finish", lambda: app.d.find_element(By.ID, "footer").text, 180)
+    badges = [b.text.lower() for b in app.d.find_elements(By.CSS_SELECTOR, ".candidate .badge")]
+    if "critical" not in badges:
+        print(f"  note: the model offered no critical command this time ({badges}); the confirm is covered by the UI tests")
+        return
+    for _ in range(badges.index("critical")):
+        q.send_keys(Keys.ARROW_DOWN)
+    sh("xclip", "-selection", "clipboard", "-i", "/dev/null", check=False)
+    q.send_keys(Keys.ENTER)
+    wait("the confirm warning", lambda: app.d.find_elements(By.CSS_SELECTOR, ".confirm"), 5)
+    assert "Copied" not in app.d.find_element(By.ID, "status").text
+    shot("critical.png")
+    q.send_keys(Keys.ESCAPE)
+    wait("the warning to go", lambda: not app.d.find_elements(By.CSS_SELECTOR, ".confirm"), 5)
+
+
+def test_settings_change_the_hotkey(app):
+    app.window("Cmdbar")
+    app.d.find_element(By.ID, "query").send_keys(Keys.CONTROL, ",")
+    wait("the settings window", lambda: visible("Cmdbar Settings"), 10)
+    app.window("Cmdbar Settings")
+    hk = wait("the hotkey field", lambda: app.d.find_element(By.ID, "hotkey"), 10)
+    assert hk.get_attribute("value") == "Ctrl+Shift+Space"
+    app.js("const h = document.getElementById('hotkey'); h.value = 'Ctrl+Alt+K';"
+           "h.dispatchEvent(new Event('change', {bubbles: true}));")
+    wait("Saved", lambda: app.d.find_element(By.ID, "saved").text == "Saved", 10)
+    assert app.d.find_element(By.ID, "error").text == ""
+    time.sleep(0.5)
+    shot("settings.png")
+    saved = json.load(open(os.path.join(app.config, "settings.json")))
+    assert saved["hotkey"] == "Ctrl+Alt+K", saved
+
+    # A hotkey that can't be parsed is refused, visibly, and nothing changes.
+    app.js("const h = document.getElementById('hotkey'); h.value = 'Ctrl+Banana';"
+           "h.dispatchEvent(new Event('change', {bubbles: true}));")
+    wait("the error", lambda: "not a hotkey" in app.d.find_element(By.ID, "error").text, 10)
+    assert app.d.find_element(By.ID, "hotkey").get_attribute("value") == "Ctrl+Alt+K"
+
+    sh("xdotool", "search", "--name", "^Cmdbar Settings$", "windowunmap", check=False)
+    before = visible("Cmdbar")
+    sh("xdotool", "key", "ctrl+shift+space")
+    time.sleep(1.0)
+    assert visible("Cmdbar") == before, "the old hotkey no longer toggles the popup"
+    sh("xdotool", "key", "ctrl+alt+k")
+    wait("the new hotkey to toggle the popup", lambda: visible("Cmdbar") != before, 5)
+
+
+def test_tray_menu_opens_the_popup(app):
+    if visible("Cmdbar"):
+        sh("xdotool", "key", "ctrl+alt+k")
+        wait("the popup to hide", lambda: not visible("Cmdbar"), 5)
+    tray = wait("trayer", lambda: sh("xdotool", "search", "--onlyvisible", "--class", "trayer", check=False).split(), 10)
+    geo = sh("xdotool", "getwindowgeometry", "--shell", tray[0])
+    g = dict(line.split("=") for line in geo.splitlines())
+    x, y, w, h = (int(g[k]) for k in ("X", "Y", "WIDTH", "HEIGHT"))
+    assert w > 1, "the tray icon is shown in the tray"
+    sh("xdotool", "mousemove", str(x + w // 2), str(y + h // 2), "click", "1")
+    time.sleep(1.0)
+    shot("tray-menu.png")
+    sh("xdotool", "key", "Down", "Return")  # the first item: Ask…
+    wait("the popup from the tray menu", lambda: visible("Cmdbar"), 10)
+
+
+TESTS = [
+    test_hotkey_shows_the_popup_with_focus,
+    test_query_streams_candidates_with_badges,
+    test_enter_copies_to_the_clipboard,
+    test_critical_command_needs_a_second_confirm,
+    test_settings_change_the_hotkey,
+    test_tray_menu_opens_the_popup,
+]
+
+
+def main():
+    app = App()
+    passed = failed = 0
+    try:
+        for t in TESTS:
+            t0 = time.time()
+            try:
+                t(app)
+                passed += 1
+                print(f"e2e {t.__name__} ... ok ({time.time() - t0:.1f}s)", flush=True)
+            except Exception:
+                failed += 1
+                print(f"e2e {t.__name__} ... FAILED", flush=True)
+                traceback.print_exc()
+                shot(f"failed-{t.__name__}.png")
+    finally:
+        app.close()
+    print(f"e2e: {passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

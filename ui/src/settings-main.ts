@@ -1,0 +1,4 @@
+import "./style.css";
+import { SettingsPane } from "./settings";
+
+void new SettingsPane(document.getElementById("app")!).start();

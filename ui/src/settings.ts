@@ -1,0 +1,138 @@
+// The Settings window. Each change is applied and saved at once; a change
+// the app refuses (a taken hotkey, a value out of range) is shown beside
+// its field and the field goes back to the saved value.
+import { api, events, message, type ModelStatus, type Settings } from "./ipc";
+
+export class SettingsPane {
+  private settings!: Settings;
+  private form: HTMLFormElement;
+  private error: HTMLElement;
+  private saved: HTMLElement;
+
+  constructor(private root: HTMLElement) {
+    root.innerHTML = `
+      <form class="settings" id="settings-form" autocomplete="off">
+        <h1>Settings</h1>
+        <div id="notices" class="notices" role="status"></div>
+        <label>Hotkey
+          <input name="hotkey" id="hotkey" type="text" spellcheck="false" />
+          <small>Press the keys, or type them like Ctrl+Shift+Space.</small>
+        </label>
+        <label>Shell
+          <select name="shell" id="shell">
+            <option value="auto">Detect ($SHELL)</option><option value="zsh">zsh</option>
+            <option value="bash">bash</option><option value="fish">fish</option>
+          </select>
+        </label>
+        <label>Safety level
+          <select name="safety" id="safety">
+            <option value="strict">Strict: hide high and critical, confirm moderate</option>
+            <option value="moderate">Moderate: confirm high and critical</option>
+            <option value="permissive">Permissive: confirm only critical</option>
+          </select>
+        </label>
+        <label>Suggestions per request
+          <input name="candidates" id="candidates" type="number" min="1" max="5" step="1" />
+        </label>
+        <label>Variety (temperature)
+          <input name="temperature" id="temperature" type="number" min="0" max="1.5" step="0.1" />
+        </label>
+        <label class="check"><input name="launch_at_login" id="launch_at_login" type="checkbox" /> Launch at login</label>
+        <label class="check"><input name="history_enabled" id="history_enabled" type="checkbox" /> Keep a history of requests</label>
+        <button type="button" id="clear-history">Clear history</button>
+        <section id="models" class="model">
+          <h2>Model</h2>
+          <div id="model-status"></div>
+        </section>
+        <div id="error" class="error" role="alert"></div>
+        <div id="saved" class="saved" role="status"></div>
+      </form>`;
+    this.form = root.querySelector("form")!;
+    this.error = root.querySelector("#error")!;
+    this.saved = root.querySelector("#saved")!;
+    this.form.addEventListener("change", (e) => void this.onChange(e.target as HTMLInputElement));
+    this.form.addEventListener("submit", (e) => e.preventDefault());
+    this.field("hotkey").addEventListener("keydown", (e) => this.recordHotkey(e as KeyboardEvent));
+    root.querySelector("#clear-history")!.addEventListener("click", () => void this.clearHistory());
+  }
+
+  async start(): Promise<void> {
+    this.settings = await api.getSettings();
+    this.fill();
+    this.showModel(await api.getStatus());
+    await events.modelStatus((s) => this.showModel(s));
+    await events.settingsTab((tab) => this.root.querySelector(tab === "models" ? "#models" : "h1")?.scrollIntoView());
+    const notices = await api.takeNotices();
+    this.root.querySelector("#notices")!.textContent = notices.join(" ");
+  }
+
+  private field(name: string): HTMLInputElement {
+    return this.form.querySelector(`[name="${name}"]`)!;
+  }
+
+  private fill(): void {
+    const s = this.settings;
+    this.field("hotkey").value = s.hotkey;
+    this.field("shell").value = s.shell;
+    this.field("safety").value = s.safety;
+    this.field("candidates").value = String(s.candidates);
+    this.field("temperature").value = String(s.temperature);
+    this.field("launch_at_login").checked = s.launch_at_login;
+    this.field("history_enabled").checked = s.history_enabled;
+  }
+
+  private read(): Settings {
+    return {
+      ...this.settings,
+      hotkey: this.field("hotkey").value.trim(),
+      shell: this.field("shell").value as Settings["shell"],
+      safety: this.field("safety").value as Settings["safety"],
+      candidates: Number(this.field("candidates").value),
+      temperature: Number(this.field("temperature").value),
+      launch_at_login: this.field("launch_at_login").checked,
+      history_enabled: this.field("history_enabled").checked,
+    };
+  }
+
+  async onChange(_target?: HTMLInputElement): Promise<void> {
+    this.error.textContent = "";
+    this.saved.textContent = "";
+    try {
+      this.settings = await api.setSettings(this.read());
+      this.saved.textContent = "Saved";
+    } catch (e) {
+      this.error.textContent = message(e);
+      this.fill();
+    }
+  }
+
+  /// Turns a key press into the shortcut syntax, e.g. "Ctrl+Alt+K".
+  recordHotkey(e: KeyboardEvent): void {
+    if (e.key === "Tab" || (!e.ctrlKey && !e.altKey && !e.metaKey && !e.shiftKey)) return;
+    if (["Control", "Alt", "Shift", "Meta"].includes(e.key)) return;
+    e.preventDefault();
+    const parts = [e.ctrlKey && "Ctrl", e.altKey && "Alt", e.shiftKey && "Shift", e.metaKey && "Super"].filter(Boolean);
+    const key = e.code.startsWith("Key") ? e.code.slice(3) : e.code.startsWith("Digit") ? e.code.slice(5) : e.code;
+    this.field("hotkey").value = [...parts, key].join("+");
+    void this.onChange();
+  }
+
+  private async clearHistory(): Promise<void> {
+    try {
+      await api.clearHistory();
+      this.saved.textContent = "History cleared";
+    } catch (e) {
+      this.error.textContent = message(e);
+    }
+  }
+
+  private showModel(s: ModelStatus): void {
+    const el = this.root.querySelector("#model-status")!;
+    el.textContent =
+      s.state === "ready"
+        ? `${s.name}: ready on ${s.device} (loaded in ${(s.load_ms / 1000).toFixed(1)} s)`
+        : s.state === "loading"
+          ? `${s.name}: loading…`
+          : `${s.name}: could not be loaded: ${s.message}`;
+  }
+}
