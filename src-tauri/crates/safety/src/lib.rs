@@ -403,6 +403,27 @@ fn is_system_path(path: &str) -> bool {
     SYSTEM_DIRS.iter().any(|d| path == *d || path.starts_with(&format!("{d}/")))
 }
 
+/// `//x/./y` → `/x/y`: the same path, spelt so the checks below see it.
+fn normalise_path(p: &str) -> String {
+    let mut out = String::with_capacity(p.len());
+    for (i, seg) in p.split('/').enumerate() {
+        if i > 0 && (seg.is_empty() || seg == ".") {
+            continue;
+        }
+        if i > 0 || seg.is_empty() {
+            out.push('/');
+        }
+        out.push_str(seg);
+    }
+    if out.len() > 1 && out.starts_with("//") {
+        out.remove(0);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
 /// `/`, `~`, `$HOME`, with or without a trailing `/*`.
 fn is_root_or_home(path: &str) -> bool {
     if !path.starts_with(['/', '~', '$']) {
@@ -446,13 +467,16 @@ fn judge_simple(name: &str, args: &[String], depth: usize, a: &mut Assessment) {
     match name {
         "rm" | "rmdir" | "unlink" | "srm" => {
             let recursive = has_flag(args, 'r', "--recursive") || has_flag(args, 'R', "--recursive");
+            let paths: Vec<String> = operands(args).map(|p| normalise_path(p)).collect();
             let catastrophic =
-                args.iter().any(|x| x == "--no-preserve-root") || operands(args).any(|p| is_everything(p) || p == "/*");
+                args.iter().any(|x| x == "--no-preserve-root") || paths.iter().any(|p| is_everything(p) || p == "/*");
             if recursive && catastrophic {
                 a.raise(Risk::Critical, "deletes everything under a top-level folder");
+            } else if paths.iter().any(|p| p.starts_with("/*")) {
+                a.raise(Risk::Critical, "deletes files in every top-level folder");
             } else if recursive {
                 a.raise(Risk::High, "deletes files and folders recursively");
-            } else if operands(args).any(|p| is_system_path(p)) {
+            } else if paths.iter().any(|p| is_system_path(p)) {
                 a.raise(Risk::High, "deletes system files");
             } else {
                 a.raise(Risk::Moderate, "deletes files");

@@ -10,6 +10,10 @@ fn dangerous_commands_get_their_level() {
     let table: &[(&str, Risk)] = &[
         ("rm -rf /", Critical),
         ("rm -rf /*", Critical),
+        ("rm -rf //", Critical),
+        ("rm -rf /./", Critical),
+        ("rm //*", Critical),
+        ("rm -f //*/* 2>/dev/null", Critical),
         ("rm -rf ~", Critical),
         ("rm -rf $HOME", Critical),
         ("sudo rm -rf --no-preserve-root /", Critical),
@@ -115,6 +119,13 @@ fn unbalanced_quotes_are_not_called_safe() {
 fn every_risky_verdict_has_a_reason() {
     let a = classify("rm -rf /");
     assert!(a.reason.contains("deletes"), "{}", a.reason);
+}
+
+#[test]
+fn paths_are_normalised_before_judging() {
+    for (p, n) in [("//", "/"), ("/./", "/"), ("//*/*", "/*/*"), ("a//b/./c", "a/b/c"), ("./x", "./x"), ("/etc/", "/etc")] {
+        assert_eq!(normalise_path(p), n, "{p}");
+    }
 }
 
 #[test]
