@@ -55,7 +55,7 @@ pub fn ask<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, query: Str
     cmdbar_suggest::check_query(&query).map_err(|e| e.to_string())?;
     let Some(info) = lock(&state.model).clone() else {
         return Err(match &*lock(&state.status) {
-            ModelStatus::Loading { name } => format!("{name} is still loading; try again in a moment"),
+            ModelStatus::Loading { name, .. } => format!("{name} is still loading; try again in a moment"),
             ModelStatus::Error { name, message } => format!("{name} could not be loaded: {message}"),
             ModelStatus::Ready { .. } => "no model is loaded".into(),
         });
@@ -113,7 +113,9 @@ pub fn copy<R: Runtime>(
     let level = lock(&state.settings).safety;
     let a = cmdbar_safety::classify(&command);
     match level.action(a.risk) {
-        Action::Hide => return Err(format!("the {} safety level does not allow this command: {}", level.as_str(), a.reason)),
+        Action::Hide => {
+            return Err(format!("the {} safety level does not allow this command: {}", level.as_str(), a.reason))
+        }
         Action::Confirm if !confirmed => {
             return Err(format!("this command {}; confirm to copy it", a.reason));
         }
@@ -178,7 +180,11 @@ pub fn get_settings(state: State<'_, AppState>) -> Settings {
 /// Checks, applies and saves new settings. The hotkey changes at once; if
 /// the new one is taken, nothing is changed and the error says so.
 #[tauri::command]
-pub fn set_settings<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, settings: Settings) -> Result<Settings, String> {
+pub fn set_settings<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    settings: Settings,
+) -> Result<Settings, String> {
     settings.validate().map_err(|e| e.to_string())?;
     let old = lock(&state.settings).clone();
     if settings.hotkey != old.hotkey {

@@ -14,7 +14,8 @@ pub fn on_shortcut<R: Runtime>(app: &AppHandle<R>, _shortcut: &Shortcut, event: 
 }
 
 pub fn parse(text: &str) -> Result<Shortcut, String> {
-    Shortcut::from_str(text.trim()).map_err(|e| format!("\"{text}\" is not a hotkey ({e}); write it like Ctrl+Shift+Space"))
+    Shortcut::from_str(text.trim())
+        .map_err(|e| format!("\"{text}\" is not a hotkey ({e}); write it like Ctrl+Shift+Space"))
 }
 
 /// At start: the saved hotkey. If it can't be had, the reason is kept as a

@@ -32,9 +32,20 @@ impl Paths {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "lowercase", tag = "state")]
 pub enum ModelStatus {
-    Loading { name: String },
-    Ready { name: String, device: String, load_ms: u64 },
-    Error { name: String, message: String },
+    /// `progress`: the share of the weights read, 0 to 1.
+    Loading {
+        name: String,
+        progress: f32,
+    },
+    Ready {
+        name: String,
+        device: String,
+        load_ms: u64,
+    },
+    Error {
+        name: String,
+        message: String,
+    },
 }
 
 pub struct AppState {
@@ -63,7 +74,7 @@ impl AppState {
             paths,
             settings: Mutex::new(s.value),
             history: Mutex::new(h.value),
-            status: Mutex::new(ModelStatus::Loading { name: file_name(&model) }),
+            status: Mutex::new(ModelStatus::Loading { name: file_name(&model), progress: 0.0 }),
             model: Mutex::new(None),
             notices: Mutex::new(notices),
             hotkey: Mutex::new(None),
@@ -109,12 +120,16 @@ pub fn load_model<R: Runtime>(app: AppHandle<R>) {
     let state = app.state::<AppState>();
     let path = model_path(&lock(&state.settings));
     let name = file_name(&path);
-    set_status(&app, ModelStatus::Loading { name: name.clone() });
-    let rx = state.engine.load(&path);
+    set_status(&app, ModelStatus::Loading { name: name.clone(), progress: 0.0 });
+    let (a, n) = (app.clone(), name.clone());
+    let rx = state.engine.load_with_progress(&path, move |f| {
+        set_status(&a, ModelStatus::Loading { name: n.clone(), progress: f });
+    });
     std::thread::spawn(move || {
         let status = match rx.recv() {
             Ok(Ok(info)) => {
-                let s = ModelStatus::Ready { name: info.name.clone(), device: info.device.into(), load_ms: info.load_ms };
+                let s =
+                    ModelStatus::Ready { name: info.name.clone(), device: info.device.into(), load_ms: info.load_ms };
                 *lock(&app.state::<AppState>().model) = Some(info);
                 s
             }

@@ -52,7 +52,7 @@ struct StatusItem<R: Runtime>(MenuItem<R>);
 
 pub fn show_status<R: Runtime>(app: &AppHandle<R>, status: &ModelStatus) {
     let text = match status {
-        ModelStatus::Loading { name } => format!("{name}: loading…"),
+        ModelStatus::Loading { name, progress } => format!("{name}: loading… {:.0}%", progress * 100.0),
         ModelStatus::Ready { name, device, .. } => format!("{name}: ready ({device})"),
         ModelStatus::Error { name, .. } => format!("{name}: failed to load"),
     };

@@ -31,7 +31,7 @@ export type Suggestion =
   | { type: "cancelled"; id: number };
 
 export type ModelStatus =
-  | { state: "loading"; name: string }
+  | { state: "loading"; name: string; progress: number }
   | { state: "ready"; name: string; device: string; load_ms: number }
   | { state: "error"; name: string; message: string };
 

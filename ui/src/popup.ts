@@ -56,7 +56,7 @@ export class Popup {
 
   onModelStatus(s: ModelStatus): void {
     this.model = s;
-    if (s.state === "loading") this.setStatus(`Loading ${s.name}…`, "loading");
+    if (s.state === "loading") this.setStatus(`Loading ${s.name}… ${Math.round(s.progress * 100)}%`, "loading");
     else if (s.state === "error") this.setStatus(`${s.name} could not be loaded: ${s.message}`, "error");
     else if (this.status.dataset.kind === "loading" || this.status.dataset.kind === "error") this.setStatus("", "");
   }

@@ -132,7 +132,7 @@ export class SettingsPane {
       s.state === "ready"
         ? `${s.name}: ready on ${s.device} (loaded in ${(s.load_ms / 1000).toFixed(1)} s)`
         : s.state === "loading"
-          ? `${s.name}: loading…`
+          ? `${s.name}: loading… ${Math.round(s.progress * 100)}%`
           : `${s.name}: could not be loaded: ${s.message}`;
   }
 }

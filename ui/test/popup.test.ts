@@ -141,8 +141,8 @@ describe("popup", () => {
 
   it("shows model loading and load errors in the status line", async () => {
     await popup();
-    await emit("model-status", { state: "loading", name: "qwen" });
-    expect(status()).toBe("Loading qwen…");
+    await emit("model-status", { state: "loading", name: "qwen", progress: 0.42 });
+    expect(status()).toBe("Loading qwen… 42%");
     await emit("model-status", { state: "error", name: "qwen", message: "not a GGUF file" });
     expect(status()).toContain("not a GGUF file");
     await emit("model-status", { state: "ready", name: "qwen", device: "cpu", load_ms: 5 });
@@ -157,6 +157,22 @@ describe("popup", () => {
     key("Escape");
     await tick();
     expect(calls.some((c) => c.cmd === "hide_popup")).toBe(true);
+  });
+
+  it("Ctrl+R searches the history and Enter asks again", async () => {
+    replies.history = (args) =>
+      [
+        { query: "list files", command: "ls", at: 0 },
+        { query: "free disk space", command: null, at: 1 },
+      ].filter((h) => h.query.includes(String(args.filter)));
+    await popup();
+    input().value = "disk";
+    key("r", { ctrlKey: true });
+    await tick();
+    expect([...document.querySelectorAll(".history-item .query")].map((e) => e.textContent)).toEqual(["free disk space"]);
+    key("Enter");
+    await tick();
+    expect(calls.filter((c) => c.cmd === "ask").at(-1)!.args.query).toBe("free disk space");
   });
 
   it("a generation error is shown", async () => {

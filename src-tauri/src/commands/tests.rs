@@ -173,3 +173,26 @@ fn ask_streams_candidates_from_the_real_model_and_records_history() {
     call(&w, "clear_history", json!({})).unwrap();
     assert_eq!(call(&w, "history", json!({"filter": ""})).unwrap(), json!([]));
 }
+
+#[test]
+fn a_model_that_fails_to_load_is_reported_and_asking_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("page.gguf");
+    std::fs::write(&bad, "<html>not a model</html>").unwrap();
+    let s = cmdbar_settings::Settings { active_model: Some(bad), ..Default::default() };
+    s.save(&dir.path().join("settings.json")).unwrap();
+    let (app, w) = app(dir.path());
+    let (tx, rx) = mpsc::channel::<Value>();
+    app.listen_any("model-status", move |e| tx.send(serde_json::from_str(e.payload()).unwrap()).unwrap());
+    crate::state::load_model(app.handle().clone());
+    let status = loop {
+        let v = rx.recv_timeout(Duration::from_secs(30)).expect("model status");
+        if v["state"] != "loading" {
+            break v;
+        }
+    };
+    assert_eq!(status["state"], "error");
+    assert!(status["message"].as_str().unwrap().contains("not a GGUF"), "{status}");
+    let e = err(call(&w, "ask", json!({"query": "list files", "id": 2})));
+    assert!(e.contains("could not be loaded") && e.contains("not a GGUF"), "{e}");
+}

@@ -25,8 +25,11 @@ impl Default for EngineConfig {
     }
 }
 
+/// Called on the engine thread with the share of the model loaded, 0 to 1.
+pub type Progress = Box<dyn Fn(f32) + Send>;
+
 enum Job {
-    Load { path: PathBuf, reply: Sender<Result<ModelInfo>> },
+    Load { path: PathBuf, reply: Sender<Result<ModelInfo>>, progress: Option<Progress> },
     Generate { epoch: u64, request: Request, events: Sender<Event> },
 }
 
@@ -66,8 +69,21 @@ impl Engine {
 
     /// Loads a model; the current one stays active if this one fails.
     pub fn load(&self, path: impl Into<PathBuf>) -> Receiver<Result<ModelInfo>> {
+        self.load_inner(path.into(), None)
+    }
+
+    /// As `load`, calling `progress` as the weights are read.
+    pub fn load_with_progress(
+        &self,
+        path: impl Into<PathBuf>,
+        progress: impl Fn(f32) + Send + 'static,
+    ) -> Receiver<Result<ModelInfo>> {
+        self.load_inner(path.into(), Some(Box::new(progress)))
+    }
+
+    fn load_inner(&self, path: PathBuf, progress: Option<Progress>) -> Receiver<Result<ModelInfo>> {
         let (reply, rx) = channel();
-        if let Err(e) = self.send(Job::Load { path: path.into(), reply: reply.clone() }) {
+        if let Err(e) = self.send(Job::Load { path, reply: reply.clone(), progress }) {
             let _ = reply.send(Err(e));
         }
         rx
@@ -104,9 +120,16 @@ fn worker(config: EngineConfig, jobs: Receiver<Job>, epoch: Arc<AtomicU64>) {
     let mut scratch = Scratch::default();
     while let Ok(job) = jobs.recv() {
         match job {
-            Job::Load { path, reply } => {
-                let loaded = catch_unwind(|| Model::load(&path, config.device, config.max_context))
-                    .unwrap_or_else(|p| Err(panic_error("loading the model", p)));
+            Job::Load { path, reply, progress } => {
+                let report = |f: f32| {
+                    if let Some(p) = &progress {
+                        p(f)
+                    }
+                };
+                let loaded = catch_unwind(AssertUnwindSafe(|| {
+                    Model::load_with_progress(&path, config.device, config.max_context, &report)
+                }))
+                .unwrap_or_else(|p| Err(panic_error("loading the model", p)));
                 let _ = reply.send(loaded.map(|m| {
                     let info = m.info.clone();
                     model = Some(m);

@@ -12,7 +12,7 @@ pub mod template;
 pub mod tokenizer;
 
 pub use device::DevicePreference;
-pub use engine::{Engine, EngineConfig};
+pub use engine::{Engine, EngineConfig, Progress};
 pub use error::{EngineError, Result};
 pub use generate::{Event, FinishReason, Prompt, Request, Timings};
 pub use gguf::Architecture;

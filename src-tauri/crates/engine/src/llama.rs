@@ -77,7 +77,8 @@ pub struct Llama {
 }
 
 impl Llama {
-    pub fn load(g: &mut GgufFile, max_ctx: usize, device: &Device) -> Result<Self> {
+    /// `progress` gets the share of layers read so far, 0 to 1.
+    pub fn load(g: &mut GgufFile, max_ctx: usize, device: &Device, progress: &dyn Fn(f32)) -> Result<Self> {
         let arch = g.architecture;
         let get = |g: &GgufFile, k: &str| {
             g.arch_u32(k)
@@ -114,6 +115,7 @@ impl Llama {
         let norm = qt("output_norm.weight", device)?.dequantize(device)?;
         let mut layers = Vec::with_capacity(n_layer);
         for i in 0..n_layer {
+            progress(i as f32 / n_layer as f32);
             let p = format!("blk.{i}");
             let mm = |q: QTensor| QMatMul::from_qtensor(q);
             let mut opt_bias = |n: &str| qt(&format!("{p}.{n}"), device).ok().map(|b| b.dequantize(device)).transpose();

@@ -54,6 +54,16 @@ pub struct Model {
 impl Model {
     /// `max_context` caps the model's own context (and the KV memory).
     pub fn load(path: &Path, pref: DevicePreference, max_context: usize) -> Result<Self> {
+        Self::load_with_progress(path, pref, max_context, &|_| {})
+    }
+
+    /// As `load`, reporting the share of the weights read, 0 to 1, as it goes.
+    pub fn load_with_progress(
+        path: &Path,
+        pref: DevicePreference,
+        max_context: usize,
+        progress: &dyn Fn(f32),
+    ) -> Result<Self> {
         let start = Instant::now();
         let mut gguf = GgufFile::open(path)?;
         let tokenizer = Tokenizer::load(&gguf)?;
@@ -75,7 +85,7 @@ impl Model {
         let file_size = gguf.file_size;
         let weights = match arch {
             Architecture::Qwen2 | Architecture::Llama => {
-                crate::llama::Llama::load(&mut gguf, context_length, &device).map(Weights::Llama)
+                crate::llama::Llama::load(&mut gguf, context_length, &device, progress).map(Weights::Llama)
             }
             Architecture::Gemma3 => {
                 let content = std::mem::replace(&mut gguf.content, empty_content());

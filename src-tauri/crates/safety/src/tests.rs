@@ -123,7 +123,9 @@ fn every_risky_verdict_has_a_reason() {
 
 #[test]
 fn paths_are_normalised_before_judging() {
-    for (p, n) in [("//", "/"), ("/./", "/"), ("//*/*", "/*/*"), ("a//b/./c", "a/b/c"), ("./x", "./x"), ("/etc/", "/etc")] {
+    for (p, n) in
+        [("//", "/"), ("/./", "/"), ("//*/*", "/*/*"), ("a//b/./c", "a/b/c"), ("./x", "./x"), ("/etc/", "/etc")]
+    {
         assert_eq!(normalise_path(p), n, "{p}");
     }
 }

@@ -39,7 +39,10 @@ fn bad<T: Default>(path: &Path, problem: &str) -> Loaded<T> {
     let name = path.display();
     let (notice, backup) = match std::fs::rename(path, &backup) {
         Ok(()) => (
-            format!("{name} could not be used ({problem}); it was saved as {} and defaults are in use", backup.display()),
+            format!(
+                "{name} could not be used ({problem}); it was saved as {} and defaults are in use",
+                backup.display()
+            ),
             Some(backup),
         ),
         Err(e) => (format!("{name} could not be used ({problem}) nor moved aside ({e}); defaults are in use"), None),

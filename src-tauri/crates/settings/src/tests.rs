@@ -57,7 +57,10 @@ fn history_is_bounded_deduplicated_and_searchable() {
     for q in ["list files", "find big files", "disk usage", "list files"] {
         h.push(q, 3);
     }
-    assert_eq!(h.entries.iter().map(|e| e.query.as_str()).collect::<Vec<_>>(), ["find big files", "disk usage", "list files"]);
+    assert_eq!(
+        h.entries.iter().map(|e| e.query.as_str()).collect::<Vec<_>>(),
+        ["find big files", "disk usage", "list files"]
+    );
     h.push("show ports", 3);
     assert_eq!(h.entries.len(), 3);
     h.chose("show ports", "lsof -i -P");

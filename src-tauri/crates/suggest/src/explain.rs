@@ -132,7 +132,11 @@ mod tests {
 
     #[test]
     fn lines_become_pieces_and_summary() {
-        let e = assemble(&ctx(), "ls -la | grep foo", "`ls -la` — lists all files\n- grep foo: keeps lines with foo\nSummary: Finds foo.");
+        let e = assemble(
+            &ctx(),
+            "ls -la | grep foo",
+            "`ls -la` — lists all files\n- grep foo: keeps lines with foo\nSummary: Finds foo.",
+        );
         assert_eq!(
             e.pieces,
             vec![

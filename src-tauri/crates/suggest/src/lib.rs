@@ -388,10 +388,15 @@ mod tests {
 
     #[test]
     fn ranking_keeps_greedy_first_unless_it_will_not_run_here() {
-        let mut c = vec![cand("du -sh *", -0.5, Os::MacOs), cand("du -d 1", -0.1, Os::MacOs), cand("du -a", -0.3, Os::MacOs)];
+        let mut c =
+            vec![cand("du -sh *", -0.5, Os::MacOs), cand("du -d 1", -0.1, Os::MacOs), cand("du -a", -0.3, Os::MacOs)];
         rank(&mut c);
         assert_eq!(c.iter().map(|c| c.command.as_str()).collect::<Vec<_>>(), ["du -sh *", "du -d 1", "du -a"]);
-        let mut c = vec![cand("du --max-depth=1", -0.1, Os::MacOs), cand("du -a", -0.9, Os::MacOs), cand("du -d 1", -0.3, Os::MacOs)];
+        let mut c = vec![
+            cand("du --max-depth=1", -0.1, Os::MacOs),
+            cand("du -a", -0.9, Os::MacOs),
+            cand("du -d 1", -0.3, Os::MacOs),
+        ];
         rank(&mut c);
         assert_eq!(c.iter().map(|c| c.command.as_str()).collect::<Vec<_>>(), ["du -d 1", "du -a", "du --max-depth=1"]);
     }

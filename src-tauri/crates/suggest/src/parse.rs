@@ -31,7 +31,8 @@ pub fn is_prose(text: &str) -> bool {
     }
     let first = t.lines().next().unwrap_or("").trim();
     let word = first.split_whitespace().next().unwrap_or("");
-    let capital = word.chars().next().is_some_and(|c| c.is_uppercase()) && word.chars().skip(1).any(|c| c.is_lowercase());
+    let capital =
+        word.chars().next().is_some_and(|c| c.is_uppercase()) && word.chars().skip(1).any(|c| c.is_lowercase());
     let sentence = first.ends_with(['.', '!', '?']) || word.ends_with([',', '!']) || word.contains('\'');
     capital && sentence && first.split_whitespace().count() >= 3
 }
@@ -134,7 +135,9 @@ mod tests {
         for t in ["Hello! How can I assist you today?", "I'm sorry, I can't help with that.", "Sure, here you go."] {
             assert!(is_prose(t), "{t}");
         }
-        for t in ["ls -la", "```sh\nls\n```\nLists files.", "Rscript run.R", "echo Hello, world!", "{\"command\": \"ls\"}"] {
+        for t in
+            ["ls -la", "```sh\nls\n```\nLists files.", "Rscript run.R", "echo Hello, world!", "{\"command\": \"ls\"}"]
+        {
             assert!(!is_prose(t), "{t}");
         }
     }

@@ -115,7 +115,9 @@ mod tests {
 
     #[test]
     fn bsd_forms_are_fine_on_macos() {
-        for cmd in ["du -h -d 1 .", "sed -i '' 's/a/b/' f.txt", "sed -i.bak 's/a/b/' f", "stat -f %z file", "ls --color=auto"] {
+        for cmd in
+            ["du -h -d 1 .", "sed -i '' 's/a/b/' f.txt", "sed -i.bak 's/a/b/' f", "stat -f %z file", "ls --color=auto"]
+        {
             assert_eq!(problem(Os::MacOs, cmd), None, "{cmd}");
         }
         assert!(problem(Os::Linux, "sed -i '' 's/a/b/' f.txt").is_some());
@@ -124,7 +126,10 @@ mod tests {
 
     #[test]
     fn the_note_names_the_alternative() {
-        assert_eq!(problem(Os::MacOs, "du -h --max-depth=1").unwrap(), "du --max-depth is GNU-only; on macOS use du -d N");
+        assert_eq!(
+            problem(Os::MacOs, "du -h --max-depth=1").unwrap(),
+            "du --max-depth is GNU-only; on macOS use du -d N"
+        );
         assert!(problem(Os::MacOs, "sed -i 's/x/y/' a").unwrap().contains("sed -i ''"));
     }
 }

@@ -82,8 +82,12 @@ fn strict_level_hides_dangerous_candidates_and_says_so() {
     let g = engine();
     let (engine, info) = &*g;
     let opts = Options { safety: Level::Strict, ..Default::default() };
-    let s = suggest(engine, prepare(&linux(), "delete the build folder and everything in it", &opts, info).unwrap(), |_| {})
-        .unwrap();
+    let s = suggest(
+        engine,
+        prepare(&linux(), "delete the build folder and everything in it", &opts, info).unwrap(),
+        |_| {},
+    )
+    .unwrap();
     assert!(s.candidates.iter().all(|c| c.risk <= Risk::Moderate), "{s:#?}");
     assert!(s.hidden > 0, "rm -r of a folder is high risk and hidden under strict: {s:#?}");
     assert!(s.notices.iter().any(|n| n.contains("hidden by the strict safety level")), "{:?}", s.notices);
