@@ -92,19 +92,9 @@ fn file_name(p: &std::path::Path) -> String {
     p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| p.display().to_string())
 }
 
-/// The settings' model, `$CMDBAR_MODEL`, or the default model in the cache.
+/// The settings' model, else `$CMDBAR_MODEL`, else the default model.
 pub fn model_path(s: &Settings) -> PathBuf {
-    if let Some(p) = &s.active_model {
-        return p.clone();
-    }
-    if let Some(p) = std::env::var_os("CMDBAR_MODEL") {
-        return PathBuf::from(p);
-    }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    cache.join("cmdbar/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
+    s.active_model.clone().unwrap_or_else(cmdbar_settings::default_model_path)
 }
 
 pub fn set_status<R: Runtime>(app: &AppHandle<R>, status: ModelStatus) {

@@ -143,19 +143,9 @@ fn parse_os(s: &str) -> Result<Os, String> {
     }
 }
 
-/// The model path from the flag, the environment, or the default location.
+/// The model path from the flag, else `$CMDBAR_MODEL`, else the default.
 fn model_path(arg: &Option<PathBuf>) -> PathBuf {
-    if let Some(p) = arg {
-        return p.clone();
-    }
-    if let Some(p) = std::env::var_os("CMDBAR_MODEL") {
-        return PathBuf::from(p);
-    }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    cache.join("cmdbar/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
+    arg.clone().unwrap_or_else(cmdbar_settings::default_model_path)
 }
 
 /// Spawns the engine thread and loads the model on it.
