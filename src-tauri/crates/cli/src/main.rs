@@ -3,8 +3,10 @@
 //! Exit codes: 0 success; 2 bad usage or a bad request (empty, not a task,
 //! an unparseable command to explain);
 //! 3 the model file is missing, not GGUF, corrupt or unsupported;
-//! 4 inference failed; 5 the model gave no usable command.
+//! 4 inference failed; 5 the model gave no usable command; 6 a download
+//! failed (not found, refused, network, checksum, disk space).
 mod bench;
+mod models;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -131,6 +133,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Get and list models.
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
     /// Measure load time, prefill and decode speed, and time to a command.
     Bench(bench::BenchArgs),
 }
@@ -186,6 +191,9 @@ fn exit_code(e: &anyhow::Error) -> u8 {
             SuggestError::Engine(e) => engine_code(e),
         };
     }
+    if e.downcast_ref::<cmdbar_models::ModelsError>().is_some() {
+        return 6;
+    }
     e.downcast_ref::<EngineError>().map(engine_code).unwrap_or(1)
 }
 
@@ -217,6 +225,7 @@ fn main() -> ExitCode {
         }
         Command::Batch { model, ask } => batch(&model, ask.context(), ask.options(Options::default().max_tokens)),
         Command::Explain { command, model, target, json } => explain(&command, &model, target.context(), json),
+        Command::Models(cmd) => models::run(cmd),
         Command::Bench(args) => bench::run(args),
     };
     match result {

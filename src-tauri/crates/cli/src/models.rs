@@ -1,0 +1,118 @@
+//! `cmdbar models`: get and list models over the `cmdbar-models` core.
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use cmdbar_models::{download, Control, Hub, HubCache};
+
+#[derive(Subcommand)]
+pub enum ModelsCommand {
+    /// Download a GGUF file from the Hub (or $HF_ENDPOINT) into the Hugging
+    /// Face cache ($HF_HOME). Re-running after an interruption resumes.
+    Pull {
+        /// ORG/REPO, or a Hub URL of the repo
+        repo: String,
+        /// The GGUF file in the repo
+        #[arg(long)]
+        file: String,
+        #[arg(long, default_value = "main")]
+        revision: String,
+    },
+    /// List the GGUF files in the Hugging Face cache.
+    List,
+}
+
+pub fn run(cmd: ModelsCommand) -> anyhow::Result<()> {
+    match cmd {
+        ModelsCommand::Pull { repo, file, revision } => pull(&repo_name(&repo)?, &file, &revision),
+        ModelsCommand::List => list(),
+    }
+}
+
+/// `org/repo`, `https://huggingface.co/org/repo` or `…/org/repo/tree/main`.
+fn repo_name(arg: &str) -> anyhow::Result<String> {
+    let path = arg.split_once("://").map_or(arg, |(_, rest)| rest.split_once('/').map_or("", |(_, p)| p));
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).take(2).collect();
+    match parts[..] {
+        [org, name] if !org.contains(char::is_whitespace) && !name.contains(char::is_whitespace) => {
+            Ok(format!("{org}/{name}"))
+        }
+        _ => anyhow::bail!("'{arg}' is not a Hub repo; write ORG/NAME or the repo's URL"),
+    }
+}
+
+fn pull(repo: &str, file: &str, revision: &str) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let hub = Hub::from_env();
+    let cache = HubCache::from_env();
+    let tty = std::io::stderr().is_terminal();
+    let path: PathBuf = rt.block_on(async {
+        let f = hub.file_info(repo, revision, file).await?;
+        eprintln!("{repo}/{file}: {:.1} MB, sha256 {}", f.size as f64 / 1e6, &f.sha256[..12]);
+        let mut last_line = 0u64;
+        download(&hub, &cache, &f, &Control::new(), |p| {
+            let pct = p.downloaded as f64 * 100.0 / p.total.max(1) as f64;
+            let eta = p.eta_secs.map(|s| format!("{s:.0} s left")).unwrap_or_default();
+            let line = format!("{pct:5.1}%  {:.1} MB/s  {eta}", p.bytes_per_sec / 1e6);
+            if tty {
+                eprint!("\r{line:<40}");
+            } else if p.downloaded >= last_line + p.total / 10 || p.downloaded == p.total {
+                last_line = p.downloaded;
+                eprintln!("{line}");
+            }
+        })
+        .await
+    })?;
+    if tty {
+        eprintln!();
+    }
+    println!("{}", path.display());
+    Ok(())
+}
+
+fn list() -> anyhow::Result<()> {
+    let cache = HubCache::from_env();
+    let Ok(repos) = std::fs::read_dir(&cache.root) else {
+        eprintln!("no models in {}", cache.root.display());
+        return Ok(());
+    };
+    for repo in repos.flatten() {
+        let name = repo.file_name().to_string_lossy().into_owned();
+        let Some(name) = name.strip_prefix("models--") else { continue };
+        let name = name.replacen("--", "/", 1);
+        for snap in std::fs::read_dir(repo.path().join("snapshots")).into_iter().flatten().flatten() {
+            for f in std::fs::read_dir(snap.path()).into_iter().flatten().flatten() {
+                let p = f.path();
+                if p.extension().is_some_and(|e| e == "gguf") {
+                    let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+                    println!(
+                        "{name}\t{}\t{:.1} MB\t{}",
+                        f.file_name().to_string_lossy(),
+                        size as f64 / 1e6,
+                        p.display()
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn repo_names_from_names_and_urls() {
+        for (arg, want) in [
+            ("Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF", "Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF"),
+            (
+                "https://huggingface.co/Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF/tree/main",
+                "Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF",
+            ),
+        ] {
+            assert_eq!(super::repo_name(arg).unwrap(), want);
+        }
+        for bad in ["qwen", "https://huggingface.co/", "a b/c"] {
+            assert!(super::repo_name(bad).unwrap_err().to_string().contains("not a Hub repo"), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! `cmdbar models pull` against the local Hub server: killed with SIGKILL in
+//! the middle of a download, it resumes with `Range` when run again.
+#[path = "../../models/tests/hub/mod.rs"]
+mod hub;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hub::{model, Server, FILE, REPO};
+
+fn pull(server: &Server, home: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cmdbar"));
+    c.args(["models", "pull", REPO, "--file", FILE])
+        .env("HF_ENDPOINT", &server.url)
+        .env("HF_HOME", home)
+        .env_remove("HF_TOKEN")
+        .env_remove("HF_HUB_CACHE");
+    c
+}
+
+#[test]
+fn a_pull_killed_mid_download_resumes_where_it_stopped() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(Server::start());
+    server.faults.lock().unwrap().slow = Some(Duration::from_millis(3));
+    let home = tempfile::tempdir().unwrap();
+    let part = home.path().join(format!("hub/models--{}/blobs/{}.part", REPO.replace('/', "--"), model().sha256));
+
+    let mut child = pull(&server, home.path()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let start = Instant::now();
+    while std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) < 16 << 20 {
+        assert!(start.elapsed() < Duration::from_secs(120), "the download did not start");
+        assert!(child.try_wait().unwrap().is_none(), "the pull ended early");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    let kept = std::fs::metadata(&part).unwrap().len();
+    assert!(kept < model().bytes.len() as u64);
+
+    server.faults.lock().unwrap().slow = None;
+    let out = pull(&server, home.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let path = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(std::fs::read(&path).unwrap() == model().bytes, "the resumed file differs");
+    assert_eq!(server.gets_with_range().last().unwrap(), &Some(kept), "resumed from the bytes on disk");
+    assert!(!part.exists());
+
+    let list = Command::new(env!("CARGO_BIN_EXE_cmdbar"))
+        .args(["models", "list"])
+        .env("HF_HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&list.stdout).contains(&format!("{REPO}\t{FILE}")));
+}
+
+#[test]
+fn a_missing_repo_or_bad_name_exits_with_a_clear_message() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(Server::start());
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cmdbar"))
+        .args(["models", "pull", "nobody/nothing", "--file", FILE])
+        .env("HF_ENDPOINT", &server.url)
+        .env("HF_HOME", home.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nobody/nothing was not found"));
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_cmdbar")).args(["models", "pull", "qwen", "--file", FILE]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a Hub repo"));
+}

@@ -1,0 +1,48 @@
+//! Getting models onto the machine: files from the Hugging Face Hub (or a
+//! mirror named by `HF_ENDPOINT`) are streamed to a `.part` file beside
+//! their blob in the Hub's cache layout, resumed with `Range` after a pause,
+//! an error or a crash, checked by sha256 and only then moved into place.
+pub mod cache;
+pub mod download;
+pub mod hub;
+
+pub use cache::HubCache;
+pub use download::{download, Control, Progress};
+pub use hub::{Hub, RemoteFile};
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelsError {
+    #[error("{repo} was not found on {endpoint} (check the name, or HF_TOKEN for a gated model)")]
+    RepoNotFound { repo: String, endpoint: String },
+    #[error("{file} was not found in {repo}")]
+    FileNotFound { repo: String, file: String },
+    #[error("the Hub refused access to {repo} ({status}); set HF_TOKEN to a valid token")]
+    Unauthorized { repo: String, status: u16 },
+    #[error("{url} answered {status}")]
+    Http { url: String, status: u16 },
+    #[error("network error: {0}")]
+    Network(String),
+    #[error("not enough disk space in {dir}: {needed} bytes needed, {available} available")]
+    DiskFull { dir: PathBuf, needed: u64, available: u64 },
+    #[error("{file}: checksum mismatch (expected sha256 {expected}, got {actual}); the download was deleted")]
+    Checksum { file: String, expected: String, actual: String },
+    #[error("{file}: the server sent {got} bytes, {expected} were expected")]
+    Size { file: String, expected: u64, got: u64 },
+    #[error("cancelled")]
+    Cancelled,
+    #[error("paused")]
+    Paused,
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+impl ModelsError {
+    fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| ModelsError::Io { path, source }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ModelsError>;

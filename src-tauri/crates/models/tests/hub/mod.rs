@@ -1,0 +1,190 @@
+//! A local server that speaks the Hub's file protocol over real HTTP and
+//! serves a real GGUF file (the Gemma 3 270M test model), with faults to
+//! inject: dropped connections, 5xx/429, an ignored `Range`, a wrong
+//! checksum, slowness.
+#![allow(dead_code)]
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+pub const REPO: &str = "test-org/gemma-3-270m-GGUF";
+pub const FILE: &str = "gemma-3-270m-q4_k_m.gguf";
+pub const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+
+pub struct Model {
+    pub bytes: Vec<u8>,
+    pub sha256: String,
+}
+
+/// The real file, read once per test binary.
+pub fn model() -> &'static Model {
+    static M: OnceLock<Model> = OnceLock::new();
+    M.get_or_init(|| {
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../..");
+        let out = std::process::Command::new(root.join("scripts/fetch-test-models"))
+            .args(["--print-path", "gemma-270m"])
+            .output()
+            .unwrap();
+        let path = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        let bytes =
+            std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}; run scripts/fetch-test-models gemma-270m"));
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        Model { bytes, sha256 }
+    })
+}
+
+#[derive(Default)]
+pub struct Faults {
+    /// Absolute offsets at which a body is cut off, once each.
+    pub drop_at: VecDeque<u64>,
+    /// Statuses answered to the next GETs of the file, in order.
+    pub statuses: VecDeque<u16>,
+    pub ignore_range: bool,
+    pub wrong_sha: bool,
+    /// A pause after each 64 KiB of body.
+    pub slow: Option<Duration>,
+    /// 401 for everything: an expired token.
+    pub unauthorized: bool,
+}
+
+#[derive(Default)]
+pub struct Log {
+    /// (method, path, range start) of every request; the bytes come from
+    /// `/cdn/…`, where `resolve` redirects.
+    pub requests: Vec<(String, String, Option<u64>)>,
+}
+
+pub struct Server {
+    pub url: String,
+    pub faults: Arc<Mutex<Faults>>,
+    pub log: Arc<Mutex<Log>>,
+}
+
+impl Server {
+    pub async fn start() -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let faults = Arc::new(Mutex::new(Faults::default()));
+        let log = Arc::new(Mutex::new(Log::default()));
+        let (f, l) = (faults.clone(), log.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((sock, _)) = listener.accept().await else { return };
+                tokio::spawn(serve(sock, f.clone(), l.clone()));
+            }
+        });
+        Server { url, faults, log }
+    }
+
+    pub fn gets_with_range(&self) -> Vec<Option<u64>> {
+        let log = self.log.lock().unwrap();
+        log.requests.iter().filter(|r| r.0 == "GET" && r.1.starts_with("/cdn/")).map(|r| r.2).collect()
+    }
+}
+
+async fn serve(mut sock: TcpStream, faults: Arc<Mutex<Faults>>, log: Arc<Mutex<Log>>) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        match sock.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&buf).to_string();
+    let mut lines = head.lines();
+    let mut first = lines.next().unwrap_or("").split_whitespace();
+    let (method, path) = (first.next().unwrap_or("").to_string(), first.next().unwrap_or("").to_string());
+    let range: Option<u64> = lines
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("range: bytes=").map(str::to_string))
+        .and_then(|r| r.trim_end_matches('-').parse().ok());
+    log.lock().unwrap().requests.push((method.clone(), path.clone(), range));
+
+    let m = model();
+    let (unauthorized, wrong_sha) = {
+        let f = faults.lock().unwrap();
+        (f.unauthorized, f.wrong_sha)
+    };
+    if unauthorized {
+        return respond(&mut sock, "401 Unauthorized", &[], b"").await;
+    }
+    let sha = if wrong_sha { "f".repeat(64) } else { m.sha256.clone() };
+    let resolve = format!("/{REPO}/resolve/main/");
+    if let Some(file) = path.strip_prefix(&resolve) {
+        if file != FILE {
+            return respond(&mut sock, "404 Not Found", &[("X-Error-Code", "EntryNotFound".into())], b"").await;
+        }
+        // As the Hub does: a redirect to the content store, with the file's
+        // identity on the redirect itself.
+        let headers = [
+            ("X-Repo-Commit", COMMIT.to_string()),
+            ("X-Linked-Etag", format!("\"{sha}\"")),
+            ("X-Linked-Size", m.bytes.len().to_string()),
+            ("Location", format!("/cdn/{}", m.sha256)),
+        ];
+        return respond(&mut sock, "302 Found", &headers, b"").await;
+    }
+    if path.starts_with(&format!("/{REPO}/")) || !path.starts_with("/cdn/") {
+        return respond(&mut sock, "404 Not Found", &[("X-Error-Code", "RepoNotFound".into())], b"").await;
+    }
+    // The content store.
+    let (status, ignore_range, slow, drop_at) = {
+        let mut f = faults.lock().unwrap();
+        let start = if f.ignore_range { 0 } else { range.unwrap_or(0) };
+        let drop_at = f.drop_at.iter().position(|&d| d > start).map(|i| f.drop_at.remove(i).unwrap());
+        (f.statuses.pop_front(), f.ignore_range, f.slow, drop_at)
+    };
+    if let Some(s) = status {
+        let line = match s {
+            429 => "429 Too Many Requests",
+            503 => "503 Service Unavailable",
+            _ => "500 Internal Server Error",
+        };
+        return respond(&mut sock, line, &[("Retry-After", "0".into())], b"").await;
+    }
+    let total = m.bytes.len() as u64;
+    let start = if ignore_range { 0 } else { range.unwrap_or(0).min(total) };
+    let (line, mut headers) = match (range, ignore_range) {
+        (Some(_), false) => {
+            ("206 Partial Content", vec![("Content-Range", format!("bytes {start}-{}/{total}", total - 1))])
+        }
+        _ => ("200 OK", vec![]),
+    };
+    headers.push(("Content-Length", (total - start).to_string()));
+    let mut out = format!("HTTP/1.1 {line}\r\nConnection: close\r\n");
+    for (k, v) in &headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str("\r\n");
+    if sock.write_all(out.as_bytes()).await.is_err() || method == "HEAD" {
+        return;
+    }
+    let end = drop_at.unwrap_or(total).min(total);
+    let mut pos = start;
+    while pos < end {
+        let n = (end - pos).min(64 * 1024);
+        if sock.write_all(&m.bytes[pos as usize..(pos + n) as usize]).await.is_err() {
+            return;
+        }
+        pos += n;
+        if let Some(d) = slow {
+            tokio::time::sleep(d).await;
+        }
+    }
+    let _ = sock.shutdown().await;
+}
+
+async fn respond(sock: &mut TcpStream, status: &str, headers: &[(&str, String)], body: &[u8]) {
+    let mut out = format!("HTTP/1.1 {status}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str("\r\n");
+    let _ = sock.write_all(out.as_bytes()).await;
+    let _ = sock.write_all(body).await;
+    let _ = sock.shutdown().await;
+}
