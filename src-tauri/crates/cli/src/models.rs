@@ -20,13 +20,43 @@ pub enum ModelsCommand {
     },
     /// List the GGUF files in the Hugging Face cache.
     List,
+    /// Search the Hub for GGUF repos, most downloaded first.
+    Search {
+        query: String,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// List a repo's GGUF files with size, quantization and sha256.
+    Files {
+        /// ORG/REPO, or a Hub URL of the repo
+        repo: String,
+    },
 }
 
 pub fn run(cmd: ModelsCommand) -> anyhow::Result<()> {
     match cmd {
         ModelsCommand::Pull { repo, file, revision } => pull(&repo_name(&repo)?, &file, &revision),
         ModelsCommand::List => list(),
+        ModelsCommand::Search { query, limit } => {
+            for r in runtime()?.block_on(Hub::from_env().search(&query, limit))? {
+                println!("{}\t{} downloads", r.id, r.downloads);
+            }
+            Ok(())
+        }
+        ModelsCommand::Files { repo } => {
+            let (commit, files) = runtime()?.block_on(Hub::from_env().repo_files(&repo_name(&repo)?))?;
+            eprintln!("commit {commit}");
+            for f in files {
+                let q = f.quantization.as_deref().unwrap_or("?");
+                println!("{}\t{q}\t{:.1} MB\t{}", f.file, f.size as f64 / 1e6, f.sha256);
+            }
+            Ok(())
+        }
     }
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()
 }
 
 /// `org/repo`, `https://huggingface.co/org/repo` or `…/org/repo/tree/main`.
@@ -42,7 +72,7 @@ fn repo_name(arg: &str) -> anyhow::Result<String> {
 }
 
 fn pull(repo: &str, file: &str, revision: &str) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = runtime()?;
     let hub = Hub::from_env();
     let cache = HubCache::from_env();
     let tty = std::io::stderr().is_terminal();

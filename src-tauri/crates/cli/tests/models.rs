@@ -71,3 +71,18 @@ fn a_missing_repo_or_bad_name_exits_with_a_clear_message() {
         Command::new(env!("CARGO_BIN_EXE_cmdbar")).args(["models", "pull", "qwen", "--file", FILE]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a Hub repo"));
 }
+
+#[test]
+fn search_and_files_list_what_the_hub_has() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(Server::start());
+    let run = |args: &[&str]| {
+        let out =
+            Command::new(env!("CARGO_BIN_EXE_cmdbar")).args(args).env("HF_ENDPOINT", &server.url).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(run(&["models", "search", "gemma"]), format!("{REPO}\t1234 downloads\n"));
+    let files = run(&["models", "files", &format!("{}/{REPO}", server.url)]);
+    assert!(files.starts_with(&format!("{FILE}\tQ4_K_M\t")) && files.contains(&model().sha256), "{files}");
+}

@@ -15,6 +15,46 @@ pub struct Hub {
     meta: reqwest::Client,
 }
 
+/// A repo from a search.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RepoSummary {
+    pub id: String,
+    #[serde(default)]
+    pub downloads: u64,
+    #[serde(default)]
+    pub likes: u64,
+}
+
+/// A GGUF file of a repo, as the model-info API lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RepoFile {
+    pub file: String,
+    pub size: u64,
+    pub sha256: String,
+    /// From the file name, e.g. `Q4_K_M`; None when it names none.
+    pub quantization: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct ModelInfoJson {
+    sha: Option<String>,
+    #[serde(default)]
+    siblings: Vec<Sibling>,
+}
+
+#[derive(serde::Deserialize)]
+struct Sibling {
+    rfilename: String,
+    size: Option<u64>,
+    lfs: Option<Lfs>,
+}
+
+#[derive(serde::Deserialize)]
+struct Lfs {
+    sha256: String,
+    size: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteFile {
     pub repo: String,
@@ -62,6 +102,60 @@ impl Hub {
         format!("{}/{repo}/resolve/{revision}/{file}", self.endpoint)
     }
 
+    /// GGUF repos matching `query`, most downloaded first.
+    pub async fn search(&self, query: &str, limit: usize) -> Result<Vec<RepoSummary>> {
+        let url = format!("{}/api/models", self.endpoint);
+        let req = self.client.get(&url).query(&[
+            ("search", query),
+            ("filter", "gguf"),
+            ("sort", "downloads"),
+            ("direction", "-1"),
+            ("limit", &limit.to_string()),
+        ]);
+        let resp = self.auth(req).send().await.map_err(|e| ModelsError::Network(e.to_string()))?;
+        if !resp.status().is_success() {
+            return Err(ModelsError::Http { url, status: resp.status().as_u16() });
+        }
+        resp.json().await.map_err(|e| ModelsError::Network(format!("{url}: unexpected answer: {e}")))
+    }
+
+    /// The repo's commit and its GGUF files with sizes and LFS sha256.
+    pub async fn repo_files(&self, repo: &str) -> Result<(String, Vec<RepoFile>)> {
+        let url = format!("{}/api/models/{repo}", self.endpoint);
+        let resp = self
+            .auth(self.client.get(&url).query(&[("blobs", "true")]))
+            .send()
+            .await
+            .map_err(|e| ModelsError::Network(e.to_string()))?;
+        match resp.status() {
+            StatusCode::NOT_FOUND => {
+                return Err(ModelsError::RepoNotFound { repo: repo.into(), endpoint: self.endpoint.clone() })
+            }
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                return Err(ModelsError::Unauthorized { repo: repo.into(), status: resp.status().as_u16() })
+            }
+            s if !s.is_success() => return Err(ModelsError::Http { url, status: s.as_u16() }),
+            _ => {}
+        }
+        let info: ModelInfoJson =
+            resp.json().await.map_err(|e| ModelsError::Network(format!("{url}: unexpected answer: {e}")))?;
+        let files = info
+            .siblings
+            .into_iter()
+            .filter(|s| s.rfilename.to_ascii_lowercase().ends_with(".gguf"))
+            .filter_map(|s| {
+                let lfs = s.lfs?;
+                Some(RepoFile {
+                    quantization: quantization(&s.rfilename),
+                    size: s.size.unwrap_or(lfs.size),
+                    sha256: lfs.sha256,
+                    file: s.rfilename,
+                })
+            })
+            .collect();
+        Ok((info.sha.unwrap_or_else(|| "main".into()), files))
+    }
+
     /// What the Hub says of one file, without downloading it.
     pub async fn file_info(&self, repo: &str, revision: &str, file: &str) -> Result<RemoteFile> {
         let url = self.resolve_url(repo, revision, file);
@@ -98,4 +192,39 @@ impl Hub {
 
 fn header(h: &HeaderMap, name: &str) -> Option<String> {
     h.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+/// The quantization named in a GGUF file name: `…-Q4_K_M.gguf` → `Q4_K_M`.
+pub fn quantization(file: &str) -> Option<String> {
+    let stem = file.rsplit('/').next()?.strip_suffix(".gguf").or_else(|| file.strip_suffix(".GGUF"))?;
+    stem.rsplit(['-', '.', '_'])
+        .scan(String::new(), |acc, part| {
+            *acc = if acc.is_empty() { part.to_string() } else { format!("{part}_{acc}") };
+            Some(acc.clone())
+        })
+        .take(3)
+        .map(|q| q.to_ascii_uppercase())
+        .filter(|q| {
+            let q = q.as_str();
+            (q.starts_with('Q') || q.starts_with("IQ")) && q[1..].starts_with(|c: char| c.is_ascii_digit() || c == 'Q')
+                || matches!(q, "F16" | "BF16" | "F32")
+        })
+        .last()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quantization_from_file_names() {
+        for (f, q) in [
+            ("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", Some("Q4_K_M")),
+            ("Qwen2.5-Coder-7B-Instruct-Q8_0.gguf", Some("Q8_0")),
+            ("model.Q5_K_S.gguf", Some("Q5_K_S")),
+            ("gemma-3-270m-f16.gguf", Some("F16")),
+            ("tinyllama-IQ4_XS.gguf", Some("IQ4_XS")),
+            ("weights.gguf", None),
+        ] {
+            assert_eq!(super::quantization(f).as_deref(), q, "{f}");
+        }
+    }
 }

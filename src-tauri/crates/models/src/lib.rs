@@ -8,7 +8,7 @@ pub mod hub;
 
 pub use cache::HubCache;
 pub use download::{download, Control, Progress};
-pub use hub::{Hub, RemoteFile};
+pub use hub::{Hub, RemoteFile, RepoFile, RepoSummary};
 
 use std::path::PathBuf;
 

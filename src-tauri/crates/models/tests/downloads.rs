@@ -230,3 +230,19 @@ async fn a_full_disk_is_refused_before_downloading() {
 fn err_text(needed: u64, available: u64) -> String {
     ModelsError::DiskFull { dir: "x".into(), needed, available }.to_string()
 }
+
+#[tokio::test]
+async fn search_and_repo_listing_give_gguf_files_with_sizes_and_checksums() {
+    let e = env().await;
+    let hits = e.hub.search("GEMMA-3", 20).await.unwrap();
+    assert_eq!(hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), [REPO]);
+    assert!(e.hub.search("no such model", 20).await.unwrap().is_empty());
+    let (commit, files) = e.hub.repo_files(REPO).await.unwrap();
+    assert_eq!(commit, COMMIT);
+    assert_eq!(files.len(), 1, "README.md is not a model: {files:?}");
+    assert_eq!((files[0].file.as_str(), files[0].size), (FILE, model().bytes.len() as u64));
+    assert_eq!(files[0].sha256, model().sha256);
+    assert_eq!(files[0].quantization.as_deref(), Some("Q4_K_M"));
+    let err = e.hub.repo_files("nobody/nothing").await.unwrap_err();
+    assert!(matches!(err, ModelsError::RepoNotFound { .. }), "{err}");
+}

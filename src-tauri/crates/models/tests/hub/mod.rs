@@ -113,6 +113,27 @@ async fn serve(mut sock: TcpStream, faults: Arc<Mutex<Faults>>, log: Arc<Mutex<L
         return respond(&mut sock, "401 Unauthorized", &[], b"").await;
     }
     let sha = if wrong_sha { "f".repeat(64) } else { m.sha256.clone() };
+    if let Some(rest) = path.strip_prefix("/api/models") {
+        let (route, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let body = if route.is_empty() {
+            let wanted = query.split('&').find_map(|kv| kv.strip_prefix("search=")).unwrap_or("");
+            let hit = !wanted.is_empty() && REPO.to_lowercase().contains(&wanted.to_lowercase());
+            let list: Vec<_> =
+                hit.then(|| format!(r#"{{"id": "{REPO}", "downloads": 1234, "likes": 5}}"#)).into_iter().collect();
+            format!("[{}]", list.join(","))
+        } else if route == format!("/{REPO}") {
+            format!(
+                r#"{{"id": "{REPO}", "sha": "{COMMIT}", "siblings": [
+                    {{"rfilename": "README.md", "size": 120}},
+                    {{"rfilename": "{FILE}", "size": {n}, "lfs": {{"sha256": "{sha}", "size": {n}}}}}
+                ]}}"#,
+                n = m.bytes.len()
+            )
+        } else {
+            return respond(&mut sock, "404 Not Found", &[("X-Error-Code", "RepoNotFound".into())], b"").await;
+        };
+        return respond(&mut sock, "200 OK", &[("Content-Type", "application/json".into())], body.as_bytes()).await;
+    }
     let resolve = format!("/{REPO}/resolve/main/");
     if let Some(file) = path.strip_prefix(&resolve) {
         if file != FILE {
