@@ -3,7 +3,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use cmdbar_models::{download, Control, Hub, HubCache};
+use cmdbar_models::{download, Control, Hub, HubCache, Library, Source};
 
 #[derive(Subcommand)]
 pub enum ModelsCommand {
@@ -18,8 +18,12 @@ pub enum ModelsCommand {
         #[arg(long, default_value = "main")]
         revision: String,
     },
-    /// List the GGUF files in the Hugging Face cache.
+    /// List the installed models: the Hugging Face cache and imports.
     List,
+    /// Add a GGUF file from anywhere on disk, by reference (no copy).
+    Import { path: PathBuf },
+    /// Remove a model: a Hub file and its blob, or an import's reference.
+    Rm { path: PathBuf },
     /// Search the Hub for GGUF repos, most downloaded first.
     Search {
         query: String,
@@ -37,6 +41,12 @@ pub fn run(cmd: ModelsCommand) -> anyhow::Result<()> {
     match cmd {
         ModelsCommand::Pull { repo, file, revision } => pull(&repo_name(&repo)?, &file, &revision),
         ModelsCommand::List => list(),
+        ModelsCommand::Import { path } => {
+            let m = library().import(&path)?;
+            println!("{}", m.path.display());
+            Ok(())
+        }
+        ModelsCommand::Rm { path } => Ok(library().delete(&path)?),
         ModelsCommand::Search { query, limit } => {
             for r in runtime()?.block_on(Hub::from_env().search(&query, limit))? {
                 println!("{}\t{} downloads", r.id, r.downloads);
@@ -100,30 +110,20 @@ fn pull(repo: &str, file: &str, revision: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The imports list lives beside the models Cmdbar fetches, so the app and
+/// the CLI see the same library.
+fn library() -> Library {
+    Library::new(HubCache::from_env(), cmdbar_settings::models_dir().join("imports.json"))
+}
+
 fn list() -> anyhow::Result<()> {
-    let cache = HubCache::from_env();
-    let Ok(repos) = std::fs::read_dir(&cache.root) else {
-        eprintln!("no models in {}", cache.root.display());
-        return Ok(());
-    };
-    for repo in repos.flatten() {
-        let name = repo.file_name().to_string_lossy().into_owned();
-        let Some(name) = name.strip_prefix("models--") else { continue };
-        let name = name.replacen("--", "/", 1);
-        for snap in std::fs::read_dir(repo.path().join("snapshots")).into_iter().flatten().flatten() {
-            for f in std::fs::read_dir(snap.path()).into_iter().flatten().flatten() {
-                let p = f.path();
-                if p.extension().is_some_and(|e| e == "gguf") {
-                    let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
-                    println!(
-                        "{name}\t{}\t{:.1} MB\t{}",
-                        f.file_name().to_string_lossy(),
-                        size as f64 / 1e6,
-                        p.display()
-                    );
-                }
-            }
-        }
+    for m in library().list() {
+        let from = match &m.source {
+            Source::Hub { repo, .. } => repo.as_str(),
+            Source::Imported => "imported",
+        };
+        let arch = m.architecture.as_deref().unwrap_or("unusable");
+        println!("{from}\t{}\t{arch}\t{:.1} MB\t{}", m.name, m.size as f64 / 1e6, m.path.display());
     }
     Ok(())
 }

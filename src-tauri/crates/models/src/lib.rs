@@ -5,10 +5,12 @@
 pub mod cache;
 pub mod download;
 pub mod hub;
+pub mod library;
 
 pub use cache::HubCache;
 pub use download::{download, Control, Progress};
 pub use hub::{Hub, RemoteFile, RepoFile, RepoSummary};
+pub use library::{Library, LocalModel, Source};
 
 use std::path::PathBuf;
 
@@ -30,6 +32,10 @@ pub enum ModelsError {
     Checksum { file: String, expected: String, actual: String },
     #[error("{file}: the server sent {got} bytes, {expected} were expected")]
     Size { file: String, expected: u64, got: u64 },
+    #[error("{path} can't be used: {reason}")]
+    NotAModel { path: PathBuf, reason: String },
+    #[error("{0} is not one of the installed models")]
+    NotInLibrary(PathBuf),
     #[error("cancelled")]
     Cancelled,
     #[error("paused")]

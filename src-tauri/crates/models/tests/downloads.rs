@@ -246,3 +246,42 @@ async fn search_and_repo_listing_give_gguf_files_with_sizes_and_checksums() {
     let err = e.hub.repo_files("nobody/nothing").await.unwrap_err();
     assert!(matches!(err, ModelsError::RepoNotFound { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn the_library_lists_imports_and_deletes_without_losing_user_files() {
+    use cmdbar_models::{Library, Source};
+    let e = env().await;
+    let f = e.hub.file_info(REPO, "main", FILE).await.unwrap();
+    let snap = download(&e.hub, &e.cache, &f, &control(), |_| {}).await.unwrap();
+    let lib = Library::new(e.cache.clone(), e.dir.path().join("config/imports.json"));
+    let list = lib.list();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].source, Source::Hub { repo: REPO.into(), file: FILE.into() });
+    assert_eq!((list[0].architecture.as_deref(), list[0].size), (Some("gemma3"), f.size));
+
+    // Import by reference: a real GGUF elsewhere on disk.
+    let elsewhere = e.dir.path().join("mine/model.gguf");
+    std::fs::create_dir_all(elsewhere.parent().unwrap()).unwrap();
+    std::fs::write(&elsewhere, &model().bytes).unwrap();
+    let m = lib.import(&elsewhere).unwrap();
+    assert_eq!(m.source, Source::Imported);
+    assert_eq!(lib.list().len(), 2);
+    lib.import(&elsewhere).unwrap();
+    assert_eq!(lib.list().len(), 2, "importing twice adds it once");
+
+    // Not a model: refused with the reason, nothing recorded.
+    let html = e.dir.path().join("mine/page.gguf");
+    std::fs::write(&html, "<html>").unwrap();
+    let err = lib.import(&html).unwrap_err();
+    assert!(err.to_string().contains("can't be used") && err.to_string().contains("not a GGUF"), "{err}");
+    assert_eq!(lib.list().len(), 2);
+
+    // Deleting an import forgets it; the user's file stays.
+    lib.delete(&m.path).unwrap();
+    assert!(elsewhere.exists());
+    // Deleting a Hub model removes the snapshot entry and its blob.
+    lib.delete(&snap).unwrap();
+    assert!(lib.list().is_empty());
+    assert!(!e.cache.blob(REPO, &f.sha256).exists());
+    assert!(lib.delete(&elsewhere).unwrap_err().to_string().contains("not one of the installed models"));
+}
