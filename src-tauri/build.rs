@@ -13,6 +13,15 @@ const COMMANDS: &[&str] = &[
     "clear_history",
     "hide_popup",
     "open_settings",
+    "models_list",
+    "models_search",
+    "models_files",
+    "models_download",
+    "models_pause",
+    "models_cancel",
+    "models_import",
+    "models_delete",
+    "models_use",
 ];
 
 fn main() {

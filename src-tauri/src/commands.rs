@@ -23,6 +23,15 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         clear_history,
         hide_popup,
         open_settings,
+        crate::models::models_list,
+        crate::models::models_search,
+        crate::models::models_files,
+        crate::models::models_download,
+        crate::models::models_pause,
+        crate::models::models_cancel,
+        crate::models::models_import,
+        crate::models::models_delete,
+        crate::models::models_use,
     ]
 }
 

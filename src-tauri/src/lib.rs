@@ -4,6 +4,7 @@
 //! Tauri events, so the UI thread never waits on the model.
 pub mod commands;
 pub mod hotkey;
+pub mod models;
 pub mod state;
 pub mod tray;
 pub mod windows;
@@ -19,6 +20,7 @@ pub fn builder() -> tauri::Builder<tauri::Wry> {
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_positioner::init())
         .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, None))
+        .manage(models::Downloads::default())
         .invoke_handler(commands::handler())
         .on_window_event(windows::on_window_event)
 }

@@ -16,6 +16,7 @@ import tempfile
 import time
 import traceback
 
+from hub_server import Hub, FILE, REPO
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -59,6 +60,11 @@ class App:
     def __init__(self):
         self.config = tempfile.mkdtemp(prefix="cmdbar-e2e-")
         os.environ["CMDBAR_CONFIG_DIR"] = self.config
+        # Models come from a local Hub into an empty cache.
+        self.hub = Hub(os.environ["CMDBAR_HUB_FILE"])
+        os.environ["HF_ENDPOINT"] = self.hub.url
+        os.environ["HF_HOME"] = os.path.join(self.config, "hf")
+        os.environ["XDG_CACHE_HOME"] = os.path.join(self.config, "cache")
         os.environ["CMDBAR_KEEP_POPUP"] = "1"  # no window manager moves focus here
         self.trayer = subprocess.Popen(
             ["trayer", "--edge", "top", "--align", "right", "--widthtype", "request", "--height", "32",
@@ -86,7 +92,7 @@ class App:
         return self.d.execute_script(script, *args)
 
     def close(self):
-        for f in (lambda: self.d.quit(), self.driver_proc.terminate, self.trayer.terminate):
+        for f in (lambda: self.d.quit(), self.driver_proc.terminate, self.trayer.terminate, self.hub.close):
             try:
                 f()
             except Exception:
@@ -176,6 +182,8 @@ def test_settings_change_the_hotkey(app):
            "h.dispatchEvent(new Event('change', {bubbles: true}));")
     wait("the error", lambda: "not a hotkey" in app.d.find_element(By.ID, "error").text, 10)
     assert app.d.find_element(By.ID, "hotkey").get_attribute("value") == "Ctrl+Alt+K"
+    app.js("document.getElementById('hotkey').dispatchEvent(new Event('change', {bubbles: true}))")
+    wait("the error to clear", lambda: app.d.find_element(By.ID, "error").text == "", 5)
 
     sh("xdotool", "search", "--name", "^Cmdbar Settings$", "windowunmap", check=False)
     before = visible("Cmdbar")
@@ -202,6 +210,42 @@ def test_tray_menu_opens_the_popup(app):
     wait("the popup from the tray menu", lambda: visible("Cmdbar"), 10)
 
 
+def test_models_pane_downloads_and_activates_a_model(app):
+    # As the tray's Models… item does.
+    app.window("Cmdbar")
+    app.js("return window.__TAURI_INTERNALS__.invoke('open_settings', {tab: 'models'})")
+    # The settings test unmapped the window behind GTK's back; map it again.
+    sh("xdotool", "search", "--name", "^Cmdbar Settings$", "windowmap", check=False)
+    wait("the settings window", lambda: visible("Cmdbar Settings"), 10)
+
+    app.window("Cmdbar Settings")
+    wait("the empty library", lambda: "No models yet" in app.d.find_element(By.ID, "installed").text, 10)
+    box = app.d.find_element(By.ID, "model-search")
+    app.js("arguments[0].scrollIntoView()", box)
+    box.send_keys("gemma", Keys.ENTER)
+    hit = wait("a search result", lambda: app.d.find_elements(By.CSS_SELECTOR, "#search-results li.repo"), 10)[0]
+    app.js("arguments[0].click()", hit)
+    file = wait("the repo's files", lambda: app.d.find_elements(By.CSS_SELECTOR, "#repo-files li.file"), 10)[0]
+    assert "Q4_K_M" in file.text, file.text
+    app.js("arguments[0].click()", file.find_element(By.TAG_NAME, "button"))
+    bar = lambda: app.js("const p = document.querySelector('#downloads progress'); return p ? p.value : 0")
+    first = wait("the progress bar", lambda: bar() > 0 and bar(), 30)
+    app.js("document.getElementById('downloads').scrollIntoView()")
+    wait("the progress bar to move", lambda: bar() > first, 30)
+    shot("models.png", window="Cmdbar Settings")
+    done = wait("the download to finish", lambda: app.d.find_elements(By.CSS_SELECTOR, "#downloads li.state-done"), 120)[0]
+    assert "verified" in done.text, done.text
+    app.js("arguments[0].click()", done.find_element(By.XPATH, ".//button[text()='Use']"))
+    wait("the new model to be active",
+         lambda: "ready" in app.d.find_element(By.ID, "model-status").text
+         and "Gemma" in app.d.find_element(By.ID, "model-status").text, 60)
+    wait("the library to show it active",
+         lambda: app.d.find_elements(By.CSS_SELECTOR, "#installed .active"), 10)
+    saved = json.load(open(os.path.join(app.config, "settings.json")))
+    assert saved["active_model"].endswith(FILE), saved
+    assert f"models--{REPO.replace('/', '--')}" in saved["active_model"], saved
+
+
 TESTS = [
     test_hotkey_shows_the_popup_with_focus,
     test_query_streams_candidates_with_badges,
@@ -209,6 +253,7 @@ TESTS = [
     test_critical_command_needs_a_second_confirm,
     test_settings_change_the_hotkey,
     test_tray_menu_opens_the_popup,
+    test_models_pane_downloads_and_activates_a_model,
 ]
 
 

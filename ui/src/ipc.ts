@@ -54,6 +54,41 @@ export interface HistoryEntry {
   at: number;
 }
 
+export interface LocalModel {
+  path: string;
+  name: string;
+  size: number;
+  architecture: string | null;
+  problem: string | null;
+  source: { kind: "hub"; repo: string; file: string } | { kind: "imported" };
+}
+
+export interface RepoSummary {
+  id: string;
+  downloads: number;
+  likes: number;
+}
+
+export interface RepoFile {
+  file: string;
+  size: number;
+  sha256: string;
+  quantization: string | null;
+}
+
+export interface DownloadEvent {
+  id: number;
+  repo: string;
+  file: string;
+  state: "running" | "paused" | "done" | "cancelled" | "error";
+  downloaded: number;
+  total: number;
+  bytes_per_sec: number;
+  eta_secs: number | null;
+  message: string | null;
+  path: string | null;
+}
+
 export const api = {
   ask: (query: string, id: number) => invoke<void>("ask", { query, id }),
   cancel: () => invoke<void>("cancel"),
@@ -69,6 +104,15 @@ export const api = {
   clearHistory: () => invoke<void>("clear_history"),
   hidePopup: () => invoke<void>("hide_popup"),
   openSettings: (tab?: string) => invoke<void>("open_settings", { tab: tab ?? null }),
+  modelsList: () => invoke<LocalModel[]>("models_list"),
+  modelsSearch: (query: string) => invoke<RepoSummary[]>("models_search", { query }),
+  modelsFiles: (repo: string) => invoke<RepoFile[]>("models_files", { repo }),
+  modelsDownload: (repo: string, file: string) => invoke<number>("models_download", { repo, file }),
+  modelsPause: (id: number) => invoke<void>("models_pause", { id }),
+  modelsCancel: (id: number) => invoke<void>("models_cancel", { id }),
+  modelsImport: (path: string) => invoke<LocalModel>("models_import", { path }),
+  modelsDelete: (path: string) => invoke<void>("models_delete", { path }),
+  modelsUse: (path: string) => invoke<void>("models_use", { path }),
 };
 
 export const events = {
@@ -76,6 +120,7 @@ export const events = {
   modelStatus: (f: (s: ModelStatus) => void): Promise<UnlistenFn> =>
     listen<ModelStatus>("model-status", (e) => f(e.payload)),
   popupShown: (f: () => void): Promise<UnlistenFn> => listen("popup-shown", () => f()),
+  download: (f: (d: DownloadEvent) => void): Promise<UnlistenFn> => listen<DownloadEvent>("download", (e) => f(e.payload)),
   settingsTab: (f: (tab: string) => void): Promise<UnlistenFn> => listen<string>("settings-tab", (e) => f(e.payload)),
 };
 

@@ -2,12 +2,14 @@
 // the app refuses (a taken hotkey, a value out of range) is shown beside
 // its field and the field goes back to the saved value.
 import { api, events, message, type ModelStatus, type Settings } from "./ipc";
+import { ModelsPane } from "./models";
 
 export class SettingsPane {
   private settings!: Settings;
   private form: HTMLFormElement;
   private error: HTMLElement;
   private saved: HTMLElement;
+  private models!: ModelsPane;
 
   constructor(private root: HTMLElement) {
     root.innerHTML = `
@@ -41,8 +43,9 @@ export class SettingsPane {
         <label class="check"><input name="history_enabled" id="history_enabled" type="checkbox" /> Keep a history of requests</label>
         <button type="button" id="clear-history">Clear history</button>
         <section id="models" class="model">
-          <h2>Model</h2>
+          <h2>Models</h2>
           <div id="model-status"></div>
+          <div id="models-pane"></div>
         </section>
         <div id="error" class="error" role="alert"></div>
         <div id="saved" class="saved" role="status"></div>
@@ -59,6 +62,8 @@ export class SettingsPane {
   async start(): Promise<void> {
     this.settings = await api.getSettings();
     this.fill();
+    this.models = new ModelsPane(this.root.querySelector("#models-pane")!, () => this.settings.active_model);
+    await this.models.start();
     this.showModel(await api.getStatus());
     await events.modelStatus((s) => this.showModel(s));
     await events.settingsTab((tab) => this.root.querySelector(tab === "models" ? "#models" : "h1")?.scrollIntoView());
@@ -127,6 +132,12 @@ export class SettingsPane {
   }
 
   private showModel(s: ModelStatus): void {
+    // A switch of model shows up here: reread the settings for the active one.
+    if (s.state !== "loading" && this.models)
+      void api.getSettings().then((v) => {
+        this.settings = v;
+        return this.models.refresh();
+      });
     const el = this.root.querySelector("#model-status")!;
     el.textContent =
       s.state === "ready"

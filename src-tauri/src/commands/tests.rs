@@ -18,6 +18,7 @@ fn app(dir: &std::path::Path) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) 
         .build(mock_context(noop_assets()))
         .unwrap();
     app.manage(AppState::new(Paths::in_dir(dir.to_path_buf())));
+    app.manage(crate::models::Downloads::default());
     let w = WebviewWindowBuilder::new(&app, "popup", Default::default()).build().unwrap();
     (app, w)
 }
@@ -195,4 +196,25 @@ fn a_model_that_fails_to_load_is_reported_and_asking_says_why() {
     assert!(status["message"].as_str().unwrap().contains("not a GGUF"), "{status}");
     let e = err(call(&w, "ask", json!({"query": "list files", "id": 2})));
     assert!(e.contains("could not be loaded") && e.contains("not a GGUF"), "{e}");
+}
+
+#[test]
+fn models_commands_refuse_bad_arguments_with_clear_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, w) = app(dir.path());
+    assert!(err(call(&w, "models_files", json!({"repo": "qwen"}))).contains("is not a Hub repo"));
+    assert!(err(call(&w, "models_download", json!({"repo": "a/b", "file": "README.md"}))).contains("not a GGUF file"));
+    assert!(err(call(&w, "models_import", json!({"path": " "}))).contains("give the path"));
+    let page = dir.path().join("page.gguf");
+    std::fs::write(&page, "<html>").unwrap();
+    let e = err(call(&w, "models_import", json!({"path": page})));
+    assert!(e.contains("can't be used") && e.contains("not a GGUF"), "{e}");
+    assert!(err(call(&w, "models_use", json!({"path": dir.path().join("gone.gguf")}))).contains("does not exist"));
+    assert!(err(call(&w, "models_pause", json!({"id": 99}))).contains("no download 99"));
+    assert!(err(call(&w, "models_search", json!({"query": "  "}))).contains("type a model name"));
+
+    let mut s = call(&w, "get_settings", json!({})).unwrap();
+    s["active_model"] = json!(page);
+    call(&w, "set_settings", json!({ "settings": s })).unwrap();
+    assert!(err(call(&w, "models_delete", json!({"path": page}))).contains("active model"));
 }

@@ -1,0 +1,200 @@
+// The Models pane: installed models (use, delete, import), Hub search,
+// a repo's GGUF files, and downloads with progress, pause, resume, cancel.
+import { api, events, message, type DownloadEvent, type LocalModel, type RepoFile } from "./ipc";
+
+const mb = (n: number) => `${(n / 1e6).toFixed(n < 1e8 ? 1 : 0)} MB`;
+
+export class ModelsPane {
+  private downloads = new Map<string, DownloadEvent>();
+  private repo = "";
+
+  constructor(
+    private root: HTMLElement,
+    private activePath: () => string | null,
+  ) {
+    root.innerHTML = `
+      <h3>Installed</h3>
+      <ul id="installed" class="installed"></ul>
+      <div class="row">
+        <input id="import-path" type="text" placeholder="/path/to/model.gguf" spellcheck="false" />
+        <button type="button" id="import">Import</button>
+      </div>
+      <h3>Get a model</h3>
+      <div class="row">
+        <input id="model-search" type="text" placeholder="Search the Hub, or ORG/REPO" spellcheck="false" />
+        <button type="button" id="search">Search</button>
+      </div>
+      <ul id="search-results" class="results"></ul>
+      <ul id="repo-files" class="results"></ul>
+      <ul id="downloads" class="downloads"></ul>
+      <div id="models-error" class="error" role="alert"></div>`;
+    root.querySelector("#search")!.addEventListener("click", () => void this.search());
+    root.querySelector("#model-search")!.addEventListener("keydown", (e) => {
+      if ((e as KeyboardEvent).key === "Enter") {
+        e.preventDefault();
+        void this.search();
+      }
+    });
+    root.querySelector("#import")!.addEventListener("click", () => void this.importFile());
+  }
+
+  async start(): Promise<void> {
+    await events.download((d) => this.onDownload(d));
+    await this.refresh();
+  }
+
+  private error(text: string): void {
+    this.root.querySelector("#models-error")!.textContent = text;
+  }
+
+  async refresh(): Promise<void> {
+    const list = await api.modelsList();
+    const ul = this.root.querySelector("#installed")!;
+    ul.replaceChildren();
+    if (!list.length) ul.append(li("empty", "No models yet: search the Hub below, or import a GGUF file."));
+    for (const m of list) ul.append(this.installedItem(m));
+  }
+
+  private installedItem(m: LocalModel): HTMLElement {
+    const item = li("model");
+    const active = m.path === this.activePath();
+    const from = m.source.kind === "hub" ? m.source.repo : "imported";
+    item.append(
+      span("name", m.name),
+      span("meta", `${m.architecture ?? "unusable"} · ${mb(m.size)} · ${from}`),
+    );
+    if (m.problem) item.append(span("problem", m.problem));
+    if (active) item.append(span("active", "Active"));
+    else if (!m.problem) item.append(button("Use", () => this.use(m.path)));
+    if (!active)
+      item.append(
+        button("Delete", async () => {
+          if (!confirm(`Delete ${m.name}?`)) return;
+          await this.run(() => api.modelsDelete(m.path));
+          await this.refresh();
+        }),
+      );
+    return item;
+  }
+
+  private async run<T>(f: () => Promise<T>): Promise<T | undefined> {
+    this.error("");
+    try {
+      return await f();
+    } catch (e) {
+      this.error(message(e));
+      return undefined;
+    }
+  }
+
+  async use(path: string): Promise<void> {
+    await this.run(() => api.modelsUse(path));
+    await this.refresh();
+  }
+
+  private async importFile(): Promise<void> {
+    const input = this.root.querySelector<HTMLInputElement>("#import-path")!;
+    if (await this.run(() => api.modelsImport(input.value))) input.value = "";
+    await this.refresh();
+  }
+
+  async search(): Promise<void> {
+    const q = this.root.querySelector<HTMLInputElement>("#model-search")!.value.trim();
+    const results = this.root.querySelector("#search-results")!;
+    results.replaceChildren();
+    this.root.querySelector("#repo-files")!.replaceChildren();
+    // ORG/REPO (or a Hub URL) goes straight to the files.
+    const repo = q.replace(/^https?:\/\/[^/]+\//, "").split("/").slice(0, 2).join("/");
+    if (/^[\w.-]+\/[\w.-]+$/.test(repo) && q.includes("/")) return this.showFiles(repo);
+    const hits = await this.run(() => api.modelsSearch(q));
+    if (!hits) return;
+    if (!hits.length) results.append(li("empty", `Nothing found for “${q}”.`));
+    for (const h of hits) {
+      const item = li("repo");
+      item.append(span("name", h.id), span("meta", `${h.downloads.toLocaleString()} downloads`));
+      item.addEventListener("click", () => void this.showFiles(h.id));
+      results.append(item);
+    }
+  }
+
+  async showFiles(repo: string): Promise<void> {
+    this.repo = repo;
+    const files = await this.run(() => api.modelsFiles(repo));
+    const ul = this.root.querySelector("#repo-files")!;
+    ul.replaceChildren();
+    if (!files) return;
+    if (!files.length) ul.append(li("empty", `${repo} has no GGUF files.`));
+    for (const f of files) ul.append(this.fileItem(f));
+  }
+
+  private fileItem(f: RepoFile): HTMLElement {
+    const item = li("file");
+    item.dataset.file = f.file;
+    item.append(span("name", f.file), span("meta", `${f.quantization ?? "?"} · ${mb(f.size)}`));
+    item.append(button("Download", () => this.download(this.repo, f.file)));
+    return item;
+  }
+
+  async download(repo: string, file: string): Promise<void> {
+    await this.run(() => api.modelsDownload(repo, file));
+  }
+
+  onDownload(d: DownloadEvent): void {
+    const key = `${d.repo}/${d.file}`;
+    const prev = this.downloads.get(key);
+    // Terminal events carry no byte counts; keep the last ones.
+    if (prev && d.state !== "running") d = { ...d, downloaded: prev.downloaded, total: prev.total };
+    this.downloads.set(key, d);
+    this.renderDownloads();
+    if (d.state === "done") void this.refresh();
+  }
+
+  private renderDownloads(): void {
+    const ul = this.root.querySelector("#downloads")!;
+    ul.replaceChildren();
+    for (const d of this.downloads.values()) {
+      const item = li(`download state-${d.state}`);
+      item.dataset.file = d.file;
+      const bar = document.createElement("progress");
+      bar.max = d.total || 1;
+      bar.value = d.downloaded;
+      const pct = d.total ? Math.floor((d.downloaded * 100) / d.total) : 0;
+      const speed = d.state === "running" ? ` · ${mb(d.bytes_per_sec)}/s` + (d.eta_secs != null ? ` · ${Math.ceil(d.eta_secs)} s left` : "") : "";
+      const state = { running: "", paused: " · paused", done: " · done, verified", cancelled: " · cancelled", error: "" }[d.state];
+      item.append(span("name", d.file), bar, span("meta", `${pct}%${speed}${state}`));
+      if (d.message) item.append(span("problem", d.message));
+      if (d.state === "running") {
+        item.append(button("Pause", () => this.run(() => api.modelsPause(d.id))));
+        item.append(button("Cancel", () => this.run(() => api.modelsCancel(d.id))));
+      } else if (d.state === "paused" || d.state === "error") {
+        item.append(button("Resume", () => this.download(d.repo, d.file)));
+      } else if (d.state === "done" && d.path) {
+        const path = d.path;
+        item.append(button("Use", () => this.use(path)));
+      }
+      ul.append(item);
+    }
+  }
+}
+
+function li(cls: string, text?: string): HTMLLIElement {
+  const e = document.createElement("li");
+  e.className = cls;
+  if (text) e.textContent = text;
+  return e;
+}
+
+function span(cls: string, text: string): HTMLSpanElement {
+  const e = document.createElement("span");
+  e.className = cls;
+  e.textContent = text;
+  return e;
+}
+
+function button(label: string, f: () => unknown): HTMLButtonElement {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = label;
+  b.addEventListener("click", () => void f());
+  return b;
+}

@@ -1,0 +1,125 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { emit } from "@tauri-apps/api/event";
+import { ModelsPane } from "../src/models";
+
+type Call = { cmd: string; args: Record<string, unknown> };
+let calls: Call[];
+let replies: Record<string, (a: Record<string, unknown>) => unknown>;
+const gemma = {
+  path: "/hub/models--org--gemma/snapshots/c/gemma.gguf", name: "gemma.gguf", size: 253_113_024,
+  architecture: "gemma3", problem: null, source: { kind: "hub", repo: "org/gemma", file: "gemma.gguf" },
+};
+
+beforeEach(() => {
+  calls = [];
+  replies = {
+    models_list: () => [gemma],
+    models_search: () => [{ id: "org/gemma", downloads: 1234, likes: 1 }],
+    models_files: () => [{ file: "gemma-q4_k_m.gguf", size: 253_113_024, sha256: "ab", quantization: "Q4_K_M" }],
+    models_download: () => 1,
+  };
+  mockIPC(
+    (cmd, args) => {
+      calls.push({ cmd, args: (args ?? {}) as Record<string, unknown> });
+      const r = replies[cmd];
+      return r ? r((args ?? {}) as Record<string, unknown>) : null;
+    },
+    { shouldMockEvents: true },
+  );
+  document.body.innerHTML = '<div id="pane"></div>';
+});
+afterEach(() => clearMocks());
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+const q = <T extends Element = HTMLElement>(s: string) => document.querySelector<T>(s)!;
+const buttons = (scope: string) => [...document.querySelectorAll<HTMLButtonElement>(`${scope} button`)];
+
+async function pane(active: string | null = null) {
+  const p = new ModelsPane(q("#pane"), () => active);
+  await p.start();
+  return p;
+}
+
+describe("models pane", () => {
+  it("lists installed models with architecture, size and source; the active one can't be deleted", async () => {
+    await pane(gemma.path);
+    expect(q("#installed .meta").textContent).toBe("gemma3 · 253 MB · org/gemma");
+    expect(q("#installed .active").textContent).toBe("Active");
+    expect(buttons("#installed").map((b) => b.textContent)).toEqual([]);
+  });
+
+  it("search, pick a repo, download a file", async () => {
+    await pane();
+    q<HTMLInputElement>("#model-search").value = "gemma";
+    q<HTMLButtonElement>("#search").click();
+    await tick();
+    expect(calls.find((c) => c.cmd === "models_search")!.args.query).toBe("gemma");
+    q<HTMLElement>("#search-results li").click();
+    await tick();
+    expect(q("#repo-files .meta").textContent).toBe("Q4_K_M · 253 MB");
+    buttons("#repo-files")[0].click();
+    await tick();
+    expect(calls.find((c) => c.cmd === "models_download")!.args).toEqual({ repo: "org/gemma", file: "gemma-q4_k_m.gguf" });
+  });
+
+  it("ORG/REPO goes straight to the repo's files", async () => {
+    await pane();
+    q<HTMLInputElement>("#model-search").value = "https://huggingface.co/org/gemma";
+    q<HTMLButtonElement>("#search").click();
+    await tick();
+    expect(calls.some((c) => c.cmd === "models_search")).toBe(false);
+    expect(calls.find((c) => c.cmd === "models_files")!.args.repo).toBe("org/gemma");
+  });
+
+  it("shows progress with speed and time left, then pause, resume and use", async () => {
+    await pane();
+    const ev = { id: 1, repo: "org/gemma", file: "g.gguf", message: null, path: null };
+    await emit("download", { ...ev, state: "running", downloaded: 50, total: 200, bytes_per_sec: 2e6, eta_secs: 75 });
+    expect(q<HTMLProgressElement>("#downloads progress").value).toBe(50);
+    expect(q("#downloads .meta").textContent).toBe("25% · 2.0 MB/s · 75 s left");
+    buttons("#downloads").find((b) => b.textContent === "Pause")!.click();
+    await tick();
+    expect(calls.find((c) => c.cmd === "models_pause")!.args.id).toBe(1);
+    await emit("download", { ...ev, state: "paused", downloaded: 0, total: 0, bytes_per_sec: 0, eta_secs: null });
+    expect(q("#downloads .meta").textContent).toBe("25% · paused");
+    buttons("#downloads").find((b) => b.textContent === "Resume")!.click();
+    await tick();
+    expect(calls.filter((c) => c.cmd === "models_download")).toHaveLength(1);
+    await emit("download", { ...ev, state: "done", downloaded: 0, total: 0, bytes_per_sec: 0, eta_secs: null, path: "/m/g.gguf" });
+    expect(q("#downloads .meta").textContent).toBe("25% · done, verified");
+    buttons("#downloads").find((b) => b.textContent === "Use")!.click();
+    await tick();
+    expect(calls.find((c) => c.cmd === "models_use")!.args.path).toBe("/m/g.gguf");
+  });
+
+  it("a failed download and a refused import show their messages", async () => {
+    await pane();
+    await emit("download", {
+      id: 2, repo: "org/x", file: "x.gguf", state: "error", downloaded: 0, total: 0, bytes_per_sec: 0, eta_secs: null,
+      message: "x.gguf: checksum mismatch; the download was deleted", path: null,
+    });
+    expect(q("#downloads .problem").textContent).toContain("checksum mismatch");
+    replies.models_import = () => {
+      throw "/tmp/page.gguf can't be used: not a GGUF file";
+    };
+    q<HTMLInputElement>("#import-path").value = "/tmp/page.gguf";
+    q<HTMLButtonElement>("#import").click();
+    await tick();
+    await tick();
+    expect(q("#models-error").textContent).toContain("not a GGUF file");
+  });
+
+  it("delete asks first", async () => {
+    await pane();
+    const confirm = vi.spyOn(window, "confirm").mockReturnValueOnce(false).mockReturnValueOnce(true);
+    const del = () => buttons("#installed").find((b) => b.textContent === "Delete")!;
+    del().click();
+    await tick();
+    expect(calls.some((c) => c.cmd === "models_delete")).toBe(false);
+    del().click();
+    await tick();
+    expect(calls.find((c) => c.cmd === "models_delete")!.args.path).toBe(gemma.path);
+    expect(confirm).toHaveBeenCalledTimes(2);
+  });
+});
