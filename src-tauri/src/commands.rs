@@ -210,7 +210,7 @@ pub fn set_settings<R: Runtime>(
     settings.save(&state.paths.settings).map_err(|e| format!("could not save settings: {e}"))?;
     *lock(&state.settings) = settings.clone();
     if settings.active_model != old.active_model {
-        crate::state::load_model(app);
+        crate::state::load_model_or_revert(app, Some(old.active_model));
     }
     Ok(settings)
 }

@@ -159,9 +159,9 @@ pub fn models_use<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, pat
         return Err(format!("{} does not exist", path.display()));
     }
     let mut s = lock(&state.settings).clone();
-    s.active_model = Some(path);
+    let previous = s.active_model.replace(path);
     s.save(&state.paths.settings).map_err(|e| format!("could not save settings: {e}"))?;
     *lock(&state.settings) = s;
-    crate::state::load_model(app);
+    crate::state::load_model_or_revert(app, Some(previous));
     Ok(())
 }

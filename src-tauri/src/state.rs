@@ -107,6 +107,13 @@ pub fn set_status<R: Runtime>(app: &AppHandle<R>, status: ModelStatus) {
 /// Loads the model on the engine thread and reports the outcome as a
 /// `model-status` event; the caller never waits.
 pub fn load_model<R: Runtime>(app: AppHandle<R>) {
+    load_model_or_revert(app, None)
+}
+
+/// As `load_model`; if the load fails while another model is loaded, that
+/// one stays in use, so the settings go back to `previous` (the engine
+/// keeps the old weights on a failed load).
+pub fn load_model_or_revert<R: Runtime>(app: AppHandle<R>, previous: Option<Option<PathBuf>>) {
     let state = app.state::<AppState>();
     let path = model_path(&lock(&state.settings));
     let name = file_name(&path);
@@ -116,14 +123,25 @@ pub fn load_model<R: Runtime>(app: AppHandle<R>) {
         set_status(&a, ModelStatus::Loading { name: n.clone(), progress: f });
     });
     std::thread::spawn(move || {
+        let state = app.state::<AppState>();
         let status = match rx.recv() {
             Ok(Ok(info)) => {
                 let s =
                     ModelStatus::Ready { name: info.name.clone(), device: info.device.into(), load_ms: info.load_ms };
-                *lock(&app.state::<AppState>().model) = Some(info);
+                *lock(&state.model) = Some(info);
                 s
             }
-            Ok(Err(e)) => ModelStatus::Error { name, message: e.to_string() },
+            Ok(Err(e)) => {
+                let mut message = e.to_string();
+                let old = lock(&state.model).clone();
+                if let (Some(old), Some(prev)) = (old, previous) {
+                    let mut s = lock(&state.settings);
+                    s.active_model = prev;
+                    let _ = s.save(&state.paths.settings);
+                    message.push_str(&format!("; still using {}", old.name));
+                }
+                ModelStatus::Error { name, message }
+            }
             Err(_) => ModelStatus::Error { name, message: "the engine stopped".into() },
         };
         set_status(&app, status);

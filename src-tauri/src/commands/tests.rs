@@ -173,6 +173,21 @@ fn ask_streams_candidates_from_the_real_model_and_records_history() {
     assert_eq!(h[0]["query"], "print the current date");
     call(&w, "clear_history", json!({})).unwrap();
     assert_eq!(call(&w, "history", json!({"filter": ""})).unwrap(), json!([]));
+
+    // Switching to a file that fails to load keeps the loaded model, and
+    // the settings say so.
+    let bad = dir.path().join("page.gguf");
+    std::fs::write(&bad, "<html>").unwrap();
+    call(&w, "models_use", json!({"path": bad})).unwrap();
+    let status = loop {
+        let v = rx.recv_timeout(Duration::from_secs(30)).expect("model status");
+        if v.get("state").is_some_and(|s| s != "loading") {
+            break v;
+        }
+    };
+    assert_eq!(status["state"], "error");
+    assert!(status["message"].as_str().unwrap().contains("still using"), "{status}");
+    assert_eq!(call(&w, "get_settings", json!({})).unwrap()["active_model"], json!(model_path()));
 }
 
 #[test]
