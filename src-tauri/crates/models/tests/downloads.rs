@@ -195,14 +195,18 @@ struct Tmpfs(std::path::PathBuf);
 
 impl Tmpfs {
     fn mount(dir: &std::path::Path) -> Tmpfs {
-        let p = dir.join("small");
+        Self::mount_with(dir, "small", "size=64m")
+    }
+
+    fn mount_with(dir: &std::path::Path, name: &str, opts: &str) -> Tmpfs {
+        let p = dir.join(name);
         std::fs::create_dir_all(&p).unwrap();
         let ok = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=64m", "tmpfs"])
+            .args(["-t", "tmpfs", "-o", opts, "tmpfs"])
             .arg(&p)
             .status()
             .is_ok_and(|s| s.success());
-        assert!(ok, "mounting a 64 MiB tmpfs needs root (as in CI)");
+        assert!(ok, "mounting a tmpfs needs root (as in CI)");
         Tmpfs(p)
     }
 }
@@ -284,4 +288,17 @@ async fn the_library_lists_imports_and_deletes_without_losing_user_files() {
     assert!(lib.list().is_empty());
     assert!(!e.cache.blob(REPO, &f.sha256).exists());
     assert!(lib.delete(&elsewhere).unwrap_err().to_string().contains("not one of the installed models"));
+}
+
+#[tokio::test]
+async fn a_read_only_models_folder_gets_a_clear_error_and_nothing_is_written() {
+    // Root ignores file modes, so the folder is a read-only filesystem.
+    let e = env().await;
+    let ro = Tmpfs::mount_with(e.dir.path(), "ro", "size=8m,ro");
+    let cache = HubCache { root: ro.0.join("hub") };
+    let f = e.hub.file_info(REPO, "main", FILE).await.unwrap();
+    let err = download(&e.hub, &cache, &f, &control(), |_| {}).await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains(&ro.0.display().to_string()) && text.contains("Read-only file system"), "{text}");
+    assert!(e.server.gets_with_range().is_empty(), "nothing was downloaded");
 }
