@@ -1,37 +1,28 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { clearMocks } from "@tauri-apps/api/mocks";
+import { mockBackend, tick, type Call, type Replies } from "./ipc-mock";
 import { emit } from "@tauri-apps/api/event";
 import { ModelsPane } from "../src/models";
 
-type Call = { cmd: string; args: Record<string, unknown> };
 let calls: Call[];
-let replies: Record<string, (a: Record<string, unknown>) => unknown>;
+let replies: Replies;
 const gemma = {
   path: "/hub/models--org--gemma/snapshots/c/gemma.gguf", name: "gemma.gguf", size: 253_113_024,
   architecture: "gemma3", problem: null, source: { kind: "hub", repo: "org/gemma", file: "gemma.gguf" },
 };
 
 beforeEach(() => {
-  calls = [];
   replies = {
     models_list: () => [gemma],
     models_search: () => [{ id: "org/gemma", downloads: 1234, likes: 1 }],
     models_files: () => [{ file: "gemma-q4_k_m.gguf", size: 253_113_024, sha256: "ab", quantization: "Q4_K_M" }],
     models_download: () => 1,
   };
-  mockIPC(
-    (cmd, args) => {
-      calls.push({ cmd, args: (args ?? {}) as Record<string, unknown> });
-      const r = replies[cmd];
-      return r ? r((args ?? {}) as Record<string, unknown>) : null;
-    },
-    { shouldMockEvents: true },
-  );
+  calls = mockBackend(replies);
   document.body.innerHTML = '<div id="pane"></div>';
 });
 afterEach(() => clearMocks());
 
-const tick = () => new Promise((r) => setTimeout(r, 0));
 const q = <T extends Element = HTMLElement>(s: string) => document.querySelector<T>(s)!;
 const buttons = (scope: string) => [...document.querySelectorAll<HTMLButtonElement>(`${scope} button`)];
 

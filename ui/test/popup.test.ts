@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { clearMocks } from "@tauri-apps/api/mocks";
+import { mockBackend, tick, type Call, type Replies } from "./ipc-mock";
 import { emit } from "@tauri-apps/api/event";
 import { Popup } from "../src/popup";
 import type { Candidate } from "../src/ipc";
 
-type Call = { cmd: string; args: Record<string, unknown> };
 let calls: Call[];
-let replies: Record<string, (args: Record<string, unknown>) => unknown>;
+let replies: Replies;
 
 const cand = (command: string, risk: Candidate["risk"] = "safe", action: Candidate["action"] = "show"): Candidate => ({
   command,
@@ -18,20 +18,12 @@ const cand = (command: string, risk: Candidate["risk"] = "safe", action: Candida
 });
 
 beforeEach(() => {
-  calls = [];
   replies = {
     get_status: () => ({ state: "ready", name: "qwen", device: "cpu", load_ms: 1000 }),
     take_notices: () => [],
     history: () => [{ query: "list files", command: "ls", at: 0 }],
   };
-  mockIPC(
-    (cmd, args) => {
-      calls.push({ cmd, args: (args ?? {}) as Record<string, unknown> });
-      const r = replies[cmd];
-      return r ? r((args ?? {}) as Record<string, unknown>) : null;
-    },
-    { shouldMockEvents: true },
-  );
+  calls = mockBackend(replies);
   document.body.innerHTML = '<div id="app"></div>';
 });
 afterEach(() => clearMocks());
@@ -44,7 +36,6 @@ async function popup(): Promise<Popup> {
 const input = () => document.querySelector<HTMLInputElement>("#query")!;
 const key = (k: string, opts: KeyboardEventInit = {}) =>
   input().dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true, cancelable: true, ...opts }));
-const tick = () => new Promise((r) => setTimeout(r, 0));
 const items = () => [...document.querySelectorAll(".candidate")];
 const status = () => document.querySelector("#status")!.textContent;
 
