@@ -366,6 +366,17 @@ mod tests {
     }
 
     #[test]
+    fn explain_refuses_empty_overlong_and_unparseable_commands() {
+        let m = model(4096, ControlTokens::default());
+        let ex = |c: &str| explain::prepare(&ctx(), c, &m);
+        assert!(matches!(ex("  "), Err(SuggestError::EmptyCommand)));
+        let long = format!("echo {}", "x".repeat(explain::MAX_COMMAND_CHARS));
+        assert!(matches!(ex(&long), Err(SuggestError::CommandTooLong { max: explain::MAX_COMMAND_CHARS, .. })));
+        assert!(matches!(ex("echo 'open"), Err(SuggestError::BadCommand(_))));
+        assert!(ex("ls -la | wc -l").is_ok());
+    }
+
+    #[test]
     fn three_candidates_by_default_first_greedy_rest_sampled() {
         let r = prep("x y").unwrap().request;
         assert_eq!(r.completions.len(), 3);
