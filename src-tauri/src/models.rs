@@ -33,13 +33,9 @@ pub struct DownloadEvent {
     pub path: Option<PathBuf>,
 }
 
-pub fn library() -> Library {
-    Library::new(HubCache::from_env(), cmdbar_settings::models_dir().join("imports.json"))
-}
-
 #[tauri::command]
 pub fn models_list() -> Vec<LocalModel> {
-    library().list()
+    Library::from_env().list()
 }
 
 #[tauri::command]
@@ -52,11 +48,8 @@ pub async fn models_search(query: String) -> Result<Vec<RepoSummary>, String> {
 
 #[tauri::command]
 pub async fn models_files(repo: String) -> Result<Vec<RepoFile>, String> {
-    let repo = repo.trim().trim_end_matches('/');
-    if repo.split('/').count() != 2 {
-        return Err(format!("'{repo}' is not a Hub repo; write ORG/NAME"));
-    }
-    Hub::from_env().repo_files(repo).await.map(|(_, files)| files).map_err(|e| e.to_string())
+    let repo = cmdbar_models::repo_name(&repo).map_err(|e| e.to_string())?;
+    Hub::from_env().repo_files(&repo).await.map(|(_, files)| files).map_err(|e| e.to_string())
 }
 
 /// Starts (or resumes) a download and returns its id; progress follows as
@@ -140,7 +133,7 @@ pub fn models_import(path: String) -> Result<LocalModel, String> {
     if path.trim().is_empty() {
         return Err("give the path of a .gguf file".into());
     }
-    library().import(std::path::Path::new(path.trim())).map_err(|e| e.to_string())
+    Library::from_env().import(std::path::Path::new(path.trim())).map_err(|e| e.to_string())
 }
 
 #[tauri::command]
@@ -148,7 +141,7 @@ pub fn models_delete(state: State<'_, AppState>, path: PathBuf) -> Result<(), St
     if lock(&state.settings).active_model.as_ref() == Some(&path) {
         return Err("this is the active model; choose another one first".into());
     }
-    library().delete(&path).map_err(|e| e.to_string())
+    Library::from_env().delete(&path).map_err(|e| e.to_string())
 }
 
 /// Makes `path` the active model and loads it; the status events report

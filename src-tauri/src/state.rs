@@ -94,7 +94,7 @@ fn file_name(p: &std::path::Path) -> String {
 
 /// The settings' model, else `$CMDBAR_MODEL`, else the default model.
 pub fn model_path(s: &Settings) -> PathBuf {
-    s.active_model.clone().unwrap_or_else(cmdbar_settings::default_model_path)
+    s.active_model.clone().unwrap_or_else(cmdbar_models::default_model_path)
 }
 
 pub fn set_status<R: Runtime>(app: &AppHandle<R>, status: ModelStatus) {

@@ -150,7 +150,7 @@ fn parse_os(s: &str) -> Result<Os, String> {
 
 /// The model path from the flag, else `$CMDBAR_MODEL`, else the default.
 fn model_path(arg: &Option<PathBuf>) -> PathBuf {
-    arg.clone().unwrap_or_else(cmdbar_settings::default_model_path)
+    arg.clone().unwrap_or_else(cmdbar_models::default_model_path)
 }
 
 /// Spawns the engine thread and loads the model on it.

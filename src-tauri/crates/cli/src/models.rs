@@ -3,7 +3,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use cmdbar_models::{download, Control, Hub, HubCache, Library, Source};
+use cmdbar_models::{download, repo_name, Control, Hub, HubCache, Library, Source};
 
 #[derive(Subcommand)]
 pub enum ModelsCommand {
@@ -42,11 +42,11 @@ pub fn run(cmd: ModelsCommand) -> anyhow::Result<()> {
         ModelsCommand::Pull { repo, file, revision } => pull(&repo_name(&repo)?, &file, &revision),
         ModelsCommand::List => list(),
         ModelsCommand::Import { path } => {
-            let m = library().import(&path)?;
+            let m = Library::from_env().import(&path)?;
             println!("{}", m.path.display());
             Ok(())
         }
-        ModelsCommand::Rm { path } => Ok(library().delete(&path)?),
+        ModelsCommand::Rm { path } => Ok(Library::from_env().delete(&path)?),
         ModelsCommand::Search { query, limit } => {
             for r in runtime()?.block_on(Hub::from_env().search(&query, limit))? {
                 println!("{}\t{} downloads", r.id, r.downloads);
@@ -67,18 +67,6 @@ pub fn run(cmd: ModelsCommand) -> anyhow::Result<()> {
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build()
-}
-
-/// `org/repo`, `https://huggingface.co/org/repo` or `…/org/repo/tree/main`.
-fn repo_name(arg: &str) -> anyhow::Result<String> {
-    let path = arg.split_once("://").map_or(arg, |(_, rest)| rest.split_once('/').map_or("", |(_, p)| p));
-    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).take(2).collect();
-    match parts[..] {
-        [org, name] if !org.contains(char::is_whitespace) && !name.contains(char::is_whitespace) => {
-            Ok(format!("{org}/{name}"))
-        }
-        _ => anyhow::bail!("'{arg}' is not a Hub repo; write ORG/NAME or the repo's URL"),
-    }
 }
 
 fn pull(repo: &str, file: &str, revision: &str) -> anyhow::Result<()> {
@@ -110,14 +98,8 @@ fn pull(repo: &str, file: &str, revision: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The imports list lives beside the models Cmdbar fetches, so the app and
-/// the CLI see the same library.
-fn library() -> Library {
-    Library::new(HubCache::from_env(), cmdbar_settings::models_dir().join("imports.json"))
-}
-
 fn list() -> anyhow::Result<()> {
-    for m in library().list() {
+    for m in Library::from_env().list() {
         let from = match &m.source {
             Source::Hub { repo, .. } => repo.as_str(),
             Source::Imported => "imported",
@@ -126,23 +108,4 @@ fn list() -> anyhow::Result<()> {
         println!("{from}\t{}\t{arch}\t{:.1} MB\t{}", m.name, m.size as f64 / 1e6, m.path.display());
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn repo_names_from_names_and_urls() {
-        for (arg, want) in [
-            ("Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF", "Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF"),
-            (
-                "https://huggingface.co/Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF/tree/main",
-                "Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF",
-            ),
-        ] {
-            assert_eq!(super::repo_name(arg).unwrap(), want);
-        }
-        for bad in ["qwen", "https://huggingface.co/", "a b/c"] {
-            assert!(super::repo_name(bad).unwrap_err().to_string().contains("not a Hub repo"), "{bad}");
-        }
-    }
 }

@@ -194,6 +194,18 @@ fn header(h: &HeaderMap, name: &str) -> Option<String> {
     h.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
 }
 
+/// `org/repo`, `https://huggingface.co/org/repo` or `…/org/repo/tree/main`.
+pub fn repo_name(arg: &str) -> Result<String> {
+    let path = arg.split_once("://").map_or(arg, |(_, rest)| rest.split_once('/').map_or("", |(_, p)| p));
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).take(2).collect();
+    match parts[..] {
+        [org, name] if !org.contains(char::is_whitespace) && !name.contains(char::is_whitespace) => {
+            Ok(format!("{org}/{name}"))
+        }
+        _ => Err(ModelsError::BadRepo(arg.to_string())),
+    }
+}
+
 /// The quantization named in a GGUF file name: `…-Q4_K_M.gguf` → `Q4_K_M`.
 pub fn quantization(file: &str) -> Option<String> {
     let stem = file.rsplit('/').next()?.strip_suffix(".gguf").or_else(|| file.strip_suffix(".GGUF"))?;
@@ -225,6 +237,22 @@ mod tests {
             ("weights.gguf", None),
         ] {
             assert_eq!(super::quantization(f).as_deref(), q, "{f}");
+        }
+    }
+
+    #[test]
+    fn repo_names_from_names_and_urls() {
+        for (arg, want) in [
+            ("Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF", "Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF"),
+            (
+                "https://huggingface.co/Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF/tree/main",
+                "Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF",
+            ),
+        ] {
+            assert_eq!(super::repo_name(arg).unwrap(), want);
+        }
+        for bad in ["qwen", "https://huggingface.co/", "a b/c"] {
+            assert!(super::repo_name(bad).unwrap_err().to_string().contains("not a Hub repo"), "{bad}");
         }
     }
 }

@@ -9,7 +9,7 @@ pub mod library;
 
 pub use cache::HubCache;
 pub use download::{download, Control, Progress};
-pub use hub::{Hub, RemoteFile, RepoFile, RepoSummary};
+pub use hub::{repo_name, Hub, RemoteFile, RepoFile, RepoSummary};
 pub use library::{Library, LocalModel, Source};
 
 use std::path::PathBuf;
@@ -32,6 +32,8 @@ pub enum ModelsError {
     Checksum { file: String, expected: String, actual: String },
     #[error("{file}: the server sent {got} bytes, {expected} were expected")]
     Size { file: String, expected: u64, got: u64 },
+    #[error("'{0}' is not a Hub repo; write ORG/NAME or the repo's URL")]
+    BadRepo(String),
     #[error("{path} can't be used: {reason}")]
     NotAModel { path: PathBuf, reason: String },
     #[error("{0} is not one of the installed models")]
@@ -52,3 +54,26 @@ impl ModelsError {
 }
 
 pub type Result<T> = std::result::Result<T, ModelsError>;
+
+/// File name of the default model, Qwen2.5-Coder-1.5B-Instruct Q4_K_M.
+pub const DEFAULT_MODEL_FILE: &str = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf";
+
+/// Where Cmdbar keeps its own models and the imports list:
+/// `$XDG_CACHE_HOME/cmdbar/models`, else `~/.cache/cmdbar/models`, as
+/// `scripts/fetch-test-models` writes them.
+pub fn models_dir() -> PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    cache.join("cmdbar/models")
+}
+
+/// The model to load when none is chosen: `$CMDBAR_MODEL`, else the
+/// default model in `models_dir()`.
+pub fn default_model_path() -> PathBuf {
+    match std::env::var_os("CMDBAR_MODEL") {
+        Some(p) => p.into(),
+        None => models_dir().join(DEFAULT_MODEL_FILE),
+    }
+}

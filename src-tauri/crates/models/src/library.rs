@@ -44,6 +44,12 @@ impl Library {
         Self { cache, imports }
     }
 
+    /// The Hugging Face cache from the environment, and the imports list
+    /// beside Cmdbar's own models: the app and the CLI share it.
+    pub fn from_env() -> Self {
+        Self::new(HubCache::from_env(), crate::models_dir().join("imports.json"))
+    }
+
     pub fn list(&self) -> Vec<LocalModel> {
         let mut out = vec![];
         for (repo, file, path) in self.hub_files() {
@@ -110,17 +116,22 @@ impl Library {
         Ok(())
     }
 
+    /// A malformed list is set aside (`imports.json.bad-<time>`, logged) by
+    /// the same store as the settings, so no import is silently lost.
     fn read_imports(&self) -> Imports {
-        std::fs::read(&self.imports).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+        cmdbar_settings::load_json(&self.imports, |i: &Imports| {
+            if i.version == 1 {
+                Ok(())
+            } else {
+                Err(format!("imports version {} is not 1", i.version))
+            }
+        })
+        .value
     }
 
     fn write_imports(&self, i: &Imports) -> Result<()> {
-        let dir = self.imports.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(ModelsError::io(dir))?;
-        let tmp = self.imports.with_extension("json.tmp");
-        let body = serde_json::to_vec_pretty(&Imports { version: 1, paths: i.paths.clone() }).expect("plain data");
-        std::fs::write(&tmp, body).map_err(ModelsError::io(&tmp))?;
-        std::fs::rename(&tmp, &self.imports).map_err(ModelsError::io(&self.imports))
+        cmdbar_settings::save_json(&self.imports, &Imports { version: 1, paths: i.paths.clone() })
+            .map_err(ModelsError::io(&self.imports))
     }
 }
 

@@ -280,6 +280,21 @@ async fn the_library_lists_imports_and_deletes_without_losing_user_files() {
     assert!(err.to_string().contains("can't be used") && err.to_string().contains("not a GGUF"), "{err}");
     assert_eq!(lib.list().len(), 2);
 
+    // A damaged imports list is kept aside, not overwritten.
+    let list_file = e.dir.path().join("config/imports.json");
+    let good = std::fs::read(&list_file).unwrap();
+    std::fs::write(&list_file, b"{ not json").unwrap();
+    assert_eq!(lib.list().len(), 1, "only the Hub file; the import list can't be read");
+    let kept: Vec<_> = std::fs::read_dir(e.dir.path().join("config"))
+        .unwrap()
+        .flatten()
+        .filter(|f| f.file_name().to_string_lossy().starts_with("imports.json.bad-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "the damaged list is set aside");
+    assert_eq!(std::fs::read(kept[0].path()).unwrap(), b"{ not json");
+    std::fs::write(&list_file, good).unwrap();
+    assert_eq!(lib.list().len(), 2);
+
     // Deleting an import forgets it; the user's file stays.
     lib.delete(&m.path).unwrap();
     assert!(elsewhere.exists());

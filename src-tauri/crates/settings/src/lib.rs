@@ -15,28 +15,6 @@ use serde::{Deserialize, Serialize};
 
 pub const SETTINGS_VERSION: u32 = 1;
 
-/// File name of the default model, Qwen2.5-Coder-1.5B-Instruct Q4_K_M.
-pub const DEFAULT_MODEL_FILE: &str = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf";
-
-/// Where models live: `$XDG_CACHE_HOME/cmdbar/models`, else
-/// `~/.cache/cmdbar/models`, as `scripts/fetch-test-models` writes them.
-pub fn models_dir() -> std::path::PathBuf {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| std::path::PathBuf::from("."));
-    cache.join("cmdbar/models")
-}
-
-/// The model to load when none is chosen: `$CMDBAR_MODEL`, else the
-/// default model in `models_dir()`.
-pub fn default_model_path() -> std::path::PathBuf {
-    match std::env::var_os("CMDBAR_MODEL") {
-        Some(p) => p.into(),
-        None => models_dir().join(DEFAULT_MODEL_FILE),
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ShellChoice {
