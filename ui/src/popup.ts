@@ -15,10 +15,8 @@ export class Popup {
   private selected = 0;
   private requestId = 0;
   private asked = "";
-  private running = false;
   private confirming: number | null = null;
   private editing: number | null = null;
-  private model: ModelStatus | null = null;
 
   constructor(private root: HTMLElement) {
     root.innerHTML = `
@@ -55,7 +53,6 @@ export class Popup {
   }
 
   onModelStatus(s: ModelStatus): void {
-    this.model = s;
     if (s.state === "loading") this.setStatus(`Loading ${s.name}… ${Math.round(s.progress * 100)}%`, "loading");
     else if (s.state === "error") this.setStatus(`${s.name} could not be loaded: ${s.message}`, "error");
     else if (this.status.dataset.kind === "loading" || this.status.dataset.kind === "error") this.setStatus("", "");
@@ -77,7 +74,6 @@ export class Popup {
     this.footer.textContent = "";
     try {
       await api.ask(query, id);
-      this.running = true;
       this.setStatus("Thinking…", "busy");
     } catch (e) {
       this.setStatus(message(e), "error");
@@ -92,7 +88,6 @@ export class Popup {
         this.render();
         break;
       case "done": {
-        this.running = false;
         const t = s.timings;
         const tps = t.total_ms > t.first_token_ms ? (t.generated_tokens * 1000) / (t.total_ms - t.first_token_ms) : 0;
         this.footer.textContent = `${t.generated_tokens} tokens · ${tps.toFixed(1)} tok/s · ${(t.total_ms / 1000).toFixed(1)} s`;
@@ -100,11 +95,9 @@ export class Popup {
         break;
       }
       case "error":
-        this.running = false;
         this.setStatus(s.message, "error");
         break;
       case "cancelled":
-        this.running = false;
         break;
     }
   }
@@ -268,10 +261,6 @@ export class Popup {
       });
       this.list.append(li);
     });
-  }
-
-  get state() {
-    return { candidates: this.candidates, selected: this.selected, confirming: this.confirming, running: this.running, model: this.model };
   }
 }
 
