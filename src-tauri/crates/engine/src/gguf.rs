@@ -143,6 +143,19 @@ impl GgufFile {
         })
     }
 
+    /// The attention shape that sizes the KV cache, from the metadata.
+    pub fn kv_shape(&self) -> Option<KvShape> {
+        let layers = self.arch_u32("block_count")?;
+        let heads = self.arch_u32("attention.head_count")?;
+        let kv_heads = self.arch_u32("attention.head_count_kv").unwrap_or(heads);
+        let head_dim = self.arch_u32("attention.key_length").or_else(|| {
+            let width = self.arch_u32("embedding_length")?;
+            (heads > 0).then(|| width / heads)
+        })?;
+        let context = self.arch_u32("context_length").unwrap_or(4096);
+        Some(KvShape { layers, kv_heads, head_dim, context })
+    }
+
     pub fn bool(&self, key: &str) -> Option<bool> {
         self.get(key).and_then(|v| v.to_bool().ok())
     }
@@ -156,5 +169,23 @@ fn classify_read_error(path: &Path, e: candle_core::Error) -> EngineError {
         EngineError::Corrupt { path: path.to_path_buf(), detail: "the header ends early".into() }
     } else {
         EngineError::Corrupt { path: path.to_path_buf(), detail: msg }
+    }
+}
+
+/// What sizes a model's KV cache; `context` is the model's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KvShape {
+    pub layers: u32,
+    pub kv_heads: u32,
+    pub head_dim: u32,
+    pub context: u32,
+}
+
+impl KvShape {
+    /// Bytes of keys and values at `max_context` (the engine's cap), as the
+    /// engine allocates them: f32, for every layer, up front.
+    pub fn bytes(&self, max_context: usize) -> u64 {
+        let ctx = (self.context as u64).min(max_context as u64);
+        2 * self.layers as u64 * self.kv_heads as u64 * self.head_dim as u64 * ctx * 4
     }
 }

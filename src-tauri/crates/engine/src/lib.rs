@@ -15,7 +15,7 @@ pub use device::DevicePreference;
 pub use engine::{Engine, EngineConfig, Progress};
 pub use error::{EngineError, Result};
 pub use generate::{Event, FinishReason, Prompt, Request, Timings};
-pub use gguf::Architecture;
+pub use gguf::{Architecture, KvShape};
 pub use model::{Model, ModelInfo};
 pub use sampler::SamplingParams;
 pub use template::Message;

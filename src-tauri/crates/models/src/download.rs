@@ -69,6 +69,7 @@ pub async fn download(
     control: &Control,
     mut on_progress: impl FnMut(&Progress),
 ) -> Result<PathBuf> {
+    crate::catalog::check_offer(f)?;
     let blob = cache.blob(&f.repo, &f.sha256);
     let dir = blob.parent().unwrap_or(Path::new(".")).to_path_buf();
     tokio::fs::create_dir_all(&dir).await.map_err(ModelsError::io(&dir))?;
@@ -139,7 +140,7 @@ pub async fn download(
                                 got: pos + bytes.len() as u64,
                             }));
                         }
-                        out.write_all(&bytes).await.map_err(|e| Retry::Fatal(ModelsError::io(&part)(e)))?;
+                        out.write_all(&bytes).await.map_err(|e| Retry::Fatal(write_error(&part, pos, e)))?;
                         pos += bytes.len() as u64;
                         if last.elapsed() >= PROGRESS_EVERY {
                             last = Instant::now();
@@ -152,7 +153,7 @@ pub async fn download(
             }
         }
         .await;
-        out.flush().await.map_err(ModelsError::io(&part))?;
+        out.flush().await.map_err(|e| write_error(&part, pos, e))?;
         match result {
             Ok(()) if pos < f.size => {
                 // The body ended early: a dropped connection.
@@ -169,7 +170,7 @@ pub async fn download(
             Err(Retry::Status(s, wait)) => retries = backoff(retries, control, wait, &format!("HTTP {s}")).await?,
         }
     }
-    out.sync_all().await.map_err(ModelsError::io(&part))?;
+    out.sync_all().await.map_err(|e| write_error(&part, pos, e))?;
     drop(out);
     on_progress(&progress(pos, have, f.size, started));
 
@@ -180,6 +181,16 @@ pub async fn download(
     }
     tokio::fs::rename(&part, &blob).await.map_err(ModelsError::io(&blob))?;
     link(cache, f)
+}
+
+/// A full disk keeps the `.part` (resumable once space is freed) and says
+/// so; other write errors name the file.
+fn write_error(part: &Path, downloaded: u64, e: std::io::Error) -> ModelsError {
+    if e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28) {
+        let dir = part.parent().unwrap_or(Path::new(".")).to_path_buf();
+        return ModelsError::DiskFilled { dir, downloaded };
+    }
+    ModelsError::io(part)(e)
 }
 
 enum Retry {

@@ -3,14 +3,16 @@
 //! their blob in the Hub's cache layout, resumed with `Range` after a pause,
 //! an error or a crash, checked by sha256 and only then moved into place.
 pub mod cache;
+pub mod catalog;
 pub mod download;
 pub mod hub;
 pub mod library;
 
 pub use cache::HubCache;
+pub use catalog::{catalog, CatalogEntry, Fit, FitHint, Memory};
 pub use download::{download, Control, Progress};
 pub use hub::{repo_name, Hub, RemoteFile, RepoFile, RepoSummary};
-pub use library::{Library, LocalModel, Source};
+pub use library::{CatalogItem, Library, LocalModel, Source};
 
 use std::path::PathBuf;
 
@@ -30,6 +32,10 @@ pub enum ModelsError {
     DiskFull { dir: PathBuf, needed: u64, available: u64 },
     #[error("{file}: checksum mismatch (expected sha256 {expected}, got {actual}); the download was deleted")]
     Checksum { file: String, expected: String, actual: String },
+    #[error("{file} on this server is not the file the catalog names (sha256 {offered}, expected {expected}); nothing was downloaded")]
+    NotTheCatalogFile { file: String, expected: String, offered: String },
+    #[error("the disk filled up in {dir} after {downloaded} bytes; free some space and download again to resume")]
+    DiskFilled { dir: PathBuf, downloaded: u64 },
     #[error("{file}: the server sent {got} bytes, {expected} were expected")]
     Size { file: String, expected: u64, got: u64 },
     #[error("'{0}' is not a Hub repo; write ORG/NAME or the repo's URL")]
@@ -38,6 +44,8 @@ pub enum ModelsError {
     NotAModel { path: PathBuf, reason: String },
     #[error("{0} is not one of the installed models")]
     NotInLibrary(PathBuf),
+    #[error("{0} is not installed: download it first (cmdbar models pull {0})")]
+    NotInstalled(String),
     #[error("cancelled")]
     Cancelled,
     #[error("paused")]

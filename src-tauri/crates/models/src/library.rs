@@ -1,16 +1,22 @@
-//! The models on this machine: GGUF files in the Hugging Face cache, plus
-//! files imported from anywhere on disk. An import is a reference kept in
-//! `imports.json`, never a copy.
+//! The models on this machine: GGUF files in the Hugging Face cache and in
+//! Cmdbar's own folder, plus files imported from anywhere on disk. An
+//! import is a reference kept in `imports.json`, never a copy.
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::{self, CatalogEntry, FitHint, Memory};
 use crate::{HubCache, ModelsError, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Source {
-    Hub { repo: String, file: String },
+    Hub {
+        repo: String,
+        file: String,
+    },
+    /// Cmdbar's own models folder (`models_dir()`).
+    Folder,
     Imported,
 }
 
@@ -24,6 +30,17 @@ pub struct LocalModel {
     pub architecture: Option<String>,
     pub problem: Option<String>,
     pub source: Source,
+    /// Memory needed while loaded, against this machine's.
+    pub fit: Option<FitHint>,
+}
+
+/// A catalog model and where it is installed, if it is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CatalogItem {
+    #[serde(flatten)]
+    pub entry: CatalogEntry,
+    pub installed: Option<PathBuf>,
+    pub fit: Option<FitHint>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -35,13 +52,15 @@ struct Imports {
 pub struct Library {
     pub cache: HubCache,
     imports: PathBuf,
+    /// Messages for the user, such as a damaged imports list set aside.
+    notices: std::sync::Mutex<Vec<String>>,
 }
 
 impl Library {
     /// `imports` is the file that lists imported paths (in the app's
     /// config directory).
     pub fn new(cache: HubCache, imports: PathBuf) -> Self {
-        Self { cache, imports }
+        Self { cache, imports, notices: Default::default() }
     }
 
     /// The Hugging Face cache from the environment, and the imports list
@@ -50,15 +69,72 @@ impl Library {
         Self::new(HubCache::from_env(), crate::models_dir().join("imports.json"))
     }
 
+    /// Cmdbar's own models folder, where the imports list also lives.
+    fn folder(&self) -> &Path {
+        self.imports.parent().unwrap_or(Path::new("."))
+    }
+
     pub fn list(&self) -> Vec<LocalModel> {
+        let mem = Memory::of_this_machine();
         let mut out = vec![];
         for (repo, file, path) in self.hub_files() {
-            out.push(describe(path, Source::Hub { repo, file }));
+            out.push(describe(path, Source::Hub { repo, file }, mem));
+        }
+        for path in self.folder_files() {
+            out.push(describe(path, Source::Folder, mem));
         }
         for p in self.read_imports().paths {
-            out.push(describe(p, Source::Imported));
+            out.push(describe(p, Source::Imported, mem));
         }
         out
+    }
+
+    fn folder_files(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = std::fs::read_dir(self.folder())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|f| f.path())
+            .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf")) && p.is_file())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The catalog, each entry with its install path (the Hub cache, or a
+    /// file of the same name and size in Cmdbar's folder) and its fit.
+    pub fn catalog(&self, mem: Option<Memory>) -> Vec<CatalogItem> {
+        let folder = self.folder_files();
+        catalog::catalog()
+            .iter()
+            .map(|e| {
+                let installed = self.cache.find(&e.repo, &e.file).or_else(|| {
+                    folder
+                        .iter()
+                        .find(|p| p.ends_with(&e.file) && p.metadata().is_ok_and(|m| m.len() == e.size))
+                        .cloned()
+                });
+                let fit = mem.map(|m| catalog::judge(catalog::ram_needed(e.size, Some(e.kv)), m));
+                CatalogItem { entry: e.clone(), installed, fit }
+            })
+            .collect()
+    }
+
+    /// A path, a catalog id, or a file name of an installed model.
+    pub fn resolve(&self, what: &str) -> Result<PathBuf> {
+        let p = Path::new(what);
+        if p.is_file() {
+            return Ok(p.to_path_buf());
+        }
+        if let Some(e) = catalog::by_id(what) {
+            let item = self.catalog(None).into_iter().find(|i| i.entry.id == e.id);
+            return item.and_then(|i| i.installed).ok_or_else(|| ModelsError::NotInstalled(what.to_string()));
+        }
+        self.list()
+            .into_iter()
+            .find(|m| m.name == what)
+            .map(|m| m.path)
+            .ok_or_else(|| ModelsError::NotInstalled(what.to_string()))
     }
 
     fn hub_files(&self) -> Vec<(String, String, PathBuf)> {
@@ -84,7 +160,7 @@ impl Library {
     /// Adds a GGUF file by reference, after checking that Cmdbar can run it.
     pub fn import(&self, path: &Path) -> Result<LocalModel> {
         let path = std::fs::canonicalize(path).map_err(ModelsError::io(path))?;
-        let m = describe(path.clone(), Source::Imported);
+        let m = describe(path.clone(), Source::Imported, None);
         if let Some(problem) = &m.problem {
             return Err(ModelsError::NotAModel { path, reason: problem.clone() });
         }
@@ -104,6 +180,9 @@ impl Library {
             imports.paths.remove(i);
             return self.write_imports(&imports);
         }
+        if path.parent() == Some(self.folder()) && self.folder_files().iter().any(|p| p == path) {
+            return std::fs::remove_file(path).map_err(ModelsError::io(path));
+        }
         if !path.starts_with(&self.cache.root) {
             return Err(ModelsError::NotInLibrary(path.to_path_buf()));
         }
@@ -119,14 +198,22 @@ impl Library {
     /// A malformed list is set aside (`imports.json.bad-<time>`, logged) by
     /// the same store as the settings, so no import is silently lost.
     fn read_imports(&self) -> Imports {
-        cmdbar_settings::load_json(&self.imports, |i: &Imports| {
+        let loaded = cmdbar_settings::load_json(&self.imports, |i: &Imports| {
             if i.version == 1 {
                 Ok(())
             } else {
                 Err(format!("imports version {} is not 1", i.version))
             }
-        })
-        .value
+        });
+        if let Some(n) = loaded.notice {
+            self.notices.lock().unwrap_or_else(|e| e.into_inner()).push(n);
+        }
+        loaded.value
+    }
+
+    /// Notices gathered since the last call, for the user to see.
+    pub fn take_notices(&self) -> Vec<String> {
+        std::mem::take(&mut *self.notices.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     fn write_imports(&self, i: &Imports) -> Result<()> {
@@ -135,12 +222,13 @@ impl Library {
     }
 }
 
-fn describe(path: PathBuf, source: Source) -> LocalModel {
+fn describe(path: PathBuf, source: Source, mem: Option<Memory>) -> LocalModel {
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let (architecture, problem) = match cmdbar_engine::gguf::GgufFile::open(&path) {
-        Ok(g) => (Some(g.architecture.name().to_string()), None),
-        Err(e) => (None, Some(e.to_string())),
+    let (architecture, problem, kv) = match cmdbar_engine::gguf::GgufFile::open(&path) {
+        Ok(g) => (Some(g.architecture.name().to_string()), None, g.kv_shape()),
+        Err(e) => (None, Some(e.to_string()), None),
     };
-    LocalModel { path, name, size, architecture, problem, source }
+    let fit = mem.filter(|_| problem.is_none()).map(|m| catalog::judge(catalog::ram_needed(size, kv), m));
+    LocalModel { path, name, size, architecture, problem, source, fit }
 }

@@ -4,7 +4,7 @@ mod hub;
 use std::time::Duration;
 
 use cmdbar_models::{download, Control, Hub, HubCache, ModelsError};
-use hub::{model, Server, COMMIT, FILE, REPO};
+use hub::{model, second, Server, COMMIT, FILE, FILE2, REPO};
 
 fn control() -> Control {
     Control::with_retries(6, Duration::from_millis(20))
@@ -175,6 +175,33 @@ async fn two_downloads_of_the_same_file_at_once_do_not_corrupt_it() {
     assert_complete(&e, &b.unwrap());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downloads_of_different_files_run_side_by_side_and_pause_independently() {
+    let e = env().await;
+    e.server.faults.lock().unwrap().slow = Some(Duration::from_millis(2));
+    let (f1, f2) =
+        (e.hub.file_info(REPO, "main", FILE).await.unwrap(), e.hub.file_info(REPO, "main", FILE2).await.unwrap());
+    assert_ne!(f1.sha256, f2.sha256);
+    let (c1, c2) = (control(), control());
+    let (a, b) = tokio::join!(
+        download(&e.hub, &e.cache, &f1, &c1, |p| {
+            if p.downloaded > 8 << 20 {
+                c1.pause();
+            }
+        }),
+        download(&e.hub, &e.cache, &f2, &c2, |_| {}),
+    );
+    assert!(matches!(a, Err(ModelsError::Paused)), "{a:?}");
+    let done = b.unwrap();
+    assert_eq!(std::fs::read(&done).unwrap(), second().bytes, "the other download finished, verified");
+    let kept = std::fs::metadata(e.cache.part(REPO, &f1.sha256)).unwrap().len();
+    assert!(kept > 8 << 20, "the paused one kept its .part ({kept} bytes)");
+    e.server.faults.lock().unwrap().slow = None;
+    let path = download(&e.hub, &e.cache, &f1, &control(), |_| {}).await.unwrap();
+    assert_complete(&e, &path);
+    assert!(e.server.gets_with_range().contains(&Some(kept)), "resumed from byte {kept}");
+}
+
 #[tokio::test]
 async fn missing_repos_files_and_bad_tokens_get_clear_errors() {
     let e = env().await;
@@ -231,6 +258,36 @@ async fn a_full_disk_is_refused_before_downloading() {
     assert!(e.server.gets_with_range().is_empty(), "nothing was downloaded");
 }
 
+#[tokio::test]
+async fn a_disk_that_fills_up_mid_download_keeps_the_part_and_resumes_once_space_is_freed() {
+    let e = env().await;
+    let fs = Tmpfs::mount_with(e.dir.path(), "fills", "size=300m");
+    let cache = HubCache { root: fs.0.join("hub") };
+    let filler = fs.0.join("other-app-data");
+    e.server.faults.lock().unwrap().slow = Some(Duration::from_millis(1));
+    let f = e.hub.file_info(REPO, "main", FILE).await.unwrap();
+    let err = download(&e.hub, &cache, &f, &control(), |p| {
+        if p.downloaded > 16 << 20 && !filler.exists() {
+            // Another program takes the space after the check passed.
+            let free = fs4::available_space(&fs.0).unwrap();
+            std::fs::write(&filler, vec![0u8; (free - (2 << 20)) as usize]).unwrap();
+        }
+    })
+    .await
+    .unwrap_err();
+    let ModelsError::DiskFilled { downloaded, .. } = err else { panic!("{err}") };
+    assert!(err.to_string().contains("free some space and download again to resume"), "{err}");
+    let part = std::fs::metadata(cache.part(REPO, &f.sha256)).unwrap().len();
+    assert!(part > 16 << 20 && part <= downloaded + (4 << 20), "the .part is kept ({part} bytes)");
+    assert!(cache.find(REPO, FILE).is_none(), "nothing half-written is in place");
+
+    std::fs::remove_file(&filler).unwrap();
+    e.server.faults.lock().unwrap().slow = None;
+    let path = download(&e.hub, &cache, &f, &control(), |_| {}).await.unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), model().bytes);
+    assert!(e.server.gets_with_range().iter().any(|r| r.is_some_and(|s| s > 16 << 20)), "it resumed");
+}
+
 fn err_text(needed: u64, available: u64) -> String {
     ModelsError::DiskFull { dir: "x".into(), needed, available }.to_string()
 }
@@ -284,7 +341,10 @@ async fn the_library_lists_imports_and_deletes_without_losing_user_files() {
     let list_file = e.dir.path().join("config/imports.json");
     let good = std::fs::read(&list_file).unwrap();
     std::fs::write(&list_file, b"{ not json").unwrap();
+    assert!(lib.take_notices().is_empty());
     assert_eq!(lib.list().len(), 1, "only the Hub file; the import list can't be read");
+    let notices = lib.take_notices();
+    assert!(notices.len() == 1 && notices[0].contains("imports.json"), "the user is told: {notices:?}");
     let kept: Vec<_> = std::fs::read_dir(e.dir.path().join("config"))
         .unwrap()
         .flatten()

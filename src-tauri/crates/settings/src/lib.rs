@@ -15,6 +15,25 @@ use serde::{Deserialize, Serialize};
 
 pub const SETTINGS_VERSION: u32 = 1;
 
+/// The app's identifier, as in tauri.conf.json: it names the config folder.
+pub const APP_IDENTIFIER: &str = "app.cmdbar.desktop";
+
+/// Where settings and history live, shared by the app and the CLI:
+/// `$CMDBAR_CONFIG_DIR` (tests, portable setups), else the platform's
+/// config folder (`~/.config/app.cmdbar.desktop`,
+/// `~/Library/Application Support/app.cmdbar.desktop`), as Tauri names it.
+pub fn config_dir() -> std::path::PathBuf {
+    match std::env::var_os("CMDBAR_CONFIG_DIR") {
+        Some(d) => d.into(),
+        None => dirs::config_dir().unwrap_or_else(|| ".".into()).join(APP_IDENTIFIER),
+    }
+}
+
+/// `settings.json` in `config_dir()`.
+pub fn settings_path() -> std::path::PathBuf {
+    config_dir().join("settings.json")
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ShellChoice {

@@ -13,6 +13,9 @@ use tokio::net::{TcpListener, TcpStream};
 
 pub const REPO: &str = "test-org/gemma-3-270m-GGUF";
 pub const FILE: &str = "gemma-3-270m-q4_k_m.gguf";
+/// A second, smaller file in the same repo (the model's first 16 MiB), for
+/// downloads that run side by side.
+pub const FILE2: &str = "gemma-3-270m-head.bin";
 pub const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 
 pub struct Model {
@@ -32,6 +35,15 @@ pub fn model() -> &'static Model {
         let path = String::from_utf8(out.stdout).unwrap().trim().to_string();
         let bytes =
             std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}; run scripts/fetch-test-models gemma-270m"));
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        Model { bytes, sha256 }
+    })
+}
+
+pub fn second() -> &'static Model {
+    static M: OnceLock<Model> = OnceLock::new();
+    M.get_or_init(|| {
+        let bytes = model().bytes[..16 << 20].to_vec();
         let sha256 = hex::encode(Sha256::digest(&bytes));
         Model { bytes, sha256 }
     })
@@ -104,7 +116,7 @@ async fn serve(mut sock: TcpStream, faults: Arc<Mutex<Faults>>, log: Arc<Mutex<L
         .and_then(|r| r.trim_end_matches('-').parse().ok());
     log.lock().unwrap().requests.push((method.clone(), path.clone(), range));
 
-    let m = model();
+    let mut m = model();
     let (unauthorized, wrong_sha) = {
         let f = faults.lock().unwrap();
         (f.unauthorized, f.wrong_sha)
@@ -136,9 +148,12 @@ async fn serve(mut sock: TcpStream, faults: Arc<Mutex<Faults>>, log: Arc<Mutex<L
     }
     let resolve = format!("/{REPO}/resolve/main/");
     if let Some(file) = path.strip_prefix(&resolve) {
-        if file != FILE {
+        if file == FILE2 {
+            m = second();
+        } else if file != FILE {
             return respond(&mut sock, "404 Not Found", &[("X-Error-Code", "EntryNotFound".into())], b"").await;
         }
+        let sha = if wrong_sha { "f".repeat(64) } else { m.sha256.clone() };
         // As the Hub does: a redirect to the content store, with the file's
         // identity on the redirect itself.
         let headers = [
@@ -152,7 +167,10 @@ async fn serve(mut sock: TcpStream, faults: Arc<Mutex<Faults>>, log: Arc<Mutex<L
     if path.starts_with(&format!("/{REPO}/")) || !path.starts_with("/cdn/") {
         return respond(&mut sock, "404 Not Found", &[("X-Error-Code", "RepoNotFound".into())], b"").await;
     }
-    // The content store.
+    // The content store, by sha256.
+    if path.ends_with(&second().sha256) {
+        m = second();
+    }
     let (status, ignore_range, slow, drop_at) = {
         let mut f = faults.lock().unwrap();
         let start = if f.ignore_range { 0 } else { range.unwrap_or(0) };

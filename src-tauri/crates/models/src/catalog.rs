@@ -1,0 +1,211 @@
+//! The curated models Cmdbar recommends (`catalog.json`, versioned), and
+//! whether a model fits this machine's memory.
+use std::sync::OnceLock;
+
+use cmdbar_engine::KvShape;
+use serde::{Deserialize, Serialize};
+
+use crate::{ModelsError, RemoteFile, Result};
+
+pub const CATALOG_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogEntry {
+    pub id: String,
+    pub name: String,
+    pub repo: String,
+    pub file: String,
+    pub quantization: String,
+    pub size: u64,
+    /// The file's LFS sha256 as published on the Hub; a mirror that offers
+    /// other bytes under this name is refused.
+    pub sha256: String,
+    /// The attention shape, so the memory estimate needs no download.
+    pub kv: KvShape,
+    pub default: bool,
+    pub note: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogFile {
+    version: u32,
+    models: Vec<CatalogEntry>,
+}
+
+fn parse(text: &str) -> std::result::Result<Vec<CatalogEntry>, String> {
+    let f: CatalogFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    if f.version != CATALOG_VERSION {
+        return Err(format!("catalog version {} is not {CATALOG_VERSION}", f.version));
+    }
+    if f.models.iter().filter(|m| m.default).count() != 1 {
+        return Err("the catalog must have exactly one default model".into());
+    }
+    for m in &f.models {
+        if m.sha256.len() != 64 || !m.sha256.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+            return Err(format!("{}: sha256 must be 64 lowercase hex digits", m.id));
+        }
+        crate::repo_name(&m.repo).map_err(|e| format!("{}: {e}", m.id))?;
+    }
+    Ok(f.models)
+}
+
+/// The catalog built into this binary.
+pub fn catalog() -> &'static [CatalogEntry] {
+    static C: OnceLock<Vec<CatalogEntry>> = OnceLock::new();
+    // The file is compiled in and checked by a unit test, so it parses.
+    C.get_or_init(|| parse(include_str!("catalog.json")).expect("catalog.json is valid"))
+}
+
+pub fn by_id(id: &str) -> Option<&'static CatalogEntry> {
+    catalog().iter().find(|m| m.id.eq_ignore_ascii_case(id))
+}
+
+pub fn find(repo: &str, file: &str) -> Option<&'static CatalogEntry> {
+    catalog().iter().find(|m| m.repo.eq_ignore_ascii_case(repo) && m.file == file)
+}
+
+/// A catalog file must be the one the catalog names: a mirror (or a
+/// changed repo) offering other bytes under that name is refused before
+/// anything is downloaded.
+pub fn check_offer(f: &RemoteFile) -> Result<()> {
+    match find(&f.repo, &f.file) {
+        Some(e) if e.sha256 != f.sha256 => Err(ModelsError::NotTheCatalogFile {
+            file: f.file.clone(),
+            expected: e.sha256.clone(),
+            offered: f.sha256.clone(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// This machine's memory, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Memory {
+    pub total: u64,
+    pub available: u64,
+}
+
+impl Memory {
+    /// None where the platform won't say; then no fit is shown.
+    pub fn of_this_machine() -> Option<Self> {
+        let mut s = sysinfo::System::new().ok()?;
+        s.refresh_memory();
+        Some(Self { total: s.total_memory(), available: s.available_memory() }).filter(|m| m.total > 0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fit {
+    Fits,
+    /// Fits the machine, but not in the memory free right now.
+    Tight,
+    TooBig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FitHint {
+    pub fit: Fit,
+    /// Estimated bytes of memory while loaded.
+    pub needed: u64,
+    pub text: String,
+}
+
+/// Tokenizer, activations, logits and the app around them.
+const OVERHEAD: u64 = 300 << 20;
+
+/// Memory a model needs loaded: its weights (read whole), the KV cache at
+/// the engine's context cap, and a fixed overhead.
+pub fn ram_needed(file_size: u64, kv: Option<KvShape>) -> u64 {
+    let max_context = cmdbar_engine::EngineConfig::default().max_context;
+    file_size + kv.map_or(0, |k| k.bytes(max_context)) + OVERHEAD
+}
+
+/// Too big when it would take over 3/4 of the machine's memory (the rest is
+/// the user's other work); tight when it fits but not in what is free now.
+pub fn judge(needed: u64, mem: Memory) -> FitHint {
+    let gb = |b: u64| format!("{:.1} GB", b as f64 / 1e9);
+    let (fit, text) = if needed > mem.total / 4 * 3 {
+        (Fit::TooBig, format!("too big: needs about {}, this machine has {}", gb(needed), gb(mem.total)))
+    } else if needed > mem.available {
+        (Fit::Tight, format!("tight: needs about {}, {} is free now", gb(needed), gb(mem.available)))
+    } else {
+        (Fit::Fits, format!("fits: needs about {} of {}", gb(needed), gb(mem.total)))
+    };
+    FitHint { fit, needed, text }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_catalog_parses_with_one_default_the_engine_can_size() {
+        let c = catalog();
+        assert!(c.len() >= 4);
+        let d = c.iter().find(|m| m.default).unwrap();
+        assert_eq!(d.file, crate::DEFAULT_MODEL_FILE);
+        for m in c {
+            assert!(m.file.ends_with(".gguf") && m.size > 0, "{}", m.id);
+            assert!(m.kv.bytes(4096) > 0);
+        }
+        assert_eq!(by_id("QWEN2.5-coder-3b").unwrap().repo, "Qwen/Qwen2.5-Coder-3B-Instruct-GGUF");
+    }
+
+    #[test]
+    fn a_bad_catalog_says_what_is_wrong() {
+        let good = include_str!("catalog.json");
+        assert!(parse(&good.replace("\"version\": 1", "\"version\": 2")).unwrap_err().contains("version 2"));
+        assert!(parse(&good.replace("\"default\": false", "\"default\": true")).unwrap_err().contains("one default"));
+        let bad_sha = good.replace("cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", "cc32");
+        assert!(parse(&bad_sha).unwrap_err().contains("64 lowercase hex"));
+        assert!(parse(&good.replace("\"note\"", "\"notes\"")).is_err());
+    }
+
+    #[test]
+    fn the_kv_cache_estimate_follows_the_engine_cap() {
+        // Qwen2.5-Coder-1.5B: 28 layers, 2 kv heads of 128, f32, 4096 tokens.
+        let kv = by_id("qwen2.5-coder-1.5b").unwrap().kv;
+        assert_eq!(kv.bytes(4096), 2 * 28 * 2 * 128 * 4096 * 4);
+        assert_eq!(kv.bytes(1 << 20), kv.bytes(32768), "never more than the model's own context");
+        assert_eq!(ram_needed(1000, None), 1000 + OVERHEAD);
+    }
+
+    #[test]
+    fn fit_is_judged_from_total_and_free_memory() {
+        const G: u64 = 1 << 30;
+        let laptop = Memory { total: 8 * G, available: 3 * G };
+        assert_eq!(judge(2 * G, laptop).fit, Fit::Fits);
+        assert_eq!(judge(4 * G, laptop).fit, Fit::Tight);
+        let big = judge(7 * G, laptop);
+        assert_eq!(big.fit, Fit::TooBig);
+        assert!(big.text.contains("this machine has 8.6 GB"), "{}", big.text);
+    }
+
+    #[test]
+    fn a_mirror_offering_other_bytes_under_a_catalog_name_is_refused() {
+        let e = by_id("qwen2.5-coder-0.5b").unwrap();
+        let mut f = RemoteFile {
+            repo: e.repo.clone(),
+            file: e.file.clone(),
+            commit: "c".repeat(40),
+            sha256: e.sha256.clone(),
+            size: e.size,
+            url: "http://mirror/x".into(),
+        };
+        check_offer(&f).unwrap();
+        f.sha256 = "0".repeat(64);
+        let err = check_offer(&f).unwrap_err().to_string();
+        assert!(err.contains("not the file the catalog names"), "{err}");
+        f.repo = "someone/else".into();
+        check_offer(&f).unwrap();
+    }
+
+    #[test]
+    fn this_machine_reports_its_memory() {
+        let m = Memory::of_this_machine().unwrap();
+        assert!(m.total > 0 && m.available <= m.total, "{m:?}");
+    }
+}
