@@ -14,6 +14,8 @@ const COMMANDS: &[&str] = &[
     "hide_popup",
     "open_settings",
     "models_list",
+    "models_catalog",
+    "models_reveal",
     "models_search",
     "models_files",
     "models_download",

@@ -24,6 +24,8 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         hide_popup,
         open_settings,
         crate::models::models_list,
+        crate::models::models_catalog,
+        crate::models::models_reveal,
         crate::models::models_search,
         crate::models::models_files,
         crate::models::models_download,

@@ -33,7 +33,7 @@ pub fn run() {
         .setup(|app| {
             #[cfg(target_os = "macos")]
             app.set_activation_policy(tauri::ActivationPolicy::Accessory);
-            let state = AppState::new(state::Paths::detect(app.handle())?);
+            let state = AppState::new(state::Paths::detect());
             app.manage(state);
             tray::create(app.handle())?;
             hotkey::register_from_settings(app.handle());

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use cmdbar_models::{download, Control, Hub, HubCache, Library, LocalModel, ModelsError, RepoFile, RepoSummary};
+use cmdbar_models::{
+    download, CatalogItem, Control, Hub, HubCache, Library, LocalModel, Memory, ModelsError, RepoFile, RepoSummary,
+};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 
@@ -33,9 +35,35 @@ pub struct DownloadEvent {
     pub path: Option<PathBuf>,
 }
 
+/// The installed models, and notices such as a damaged imports list that
+/// was set aside.
+#[derive(Debug, Serialize)]
+pub struct Listing {
+    pub models: Vec<LocalModel>,
+    pub notices: Vec<String>,
+}
+
 #[tauri::command]
-pub fn models_list() -> Vec<LocalModel> {
-    Library::from_env().list()
+pub fn models_list() -> Listing {
+    let lib = Library::from_env();
+    let models = lib.list();
+    Listing { models, notices: lib.take_notices() }
+}
+
+/// The recommended models, each with its install path and fit.
+#[tauri::command]
+pub fn models_catalog() -> Vec<CatalogItem> {
+    Library::from_env().catalog(Memory::of_this_machine())
+}
+
+/// Shows an installed model in the file manager. Only library paths: a
+/// page can't make the app open arbitrary folders.
+#[tauri::command]
+pub fn models_reveal(path: PathBuf) -> Result<(), String> {
+    if !Library::from_env().list().iter().any(|m| m.path == path) {
+        return Err(format!("{} is not one of the installed models", path.display()));
+    }
+    tauri_plugin_opener::reveal_item_in_dir(&path).map_err(|e| format!("could not open the file manager: {e}"))
 }
 
 #[tauri::command]

@@ -14,14 +14,9 @@ pub struct Paths {
 }
 
 impl Paths {
-    /// `$CMDBAR_CONFIG_DIR` (for tests and portable setups), else the
-    /// platform config dir.
-    pub fn detect<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Self> {
-        let dir = match std::env::var_os("CMDBAR_CONFIG_DIR") {
-            Some(d) => PathBuf::from(d),
-            None => app.path().app_config_dir()?,
-        };
-        Ok(Self::in_dir(dir))
+    /// The folder the CLI shares (`cmdbar_settings::config_dir`).
+    pub fn detect() -> Self {
+        Self::in_dir(cmdbar_settings::config_dir())
     }
 
     pub fn in_dir(dir: PathBuf) -> Self {

@@ -220,6 +220,12 @@ def test_models_pane_downloads_and_activates_a_model(app):
 
     app.window("Cmdbar Settings")
     wait("the empty library", lambda: "No models yet" in app.d.find_element(By.ID, "installed").text, 10)
+    cat = wait("the recommended models", lambda: app.d.find_elements(By.CSS_SELECTOR, "#catalog li.catalog-item"), 10)
+    assert [c.get_attribute("data-id") for c in cat][:2] == ["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"], cat
+    fits = [c.find_element(By.CSS_SELECTOR, ".fit").text for c in cat]
+    assert all(f in ("Fits", "Tight", "Too big") for f in fits), fits
+    assert all(c.find_element(By.TAG_NAME, "button").text == "Download" for c in cat), "none installed yet"
+    shot("models-catalog.png", window="Cmdbar Settings")
     box = app.d.find_element(By.ID, "model-search")
     app.js("arguments[0].scrollIntoView()", box)
     box.send_keys("gemma", Keys.ENTER)

@@ -60,7 +60,33 @@ export interface LocalModel {
   size: number;
   architecture: string | null;
   problem: string | null;
-  source: { kind: "hub"; repo: string; file: string } | { kind: "imported" };
+  source: { kind: "hub"; repo: string; file: string } | { kind: "folder" } | { kind: "imported" };
+  fit: FitHint | null;
+}
+
+export interface FitHint {
+  fit: "fits" | "tight" | "too_big";
+  needed: number;
+  text: string;
+}
+
+export interface Listing {
+  models: LocalModel[];
+  notices: string[];
+}
+
+export interface CatalogItem {
+  id: string;
+  name: string;
+  repo: string;
+  file: string;
+  quantization: string;
+  size: number;
+  sha256: string;
+  default: boolean;
+  note: string;
+  installed: string | null;
+  fit: FitHint | null;
 }
 
 export interface RepoSummary {
@@ -104,7 +130,9 @@ export const api = {
   clearHistory: () => invoke<void>("clear_history"),
   hidePopup: () => invoke<void>("hide_popup"),
   openSettings: (tab?: string) => invoke<void>("open_settings", { tab: tab ?? null }),
-  modelsList: () => invoke<LocalModel[]>("models_list"),
+  modelsList: () => invoke<Listing>("models_list"),
+  modelsCatalog: () => invoke<CatalogItem[]>("models_catalog"),
+  modelsReveal: (path: string) => invoke<void>("models_reveal", { path }),
   modelsSearch: (query: string) => invoke<RepoSummary[]>("models_search", { query }),
   modelsFiles: (repo: string) => invoke<RepoFile[]>("models_files", { repo }),
   modelsDownload: (repo: string, file: string) => invoke<number>("models_download", { repo, file }),

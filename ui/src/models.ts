@@ -1,6 +1,7 @@
-// The Models pane: installed models (use, delete, import), Hub search,
-// a repo's GGUF files, and downloads with progress, pause, resume, cancel.
-import { api, events, message, type DownloadEvent, type LocalModel, type RepoFile } from "./ipc";
+// The Models pane: recommended models with a fit hint, installed models
+// (use, reveal, delete, import), Hub search, a repo's GGUF files, and
+// downloads with progress, pause, resume, cancel.
+import { api, events, message, type CatalogItem, type DownloadEvent, type FitHint, type LocalModel, type RepoFile } from "./ipc";
 
 const mb = (n: number) => `${(n / 1e6).toFixed(n < 1e8 ? 1 : 0)} MB`;
 
@@ -13,6 +14,8 @@ export class ModelsPane {
     private activePath: () => string | null,
   ) {
     root.innerHTML = `
+      <h3>Recommended</h3>
+      <ul id="catalog" class="installed"></ul>
       <h3>Installed</h3>
       <ul id="installed" class="installed"></ul>
       <div class="row">
@@ -48,24 +51,46 @@ export class ModelsPane {
   }
 
   async refresh(): Promise<void> {
-    const list = await api.modelsList();
+    const [listing, catalog] = await Promise.all([api.modelsList(), api.modelsCatalog()]);
     const ul = this.root.querySelector("#installed")!;
     ul.replaceChildren();
-    if (!list.length) ul.append(li("empty", "No models yet: search the Hub below, or import a GGUF file."));
-    for (const m of list) ul.append(this.installedItem(m));
+    if (!listing.models.length) ul.append(li("empty", "No models yet: get a recommended one, search the Hub, or import a GGUF file."));
+    for (const m of listing.models) ul.append(this.installedItem(m));
+    if (listing.notices.length) this.error(listing.notices.join(" "));
+    const cat = this.root.querySelector("#catalog")!;
+    cat.replaceChildren(...catalog.map((c) => this.catalogItem(c)));
+  }
+
+  private catalogItem(c: CatalogItem): HTMLElement {
+    const item = li("model catalog-item");
+    item.dataset.id = c.id;
+    item.append(
+      span("name", c.name + (c.default ? " (default)" : "")),
+      span("meta", `${c.quantization} · ${mb(c.size)}`),
+      fitBadge(c.fit),
+    );
+    if (c.installed && c.installed === this.activePath()) item.append(span("active", "Active"));
+    else if (c.installed) {
+      const path = c.installed;
+      item.append(button("Use", () => this.use(path)));
+    } else item.append(button("Download", () => this.download(c.repo, c.file)));
+    item.append(span("note", c.note));
+    return item;
   }
 
   private installedItem(m: LocalModel): HTMLElement {
     const item = li("model");
     const active = m.path === this.activePath();
-    const from = m.source.kind === "hub" ? m.source.repo : "imported";
+    const from = m.source.kind === "hub" ? m.source.repo : m.source.kind === "folder" ? "Cmdbar folder" : "imported";
     item.append(
       span("name", m.name),
       span("meta", `${m.architecture ?? "unusable"} · ${mb(m.size)} · ${from}`),
     );
+    if (m.fit) item.append(fitBadge(m.fit));
     if (m.problem) item.append(span("problem", m.problem));
     if (active) item.append(span("active", "Active"));
     else if (!m.problem) item.append(button("Use", () => this.use(m.path)));
+    item.append(button("Show in folder", () => this.run(() => api.modelsReveal(m.path))));
     if (!active)
       item.append(
         button("Delete", async () => {
@@ -175,6 +200,13 @@ export class ModelsPane {
       ul.append(item);
     }
   }
+}
+
+function fitBadge(f: FitHint | null): HTMLElement {
+  if (!f) return span("fit", "");
+  const b = span(`fit fit-${f.fit}`, { fits: "Fits", tight: "Tight", too_big: "Too big" }[f.fit]);
+  b.title = f.text;
+  return b;
 }
 
 function li(cls: string, text?: string): HTMLLIElement {

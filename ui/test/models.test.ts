@@ -9,11 +9,22 @@ let replies: Replies;
 const gemma = {
   path: "/hub/models--org--gemma/snapshots/c/gemma.gguf", name: "gemma.gguf", size: 253_113_024,
   architecture: "gemma3", problem: null, source: { kind: "hub", repo: "org/gemma", file: "gemma.gguf" },
+  fit: { fit: "fits", needed: 600e6, text: "fits: needs about 0.6 GB of 25.0 GB" },
 };
+const catalogItem = (id: string, installed: string | null, fit: string, dflt = false) => ({
+  id, name: `Qwen ${id}`, repo: `Qwen/${id}-GGUF`, file: `${id}.gguf`, quantization: "Q4_K_M", size: 1_117_320_768,
+  sha256: "cc".repeat(32), default: dflt, note: `note for ${id}`, installed,
+  fit: { fit, needed: 1.6e9, text: `${fit}: needs about 1.6 GB` },
+});
 
 beforeEach(() => {
   replies = {
-    models_list: () => [gemma],
+    models_list: () => ({ models: [gemma], notices: [] }),
+    models_catalog: () => [
+      catalogItem("coder-1.5b", "/m/coder-1.5b.gguf", "fits", true),
+      catalogItem("coder-3b", null, "tight"),
+      catalogItem("coder-7b", null, "too_big"),
+    ],
     models_search: () => [{ id: "org/gemma", downloads: 1234, likes: 1 }],
     models_files: () => [{ file: "gemma-q4_k_m.gguf", size: 253_113_024, sha256: "ab", quantization: "Q4_K_M" }],
     models_download: () => 1,
@@ -37,7 +48,39 @@ describe("models pane", () => {
     await pane(gemma.path);
     expect(q("#installed .meta").textContent).toBe("gemma3 · 253 MB · org/gemma");
     expect(q("#installed .active").textContent).toBe("Active");
-    expect(buttons("#installed").map((b) => b.textContent)).toEqual([]);
+    expect(q("#installed .fit").textContent).toBe("Fits");
+    expect(buttons("#installed").map((b) => b.textContent)).toEqual(["Show in folder"]);
+  });
+
+  it("recommends catalog models with a fit hint; installed ones can be used, others downloaded", async () => {
+    await pane("/m/coder-1.5b.gguf");
+    const items = [...document.querySelectorAll<HTMLElement>("#catalog li")];
+    expect(items.map((i) => i.querySelector(".fit")!.textContent)).toEqual(["Fits", "Tight", "Too big"]);
+    expect(items[2].querySelector<HTMLElement>(".fit")!.title).toBe("too_big: needs about 1.6 GB");
+    expect(items[0].querySelector(".name")!.textContent).toBe("Qwen coder-1.5b (default)");
+    expect(items[0].querySelector(".active")!.textContent).toBe("Active");
+    expect(items[1].querySelector(".note")!.textContent).toBe("note for coder-3b");
+    items[1].querySelector("button")!.click();
+    await tick();
+    expect(calls.find((c) => c.cmd === "models_download")!.args).toEqual({ repo: "Qwen/coder-3b-GGUF", file: "coder-3b.gguf" });
+  });
+
+  it("reveals a model in the file manager, and says when it can't", async () => {
+    await pane();
+    replies.models_reveal = () => {
+      throw "could not open the file manager: no D-Bus";
+    };
+    buttons("#installed").find((b) => b.textContent === "Show in folder")!.click();
+    await tick();
+    await tick();
+    expect(calls.find((c) => c.cmd === "models_reveal")!.args.path).toBe(gemma.path);
+    expect(q("#models-error").textContent).toContain("no D-Bus");
+  });
+
+  it("a damaged imports list set aside is shown, not only logged", async () => {
+    replies.models_list = () => ({ models: [], notices: ["imports.json could not be read; it was kept as imports.json.bad-1"] });
+    await pane();
+    expect(q("#models-error").textContent).toContain("imports.json.bad-1");
   });
 
   it("search, pick a repo, download a file", async () => {

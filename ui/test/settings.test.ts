@@ -16,7 +16,8 @@ beforeEach(() => {
   mockIPC(
     (cmd, args) => {
       if (cmd === "get_settings") return defaults;
-      if (cmd === "models_list") return [];
+      if (cmd === "models_list") return { models: [], notices: [] };
+      if (cmd === "models_catalog") return [];
       if (cmd === "get_status") return { state: "ready", name: "qwen", device: "cpu", load_ms: 1500 };
       if (cmd === "take_notices") return ["settings.json could not be used; defaults are in use"];
       if (cmd === "set_settings") {

@@ -227,9 +227,33 @@ fn models_commands_refuse_bad_arguments_with_clear_messages() {
     assert!(err(call(&w, "models_use", json!({"path": dir.path().join("gone.gguf")}))).contains("does not exist"));
     assert!(err(call(&w, "models_pause", json!({"id": 99}))).contains("no download 99"));
     assert!(err(call(&w, "models_search", json!({"query": "  "}))).contains("type a model name"));
+    assert!(err(call(&w, "models_reveal", json!({"path": page}))).contains("is not one of the installed models"));
+    assert!(err(call(&w, "models_reveal", json!({"path": 7}))).contains("invalid type"));
 
     let mut s = call(&w, "get_settings", json!({})).unwrap();
     s["active_model"] = json!(page);
     call(&w, "set_settings", json!({ "settings": s })).unwrap();
     assert!(err(call(&w, "models_delete", json!({"path": page}))).contains("active model"));
+}
+
+#[test]
+fn the_catalog_comes_with_a_fit_for_this_machine() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, w) = app(dir.path());
+    let items = call(&w, "models_catalog", json!({})).unwrap();
+    let items = items.as_array().unwrap();
+    assert!(items.len() >= 4);
+    assert_eq!(items.iter().filter(|i| i["default"] == true).count(), 1);
+    for i in items {
+        assert!(["fits", "tight", "too_big"].contains(&i["fit"]["fit"].as_str().unwrap()), "{i}");
+        assert!(i["fit"]["needed"].as_u64().unwrap() > i["size"].as_u64().unwrap());
+    }
+    let listing = call(&w, "models_list", json!({})).unwrap();
+    assert!(listing["models"].is_array() && listing["notices"].is_array(), "{listing}");
+}
+
+#[test]
+fn the_cli_and_the_app_share_one_config_folder() {
+    let conf: Value = serde_json::from_str(include_str!("../../tauri.conf.json")).unwrap();
+    assert_eq!(conf["identifier"], cmdbar_settings::APP_IDENTIFIER);
 }

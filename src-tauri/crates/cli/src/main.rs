@@ -148,9 +148,14 @@ fn parse_os(s: &str) -> Result<Os, String> {
     }
 }
 
-/// The model path from the flag, else `$CMDBAR_MODEL`, else the default.
+/// The model path from the flag, else `$CMDBAR_MODEL`, else the active
+/// model (`cmdbar models use`, or the app's choice), else the default.
 fn model_path(arg: &Option<PathBuf>) -> PathBuf {
-    arg.clone().unwrap_or_else(cmdbar_models::default_model_path)
+    if let Some(p) = arg.clone().or_else(|| std::env::var_os("CMDBAR_MODEL").map(PathBuf::from)) {
+        return p;
+    }
+    let active = cmdbar_settings::Settings::load(&cmdbar_settings::settings_path()).value.active_model;
+    active.unwrap_or_else(cmdbar_models::default_model_path)
 }
 
 /// Spawns the engine thread and loads the model on it.

@@ -3,23 +3,28 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use cmdbar_models::{download, repo_name, Control, Hub, HubCache, Library, Source};
+use cmdbar_models::{catalog, download, repo_name, Control, Hub, HubCache, Library, Memory, Source};
 
 #[derive(Subcommand)]
 pub enum ModelsCommand {
     /// Download a GGUF file from the Hub (or $HF_ENDPOINT) into the Hugging
     /// Face cache ($HF_HOME). Re-running after an interruption resumes.
     Pull {
-        /// ORG/REPO, or a Hub URL of the repo
+        /// ORG/REPO, a Hub URL of the repo, or a catalog id (`cmdbar models catalog`)
         repo: String,
-        /// The GGUF file in the repo
+        /// The GGUF file in the repo (a catalog id names its own)
         #[arg(long)]
-        file: String,
+        file: Option<String>,
         #[arg(long, default_value = "main")]
         revision: String,
     },
-    /// List the installed models: the Hugging Face cache and imports.
+    /// List the installed models: the Hugging Face cache, Cmdbar's folder and imports.
     List,
+    /// The recommended models, whether each is installed and fits this machine.
+    Catalog,
+    /// Make a model the active one, for the app and the CLI: a path, a
+    /// catalog id or an installed file's name.
+    Use { model: String },
     /// Add a GGUF file from anywhere on disk, by reference (no copy).
     Import { path: PathBuf },
     /// Remove a model: a Hub file and its blob, or an import's reference.
@@ -39,8 +44,28 @@ pub enum ModelsCommand {
 
 pub fn run(cmd: ModelsCommand) -> anyhow::Result<()> {
     match cmd {
-        ModelsCommand::Pull { repo, file, revision } => pull(&repo_name(&repo)?, &file, &revision),
+        ModelsCommand::Pull { repo, file, revision } => {
+            let (repo, file) = match (catalog::by_id(&repo), file) {
+                (_, Some(file)) => (repo_name(&repo)?, file),
+                (Some(e), None) => (e.repo.clone(), e.file.clone()),
+                (None, None) => {
+                    anyhow::bail!("name the file with --file, or pull a catalog id (cmdbar models catalog)")
+                }
+            };
+            pull(&repo, &file, &revision)
+        }
         ModelsCommand::List => list(),
+        ModelsCommand::Catalog => {
+            for i in Library::from_env().catalog(Memory::of_this_machine()) {
+                let e = &i.entry;
+                let mark = if e.default { " (default)" } else { "" };
+                let fit = i.fit.map(|f| f.text).unwrap_or_default();
+                let at = i.installed.map(|p| p.display().to_string()).unwrap_or_else(|| "not installed".into());
+                println!("{}{mark}\t{}\t{:.2} GB\t{fit}\t{at}", e.id, e.quantization, e.size as f64 / 1e9);
+            }
+            Ok(())
+        }
+        ModelsCommand::Use { model } => use_model(&model),
         ModelsCommand::Import { path } => {
             let m = Library::from_env().import(&path)?;
             println!("{}", m.path.display());
@@ -99,13 +124,39 @@ fn pull(repo: &str, file: &str, revision: &str) -> anyhow::Result<()> {
 }
 
 fn list() -> anyhow::Result<()> {
-    for m in Library::from_env().list() {
+    let active = crate::model_path(&None);
+    let lib = Library::from_env();
+    let models = lib.list();
+    for n in lib.take_notices() {
+        eprintln!("{n}");
+    }
+    for m in models {
         let from = match &m.source {
             Source::Hub { repo, .. } => repo.as_str(),
+            Source::Folder => "cmdbar",
             Source::Imported => "imported",
         };
         let arch = m.architecture.as_deref().unwrap_or("unusable");
-        println!("{from}\t{}\t{arch}\t{:.1} MB\t{}", m.name, m.size as f64 / 1e6, m.path.display());
+        let mark = if m.path == active { "*" } else { " " };
+        let fit = m.fit.map(|f| f.text).unwrap_or_default();
+        println!("{mark} {from}\t{}\t{arch}\t{:.1} MB\t{fit}\t{}", m.name, m.size as f64 / 1e6, m.path.display());
     }
+    Ok(())
+}
+
+/// Checks that the model loads as far as its header, then records it in the
+/// settings the app reads; the app loads it on its next start or switch.
+fn use_model(what: &str) -> anyhow::Result<()> {
+    let path = std::fs::canonicalize(Library::from_env().resolve(what)?)?;
+    cmdbar_engine::gguf::GgufFile::open(&path)?;
+    let file = cmdbar_settings::settings_path();
+    let loaded = cmdbar_settings::Settings::load(&file);
+    if let Some(n) = loaded.notice {
+        eprintln!("{n}");
+    }
+    let mut s = loaded.value;
+    s.active_model = Some(path.clone());
+    s.save(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    println!("{}", path.display());
     Ok(())
 }

@@ -86,3 +86,68 @@ fn search_and_files_list_what_the_hub_has() {
     let files = run(&["models", "files", &format!("{}/{REPO}", server.url)]);
     assert!(files.starts_with(&format!("{FILE}\tQ4_K_M\t")) && files.contains(&model().sha256), "{files}");
 }
+
+/// `cmdbar` with its own empty config, caches and Hub cache.
+fn isolated(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_cmdbar"))
+        .args(args)
+        .env("CMDBAR_CONFIG_DIR", dir.join("config"))
+        .env("XDG_CACHE_HOME", dir.join("cache"))
+        .env("HF_HOME", dir.join("hf"))
+        .env_remove("HF_HUB_CACHE")
+        .env_remove("CMDBAR_MODEL")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_catalog_lists_recommended_models_with_their_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = isolated(dir.path(), &["models", "catalog"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines[0].starts_with("qwen2.5-coder-1.5b (default)\tQ4_K_M\t1.12 GB\tfits: needs about"), "{text}");
+    assert!(lines.iter().all(|l| l.ends_with("not installed")), "{text}");
+    let out = isolated(dir.path(), &["models", "pull", "no-such-model"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("name the file with --file, or pull a catalog id"));
+}
+
+#[test]
+fn use_makes_a_model_active_for_the_cli_and_the_app_and_refuses_what_cannot_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("cache/cmdbar/models");
+    std::fs::create_dir_all(&models).unwrap();
+    let gguf = models.join(FILE);
+    std::fs::write(&gguf, &model().bytes).unwrap();
+    let settings = dir.path().join("config/settings.json");
+
+    // By file name: a model in Cmdbar's folder.
+    let out = isolated(dir.path(), &["models", "use", FILE]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&settings).unwrap()).unwrap();
+    assert_eq!(saved["active_model"], gguf.to_str().unwrap());
+    let list = String::from_utf8(isolated(dir.path(), &["models", "list"]).stdout).unwrap();
+    assert!(list.starts_with(&format!("* cmdbar\t{FILE}\tgemma3")), "{list}");
+
+    // Not a model, not installed, not there: refused, settings unchanged.
+    let page = dir.path().join("page.gguf");
+    std::fs::write(&page, "<html>").unwrap();
+    let before = std::fs::read(&settings).unwrap();
+    for (what, says) in [
+        (page.to_str().unwrap(), "not a GGUF"),
+        ("qwen2.5-coder-3b", "qwen2.5-coder-3b is not installed: download it first"),
+        ("nothing.gguf", "nothing.gguf is not installed"),
+    ] {
+        let out = isolated(dir.path(), &["models", "use", what]);
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(std::fs::read(&settings).unwrap(), before, "settings unchanged after {what}");
+    }
+}
