@@ -7,6 +7,7 @@ pub mod generate;
 pub mod gguf;
 mod llama;
 mod model;
+mod qmatmul;
 pub mod sampler;
 pub mod template;
 pub mod tokenizer;

@@ -10,24 +10,25 @@
 //! are dequantized on lookup.
 use std::sync::Arc;
 
-use candle_core::quantized::{ggml_file::qtensor_from_ggml, gguf_file, GgmlDType, QMatMul, QTensor};
-use candle_core::{DType, Device, Module, Result, Tensor};
+use crate::qmatmul::Linear;
+use candle_core::quantized::{ggml_file::qtensor_from_ggml, gguf_file, GgmlDType, QTensor};
+use candle_core::{DType, Device, Result, Tensor};
 
 use crate::gguf::{Architecture, GgufFile};
 
 struct Layer {
     attn_norm: Tensor,
-    wq: QMatMul,
-    wk: QMatMul,
-    wv: QMatMul,
+    wq: Linear,
+    wk: Linear,
+    wv: Linear,
     bq: Option<Tensor>,
     bk: Option<Tensor>,
     bv: Option<Tensor>,
-    wo: QMatMul,
+    wo: Linear,
     ffn_norm: Tensor,
-    gate: QMatMul,
-    up: QMatMul,
-    down: QMatMul,
+    gate: Linear,
+    up: Linear,
+    down: Linear,
     k_cache: Tensor,
     v_cache: Tensor,
 }
@@ -63,7 +64,7 @@ pub struct Llama {
     embed: Embeddings,
     layers: Vec<Layer>,
     norm: Tensor,
-    output: QMatMul,
+    output: Linear,
     cos: Tensor,
     sin: Tensor,
     n_head: usize,
@@ -107,17 +108,17 @@ impl Llama {
         let dtype = embed_q.dtype();
         let row_bytes = hidden / dtype.block_size() * dtype.type_size();
         let output = match qt("output.weight", device) {
-            Ok(w) => QMatMul::from_qtensor(w)?,
+            Ok(w) => Linear::from_qtensor(w)?,
             // Tied embeddings.
-            Err(_) if device.is_cpu() => QMatMul::from_arc(embed_q.clone())?,
-            Err(_) => QMatMul::from_qtensor(qt("token_embd.weight", device)?)?,
+            Err(_) if device.is_cpu() => Linear::from_arc(embed_q.clone())?,
+            Err(_) => Linear::from_qtensor(qt("token_embd.weight", device)?)?,
         };
         let norm = qt("output_norm.weight", device)?.dequantize(device)?;
         let mut layers = Vec::with_capacity(n_layer);
         for i in 0..n_layer {
             progress(i as f32 / n_layer as f32);
             let p = format!("blk.{i}");
-            let mm = |q: QTensor| QMatMul::from_qtensor(q);
+            let mm = |q: QTensor| Linear::from_qtensor(q);
             let mut opt_bias = |n: &str| qt(&format!("{p}.{n}"), device).ok().map(|b| b.dequantize(device)).transpose();
             let (bq, bk, bv) = (opt_bias("attn_q.bias")?, opt_bias("attn_k.bias")?, opt_bias("attn_v.bias")?);
             let cache = || Tensor::zeros((1, n_kv_head, max_ctx, head_dim), DType::F32, device);
@@ -193,7 +194,7 @@ impl Llama {
         for l in &self.layers {
             let residual = &x;
             let xs = candle_nn::ops::rms_norm(&x, &l.attn_norm, self.eps)?;
-            let proj = |w: &QMatMul, b: &Option<Tensor>| -> Result<Tensor> {
+            let proj = |w: &Linear, b: &Option<Tensor>| -> Result<Tensor> {
                 let y = w.forward(&xs)?;
                 match b {
                     Some(b) => y.broadcast_add(b),
