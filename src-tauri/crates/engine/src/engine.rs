@@ -58,7 +58,18 @@ impl Engine {
         let shared = epoch.clone();
         let thread = std::thread::Builder::new()
             .name("cmdbar-engine".into())
-            .spawn(move || worker(config, rx, shared))
+            .spawn(move || {
+                // The engine runs inside its own thread pool, so each matmul's
+                // fork-join stays among pool threads instead of handing work
+                // to the global pool and sleeping on it ~200 times a token.
+                match rayon::ThreadPoolBuilder::new().thread_name(|i| format!("cmdbar-engine-{i}")).build() {
+                    Ok(pool) => pool.install(move || worker(config, rx, shared)),
+                    Err(e) => {
+                        tracing::warn!("no thread pool for the engine ({e}); using the global one");
+                        worker(config, rx, shared)
+                    }
+                }
+            })
             .expect("spawn engine thread");
         Self { jobs: Some(tx), epoch, thread: Some(thread) }
     }

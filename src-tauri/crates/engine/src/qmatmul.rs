@@ -87,7 +87,7 @@ impl Linear {
 struct Out(*mut f32);
 unsafe impl Sync for Out {}
 
-fn run<T: GgmlType>(bytes: &[u8], xs: &[f32], t: usize, k: usize, n: usize, out: &mut [f32]) -> Result<()> {
+fn run<T: GgmlType + 'static>(bytes: &[u8], xs: &[f32], t: usize, k: usize, n: usize, out: &mut [f32]) -> Result<()> {
     let blocks = k / T::BLCK_SIZE;
     let size = std::mem::size_of::<T>();
     if bytes.len() != n * blocks * size || bytes.as_ptr().align_offset(std::mem::align_of::<T>()) != 0 {
@@ -105,6 +105,7 @@ fn run<T: GgmlType>(bytes: &[u8], xs: &[f32], t: usize, k: usize, n: usize, out:
         T::VecDotType::from_float(xs, &mut xq);
     }
 
+    let x4 = Q4kX4::for_type::<T>(w, &xq);
     let row_bytes = blocks * size;
     let threads = rayon::current_num_threads().max(1);
     // Tiles that fit the cache, and enough of them to keep every thread busy.
@@ -113,7 +114,12 @@ fn run<T: GgmlType>(bytes: &[u8], xs: &[f32], t: usize, k: usize, n: usize, out:
     let dst = &dst;
     (0..n.div_ceil(rows)).into_par_iter().for_each(|tile| {
         let (r0, r1) = (tile * rows, ((tile + 1) * rows).min(n));
-        for (tok, xrow) in xq.chunks_exact(qblocks).enumerate() {
+        // Four tokens at a time share each unpacked weight block.
+        let done = match &x4 {
+            Some(x4) => x4.tile(r0, r1, blocks, t, n, dst),
+            None => 0,
+        };
+        for (tok, xrow) in xq.chunks_exact(qblocks).enumerate().skip(done) {
             for r in r0..r1 {
                 let v = T::vec_dot(k, &w[r * blocks..(r + 1) * blocks], xrow);
                 // SAFETY: `tok * n + r` is in bounds, and no other tile
@@ -123,6 +129,163 @@ fn run<T: GgmlType>(bytes: &[u8], xs: &[f32], t: usize, k: usize, n: usize, out:
         }
     });
     Ok(())
+}
+
+/// Q4_K weights against four tokens at once (AVX2), where the CPU has it.
+struct Q4kX4<'a> {
+    #[cfg(target_arch = "x86_64")]
+    w: &'a [x86::Q4K],
+    #[cfg(target_arch = "x86_64")]
+    xq: &'a [x86::Q8K],
+    #[cfg(not(target_arch = "x86_64"))]
+    _p: std::marker::PhantomData<&'a ()>,
+}
+
+impl<'a> Q4kX4<'a> {
+    #[allow(unused_variables)]
+    fn for_type<T: GgmlType + 'static>(w: &'a [T], xq: &'a [T::VecDotType]) -> Option<Self> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::any::TypeId;
+            let is_q4k = TypeId::of::<T>() == TypeId::of::<BlockQ4K>();
+            if !is_q4k || !std::arch::is_x86_feature_detected!("avx2") || !std::arch::is_x86_feature_detected!("fma") {
+                return None;
+            }
+            // SAFETY: T is BlockQ4K and its dot type BlockQ8K, whose repr(C)
+            // layouts the mirrors copy (sizes asserted in `x86`).
+            unsafe {
+                Some(Self {
+                    w: std::slice::from_raw_parts(w.as_ptr().cast(), w.len()),
+                    xq: std::slice::from_raw_parts(xq.as_ptr().cast(), xq.len()),
+                })
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        None
+    }
+
+    /// Rows `r0..r1` for the tokens in whole groups of four; returns how
+    /// many tokens it did.
+    #[allow(unused_variables)]
+    fn tile(&self, r0: usize, r1: usize, blocks: usize, t: usize, n: usize, dst: &Out) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let groups = t / 4;
+            for g in 0..groups {
+                let x = |i: usize| &self.xq[(g * 4 + i) * blocks..(g * 4 + i + 1) * blocks];
+                let ys = [x(0), x(1), x(2), x(3)];
+                for r in r0..r1 {
+                    let mut v = [0f32; 4];
+                    // SAFETY: avx2 and fma were detected in `for_type`.
+                    unsafe { x86::dot_q4k_x4(&self.w[r * blocks..(r + 1) * blocks], ys, &mut v) };
+                    for (i, v) in v.into_iter().enumerate() {
+                        // SAFETY: in bounds; this tile alone writes column r.
+                        unsafe { *dst.0.add((g * 4 + i) * n + r) = v };
+                    }
+                }
+            }
+            groups * 4
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        0
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    /// ggml's block_q4_K and block_q8_K, as candle lays them out.
+    #[repr(C)]
+    pub struct Q4K {
+        pub d: u16,
+        pub dmin: u16,
+        pub scales: [u8; 12],
+        pub qs: [u8; 128],
+    }
+    #[repr(C)]
+    pub struct Q8K {
+        pub d: f32,
+        pub qs: [i8; 256],
+        pub bsums: [i16; 16],
+    }
+    const _: () = assert!(std::mem::size_of::<Q4K>() == std::mem::size_of::<super::BlockQ4K>());
+    const _: () = assert!(std::mem::size_of::<Q8K>() == std::mem::size_of::<super::BlockQ8K>());
+    const _: () = assert!(std::mem::align_of::<Q8K>() == std::mem::align_of::<super::BlockQ8K>());
+
+    #[inline(always)]
+    unsafe fn scale_shuffle(i: usize) -> __m256i {
+        _mm256_set1_epi16((((2 * i + 1) << 8) | (2 * i)) as i16)
+    }
+
+    #[inline(always)]
+    unsafe fn hsum8(x: __m256) -> f32 {
+        let s = _mm_add_ps(_mm256_extractf128_ps(x, 1), _mm256_castps256_ps128(x));
+        hsum4(s)
+    }
+
+    #[inline(always)]
+    unsafe fn hsum4(s: __m128) -> f32 {
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)))
+    }
+
+    /// ggml's AVX2 Q4_K x Q8_K dot product, with the weight block unpacked
+    /// once for four tokens.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn dot_q4k_x4(w: &[Q4K], ys: [&[Q8K]; 4], out: &mut [f32; 4]) {
+        const KMASK1: u32 = 0x3f3f3f3f;
+        const KMASK2: u32 = 0x0f0f0f0f;
+        const KMASK3: u32 = 0x03030303;
+        let m4 = _mm256_set1_epi8(0xF);
+        let mut acc = [_mm256_setzero_ps(); 4];
+        let mut acc_m = [_mm_setzero_ps(); 4];
+        for (b, x) in w.iter().enumerate() {
+            let word = |i: usize| u32::from_le_bytes([x.scales[i], x.scales[i + 1], x.scales[i + 2], x.scales[i + 3]]);
+            let mut utmp = [word(0), word(4), word(8), 0];
+            utmp[3] = ((utmp[2] >> 4) & KMASK2) | (((utmp[1] >> 6) & KMASK3) << 4);
+            let uaux = utmp[1] & KMASK1;
+            utmp[1] = (utmp[2] & KMASK2) | (((utmp[0] >> 6) & KMASK3) << 4);
+            utmp[2] = uaux;
+            utmp[0] &= KMASK1;
+            let mins_and_scales =
+                _mm256_cvtepu8_epi16(_mm_set_epi32(utmp[3] as i32, utmp[2] as i32, utmp[1] as i32, utmp[0] as i32));
+            let mins = _mm256_extracti128_si256(mins_and_scales, 1);
+            let sc128 = _mm256_extracti128_si256(mins_and_scales, 0);
+            let scales = _mm256_set_m128i(sc128, sc128);
+            let dx = half::f16::from_bits(x.d).to_f32();
+            let dminx = half::f16::from_bits(x.dmin).to_f32();
+
+            let mut sumi = [_mm256_setzero_si256(); 4];
+            let q4 = x.qs.as_ptr();
+            for j in 0..4 {
+                let scale_l = _mm256_shuffle_epi8(scales, scale_shuffle(2 * j));
+                let scale_h = _mm256_shuffle_epi8(scales, scale_shuffle(2 * j + 1));
+                let q4bits = _mm256_loadu_si256(q4.add(32 * j) as *const __m256i);
+                let q4l = _mm256_and_si256(q4bits, m4);
+                let q4h = _mm256_and_si256(_mm256_srli_epi16(q4bits, 4), m4);
+                for t in 0..4 {
+                    let q8 = ys[t].get_unchecked(b).qs.as_ptr().add(64 * j);
+                    let q8l = _mm256_loadu_si256(q8 as *const __m256i);
+                    let q8h = _mm256_loadu_si256(q8.add(32) as *const __m256i);
+                    let pl = _mm256_madd_epi16(scale_l, _mm256_maddubs_epi16(q4l, q8l));
+                    let ph = _mm256_madd_epi16(scale_h, _mm256_maddubs_epi16(q4h, q8h));
+                    sumi[t] = _mm256_add_epi32(sumi[t], _mm256_add_epi32(pl, ph));
+                }
+            }
+            for t in 0..4 {
+                let y = ys[t].get_unchecked(b);
+                let q8sums = _mm256_loadu_si256(y.bsums.as_ptr() as *const __m256i);
+                let q8s = _mm_hadd_epi16(_mm256_extracti128_si256(q8sums, 0), _mm256_extracti128_si256(q8sums, 1));
+                let prod = _mm_madd_epi16(mins, q8s);
+                acc_m[t] = _mm_fmadd_ps(_mm_set1_ps(-y.d * dminx), _mm_cvtepi32_ps(prod), acc_m[t]);
+                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(y.d * dx), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
+            }
+        }
+        for t in 0..4 {
+            out[t] = hsum8(acc[t]) + hsum4(acc_m[t]);
+        }
+    }
 }
 
 #[cfg(test)]
