@@ -1,11 +1,16 @@
 //! `cmdbar bench`: what a user feels (load, time to a command) and what the
-//! engine does (prefill and decode speed). Medians of several runs after a
-//! warm-up; text table or one JSON object.
+//! engine does (prefill at several lengths, decode, the prefix cache,
+//! sampling, memory), optionally side by side with llama.cpp on the same
+//! file, token ids and threads, the runs paired A B A B. Medians of several
+//! runs after a warm-up; a text table or one JSON object.
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
-use cmdbar_engine::{Event, Prompt, Request, SamplingParams, Timings};
+use cmdbar_engine::{Engine, Event, ModelInfo, Prompt, Request, SamplingParams, Timings};
 use cmdbar_suggest::{Context, Options};
-use serde::Serialize;
+use serde_json::{json, Value};
 
 use crate::{start, ModelArgs};
 
@@ -13,14 +18,14 @@ use crate::{start, ModelArgs};
 pub struct BenchArgs {
     #[command(flatten)]
     model: ModelArgs,
-    /// Prompt length for the prefill figure, in tokens (about).
-    #[arg(long, default_value_t = 200)]
-    prompt_tokens: usize,
-    /// Tokens to decode for the decode figure.
+    /// Prompt lengths for the prefill figures, in tokens.
+    #[arg(long, value_delimiter = ',', default_value = "16,128,512,2048")]
+    prefill: Vec<usize>,
+    /// Tokens to decode for the decode figure (after the 128-token prompt).
     #[arg(long, default_value_t = 64)]
     decode_tokens: usize,
     /// Measured runs per figure (after one warm-up).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 3)]
     runs: usize,
     /// Requests timed end to end, taken in turn (comma-separated).
     #[arg(
@@ -29,140 +34,378 @@ pub struct BenchArgs {
         default_value = "list all files in the current directory,show free disk space,find files over 100 MB changed this week,count the lines of every python file here"
     )]
     query: Vec<String>,
+    /// Run the same workload through llama.cpp (llama-cpp-python) in the same
+    /// run, paired with ours.
+    #[arg(long)]
+    vs_llamacpp: bool,
+    /// The Python that has llama-cpp-python [default: $CMDBAR_LLAMACPP_PYTHON, else python3].
+    #[arg(long)]
+    python: Option<String>,
     #[arg(long)]
     json: bool,
 }
 
-#[derive(Serialize)]
-struct Figures {
-    model: String,
-    model_path: String,
-    device: &'static str,
-    threads: usize,
-    runs: usize,
-    load_ms: f64,
-    prompt_tokens: usize,
-    prefill_tps: f64,
-    decode_tokens: usize,
-    decode_tps: f64,
-    first_token_ms: f64,
-    first_command_ms: f64,
-    command: String,
-}
-
 fn median(mut xs: Vec<f64>) -> f64 {
+    xs.retain(|x| x.is_finite());
     xs.sort_by(f64::total_cmp);
     let n = xs.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    if n % 2 == 1 {
-        xs[n / 2]
-    } else {
-        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => xs[n / 2],
+        _ => (xs[n / 2 - 1] + xs[n / 2]) / 2.0,
     }
 }
 
-fn timed(engine: &cmdbar_engine::Engine, req: Request) -> anyhow::Result<(Timings, String)> {
+/// One request's timings, and when the command's closing fence came.
+struct Timed {
+    t: Timings,
+    text: String,
+    command_ms: Option<f64>,
+}
+
+fn timed(engine: &Engine, req: Request) -> anyhow::Result<Timed> {
+    let start = Instant::now();
     let mut text = String::new();
+    let mut command_ms = None;
     for e in engine.generate(req) {
         match e {
-            Event::CompletionDone { text: t, .. } => text = t,
-            Event::Done(t) => return Ok((t, text)),
+            Event::Token { index: 0, text: piece } => {
+                text.push_str(&piece);
+                if command_ms.is_none() && text.matches("```").count() >= 2 {
+                    command_ms = Some(start.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+            Event::Done(t) => return Ok(Timed { t, text, command_ms }),
             Event::Error(e) => return Err(e.into()),
             Event::Cancelled => anyhow::bail!("cancelled"),
-            Event::Token { .. } => {}
+            _ => {}
         }
     }
     anyhow::bail!("the engine stopped")
 }
 
+/// The same workload through llama.cpp, in a worker process.
+struct LlamaCpp {
+    child: Child,
+    input: ChildStdin,
+    output: BufReader<ChildStdout>,
+}
+
+impl LlamaCpp {
+    fn start(python: &str, model: &std::path::Path, threads: usize, context: usize) -> anyhow::Result<Self> {
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../scripts/llamacpp-worker");
+        let mut child = Command::new(python)
+            .arg(&script)
+            .arg(model)
+            .arg(threads.to_string())
+            .arg(context.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| anyhow::anyhow!("{python} {}: {e}", script.display()))?;
+        let input = child.stdin.take().ok_or_else(|| anyhow::anyhow!("no stdin"))?;
+        let output = BufReader::new(child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?);
+        Ok(Self { child, input, output })
+    }
+
+    fn ask(&mut self, req: Value) -> anyhow::Result<Value> {
+        writeln!(self.input, "{req}")?;
+        let mut line = String::new();
+        if self.output.read_line(&mut line)? == 0 {
+            anyhow::bail!("the llama.cpp worker stopped (is llama-cpp-python installed? see docs/BENCHMARKS.md)");
+        }
+        let v: Value = serde_json::from_str(&line)?;
+        if let Some(e) = v.get("error") {
+            anyhow::bail!("llama.cpp worker: {e}");
+        }
+        Ok(v)
+    }
+
+    fn run(
+        &mut self,
+        ids: &[u32],
+        n: usize,
+        reset: bool,
+        until_fence: bool,
+    ) -> anyhow::Result<(f64, f64, f64, Option<f64>)> {
+        let v = self.ask(json!({"op": "run", "ids": ids, "n": n, "reset": reset, "until_fence": until_fence}))?;
+        let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+        Ok((f("first_ms"), f("total_ms"), f("generated"), v["command_ms"].as_f64()))
+    }
+}
+
+impl Drop for LlamaCpp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Samples per figure, for one engine.
+#[derive(Default)]
+struct Samples(BTreeMap<String, Vec<f64>>);
+
+impl Samples {
+    fn push(&mut self, key: impl Into<String>, v: f64) {
+        self.0.entry(key.into()).or_default().push(v);
+    }
+    fn medians(self) -> BTreeMap<String, f64> {
+        self.0.into_iter().map(|(k, v)| (k, median(v))).collect()
+    }
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:").map(|v| v.trim().trim_end_matches(" kB").trim().to_string()))
+        })
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// Memory read bandwidth with all threads: the decode ceiling's numerator.
+fn bandwidth_gbps() -> f64 {
+    use rayon::prelude::*;
+    let buf = vec![1u64; (1usize << 30) / 8];
+    let mut best = f64::NAN;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let s: u64 = buf.par_chunks(1 << 16).map(|c| c.iter().fold(0u64, |a, &x| a.wrapping_add(x))).sum();
+        let secs = t.elapsed().as_secs_f64();
+        std::hint::black_box(s);
+        let gbps = (buf.len() * 8) as f64 / secs / 1e9;
+        best = if best.is_nan() { gbps } else { best.max(gbps) };
+    }
+    best
+}
+
+/// Weight bytes read per decoded token: every tensor but the embedding
+/// table (of which one row is read), unless it doubles as the output.
+fn bytes_per_token(path: &std::path::Path) -> anyhow::Result<u64> {
+    let g = cmdbar_engine::gguf::GgufFile::open(path)?;
+    let infos = &g.content.tensor_infos;
+    let tied = !infos.contains_key("output.weight");
+    Ok(infos
+        .iter()
+        .filter(|(name, _)| tied || name.as_str() != "token_embd.weight")
+        .map(|(_, i)| (i.shape.elem_count() / i.ggml_dtype.block_size() * i.ggml_dtype.type_size()) as u64)
+        .sum())
+}
+
+/// Prompts of ordinary text whose first id differs from the previous
+/// prompt's, so the prefix cache reuses nothing.
+struct Prompts {
+    base: Vec<u32>,
+    firsts: Vec<u32>,
+    next: usize,
+}
+
+impl Prompts {
+    fn new(base: Vec<u32>) -> Self {
+        let mut firsts = base.clone();
+        firsts.sort_unstable();
+        firsts.dedup();
+        Self { base, firsts, next: 0 }
+    }
+
+    fn first(&mut self) -> u32 {
+        self.next += 1;
+        self.firsts[self.next % self.firsts.len()]
+    }
+
+    fn of(&mut self, len: usize) -> Vec<u32> {
+        let mut ids: Vec<u32> = self.base.iter().cycle().take(len).copied().collect();
+        ids[0] = self.first();
+        ids
+    }
+}
+
+fn raw(ids: Vec<u32>, n: usize) -> Request {
+    Request {
+        prompt: Prompt::Tokens(ids),
+        completions: vec![SamplingParams::greedy()],
+        max_tokens: n,
+        stop: vec![],
+        ignore_eos: true,
+    }
+}
+
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let runs = args.runs.max(1);
-    let mut loads = vec![];
+    anyhow::ensure!(!args.query.is_empty(), "--query needs at least one request");
+    anyhow::ensure!(args.decode_tokens >= 2, "--decode-tokens must be at least 2");
+    let path = crate::model_path(&args.model.model);
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let text = "The quick brown fox jumps over the lazy dog, then the dog chases the fox around the old barn. ";
+    let mut prompts = Prompts::new(cmdbar_engine::prompt_ids(&path, &Prompt::Raw(text.repeat(4)))?);
+    let context = args.model.context;
+    if let Some(&too_long) = args.prefill.iter().find(|&&l| l + 64 > context) {
+        anyhow::bail!("a {too_long}-token prefill does not fit --context {context}");
+    }
+
+    let mut llama = if args.vs_llamacpp {
+        let python =
+            args.python.clone().or_else(|| std::env::var("CMDBAR_LLAMACPP_PYTHON").ok()).unwrap_or("python3".into());
+        Some(LlamaCpp::start(&python, &path, threads, context)?)
+    } else {
+        None
+    };
+    let (mut ours, mut theirs) = (Samples::default(), Samples::default());
+
+    // Cold load, paired.
     for _ in 0..runs {
         let t = Instant::now();
         let (engine, _) = start(&args.model)?;
-        loads.push(t.elapsed().as_secs_f64() * 1000.0);
+        ours.push("load_ms", t.elapsed().as_secs_f64() * 1000.0);
         drop(engine);
+        if let Some(l) = llama.as_mut() {
+            theirs.push("load_ms", l.ask(json!({"op": "load"}))?["ms"].as_f64().unwrap_or(f64::NAN));
+        }
     }
     let (engine, info) = start(&args.model)?;
 
-    // A prompt of about the asked length: a sentence of ~10 tokens, repeated.
-    let sentence = "The quick brown fox jumps over the lazy dog again. ";
-    let raw = sentence.repeat((args.prompt_tokens / 10).max(1));
-    // Each run starts differently, so the prefix cache reuses nothing and
-    // the prefill figure is a real prefill.
-    let bench_req = |run: usize, max_tokens| Request {
-        prompt: Prompt::Raw(format!("{} {raw}", char::from(b'A' + (run % 26) as u8))),
-        completions: vec![SamplingParams::greedy()],
-        max_tokens,
-        stop: vec![],
-        ignore_eos: true,
-    };
-    let mut prefill = vec![];
-    let mut decode = vec![];
-    let mut prompt_tokens = 0;
-    for i in 0..=runs {
-        let (t, _) = timed(&engine, bench_req(i, args.decode_tokens.max(2)))?;
-        anyhow::ensure!(t.cached_tokens == 0, "the bench prompt was served from the cache");
-        if i == 0 {
-            continue; // warm-up
+    // Prefill at each length (and decode after it), paired; run 0 warms up.
+    let mut sample_share = vec![];
+    for run in 0..=runs {
+        for &len in &args.prefill {
+            if run == 0 && len != args.prefill[0] {
+                continue;
+            }
+            let n = if len == 128 { args.decode_tokens } else { 16 };
+            let ids = prompts.of(len);
+            let r = timed(&engine, raw(ids.clone(), n))?;
+            anyhow::ensure!(r.t.cached_tokens == 0, "the bench prompt was served from the cache");
+            if run > 0 {
+                ours.push(format!("prefill_tps_{len}"), r.t.prefill_tps());
+                let decode_ms = r.t.total_ms - r.t.first_token_ms;
+                ours.push(format!("decode_tps_ctx{len}"), (r.t.generated_tokens - 1) as f64 * 1000.0 / decode_ms);
+                let forward_ms = r.t.total_ms - r.t.sample_ms;
+                sample_share
+                    .push(r.t.sample_ms / r.t.generated_tokens as f64 / (forward_ms / (r.t.generated_tokens as f64)));
+            }
+            if let Some(l) = llama.as_mut() {
+                let (first, total, generated, _) = l.run(&ids, n, true, false)?;
+                if run > 0 {
+                    theirs.push(format!("prefill_tps_{len}"), len as f64 * 1000.0 / first);
+                    theirs.push(format!("decode_tps_ctx{len}"), (generated - 1.0) * 1000.0 / (total - first));
+                }
+            }
         }
-        prompt_tokens = t.prompt_tokens;
-        prefill.push(t.prefill_tps());
-        let decode_ms = t.total_ms - t.first_token_ms;
-        decode.push((t.generated_tokens - 1) as f64 * 1000.0 / decode_ms);
     }
 
-    anyhow::ensure!(!args.query.is_empty(), "--query needs at least one request");
+    // Real requests, warm (the system prompt and examples cached), paired:
+    // time to the first token and to the command's closing fence.
     let ctx = Context::detect();
-    // A real request, warm: the system prompt and examples are cached, as
-    // they are for every request after the first.
-    let mut first_token = vec![];
-    let mut first_command = vec![];
     let mut command = String::new();
-    for i in 0..=runs {
-        let query = &args.query[i % args.query.len().max(1)];
-        // One greedy candidate: the time until the first command is ready.
+    for run in 0..=runs {
+        let query = &args.query[run % args.query.len()];
         let opts = Options { candidates: 1, ..Default::default() };
         let req = cmdbar_suggest::prepare(&ctx, query, &opts, &info)?.request;
-        let (t, text) = timed(&engine, req)?;
-        if i == 0 {
-            continue;
+        let ids = cmdbar_engine::prompt_ids(&path, &req.prompt)?;
+        let warm = Request { prompt: Prompt::Tokens(ids.clone()), ..req.clone() };
+        let r = timed(&engine, warm.clone())?;
+        if run > 0 {
+            ours.push("first_token_ms", r.t.first_token_ms);
+            ours.push("first_command_ms", r.command_ms.unwrap_or(f64::NAN));
+            ours.push("full_answer_ms", r.t.total_ms);
+            if run == 1 {
+                command = cmdbar_suggest::parse::parse(&r.text).map(|p| p.command).unwrap_or_default();
+            }
+            // The same request with nothing cached: what the prefix cache saves.
+            let mut cold_ids = ids.clone();
+            cold_ids[0] = prompts.first();
+            let cold = timed(&engine, Request { prompt: Prompt::Tokens(cold_ids), max_tokens: 1, ..req.clone() })?;
+            ours.push("cold_first_token_ms", cold.t.first_token_ms);
+            // A new query cancels one in flight (after its first token), as
+            // typing on does in the popup: the time from there to its command.
+            let rx = engine.generate(warm.clone());
+            for e in rx.iter() {
+                if matches!(e, Event::Token { .. }) {
+                    break;
+                }
+            }
+            engine.cancel();
+            let next = timed(&engine, warm.clone())?;
+            ours.push("cancel_then_command_ms", next.command_ms.unwrap_or(f64::NAN));
         }
-        first_token.push(t.first_token_ms);
-        first_command.push(t.total_ms);
-        if i == 1 {
-            command = cmdbar_suggest::parse::parse(&text).map(|p| p.command).unwrap_or_default();
+        if let Some(l) = llama.as_mut() {
+            if run == 0 {
+                l.run(&ids, 1, true, false)?; // cache the system prompt, as a llama.cpp app would
+            }
+            let (first, _, _, command_ms) = l.run(&ids, opts.max_tokens, false, true)?;
+            if run > 0 {
+                theirs.push("first_token_ms", first);
+                theirs.push("first_command_ms", command_ms.unwrap_or(f64::NAN));
+            }
         }
     }
 
-    let f = Figures {
-        model: info.name.clone(),
-        model_path: info.path.display().to_string(),
-        device: info.device,
-        threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        runs,
-        load_ms: median(loads),
-        prompt_tokens,
-        prefill_tps: median(prefill),
-        decode_tokens: args.decode_tokens,
-        decode_tps: median(decode),
-        first_token_ms: median(first_token),
-        first_command_ms: median(first_command),
-        command,
-    };
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&f)?);
-    } else {
-        println!("model            {} ({} on {}, {} threads)", f.model, f.model_path, f.device, f.threads);
-        println!("load             {:8.0} ms", f.load_ms);
-        println!("prefill          {:8.1} tok/s  ({} tokens)", f.prefill_tps, f.prompt_tokens);
-        println!("decode           {:8.1} tok/s  ({} tokens)", f.decode_tps, f.decode_tokens);
-        println!("first token      {:8.0} ms     (warm, real request)", f.first_token_ms);
-        println!("first command    {:8.0} ms     {:?}", f.first_command_ms, f.command);
-        println!("(medians of {} runs after a warm-up)", f.runs);
+    let kv = cmdbar_engine::gguf::GgufFile::open(&path)?.kv_shape().map(|k| k.bytes(info.context_length));
+    let mut figures = ours.medians();
+    figures.insert("peak_rss_mb".into(), peak_rss_mb());
+    figures.insert("kv_cache_mb".into(), kv.map_or(f64::NAN, |b| b as f64 / 1048576.0));
+    figures.insert("sampling_overhead_pct".into(), median(sample_share) * 100.0);
+    let cold = figures.get("cold_first_token_ms").copied().unwrap_or(f64::NAN);
+    figures.insert("prefix_cache_speedup".into(), cold / figures.get("first_token_ms").copied().unwrap_or(f64::NAN));
+    if let (Some(p), Some(d)) = (figures.get("prefill_tps_512"), figures.get("decode_tps_ctx512")) {
+        // Without a KV cache each new token recomputes its whole context.
+        figures.insert("kv_cache_speedup_ctx512".into(), 512.0 / p * d);
     }
+    figures.insert("decode_tps".into(), figures.get("decode_tps_ctx128").copied().unwrap_or(f64::NAN));
+
+    let mut out = json!({
+        "model": info.name,
+        "model_path": info.path,
+        "device": info.device,
+        "threads": threads,
+        "runs": runs,
+        "command": command,
+    });
+    let bandwidth = bandwidth_gbps();
+    let per_token = bytes_per_token(&path)? as f64;
+    out["bandwidth_gbps"] = json!(bandwidth);
+    out["decode_ceiling_tps"] = json!(bandwidth * 1e9 / per_token);
+    out["decode_share_of_ceiling"] = json!(figures["decode_tps"] / (bandwidth * 1e9 / per_token));
+    if let Some(mut l) = llama {
+        let mut t = theirs.medians();
+        t.insert("peak_rss_mb".into(), l.ask(json!({"op": "rss"}))?["peak_mb"].as_f64().unwrap_or(f64::NAN));
+        t.insert("decode_tps".into(), t.get("decode_tps_ctx128").copied().unwrap_or(f64::NAN));
+        let ratios: BTreeMap<String, f64> =
+            t.iter().filter_map(|(k, v)| figures.get(k).map(|ours| (k.clone(), ours / v))).collect();
+        out["versions"] = l.ask(json!({"op": "info"}))?;
+        out["llamacpp"] = json!(t);
+        out["ratios"] = json!(ratios);
+    }
+    out["figures"] = json!(figures);
+    print(&out, &info, args.json)
+}
+
+fn print(out: &Value, info: &ModelInfo, as_json: bool) -> anyhow::Result<()> {
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(out)?);
+        return Ok(());
+    }
+    println!(
+        "model  {} ({} on {}, {} threads, medians of {} runs)",
+        info.name, out["model_path"], info.device, out["threads"], out["runs"]
+    );
+    println!("{:<26} {:>12} {:>12} {:>8}", "figure", "cmdbar", "llama.cpp", "ratio");
+    let empty = serde_json::Map::new();
+    let theirs = out["llamacpp"].as_object().unwrap_or(&empty);
+    let ratios = out["ratios"].as_object().unwrap_or(&empty);
+    for (k, v) in out["figures"].as_object().unwrap_or(&empty) {
+        let cell = |v: Option<&Value>| v.and_then(Value::as_f64).map_or("".into(), |x| format!("{x:.1}"));
+        let ratio = ratios.get(k).and_then(Value::as_f64).map_or("".into(), |r| format!("{r:.2}x"));
+        println!("{k:<26} {:>12} {:>12} {ratio:>8}", cell(Some(v)), cell(theirs.get(k)));
+    }
+    println!(
+        "memory bandwidth {:.1} GB/s; decode ceiling {:.1} tok/s; decode at {:.0}% of it",
+        out["bandwidth_gbps"].as_f64().unwrap_or(f64::NAN),
+        out["decode_ceiling_tps"].as_f64().unwrap_or(f64::NAN),
+        out["decode_share_of_ceiling"].as_f64().unwrap_or(f64::NAN) * 100.0
+    );
+    println!("first command: {}", out["command"]);
     Ok(())
 }

@@ -16,6 +16,28 @@ pub enum Prompt {
     Chat(Vec<Message>),
     /// Used as is.
     Raw(String),
+    /// Token ids, as another engine would be given them (benchmarks).
+    Tokens(Vec<u32>),
+}
+
+impl Prompt {
+    /// The prompt's token ids with this tokenizer and template.
+    pub fn ids(
+        &self,
+        tokenizer: &crate::tokenizer::Tokenizer,
+        template: &crate::template::ChatTemplate,
+    ) -> Result<Vec<u32>> {
+        let text = match self {
+            Prompt::Chat(messages) => template.render(messages, true)?,
+            Prompt::Raw(s) => s.clone(),
+            Prompt::Tokens(ids) if ids.is_empty() => return Err(EngineError::EmptyPrompt),
+            Prompt::Tokens(ids) => return Ok(ids.clone()),
+        };
+        if text.trim().is_empty() {
+            return Err(EngineError::EmptyPrompt);
+        }
+        tokenizer.encode(&text)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -64,6 +86,8 @@ pub struct Timings {
     /// From the request's start to the first generated token.
     pub first_token_ms: f64,
     pub total_ms: f64,
+    /// Time spent choosing tokens from the logits (sampling), all tokens.
+    pub sample_ms: f64,
 }
 
 impl Timings {
@@ -123,14 +147,7 @@ pub fn run(
     emit: &mut dyn FnMut(Event),
 ) -> Result<bool> {
     let start = Instant::now();
-    let text = match &req.prompt {
-        Prompt::Chat(messages) => model.template.render(messages, true)?,
-        Prompt::Raw(s) => s.clone(),
-    };
-    if text.trim().is_empty() {
-        return Err(EngineError::EmptyPrompt);
-    }
-    let prompt = model.tokenizer.encode(&text)?;
+    let prompt = req.prompt.ids(&model.tokenizer, &model.template)?;
     let context = model.info.context_length;
     if prompt.len() + 1 > context {
         return Err(EngineError::ContextOverflow { prompt_tokens: prompt.len(), context });
@@ -157,7 +174,9 @@ pub fn run(
         }
         while generated < max_new {
             // The cache holds exactly the prompt and the tokens so far.
+            let ts = Instant::now();
             let (id, lp) = sampler.sample(&mut scratch.logits, model.history());
+            timings.sample_ms += ms(ts);
             if index == 0 && generated == 0 {
                 timings.first_token_ms = ms(start);
             }

@@ -17,7 +17,7 @@ pub use engine::{Engine, EngineConfig, Progress};
 pub use error::{EngineError, Result};
 pub use generate::{Event, FinishReason, Prompt, Request, Timings};
 pub use gguf::{Architecture, KvShape};
-pub use model::{Model, ModelInfo};
+pub use model::{prompt_ids, Model, ModelInfo};
 pub use sampler::SamplingParams;
 pub use template::Message;
 pub use tokenizer::ControlTokens;

@@ -51,6 +51,25 @@ pub struct Model {
     saved_at: usize,
 }
 
+/// The tokenizer and chat template of a GGUF file.
+fn text_side(gguf: &GgufFile) -> Result<(Tokenizer, ChatTemplate)> {
+    let tokenizer = Tokenizer::load(gguf)?;
+    let token_text = |key: &str| gguf.u32(key).and_then(|id| tokenizer.id_to_token(id)).unwrap_or_default();
+    let template = ChatTemplate::new(
+        gguf.string("tokenizer.chat_template"),
+        token_text("tokenizer.ggml.bos_token_id"),
+        token_text("tokenizer.ggml.eos_token_id"),
+    )?;
+    Ok((tokenizer, template))
+}
+
+/// A prompt's token ids for the model at `path`, from its header alone
+/// (no weights): what the engine will feed the model.
+pub fn prompt_ids(path: &Path, prompt: &crate::Prompt) -> Result<Vec<u32>> {
+    let (tokenizer, template) = text_side(&GgufFile::open(path)?)?;
+    prompt.ids(&tokenizer, &template)
+}
+
 impl Model {
     /// `max_context` caps the model's own context (and the KV memory).
     pub fn load(path: &Path, pref: DevicePreference, max_context: usize) -> Result<Self> {
@@ -66,13 +85,7 @@ impl Model {
     ) -> Result<Self> {
         let start = Instant::now();
         let mut gguf = GgufFile::open(path)?;
-        let tokenizer = Tokenizer::load(&gguf)?;
-        let token_text = |key: &str| gguf.u32(key).and_then(|id| tokenizer.id_to_token(id)).unwrap_or_default();
-        let template = ChatTemplate::new(
-            gguf.string("tokenizer.chat_template"),
-            token_text("tokenizer.ggml.bos_token_id"),
-            token_text("tokenizer.ggml.eos_token_id"),
-        )?;
+        let (tokenizer, template) = text_side(&gguf)?;
         // The effective context: all later limits and buffers follow it (never
         // below 16 tokens, so that any cap still loads and reports overflow).
         let context_length = (gguf.arch_u32("context_length").unwrap_or(4096) as usize).min(max_context.max(16));
