@@ -228,7 +228,9 @@ fn is_fork_bomb(tokens: &[brush_parser::Token]) -> bool {
 fn judge_pipeline(p: &Pipeline, depth: usize, at_top: &mut bool, a: &mut Assessment) {
     let mut downloads = false;
     let mut decodes = false;
-    for cmd in p {
+    // What `echo`/`printf` put into the pipe, in case a shell runs it.
+    let mut piped_text: Option<String> = None;
+    for (i, cmd) in p.iter().enumerate() {
         for w in &cmd.raw {
             for inner in substitutions(w) {
                 classify_into(&inner, depth + 1, a);
@@ -239,10 +241,29 @@ fn judge_pipeline(p: &Pipeline, depth: usize, at_top: &mut bool, a: &mut Assessm
         }
         let words = strip_wrappers(&cmd.words, a);
         let Some(name) = words.first() else { continue };
-        if cmd.raw.first().is_some_and(|r| r.starts_with("$(") || r.starts_with('`')) {
+        // `$x`, `$'\x72m'`, `rm${IFS}-rf`, `$(...)`: the name is only known
+        // when it runs, so it could be anything.
+        let raw_name = &cmd.raw[cmd.words.len() - words.len()];
+        if raw_name.contains('$') || raw_name.contains('`') {
             a.raise(Risk::High, "runs a command that is computed when it runs");
         }
         let base = name.rsplit('/').next().unwrap_or(name).to_string();
+        if is_shell(&base) {
+            for (op, text) in &cmd.writes {
+                if op == "<<<" {
+                    a.raise(Risk::High, "runs a string as code");
+                    classify_into(text, depth + 1, a);
+                }
+            }
+            let reads_stdin = !words[1..].iter().any(|w| !w.starts_with('-'));
+            if i > 0 && reads_stdin {
+                a.raise(Risk::High, "runs text piped into it as code");
+                if let Some(text) = piped_text.take() {
+                    classify_into(&text, depth + 1, a);
+                }
+            }
+        }
+        piped_text = matches!(base.as_str(), "echo" | "printf").then(|| words[1..].join(" "));
         if is_shell(&base) && (downloads || decodes) {
             a.raise(
                 Risk::Critical,
@@ -573,10 +594,51 @@ fn judge_simple(name: &str, args: &[String], depth: usize, a: &mut Assessment) {
             classify_into(&args.join(" "), depth + 1, a);
         }
         "source" | "." => a.raise(Risk::Moderate, "runs a script in the current shell"),
-        s if is_shell(s) => {
+        "sh" | "bash" | "zsh" | "fish" | "dash" | "ksh" => {
             if let Some(i) = args.iter().position(|x| x == "-c") {
                 if let Some(code) = args.get(i + 1) {
                     classify_into(code, depth + 1, a);
+                }
+            }
+        }
+        s if is_shell(s) => {
+            // Inline Python, Perl, Ruby or JavaScript: not parsed, but the
+            // calls that delete files or run commands are easy to spot.
+            if let Some(i) = args.iter().position(|x| x == "-c" || x == "-e") {
+                let code = args.get(i + 1).map(String::as_str).unwrap_or("");
+                const RISKY: &[&str] = &[
+                    "rmtree",
+                    "remove(",
+                    "unlink",
+                    "rmdir",
+                    "system(",
+                    "popen",
+                    "subprocess",
+                    "exec(",
+                    "spawn",
+                    "execSync",
+                    "rm -",
+                    "truncate",
+                    "chmod",
+                    "kill(",
+                    "`",
+                ];
+                if let Some(what) = RISKY.iter().find(|r| code.contains(*r)) {
+                    a.raise(Risk::High, format!("runs inline {s} code that can delete files or run commands ({what})"));
+                }
+                for quoted in code.split(['"', '\'']).skip(1).step_by(2) {
+                    classify_into(quoted, depth + 1, a);
+                }
+            }
+        }
+        "tee" => {
+            for p in operands(args) {
+                if is_disk_device(p) {
+                    a.raise(Risk::Critical, format!("writes straight onto the disk device {p}"));
+                } else if is_system_path(p) {
+                    a.raise(Risk::High, format!("writes to the system file {p}"));
+                } else if !is_harmless_device(p) {
+                    a.raise(Risk::Moderate, format!("overwrites {p} if it exists"));
                 }
             }
         }

