@@ -54,11 +54,17 @@ fn bad<T: Default>(path: &Path, problem: &str) -> Loaded<T> {
 /// Writes to a temporary file beside `path` and renames it over, so a crash
 /// never leaves half a file.
 pub fn save_json<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let tmp = path.with_extension("json.tmp");
-    let mut f = std::fs::File::create(&tmp)?;
+    // A temporary file of its own in the same folder (the app and the CLI
+    // may write at once), flushed to disk, then renamed over the old file:
+    // a crash at any point leaves the old version or the new one.
+    let mut f = tempfile::Builder::new().prefix(".settings-").suffix(".tmp").tempfile_in(dir)?;
     f.write_all(&serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
+    f.as_file().sync_all()?;
+    f.persist(path).map_err(|e| e.error)?;
+    // The rename itself is durable once the folder is synced.
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
 }
