@@ -48,6 +48,22 @@ pub enum Suggestion {
     Cancelled { id: u32 },
 }
 
+/// Bounds on IPC strings, checked here whatever the UI sends: a page can't
+/// make the app store, classify or copy megabytes.
+pub mod limits {
+    pub const QUERY: usize = 8 * 1024;
+    pub const COMMAND: usize = 8 * 1024;
+    pub const PATH: usize = 4096;
+    pub const NAME: usize = 256;
+
+    pub fn check(what: &str, value: &str, max: usize) -> Result<(), String> {
+        if value.len() > max {
+            return Err(format!("the {what} is too long ({} bytes; at most {max})", value.len()));
+        }
+        Ok(())
+    }
+}
+
 fn context(s: &Settings) -> Context {
     let mut ctx = Context::detect();
     ctx.shell = match s.shell {
@@ -63,6 +79,7 @@ fn context(s: &Settings) -> Context {
 /// request already running is cancelled by the engine.
 #[tauri::command]
 pub fn ask<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, query: String, id: u32) -> Result<(), String> {
+    limits::check("request", &query, limits::QUERY)?;
     cmdbar_suggest::check_query(&query).map_err(|e| e.to_string())?;
     let Some(info) = lock(&state.model).clone() else {
         return Err(match &*lock(&state.status) {
@@ -97,6 +114,12 @@ pub fn ask<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, query: Str
         emit(match result {
             Ok(s) => Suggestion::Done { id, hidden: s.hidden, notices: s.notices, timings: s.timings },
             Err(SuggestError::Cancelled) => Suggestion::Cancelled { id },
+            Err(SuggestError::Engine(e @ cmdbar_engine::EngineError::Crashed(_))) => {
+                // The engine caught the panic and dropped the model; the app
+                // stays up and loads it again.
+                crate::state::load_model(app.clone());
+                Suggestion::Error { id, message: format!("{e}; loading the model again") }
+            }
             Err(e) => Suggestion::Error { id, message: e.to_string() },
         });
     });
@@ -120,6 +143,10 @@ pub fn copy<R: Runtime>(
 ) -> Result<(), String> {
     if command.trim().is_empty() {
         return Err("there is no command to copy".into());
+    }
+    limits::check("command", &command, limits::COMMAND)?;
+    if let Some(q) = &query {
+        limits::check("request", q, limits::QUERY)?;
     }
     let level = lock(&state.settings).safety;
     let a = cmdbar_safety::classify(&command);
@@ -228,8 +255,9 @@ pub fn take_notices(state: State<'_, AppState>) -> Vec<String> {
 }
 
 #[tauri::command]
-pub fn history(state: State<'_, AppState>, filter: String) -> Vec<Entry> {
-    lock(&state.history).search(&filter, 50)
+pub fn history(state: State<'_, AppState>, filter: String) -> Result<Vec<Entry>, String> {
+    limits::check("filter", &filter, limits::NAME)?;
+    Ok(lock(&state.history).search(&filter, 50))
 }
 
 #[tauri::command]
@@ -245,8 +273,12 @@ pub fn hide_popup<R: Runtime>(app: AppHandle<R>) {
 }
 
 #[tauri::command]
-pub fn open_settings<R: Runtime>(app: AppHandle<R>, tab: Option<String>) {
+pub fn open_settings<R: Runtime>(app: AppHandle<R>, tab: Option<String>) -> Result<(), String> {
+    if let Some(t) = &tab {
+        limits::check("tab", t, limits::NAME)?;
+    }
     crate::windows::open_settings(&app, tab.as_deref());
+    Ok(())
 }
 
 #[cfg(test)]

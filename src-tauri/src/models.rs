@@ -10,6 +10,7 @@ use cmdbar_models::{
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 
+use crate::commands::limits::{self, check};
 use crate::state::{lock, AppState};
 
 /// Downloads in flight, by id, for pause and cancel.
@@ -60,6 +61,7 @@ pub fn models_catalog() -> Vec<CatalogItem> {
 /// page can't make the app open arbitrary folders.
 #[tauri::command]
 pub fn models_reveal(path: PathBuf) -> Result<(), String> {
+    check("path", &path.to_string_lossy(), limits::PATH)?;
     if !Library::from_env().list().iter().any(|m| m.path == path) {
         return Err(format!("{} is not one of the installed models", path.display()));
     }
@@ -68,6 +70,7 @@ pub fn models_reveal(path: PathBuf) -> Result<(), String> {
 
 #[tauri::command]
 pub async fn models_search(query: String) -> Result<Vec<RepoSummary>, String> {
+    check("search", &query, limits::NAME)?;
     if query.trim().is_empty() {
         return Err("type a model name or ORG/REPO to search".into());
     }
@@ -76,6 +79,7 @@ pub async fn models_search(query: String) -> Result<Vec<RepoSummary>, String> {
 
 #[tauri::command]
 pub async fn models_files(repo: String) -> Result<Vec<RepoFile>, String> {
+    check("repo", &repo, limits::NAME)?;
     let repo = cmdbar_models::repo_name(&repo).map_err(|e| e.to_string())?;
     Hub::from_env().repo_files(&repo).await.map(|(_, files)| files).map_err(|e| e.to_string())
 }
@@ -89,6 +93,8 @@ pub fn models_download<R: Runtime>(
     repo: String,
     file: String,
 ) -> Result<u32, String> {
+    check("repo", &repo, limits::NAME)?;
+    check("file name", &file, limits::NAME)?;
     if !file.to_ascii_lowercase().ends_with(".gguf") {
         return Err(format!("{file} is not a GGUF file"));
     }
@@ -158,6 +164,7 @@ pub fn models_cancel(downloads: State<'_, Downloads>, id: u32) -> Result<(), Str
 
 #[tauri::command]
 pub fn models_import(path: String) -> Result<LocalModel, String> {
+    check("path", &path, limits::PATH)?;
     if path.trim().is_empty() {
         return Err("give the path of a .gguf file".into());
     }
@@ -166,6 +173,7 @@ pub fn models_import(path: String) -> Result<LocalModel, String> {
 
 #[tauri::command]
 pub fn models_delete(state: State<'_, AppState>, path: PathBuf) -> Result<(), String> {
+    check("path", &path.to_string_lossy(), limits::PATH)?;
     if lock(&state.settings).active_model.as_ref() == Some(&path) {
         return Err("this is the active model; choose another one first".into());
     }
@@ -176,6 +184,7 @@ pub fn models_delete(state: State<'_, AppState>, path: PathBuf) -> Result<(), St
 /// progress, and a model that fails to load leaves the previous one active.
 #[tauri::command]
 pub fn models_use<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, path: PathBuf) -> Result<(), String> {
+    check("path", &path.to_string_lossy(), limits::PATH)?;
     if !path.is_file() {
         return Err(format!("{} does not exist", path.display()));
     }

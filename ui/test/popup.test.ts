@@ -47,6 +47,27 @@ async function ask(q: string) {
 }
 
 describe("popup", () => {
+  it("shows model output as text: markup in a command, explanation or notice never becomes HTML", async () => {
+    const hostile = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
+    (window as unknown as { __pwned?: number }).__pwned = undefined;
+    await popup();
+    const id = await ask("anything");
+    await emit("suggestion", {
+      type: "candidate",
+      id,
+      candidate: { ...cand(`echo ${hostile}`), explanation: hostile, risk_reason: hostile, portability: hostile },
+    });
+    await emit("suggestion", {
+      type: "done", id, notices: [hostile], hidden: 0,
+      timings: { prompt_tokens: 1, cached_tokens: 0, generated_tokens: 1, prefill_ms: 1, first_token_ms: 1, total_ms: 2 },
+    });
+    await tick();
+    expect(document.querySelectorAll("#app img, #app script")).toHaveLength(0);
+    expect(items()[0].textContent).toContain(`echo ${hostile}`);
+    expect(document.body.textContent).toContain(hostile);
+    expect((window as unknown as { __pwned?: number }).__pwned).toBeUndefined();
+  });
+
   it("sends the query on Enter and streams candidates with risk badges", async () => {
     await popup();
     const id = await ask("free disk space");

@@ -174,6 +174,36 @@ fn ask_streams_candidates_from_the_real_model_and_records_history() {
     call(&w, "clear_history", json!({})).unwrap();
     assert_eq!(call(&w, "history", json!({"filter": ""})).unwrap(), json!([]));
 
+    // A panic on the engine thread: reported, the app stays up, the model
+    // is loaded again and the next request works.
+    app.state::<AppState>().engine.inject_panic();
+    call(&w, "ask", json!({"query": "show free disk space", "id": 8})).unwrap();
+    let err = loop {
+        let v = rx.recv_timeout(Duration::from_secs(60)).expect("an error event");
+        if v["id"] == 8 {
+            break v;
+        }
+    };
+    assert_eq!(err["type"], "error", "{err}");
+    let message = err["message"].as_str().unwrap();
+    assert!(message.contains("crashed") && message.contains("loading the model again"), "{message}");
+    loop {
+        let v = rx.recv_timeout(Duration::from_secs(120)).expect("the model to load again");
+        if v["state"] == "ready" {
+            break;
+        }
+        assert_ne!(v["state"], "error", "{v}");
+    }
+    call(&w, "ask", json!({"query": "show free disk space", "id": 9})).unwrap();
+    loop {
+        let v = rx.recv_timeout(Duration::from_secs(300)).expect("suggestion events");
+        if v["id"] == 9 && v["type"] == "candidate" {
+            break;
+        }
+        assert_ne!(v["type"], "error", "{v}");
+    }
+    call(&w, "cancel", json!({})).unwrap();
+
     // Switching to a file that fails to load keeps the loaded model, and
     // the settings say so.
     let bad = dir.path().join("page.gguf");
@@ -256,4 +286,31 @@ fn the_catalog_comes_with_a_fit_for_this_machine() {
 fn the_cli_and_the_app_share_one_config_folder() {
     let conf: Value = serde_json::from_str(include_str!("../../tauri.conf.json")).unwrap();
     assert_eq!(conf["identifier"], cmdbar_settings::APP_IDENTIFIER);
+}
+
+#[test]
+fn oversized_ipc_strings_are_refused_before_anything_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, w) = app(dir.path());
+    let huge = "a".repeat(1 << 20);
+    for (cmd, args, what) in [
+        ("ask", json!({"query": huge, "id": 1}), "request"),
+        ("copy", json!({"command": huge, "confirmed": true, "query": null}), "command"),
+        ("copy", json!({"command": "ls", "confirmed": true, "query": huge}), "request"),
+        ("history", json!({"filter": huge}), "filter"),
+        ("models_search", json!({"query": huge}), "search"),
+        ("models_files", json!({"repo": huge}), "repo"),
+        ("models_download", json!({"repo": huge, "file": "x.gguf"}), "repo"),
+        ("models_import", json!({"path": huge}), "path"),
+        ("models_use", json!({"path": huge}), "path"),
+        ("models_delete", json!({"path": huge}), "path"),
+        ("models_reveal", json!({"path": huge}), "path"),
+    ] {
+        let e = err(call(&w, cmd, args));
+        assert!(e.contains(&format!("the {what} is too long (1048576 bytes")), "{cmd}: {e}");
+    }
+    assert!(!dir.path().join("history.json").exists(), "nothing was written");
+    // Wrong types are refused by the IPC layer with the argument's name.
+    let e = err(call(&w, "ask", json!({"query": 5, "id": "x"})));
+    assert!(e.contains("invalid type"), "{e}");
 }

@@ -29,8 +29,19 @@ impl Default for EngineConfig {
 pub type Progress = Box<dyn Fn(f32) + Send>;
 
 enum Job {
-    Load { path: PathBuf, reply: Sender<Result<ModelInfo>>, progress: Option<Progress> },
-    Generate { epoch: u64, request: Request, events: Sender<Event> },
+    Load {
+        path: PathBuf,
+        reply: Sender<Result<ModelInfo>>,
+        progress: Option<Progress>,
+    },
+    Generate {
+        epoch: u64,
+        request: Request,
+        events: Sender<Event>,
+    },
+    /// Tests: the next generation panics on the engine thread.
+    #[cfg(feature = "fault-injection")]
+    PanicNextGenerate,
 }
 
 pub struct Engine {
@@ -110,6 +121,13 @@ impl Engine {
         rx
     }
 
+    /// Makes the next generation panic on the engine thread, to test that a
+    /// crash is caught, reported and recovered from.
+    #[cfg(feature = "fault-injection")]
+    pub fn inject_panic(&self) {
+        let _ = self.send(Job::PanicNextGenerate);
+    }
+
     /// Stops the running request, if any.
     pub fn cancel(&self) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
@@ -129,8 +147,12 @@ impl Drop for Engine {
 fn worker(config: EngineConfig, jobs: Receiver<Job>, epoch: Arc<AtomicU64>) {
     let mut model: Option<Model> = None;
     let mut scratch = Scratch::default();
+    #[cfg(feature = "fault-injection")]
+    let mut fault = false;
     while let Ok(job) = jobs.recv() {
         match job {
+            #[cfg(feature = "fault-injection")]
+            Job::PanicNextGenerate => fault = true,
             Job::Load { path, reply, progress } => {
                 let report = |f: f32| {
                     if let Some(p) = &progress {
@@ -160,8 +182,15 @@ fn worker(config: EngineConfig, jobs: Receiver<Job>, epoch: Arc<AtomicU64>) {
                 let mut emit = |e| {
                     let _ = events.send(e);
                 };
-                let outcome =
-                    catch_unwind(AssertUnwindSafe(|| generate::run(m, &request, &cancel, &mut scratch, &mut emit)));
+                #[cfg(feature = "fault-injection")]
+                let inject = std::mem::take(&mut fault);
+                let outcome = catch_unwind(AssertUnwindSafe(|| {
+                    #[cfg(feature = "fault-injection")]
+                    if inject {
+                        panic!("injected fault");
+                    }
+                    generate::run(m, &request, &cancel, &mut scratch, &mut emit)
+                }));
                 match outcome {
                     Ok(Ok(true)) => {}
                     Ok(Ok(false)) => emit(Event::Cancelled),
@@ -185,5 +214,5 @@ fn panic_error(what: &str, payload: Box<dyn std::any::Any + Send>) -> EngineErro
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".into());
     tracing::error!("engine panicked while {what}: {msg}");
-    EngineError::Inference(format!("the engine crashed while {what} ({msg}); load the model again"))
+    EngineError::Crashed(format!("{what} ({msg})"))
 }

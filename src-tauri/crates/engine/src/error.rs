@@ -34,6 +34,10 @@ pub enum EngineError {
     Inference(String),
     #[error("the engine thread has stopped")]
     Disconnected,
+    /// A panic on the engine thread, caught; the model was dropped and must
+    /// be loaded again.
+    #[error("the engine crashed while {0}")]
+    Crashed(String),
 }
 
 impl From<candle_core::Error> for EngineError {
