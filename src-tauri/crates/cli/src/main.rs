@@ -214,7 +214,7 @@ fn engine_code(e: &EngineError) -> u8 {
         | UnsupportedQuantization { .. }
         | Tokenizer(_)
         | Template(_) => 3,
-        NoModel | Inference(_) | Disconnected => 4,
+        NoModel | Inference(_) | Disconnected | Crashed(_) => 4,
     }
 }
 

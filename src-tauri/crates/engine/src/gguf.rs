@@ -172,6 +172,77 @@ fn classify_read_error(path: &Path, e: candle_core::Error) -> EngineError {
     }
 }
 
+/// Reads a tensor straight into the typed storage the CPU kernels use: one
+/// copy from the file (candle's reader makes two, with a byte buffer in
+/// between), which halves the memory touched while loading.
+pub fn read_tensor(
+    content: &Content,
+    reader: &mut BufReader<File>,
+    name: &str,
+    device: &candle_core::Device,
+) -> candle_core::Result<candle_core::quantized::QTensor> {
+    use candle_core::quantized::{k_quants::*, GgmlDType as D};
+    if !device.is_cpu() {
+        return content.tensor(reader, name, device);
+    }
+    let Some(info) = content.tensor_infos.get(name) else { candle_core::bail!("cannot find tensor info for {name}") };
+    let offset = content.tensor_data_offset + info.offset;
+    let shape = info.shape.clone();
+    match info.ggml_dtype {
+        D::F32 => read_typed::<f32>(reader, offset, shape),
+        D::F16 => read_typed::<half::f16>(reader, offset, shape),
+        D::BF16 => read_typed::<half::bf16>(reader, offset, shape),
+        D::Q4_0 => read_typed::<BlockQ4_0>(reader, offset, shape),
+        D::Q4_1 => read_typed::<BlockQ4_1>(reader, offset, shape),
+        D::Q5_0 => read_typed::<BlockQ5_0>(reader, offset, shape),
+        D::Q5_1 => read_typed::<BlockQ5_1>(reader, offset, shape),
+        D::Q8_0 => read_typed::<BlockQ8_0>(reader, offset, shape),
+        D::Q8_1 => read_typed::<BlockQ8_1>(reader, offset, shape),
+        D::Q2K => read_typed::<BlockQ2K>(reader, offset, shape),
+        D::Q3K => read_typed::<BlockQ3K>(reader, offset, shape),
+        D::Q4K => read_typed::<BlockQ4K>(reader, offset, shape),
+        D::Q5K => read_typed::<BlockQ5K>(reader, offset, shape),
+        D::Q6K => read_typed::<BlockQ6K>(reader, offset, shape),
+        D::Q8K => read_typed::<BlockQ8K>(reader, offset, shape),
+    }
+}
+
+fn read_typed<T: candle_core::quantized::k_quants::GgmlType + Send + Sync + 'static>(
+    reader: &mut BufReader<File>,
+    offset: u64,
+    shape: candle_core::Shape,
+) -> candle_core::Result<candle_core::quantized::QTensor> {
+    use candle_core::quantized::{QStorage, QTensor};
+    let elems = shape.elem_count();
+    if elems % T::BLCK_SIZE != 0 {
+        candle_core::bail!("{elems} elements are not a whole number of {}-element blocks", T::BLCK_SIZE);
+    }
+    let n = elems / T::BLCK_SIZE;
+    let layout = std::alloc::Layout::array::<T>(n).map_err(candle_core::Error::wrap)?;
+    let data: Vec<T> = if layout.size() == 0 {
+        Vec::new()
+    } else {
+        // SAFETY: ggml blocks are plain integers and floats, for which all
+        // zero bytes is a valid value; the zeroed allocation (lazily zeroed
+        // pages) is then overwritten by the file's bytes.
+        unsafe {
+            let ptr = std::alloc::alloc_zeroed(layout) as *mut T;
+            if ptr.is_null() {
+                std::alloc::handle_alloc_error(layout);
+            }
+            let mut v = Vec::from_raw_parts(ptr, n, n);
+            let bytes = std::slice::from_raw_parts_mut(ptr as *mut u8, layout.size());
+            reader.seek(SeekFrom::Start(offset))?;
+            if let Err(e) = reader.read_exact(bytes) {
+                v.clear();
+                return Err(e.into());
+            }
+            v
+        }
+    };
+    QTensor::new(QStorage::Cpu(Box::new(data)), shape)
+}
+
 /// What sizes a model's KV cache; `context` is the model's own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KvShape {

@@ -102,7 +102,7 @@ impl Llama {
         let theta = g.arch_f32("rope.freq_base").unwrap_or(10_000.0);
         let ct: &gguf_file::Content = &g.content;
         let r = &mut g.reader;
-        let mut qt = |name: &str, dev: &Device| ct.tensor(r, name, dev);
+        let mut qt = |name: &str, dev: &Device| crate::gguf::read_tensor(ct, r, name, dev);
 
         let embed_q = Arc::new(qt("token_embd.weight", &Device::Cpu)?);
         let dtype = embed_q.dtype();

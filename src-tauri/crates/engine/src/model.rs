@@ -165,7 +165,15 @@ impl Model {
             self.saved_at = 0;
         }
         let logits = match &mut self.weights {
-            Weights::Llama(m) => m.forward(tokens, pos)?,
+            Weights::Llama(m) => {
+                // Long prompts go through in slices, as llama.cpp's ubatch:
+                // attention scratch grows with slice x context, not prompt^2.
+                let mut logits = None;
+                for (i, chunk) in tokens.chunks(UBATCH).enumerate() {
+                    logits = Some(m.forward(chunk, pos + i * UBATCH)?);
+                }
+                logits.ok_or(EngineError::EmptyPrompt)?
+            }
             Weights::Gemma3(m) => {
                 let input = Tensor::new(tokens, &self.device)?.unsqueeze(0)?;
                 m.forward(&input, pos)?.squeeze(0)?
@@ -176,6 +184,9 @@ impl Model {
         Ok(())
     }
 }
+
+/// Prompt tokens per forward pass.
+const UBATCH: usize = 512;
 
 fn common_prefix(a: &[u32], b: &[u32]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
