@@ -409,3 +409,101 @@ fn print(out: &Value, info: &ModelInfo, as_json: bool) -> anyhow::Result<()> {
     println!("first command: {}", out["command"]);
     Ok(())
 }
+
+#[derive(clap::Args)]
+pub struct SoakArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Requests in all.
+    #[arg(long, default_value_t = 1000)]
+    queries: usize,
+    /// Every Nth request is cancelled by the next after its first token.
+    #[arg(long, default_value_t = 5)]
+    cancel_every: usize,
+    /// The baseline: resources after this many requests.
+    #[arg(long, default_value_t = 50)]
+    baseline_after: usize,
+}
+
+/// Resident memory, threads and open files of this process, from /proc.
+fn resources() -> (f64, usize, usize) {
+    let rss = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:").map(|v| v.trim().trim_end_matches(" kB").trim().to_string()))
+        })
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0);
+    let count = |dir: &str| std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
+    (rss, count("/proc/self/task"), count("/proc/self/fd"))
+}
+
+/// `cmdbar soak`: many back-to-back requests with cancellations mixed in;
+/// memory, threads and open files must not grow.
+pub fn soak(args: SoakArgs) -> anyhow::Result<()> {
+    let (engine, info) = start(&args.model)?;
+    let ctx = Context::detect();
+    let queries = [
+        "list all files in the current directory",
+        "show free disk space",
+        "find files over 100 MB changed this week",
+        "count the lines of every python file here",
+        "show the ten biggest folders in my home",
+        "kill the process listening on port 8080",
+        "compress the logs folder into a tar.gz",
+        "show my IP address",
+    ];
+    let opts = Options { candidates: 1, ..Default::default() };
+    let started = Instant::now();
+    let (mut baseline, mut cancelled, mut completed, mut errors) = (None, 0, 0, 0);
+    let mut latencies = vec![];
+    for i in 0..args.queries {
+        if i == args.baseline_after {
+            baseline = Some(resources());
+        }
+        let req = cmdbar_suggest::prepare(&ctx, queries[i % queries.len()], &opts, &info)?.request;
+        if args.cancel_every > 0 && i % args.cancel_every == args.cancel_every - 1 {
+            let rx = engine.generate(req);
+            if rx.iter().any(|e| matches!(e, Event::Token { .. })) {
+                engine.cancel();
+            }
+            // The cancelled request's events end with Cancelled (or Done if it won the race).
+            cancelled += 1;
+            continue;
+        }
+        let t = Instant::now();
+        match timed(&engine, req) {
+            Ok(_) => {
+                completed += 1;
+                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            Err(e) => {
+                errors += 1;
+                eprintln!("request {i}: {e}");
+            }
+        }
+        if (i + 1) % 100 == 0 {
+            let (rss, threads, fds) = resources();
+            eprintln!("{:>5} requests  rss {rss:.1} MiB  threads {threads}  fds {fds}", i + 1);
+        }
+    }
+    let (b_rss, b_threads, b_fds) = baseline.unwrap_or_else(resources);
+    let (rss, threads, fds) = resources();
+    let out = json!({
+        "model": info.name,
+        "queries": args.queries,
+        "completed": completed,
+        "cancelled": cancelled,
+        "errors": errors,
+        "minutes": started.elapsed().as_secs_f64() / 60.0,
+        "median_request_ms": median(latencies),
+        "baseline_after": args.baseline_after,
+        "rss_mb": {"baseline": b_rss, "end": rss, "growth_pct": (rss - b_rss) / b_rss * 100.0},
+        "threads": {"baseline": b_threads, "end": threads},
+        "open_files": {"baseline": b_fds, "end": fds},
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    anyhow::ensure!(errors == 0, "{errors} requests failed");
+    Ok(())
+}

@@ -138,6 +138,9 @@ enum Command {
     Models(models::ModelsCommand),
     /// Measure load time, prefill and decode speed, and time to a command.
     Bench(bench::BenchArgs),
+    /// Many back-to-back requests with cancellations; reports memory, thread
+    /// and open-file growth (a soak test for long sessions).
+    Soak(bench::SoakArgs),
 }
 
 fn parse_os(s: &str) -> Result<Os, String> {
@@ -232,6 +235,7 @@ fn main() -> ExitCode {
         Command::Explain { command, model, target, json } => explain(&command, &model, target.context(), json),
         Command::Models(cmd) => models::run(cmd),
         Command::Bench(args) => bench::run(args),
+        Command::Soak(args) => bench::soak(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
