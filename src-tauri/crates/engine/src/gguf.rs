@@ -68,6 +68,12 @@ impl GgufFile {
             });
         }
         reader.seek(SeekFrom::Start(0)).map_err(io)?;
+        // Every length in the header is checked against the file's size
+        // first: Candle's reader allocates whatever a length says.
+        HeaderCheck { r: &mut reader, pos: 0, size: file_size }
+            .run()
+            .map_err(|detail| EngineError::Corrupt { path: path.to_path_buf(), detail })?;
+        reader.seek(SeekFrom::Start(0)).map_err(io)?;
         let content = Content::read(&mut reader).map_err(|e| classify_read_error(path, e))?;
 
         let architecture = match content.metadata.get("general.architecture") {
@@ -158,6 +164,119 @@ impl GgufFile {
 
     pub fn bool(&self, key: &str) -> Option<bool> {
         self.get(key).and_then(|v| v.to_bool().ok())
+    }
+}
+
+/// Walks a GGUF header without allocating from its lengths: each string,
+/// array and count must fit in what is left of the file.
+struct HeaderCheck<'a> {
+    r: &'a mut BufReader<File>,
+    pos: u64,
+    size: u64,
+}
+
+impl HeaderCheck<'_> {
+    fn run(mut self) -> std::result::Result<(), String> {
+        let _magic = self.u32()?;
+        let version = self.u32()?;
+        if !(1..=3).contains(&version) {
+            return Err(format!("GGUF version {version} is not supported"));
+        }
+        let wide = version >= 2;
+        let tensors = self.len(wide)?;
+        let kvs = self.len(wide)?;
+        // The smallest metadata entry takes 13 bytes; a tensor info 24.
+        self.fits(kvs, 13, "metadata entries")?;
+        self.fits(tensors, 24, "tensors")?;
+        for _ in 0..kvs {
+            self.string(wide)?;
+            let ty = self.u32()?;
+            self.value(ty, wide, 0)?;
+        }
+        for _ in 0..tensors {
+            self.string(wide)?;
+            let dims = self.u32()?;
+            if dims > 4 {
+                return Err(format!("a tensor claims {dims} dimensions (at most 4)"));
+            }
+            self.skip(dims as u64 * 8)?;
+            self.skip(4 + 8)?;
+        }
+        Ok(())
+    }
+
+    fn fits(&self, count: u64, each: u64, what: &str) -> std::result::Result<(), String> {
+        match count.checked_mul(each) {
+            Some(n) if n <= self.size - self.pos => Ok(()),
+            _ => Err(format!("the header declares {count} {what}, more than the file's {} bytes can hold", self.size)),
+        }
+    }
+
+    fn bytes<const N: usize>(&mut self) -> std::result::Result<[u8; N], String> {
+        let mut b = [0u8; N];
+        self.r.read_exact(&mut b).map_err(|_| "the header ends early".to_string())?;
+        self.pos += N as u64;
+        Ok(b)
+    }
+
+    fn u32(&mut self) -> std::result::Result<u32, String> {
+        self.bytes::<4>().map(u32::from_le_bytes)
+    }
+
+    fn len(&mut self, wide: bool) -> std::result::Result<u64, String> {
+        if wide {
+            self.bytes::<8>().map(u64::from_le_bytes)
+        } else {
+            self.u32().map(u64::from)
+        }
+    }
+
+    fn skip(&mut self, n: u64) -> std::result::Result<(), String> {
+        if n > self.size - self.pos {
+            return Err("the header ends early".into());
+        }
+        self.r.seek_relative(n as i64).map_err(|e| e.to_string())?;
+        self.pos += n;
+        Ok(())
+    }
+
+    fn string(&mut self, wide: bool) -> std::result::Result<(), String> {
+        let n = self.len(wide)?;
+        if n > self.size - self.pos {
+            return Err(format!("a string of {n} bytes is longer than the rest of the file"));
+        }
+        self.skip(n)
+    }
+
+    fn value(&mut self, ty: u32, wide: bool, depth: u32) -> std::result::Result<(), String> {
+        match ty {
+            0 | 1 | 7 => self.skip(1),
+            2 | 3 => self.skip(2),
+            4..=6 => self.skip(4),
+            10..=12 => self.skip(8),
+            8 => self.string(wide),
+            9 => {
+                if depth > 1 {
+                    return Err("arrays nest too deeply".into());
+                }
+                let elem = self.u32()?;
+                let n = self.len(wide)?;
+                let min = match elem {
+                    0 | 1 | 7 => 1,
+                    2 | 3 => 2,
+                    4..=6 => 4,
+                    8 | 10..=12 => 8,
+                    9 => 12,
+                    t => return Err(format!("unknown metadata type {t}")),
+                };
+                self.fits(n, min, "array elements")?;
+                match elem {
+                    8 | 9 => (0..n).try_for_each(|_| self.value(elem, wide, depth + 1)),
+                    _ => self.skip(n * min),
+                }
+            }
+            t => Err(format!("unknown metadata type {t}")),
+        }
     }
 }
 

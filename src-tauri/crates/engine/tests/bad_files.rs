@@ -137,3 +137,84 @@ fn integer_metadata_of_any_width_is_read() {
     let g = cmdbar_engine::gguf::GgufFile::open(f.path()).unwrap();
     assert_eq!(g.arch_u32("context_length"), Some(1234));
 }
+
+/// The header of a GGUF v3 file with one metadata entry, written by hand:
+/// the cases a crafted file can lie about.
+fn header_with(kv: &[u8], kv_count: u64, tensor_count: u64) -> tempfile::NamedTempFile {
+    let mut b: Vec<u8> = b"GGUF".to_vec();
+    b.extend(3u32.to_le_bytes());
+    b.extend(tensor_count.to_le_bytes());
+    b.extend(kv_count.to_le_bytes());
+    b.extend(kv);
+    b.extend([0u8; 64]);
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(&b).unwrap();
+    f
+}
+
+fn key(name: &str) -> Vec<u8> {
+    let mut b = (name.len() as u64).to_le_bytes().to_vec();
+    b.extend(name.as_bytes());
+    b
+}
+
+/// Lengths that would make a reader allocate terabytes are refused from the
+/// file's size, before anything is allocated (an allocation that large
+/// aborts the process, which no error handling can catch).
+#[test]
+fn huge_declared_lengths_are_refused_without_allocating() {
+    let mut huge_array = key("tokenizer.ggml.tokens");
+    huge_array.extend(9u32.to_le_bytes()); // array
+    huge_array.extend(8u32.to_le_bytes()); // of strings
+    huge_array.extend((1u64 << 60).to_le_bytes());
+    let mut huge_string = key("general.architecture");
+    huge_string.extend(8u32.to_le_bytes());
+    huge_string.extend((1u64 << 50).to_le_bytes());
+    let mut huge_key = (1u64 << 55).to_le_bytes().to_vec();
+    huge_key.extend(b"x");
+    let mut nested = key("a");
+    nested.extend(9u32.to_le_bytes());
+    nested.extend(9u32.to_le_bytes()); // an array of arrays
+    nested.extend((1u64 << 40).to_le_bytes());
+    let cases: Vec<(&str, tempfile::NamedTempFile)> = vec![
+        ("array", header_with(&huge_array, 1, 0)),
+        ("string", header_with(&huge_string, 1, 0)),
+        ("key", header_with(&huge_key, 1, 0)),
+        ("nested", header_with(&nested, 1, 0)),
+        ("kv count", header_with(&[], 1 << 62, 0)),
+        ("tensor count", header_with(&[], 0, 1 << 62)),
+    ];
+    for (what, f) in cases {
+        let e = load_err(f.path());
+        assert!(matches!(e, EngineError::Corrupt { .. } | EngineError::NotGguf { .. }), "{what}: {e}");
+    }
+}
+
+/// Bad UTF-8 is read lossily (so the name shows as unsupported); an unknown
+/// value type is corrupt.
+#[test]
+fn bad_utf8_and_unknown_value_types_are_errors() {
+    let mut bad_utf8 = key("general.architecture");
+    bad_utf8.extend(8u32.to_le_bytes());
+    bad_utf8.extend(4u64.to_le_bytes());
+    bad_utf8.extend([0xff, 0xfe, 0xfd, 0xfc]);
+    let mut bad_type = key("general.architecture");
+    bad_type.extend(77u32.to_le_bytes());
+    for f in [header_with(&bad_utf8, 1, 0), header_with(&bad_type, 1, 0)] {
+        let e = load_err(f.path());
+        assert!(matches!(e, EngineError::Corrupt { .. } | EngineError::UnsupportedArchitecture(_)), "{e}");
+    }
+}
+
+#[test]
+fn a_tensor_with_too_many_dimensions_is_refused() {
+    let mut b = key("general.architecture");
+    b.extend(8u32.to_le_bytes());
+    b.extend(key("qwen2")[..].iter().copied().skip(0));
+    let mut t = key("token_embd.weight");
+    t.extend(1_000_000u32.to_le_bytes()); // n_dims
+    let mut kv = b.clone();
+    kv.extend(t);
+    let e = load_err(header_with(&kv, 1, 1).path());
+    assert!(matches!(e, EngineError::Corrupt { .. }), "{e}");
+}
