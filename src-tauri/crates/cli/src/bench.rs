@@ -423,6 +423,9 @@ pub struct SoakArgs {
     /// The baseline: resources after this many requests.
     #[arg(long, default_value_t = 50)]
     baseline_after: usize,
+    /// Tokens per answer (the command and the start of its explanation).
+    #[arg(long, default_value_t = 24)]
+    max_tokens: usize,
 }
 
 /// Resident memory, threads and open files of this process, from /proc.
@@ -454,7 +457,7 @@ pub fn soak(args: SoakArgs) -> anyhow::Result<()> {
         "compress the logs folder into a tar.gz",
         "show my IP address",
     ];
-    let opts = Options { candidates: 1, ..Default::default() };
+    let opts = Options { candidates: 1, max_tokens: args.max_tokens, ..Default::default() };
     let started = Instant::now();
     let (mut baseline, mut cancelled, mut completed, mut errors) = (None, 0, 0, 0);
     let mut latencies = vec![];
