@@ -131,12 +131,11 @@ fn run<T: GgmlType + 'static>(bytes: &[u8], xs: &[f32], t: usize, k: usize, n: u
     Ok(())
 }
 
-/// Q4_K weights against four tokens at once (AVX2), where the CPU has it.
+/// Weights against four tokens at once (AVX2), for the block types that
+/// have such a kernel (Q4_K, Q5_0, Q8_0), where the CPU has AVX2.
 struct Q4kX4<'a> {
     #[cfg(target_arch = "x86_64")]
-    w: &'a [x86::Q4K],
-    #[cfg(target_arch = "x86_64")]
-    xq: &'a [x86::Q8K],
+    kind: x86::Kind<'a>,
     #[cfg(not(target_arch = "x86_64"))]
     _p: std::marker::PhantomData<&'a ()>,
 }
@@ -147,18 +146,28 @@ impl<'a> Q4kX4<'a> {
         #[cfg(target_arch = "x86_64")]
         {
             use std::any::TypeId;
-            let is_q4k = TypeId::of::<T>() == TypeId::of::<BlockQ4K>();
-            if !is_q4k || !std::arch::is_x86_feature_detected!("avx2") || !std::arch::is_x86_feature_detected!("fma") {
+            if !std::arch::is_x86_feature_detected!("avx2") || !std::arch::is_x86_feature_detected!("fma") {
                 return None;
             }
-            // SAFETY: T is BlockQ4K and its dot type BlockQ8K, whose repr(C)
-            // layouts the mirrors copy (sizes asserted in `x86`).
-            unsafe {
-                Some(Self {
-                    w: std::slice::from_raw_parts(w.as_ptr().cast(), w.len()),
-                    xq: std::slice::from_raw_parts(xq.as_ptr().cast(), xq.len()),
-                })
+            let id = TypeId::of::<T>();
+            // SAFETY: each mirror copies the repr(C) layout of the block type
+            // it stands for (sizes asserted in `x86`), and T's dot type is
+            // BlockQ8K for Q4_K and BlockQ8_0 for Q5_0 and Q8_0.
+            unsafe fn view<'b, A, B>(s: &'b [A]) -> &'b [B] {
+                std::slice::from_raw_parts(s.as_ptr().cast(), s.len())
             }
+            let kind = unsafe {
+                if id == TypeId::of::<BlockQ4K>() {
+                    x86::Kind::Q4K(view(w), view(xq))
+                } else if id == TypeId::of::<BlockQ8_0>() {
+                    x86::Kind::Q8_0(view(w), view(xq))
+                } else if id == TypeId::of::<BlockQ5_0>() {
+                    x86::Kind::Q5_0(view(w), view(xq))
+                } else {
+                    return None;
+                }
+            };
+            Some(Self { kind })
         }
         #[cfg(not(target_arch = "x86_64"))]
         None
@@ -172,17 +181,47 @@ impl<'a> Q4kX4<'a> {
         {
             let groups = t / 4;
             for g in 0..groups {
-                let x = |i: usize| &self.xq[(g * 4 + i) * blocks..(g * 4 + i + 1) * blocks];
-                let ys = [x(0), x(1), x(2), x(3)];
                 for r in r0..r1 {
+                    let w = r * blocks..(r + 1) * blocks;
+                    let x = |i: usize| (g * 4 + i) * blocks..(g * 4 + i + 1) * blocks;
                     let mut v = [0f32; 4];
                     // SAFETY: avx2 and fma were detected in `for_type`.
-                    unsafe { x86::dot_q4k_x4(&self.w[r * blocks..(r + 1) * blocks], ys, &mut v) };
+                    unsafe {
+                        match &self.kind {
+                            x86::Kind::Q4K(ws, xs) => {
+                                x86::dot_q4k_x4(&ws[w], [&xs[x(0)], &xs[x(1)], &xs[x(2)], &xs[x(3)]], &mut v)
+                            }
+                            x86::Kind::Q8_0(ws, xs) => {
+                                x86::dot_q8_0_xn(&ws[w], [&xs[x(0)], &xs[x(1)], &xs[x(2)], &xs[x(3)]], &mut v)
+                            }
+                            x86::Kind::Q5_0(ws, xs) => {
+                                x86::dot_q5_0_xn(&ws[w], [&xs[x(0)], &xs[x(1)], &xs[x(2)], &xs[x(3)]], &mut v)
+                            }
+                        }
+                    }
                     for (i, v) in v.into_iter().enumerate() {
                         // SAFETY: in bounds; this tile alone writes column r.
                         unsafe { *dst.0.add((g * 4 + i) * n + r) = v };
                     }
                 }
+            }
+            // Q5_0 has no SIMD single-token dot in Candle: do the rest here.
+            if let x86::Kind::Q5_0(ws, xs) = &self.kind {
+                for tok in groups * 4..t {
+                    for r in r0..r1 {
+                        let mut v = [0f32; 1];
+                        // SAFETY: as above.
+                        unsafe {
+                            x86::dot_q5_0_xn(
+                                &ws[r * blocks..(r + 1) * blocks],
+                                [&xs[tok * blocks..(tok + 1) * blocks]],
+                                &mut v,
+                            );
+                            *dst.0.add(tok * n + r) = v[0];
+                        }
+                    }
+                }
+                return t;
             }
             groups * 4
         }
@@ -209,6 +248,82 @@ mod x86 {
         pub qs: [i8; 256],
         pub bsums: [i16; 16],
     }
+    /// ggml's block_q8_0 and block_q5_0.
+    #[repr(C)]
+    pub struct Q8_0 {
+        pub d: u16,
+        pub qs: [i8; 32],
+    }
+    #[repr(C)]
+    pub struct Q5_0 {
+        pub d: u16,
+        pub qh: [u8; 4],
+        pub qs: [u8; 16],
+    }
+    const _: () = assert!(std::mem::size_of::<Q8_0>() == std::mem::size_of::<super::BlockQ8_0>());
+    const _: () = assert!(std::mem::size_of::<Q5_0>() == std::mem::size_of::<super::BlockQ5_0>());
+
+    pub enum Kind<'a> {
+        Q4K(&'a [Q4K], &'a [Q8K]),
+        Q8_0(&'a [Q8_0], &'a [Q8_0]),
+        Q5_0(&'a [Q5_0], &'a [Q8_0]),
+    }
+
+    #[inline(always)]
+    fn f16(bits: u16) -> f32 {
+        half::f16::from_bits(bits).to_f32()
+    }
+
+    /// Signed bytes `qx` (one weight block) against four tokens' `Q8_0`
+    /// blocks: ggml's sign trick, with |qx| computed once.
+    #[inline(always)]
+    unsafe fn q8_block_xn<const N: usize>(qx: __m256i, dx: f32, ys: &[&[Q8_0]; N], b: usize, acc: &mut [__m256; N]) {
+        let ax = _mm256_sign_epi8(qx, qx);
+        let ones = _mm256_set1_epi16(1);
+        for t in 0..N {
+            let y = ys[t].get_unchecked(b);
+            let qy = _mm256_loadu_si256(y.qs.as_ptr() as *const __m256i);
+            let dot = _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(qy, qx)), ones);
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dx * f16(y.d)), _mm256_cvtepi32_ps(dot), acc[t]);
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn dot_q8_0_xn<const N: usize>(w: &[Q8_0], ys: [&[Q8_0]; N], out: &mut [f32; N]) {
+        let mut acc = [_mm256_setzero_ps(); N];
+        for (b, x) in w.iter().enumerate() {
+            let qx = _mm256_loadu_si256(x.qs.as_ptr() as *const __m256i);
+            q8_block_xn(qx, f16(x.d), &ys, b, &mut acc);
+        }
+        for t in 0..N {
+            out[t] = hsum8(acc[t]);
+        }
+    }
+
+    /// Candle 0.9 has no SIMD Q5_0 dot product (it falls back to scalar
+    /// code), so this one serves single tokens too.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn dot_q5_0_xn<const N: usize>(w: &[Q5_0], ys: [&[Q8_0]; N], out: &mut [f32; N]) {
+        let mut acc = [_mm256_setzero_ps(); N];
+        let m4 = _mm256_set1_epi8(0xF);
+        let shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0);
+        let bit_mask = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe);
+        let hi_off = _mm256_set1_epi8(0xF0u8 as i8);
+        for (b, x) in w.iter().enumerate() {
+            // 4-bit values: low nibbles are elements 0..16, high ones 16..32.
+            let tmp = _mm_loadu_si128(x.qs.as_ptr() as *const __m128i);
+            let nib = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(tmp, 4), tmp), m4);
+            // The fifth bits: where one is clear the value is the nibble - 16.
+            let bits = _mm256_shuffle_epi8(_mm256_set1_epi32(i32::from_le_bytes(x.qh)), shuf);
+            let set = _mm256_cmpeq_epi8(_mm256_or_si256(bits, bit_mask), _mm256_set1_epi64x(-1));
+            let qx = _mm256_or_si256(nib, _mm256_andnot_si256(set, hi_off));
+            q8_block_xn(qx, f16(x.d), &ys, b, &mut acc);
+        }
+        for t in 0..N {
+            out[t] = hsum8(acc[t]);
+        }
+    }
+
     const _: () = assert!(std::mem::size_of::<Q4K>() == std::mem::size_of::<super::BlockQ4K>());
     const _: () = assert!(std::mem::size_of::<Q8K>() == std::mem::size_of::<super::BlockQ8K>());
     const _: () = assert!(std::mem::align_of::<Q8K>() == std::mem::align_of::<super::BlockQ8K>());
