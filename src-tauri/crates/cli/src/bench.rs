@@ -465,6 +465,10 @@ pub fn soak(args: SoakArgs) -> anyhow::Result<()> {
         if i == args.baseline_after {
             baseline = Some(resources());
         }
+        if i > 0 && i % 100 == 0 {
+            let (rss, threads, fds) = resources();
+            eprintln!("{i:>5} requests  rss {rss:.1} MiB  threads {threads}  fds {fds}");
+        }
         let req = cmdbar_suggest::prepare(&ctx, queries[i % queries.len()], &opts, &info)?.request;
         if args.cancel_every > 0 && i % args.cancel_every == args.cancel_every - 1 {
             let rx = engine.generate(req);
@@ -485,10 +489,6 @@ pub fn soak(args: SoakArgs) -> anyhow::Result<()> {
                 errors += 1;
                 eprintln!("request {i}: {e}");
             }
-        }
-        if (i + 1) % 100 == 0 {
-            let (rss, threads, fds) = resources();
-            eprintln!("{:>5} requests  rss {rss:.1} MiB  threads {threads}  fds {fds}", i + 1);
         }
     }
     let (b_rss, b_threads, b_fds) = baseline.unwrap_or_else(resources);
