@@ -154,15 +154,20 @@ impl Samples {
     }
 }
 
-fn peak_rss_mb() -> f64 {
+/// A memory line of /proc/self/status (`VmHWM`, `VmRSS`), in MiB.
+fn status_mb(key: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:").map(|v| v.trim().trim_end_matches(" kB").trim().to_string()))
+                .find_map(|l| Some(l.strip_prefix(key)?.strip_prefix(':')?.trim().trim_end_matches(" kB").to_string()))
         })
-        .and_then(|v| v.parse::<f64>().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
         .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn peak_rss_mb() -> f64 {
+    status_mb("VmHWM")
 }
 
 /// Memory read bandwidth with all threads: the decode ceiling's numerator.
@@ -430,14 +435,7 @@ pub struct SoakArgs {
 
 /// Resident memory, threads and open files of this process, from /proc.
 fn resources() -> (f64, usize, usize) {
-    let rss = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:").map(|v| v.trim().trim_end_matches(" kB").trim().to_string()))
-        })
-        .and_then(|v| v.parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0);
+    let rss = status_mb("VmRSS");
     let count = |dir: &str| std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
     (rss, count("/proc/self/task"), count("/proc/self/fd"))
 }

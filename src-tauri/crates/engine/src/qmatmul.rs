@@ -105,7 +105,7 @@ fn run<T: GgmlType + 'static>(bytes: &[u8], xs: &[f32], t: usize, k: usize, n: u
         T::VecDotType::from_float(xs, &mut xq);
     }
 
-    let x4 = Q4kX4::for_type::<T>(w, &xq);
+    let x4 = Batched::for_type::<T>(w, &xq);
     let row_bytes = blocks * size;
     let threads = rayon::current_num_threads().max(1);
     // Tiles that fit the cache, and enough of them to keep every thread busy.
@@ -133,14 +133,14 @@ fn run<T: GgmlType + 'static>(bytes: &[u8], xs: &[f32], t: usize, k: usize, n: u
 
 /// Weights against four tokens at once (AVX2), for the block types that
 /// have such a kernel (Q4_K, Q5_0, Q8_0), where the CPU has AVX2.
-struct Q4kX4<'a> {
+struct Batched<'a> {
     #[cfg(target_arch = "x86_64")]
     kind: x86::Kind<'a>,
     #[cfg(not(target_arch = "x86_64"))]
     _p: std::marker::PhantomData<&'a ()>,
 }
 
-impl<'a> Q4kX4<'a> {
+impl<'a> Batched<'a> {
     #[allow(unused_variables)]
     fn for_type<T: GgmlType + 'static>(w: &'a [T], xq: &'a [T::VecDotType]) -> Option<Self> {
         #[cfg(target_arch = "x86_64")]
