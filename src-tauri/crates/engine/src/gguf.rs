@@ -199,7 +199,14 @@ impl HeaderCheck<'_> {
             if dims > 4 {
                 return Err(format!("a tensor claims {dims} dimensions (at most 4)"));
             }
-            self.skip(dims as u64 * 8)?;
+            // Element counts are multiplied later: they must not overflow.
+            let mut elems: u64 = 1;
+            for _ in 0..dims {
+                let d = self.len(wide)?;
+                elems = elems.checked_mul(d).filter(|&n| n <= 1 << 56).ok_or_else(|| {
+                    "a tensor's dimensions multiply to more elements than any file can hold".to_string()
+                })?;
+            }
             self.skip(4 + 8)?;
         }
         Ok(())

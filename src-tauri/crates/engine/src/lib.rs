@@ -9,6 +9,9 @@ mod llama;
 mod model;
 mod qmatmul;
 pub mod sampler;
+#[cfg(unix)]
+mod sandbox;
+mod shapes;
 pub mod template;
 pub mod tokenizer;
 

@@ -86,6 +86,8 @@ impl Model {
         let start = Instant::now();
         let mut gguf = GgufFile::open(path)?;
         let (tokenizer, template) = text_side(&gguf)?;
+        crate::shapes::check(&gguf, tokenizer.vocab_size())
+            .map_err(|detail| EngineError::Corrupt { path: path.to_path_buf(), detail })?;
         // The effective context: all later limits and buffers follow it (never
         // below 16 tokens, so that any cap still loads and reports overflow).
         let context_length = (gguf.arch_u32("context_length").unwrap_or(4096) as usize).min(max_context.max(16));

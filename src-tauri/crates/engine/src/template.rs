@@ -4,6 +4,8 @@ use minijinja::{context, Environment, Error, ErrorKind};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
+#[cfg(unix)]
+use crate::sandbox;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Message {
@@ -24,6 +26,10 @@ const PLAIN_TEMPLATE: &str = "{% for m in messages %}{% if m.role == 'system' %}
 
 // Bounds template work, so a hostile template cannot spin forever.
 const TEMPLATE_FUEL: u64 = 5_000_000;
+// What the test render may use: real templates need kilobytes.
+const PROBE_MEMORY: u64 = 512 << 20;
+const PROBE_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+const PROBE_OUTPUT: usize = 1 << 20;
 
 pub struct ChatTemplate {
     env: Environment<'static>,
@@ -59,7 +65,46 @@ impl ChatTemplate {
         let is_model_template = source.is_some();
         env.add_template_owned("chat", source.unwrap_or(PLAIN_TEMPLATE).to_string())
             .map_err(|e| EngineError::Template(format!("cannot parse the template: {e:#}")))?;
-        Ok(Self { env, bos, eos, is_model_template })
+        let template = Self { env, bos, eos, is_model_template };
+        if is_model_template {
+            template.probe()?;
+        }
+        Ok(template)
+    }
+
+    /// Renders a test conversation once in a child process before the
+    /// template is trusted in this one. Fuel bounds a template's steps, not
+    /// its memory: forty `s ~ s` doublings would abort the app, and Rust
+    /// cannot catch that. The model's weights are not loaded yet, so the
+    /// fork is cheap. Templates that single out some message text can still
+    /// get past this.
+    #[cfg(unix)]
+    fn probe(&self) -> Result<()> {
+        let long = "x".repeat(8192);
+        let messages = [
+            Message::new("system", "You write one shell command."),
+            Message::new("user", "list files"),
+            Message::new("assistant", "ls"),
+            Message::new("user", long),
+        ];
+        match sandbox::run(PROBE_MEMORY, PROBE_TIME, || match self.render(&messages, true) {
+            Ok(text) if text.len() > PROBE_OUTPUT => 2,
+            _ => 0,
+        }) {
+            Some(0) => Ok(()),
+            Some(2) => Err(EngineError::Template("the template writes megabytes for a short conversation".into())),
+            _ => Err(EngineError::Template(format!(
+                "the template did not finish rendering a short conversation within {} MiB and {} s; \
+                 the model file is broken or hostile",
+                PROBE_MEMORY >> 20,
+                PROBE_TIME.as_secs()
+            ))),
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn probe(&self) -> Result<()> {
+        Ok(())
     }
 
     pub fn render(&self, messages: &[Message], add_generation_prompt: bool) -> Result<String> {
@@ -121,5 +166,37 @@ mod tests {
         let src = "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}";
         let t = ChatTemplate::new(Some(src), String::new(), String::new()).unwrap();
         assert!(t.render(&[], true).is_err());
+    }
+
+    /// Templates come inside downloaded files: each of these ends in an
+    /// error that says why, without exhausting memory or the stack.
+    #[test]
+    fn hostile_templates_are_refused() {
+        let deep = format!("{{{{ {}1{} }}}}", "(".repeat(5000), ")".repeat(5000));
+        let nested = "{% if true %}".repeat(2000) + &"{% endif %}".repeat(2000);
+        let doubling = "{% set ns = namespace(s='xxxxxxxx') %}{% for i in range(40) %}\
+                        {% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}";
+        let list_doubling = "{% set ns = namespace(l=[1, 2]) %}{% for i in range(40) %}\
+                             {% set ns.l = ns.l + ns.l %}{% endfor %}{{ ns.l|length }}";
+        let macro_doubling = "{% macro f(s, n) %}{% if n < 40 %}{{ f(s ~ s, n + 1) }}{% else %}{{ s|length }}\
+                              {% endif %}{% endmacro %}{{ f('x', 0) }}";
+        let cases = [
+            ("{{ 'x' * 1000000000 }}", "repeated string is too large"),
+            ("{{ range(1000000000)|list|length }}", "range has too many elements"),
+            ("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", "recursion limit exceeded"),
+            (deep.as_str(), "exceeds maximum recursion limits"),
+            (nested.as_str(), "exceeds maximum recursion limits"),
+            (doubling, "did not finish rendering a short conversation"),
+            (list_doubling, "did not finish rendering a short conversation"),
+            (macro_doubling, "did not finish rendering a short conversation"),
+            ("{{ 'x' * 5000000 }}", "writes megabytes"),
+        ];
+        for (src, want) in cases {
+            let err = ChatTemplate::new(Some(src), String::new(), String::new())
+                .and_then(|t| t.render(&[Message::new("user", "hi")], true))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want), "{}: {err}", &src[..src.len().min(60)]);
+        }
     }
 }

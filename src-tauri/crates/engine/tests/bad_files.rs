@@ -1,5 +1,6 @@
 //! Every kind of bad model file gets a clear error, never a panic.
 mod common;
+mod tiny;
 
 use std::io::Write;
 
@@ -217,4 +218,72 @@ fn a_tensor_with_too_many_dimensions_is_refused() {
     kv.extend(t);
     let e = load_err(header_with(&kv, 1, 1).path());
     assert!(matches!(e, EngineError::Corrupt { .. }), "{e}");
+}
+
+fn message(model: tiny::Tiny) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    load_err(&model.write(dir.path(), "m.gguf")).to_string()
+}
+
+/// The tiny models load: so each case below fails for its one change.
+#[test]
+fn tiny_models_load_and_generate() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, model) in [("qwen2", tiny::qwen2(false)), ("llama", tiny::qwen2(true)), ("gemma3", tiny::gemma3())] {
+        let path = model.write(dir.path(), &format!("{name}.gguf"));
+        let mut m = Model::load(&path, DevicePreference::Cpu, 64).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let ids = m.tokenizer.encode("the ab").unwrap();
+        let mut logits = Vec::new();
+        m.prefill(&ids, &mut logits).unwrap();
+        assert_eq!(logits.len(), m.info.vocab_size.max(logits.len()), "{name}");
+        assert!(logits.iter().all(|x| x.is_finite()), "{name}");
+    }
+}
+
+/// Sizes in the header that disagree with the tensors are refused before
+/// any buffer is sized from them (the fuzzer's way to a 16 GB KV cache).
+#[test]
+fn header_sizes_must_match_the_tensors() {
+    use candle_core::quantized::gguf_file::Value;
+    let h = tiny::HIDDEN;
+    let cases: Vec<(tiny::Tiny, &str)> = vec![
+        (tiny::qwen2(false).set("qwen2.block_count", Value::U32(4_000_000_000)), "4000000000 layers"),
+        (tiny::qwen2(false).set("qwen2.block_count", Value::U32(2)), "tensor blk.1.attn_norm.weight is missing"),
+        (tiny::qwen2(false).set("qwen2.embedding_length", Value::U32(1 << 20)), "262144 wide"),
+        (
+            tiny::qwen2(false).set("qwen2.embedding_length", Value::U32(64)),
+            "token_embd.weight has shape [262, 32], not [vocabulary, 64]",
+        ),
+        (tiny::qwen2(false).set("qwen2.attention.head_count", Value::U32(0)), "inconsistent head counts"),
+        (tiny::qwen2(false).set("qwen2.attention.head_count_kv", Value::U32(3)), "inconsistent head counts"),
+        (tiny::qwen2(false).tensor("blk.0.attn_k.weight", &[h, h]), "blk.0.attn_k.weight has shape [32, 32]"),
+        (tiny::qwen2(false).tensor("blk.0.attn_q.bias", &[7]), "blk.0.attn_q.bias has shape [7]"),
+        (tiny::qwen2(true).tensor("token_embd.weight", &[10, h]), "the embeddings only 10"),
+        (tiny::qwen2(true).without("blk.0.ffn_up.weight"), "blk.0.ffn_up.weight is missing"),
+        (tiny::gemma3().set("gemma3.attention.key_length", Value::U32(1 << 20)), "1048576 wide"),
+        (tiny::gemma3().set("gemma3.attention.value_length", Value::U32(8)), "different widths"),
+        (tiny::gemma3().without("blk.0.attn_q_norm.weight"), "attn_q_norm.weight is missing"),
+    ];
+    for (model, want) in cases {
+        let msg = message(model);
+        assert!(msg.contains("is truncated or corrupt") && msg.contains(want), "{want}: got {msg}");
+    }
+}
+
+/// Inputs the fuzzer crashed on (tests/fixtures/bad-gguf), each kept with
+/// the message it now gets. Every file there must be listed.
+#[test]
+fn fuzzer_findings_stay_fixed() {
+    let dir = common::repo_root().join("tests/fixtures/bad-gguf");
+    let expected = [("tensor-dims-overflow.gguf", "dimensions multiply to more elements than any file can hold")];
+    let mut files: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    files.sort();
+    let mut listed: Vec<String> = expected.iter().map(|(f, _)| f.to_string()).collect();
+    listed.sort();
+    assert_eq!(files, listed, "every fuzzer finding has an expected message");
+    for (file, want) in expected {
+        let msg = load_err(&dir.join(file)).to_string();
+        assert!(msg.contains(file) && msg.contains(want), "{file}: {msg}");
+    }
 }
