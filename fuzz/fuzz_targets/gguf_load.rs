@@ -1,0 +1,33 @@
+//! A whole model load from untrusted bytes: header and metadata, tokenizer,
+//! chat template (parsed and rendered), and weights. Every input must give a
+//! model or an error, never a panic, an abort or an unbounded allocation.
+#![no_main]
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use cmdbar_engine::{DevicePreference, Message, Model, Prompt};
+use libfuzzer_sys::fuzz_target;
+
+fn scratch() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("cmdbar-fuzz-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join("model.gguf")
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let path = scratch();
+    std::fs::write(path, data).unwrap();
+    // A small context keeps the KV cache small; shapes still come from the file.
+    let Ok(mut model) = Model::load(path, DevicePreference::Cpu, 64) else { return };
+    let prompt = Prompt::Chat(vec![Message::new("system", "be brief"), Message::new("user", "list files <|im_end|>")]);
+    if let Ok(ids) = prompt.ids(&model.tokenizer, &model.template) {
+        let _ = model.tokenizer.decode(&ids);
+        // One forward pass over a few tokens: shapes the header claims must
+        // match the weights, or be refused.
+        let mut logits = Vec::new();
+        let _ = model.prefill(&ids[..ids.len().min(8)], &mut logits);
+    }
+});
