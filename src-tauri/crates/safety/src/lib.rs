@@ -117,7 +117,7 @@ pub struct ParseError(String);
 /// Splits a command line into its simple commands, in order, across pipes
 /// and `&&`/`||`/`;`.
 pub fn parts(command: &str) -> Result<Vec<Part>, ParseError> {
-    let tokens = brush_parser::tokenize_str(command).map_err(|e| ParseError(e.to_string()))?;
+    let tokens = tokenize(command).map_err(|e| ParseError(e.to_string()))?;
     Ok(split_pipelines(&tokens)
         .into_iter()
         .flatten()
@@ -126,6 +126,19 @@ pub fn parts(command: &str) -> Result<Vec<Part>, ParseError> {
 }
 
 const MAX_DEPTH: usize = 4;
+
+/// brush-parser 0.4 loops forever, allocating, when a here-document's `<<`
+/// is followed by a carriage return or form feed and a blank (`<<\r\t`,
+/// found by fuzzing). Such characters have no place in a one-line command;
+/// they are judged as the spaces a terminal shows.
+fn tokenize(command: &str) -> Result<Vec<brush_parser::Token>, brush_parser::TokenizerError> {
+    const ODD_SPACE: [char; 3] = ['\r', '\x0b', '\x0c'];
+    if command.contains(ODD_SPACE) {
+        brush_parser::tokenize_str(&command.replace(ODD_SPACE, " "))
+    } else {
+        brush_parser::tokenize_str(command)
+    }
+}
 
 pub fn classify(command: &str) -> Assessment {
     let mut a = Assessment::safe();
@@ -138,7 +151,7 @@ fn classify_into(command: &str, depth: usize, a: &mut Assessment) {
         a.raise(Risk::High, "nests commands too deeply to judge");
         return;
     }
-    let tokens = match brush_parser::tokenize_str(command) {
+    let tokens = match tokenize(command) {
         Ok(t) => t,
         Err(_) => {
             a.raise(Risk::Moderate, "cannot be parsed reliably (unbalanced quotes?)");

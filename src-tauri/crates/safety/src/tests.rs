@@ -211,3 +211,15 @@ fn obfuscated_dangerous_commands_are_still_flagged() {
         .collect();
     assert!(missed.is_empty(), "not flagged at least high:\n{}", missed.join("\n"));
 }
+
+/// Inputs the fuzzer found that made the shell tokenizer loop forever,
+/// allocating until the process died: each now gets the verdict of the same
+/// command with spaces.
+#[test]
+fn tokenizer_traps_from_fuzzing_end() {
+    for cmd in ["<<\r\t", "<<\r ", "<<\x0c\t", "cat <<\r\trm -rf /"] {
+        let spaced = cmd.replace(['\r', '\x0c'], " ");
+        assert_eq!(classify(cmd).risk, classify(&spaced).risk, "{cmd:?}");
+    }
+    assert!(classify("rm -rf /\r").risk >= Risk::Critical);
+}
