@@ -43,6 +43,11 @@ pub struct BenchArgs {
     python: Option<String>,
     #[arg(long)]
     json: bool,
+    /// Bench a model with the shapes, tokenizer and quantization of this file
+    /// (a model, or its header alone) and random weights, written to a
+    /// temporary file: for a machine the real model cannot be copied to.
+    #[arg(long, conflicts_with = "vs_llamacpp")]
+    synthetic_from: Option<std::path::PathBuf>,
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -237,10 +242,20 @@ fn raw(ids: Vec<u32>, n: usize) -> Request {
     }
 }
 
-pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+pub fn run(mut args: BenchArgs) -> anyhow::Result<()> {
     let runs = args.runs.max(1);
     anyhow::ensure!(!args.query.is_empty(), "--query needs at least one request");
     anyhow::ensure!(args.decode_tokens >= 2, "--decode-tokens must be at least 2");
+    let synthetic = match &args.synthetic_from {
+        Some(from) => {
+            let dir = tempfile::tempdir()?;
+            let to = dir.path().join(from.file_name().unwrap_or_default()).with_extension("random.gguf");
+            cmdbar_engine::gguf::synthesize(from, &to)?;
+            args.model.model = Some(to);
+            Some(dir)
+        }
+        None => None,
+    };
     let path = crate::model_path(&args.model.model);
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let text = "The quick brown fox jumps over the lazy dog, then the dog chases the fox around the old barn. ";
@@ -364,6 +379,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         "model": info.name,
         "model_path": info.path,
         "device": info.device,
+        "synthetic_weights": synthetic.is_some(),
+        "synthetic_from": args.synthetic_from,
         "threads": threads,
         "runs": runs,
         "command": command,
@@ -396,6 +413,9 @@ fn print(out: &Value, info: &ModelInfo, as_json: bool) -> anyhow::Result<()> {
         "model  {} ({} on {}, {} threads, medians of {} runs)",
         info.name, out["model_path"], info.device, out["threads"], out["runs"]
     );
+    if out["synthetic_weights"] == true {
+        println!("weights random, shapes and quantization from {}", out["synthetic_from"]);
+    }
     println!("{:<26} {:>12} {:>12} {:>8}", "figure", "cmdbar", "llama.cpp", "ratio");
     let empty = serde_json::Map::new();
     let theirs = out["llamacpp"].as_object().unwrap_or(&empty);

@@ -386,3 +386,52 @@ impl KvShape {
         2 * self.layers as u64 * self.kv_heads as u64 * self.head_dim as u64 * ctx * 4
     }
 }
+
+/// Writes a model with `from`'s header (architecture, tokenizer, shapes and
+/// quantization types) and random weights to `to`. `from` may be a header
+/// alone: this is for timing on machines a real model cannot be copied to.
+pub fn synthesize(from: &Path, to: &Path) -> Result<()> {
+    use candle_core::quantized::{GgmlDType, QTensor};
+    use std::collections::HashMap;
+    use std::io::Write;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| EngineError::Io { path: path.clone(), source }
+    };
+    let mut r = BufReader::new(File::open(from).map_err(io(from))?);
+    let content = Content::read(&mut r).map_err(|e| classify_read_error(from, e))?;
+    let mut header = vec![0u8; content.tensor_data_offset as usize];
+    r.seek(SeekFrom::Start(0)).map_err(io(from))?;
+    r.read_exact(&mut header).map_err(io(from))?;
+    let mut out = std::io::BufWriter::new(File::create(to).map_err(io(to))?);
+    out.write_all(&header).map_err(io(to))?;
+
+    // One block pattern per type, repeated: valid scales, so no NaNs.
+    let mut patterns: HashMap<GgmlDType, Vec<u8>> = HashMap::new();
+    let mut tensors: Vec<_> = content.tensor_infos.values().collect();
+    tensors.sort_by_key(|t| t.offset);
+    let mut at = 0u64;
+    for t in tensors {
+        let dtype = t.ggml_dtype;
+        let bytes = (t.shape.elem_count() / dtype.block_size() * dtype.type_size()) as u64;
+        if !patterns.contains_key(&dtype) {
+            let (mean, std) = if dtype == GgmlDType::F32 { (1f32, 0.1) } else { (0f32, 0.05) };
+            let x = candle_core::Tensor::randn(mean, std, 256 * 64, &candle_core::Device::Cpu)?;
+            patterns.insert(dtype, QTensor::quantize(&x, dtype)?.data()?.to_vec());
+        }
+        let pattern = &patterns[&dtype];
+        let pad = t
+            .offset
+            .checked_sub(at)
+            .ok_or_else(|| EngineError::Corrupt { path: from.to_path_buf(), detail: "tensors overlap".into() })?;
+        out.write_all(&vec![0u8; pad as usize]).map_err(io(to))?;
+        let mut left = bytes as usize;
+        while left > 0 {
+            let n = left.min(pattern.len());
+            out.write_all(&pattern[..n]).map_err(io(to))?;
+            left -= n;
+        }
+        at = t.offset + bytes;
+    }
+    out.flush().map_err(io(to))
+}
