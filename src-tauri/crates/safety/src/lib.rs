@@ -125,20 +125,61 @@ pub fn parts(command: &str) -> Result<Vec<Part>, ParseError> {
         .collect())
 }
 
-const MAX_DEPTH: usize = 4;
-
-/// brush-parser 0.4 loops forever, allocating, when a here-document's `<<`
-/// is followed by a carriage return or form feed and a blank (`<<\r\t`,
-/// found by fuzzing). Such characters have no place in a one-line command;
-/// they are judged as the spaces a terminal shows.
-fn tokenize(command: &str) -> Result<Vec<brush_parser::Token>, brush_parser::TokenizerError> {
+/// brush-parser 0.4 loops forever, allocating, on a here-document operator
+/// with no tag after it (`<<` then blanks and an operator or the end, as in
+/// `` `$(<<  )` ``; found by fuzzing). Such a command is a syntax error in any
+/// shell, so it is refused before the tokenizer sees it. CR, VT and FF are
+/// judged as the spaces a terminal shows.
+fn tokenize(command: &str) -> Result<Vec<brush_parser::Token>, String> {
+    if has_tagless_heredoc(command) {
+        return Err("a here-document has no end word".into());
+    }
     const ODD_SPACE: [char; 3] = ['\r', '\x0b', '\x0c'];
-    if command.contains(ODD_SPACE) {
+    let tokens = if command.contains(ODD_SPACE) {
         brush_parser::tokenize_str(&command.replace(ODD_SPACE, " "))
     } else {
         brush_parser::tokenize_str(command)
-    }
+    };
+    tokens.map_err(|e| e.to_string())
 }
+
+/// Whether some `<<` (or `<<-`) is followed by nothing a tag could be made
+/// of. A run of `<` splits as the tokenizer splits it: `<<<` first, then
+/// `<<`, then `<`.
+fn has_tagless_heredoc(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'<' {
+            i += 1;
+            continue;
+        }
+        let run = b[i..].iter().take_while(|&&c| c == b'<').count();
+        let (mut left, mut at) = (run, i);
+        while left >= 3 {
+            left -= 3;
+            at += 3;
+        }
+        i += run;
+        if left != 2 {
+            continue;
+        }
+        let mut j = at + 2;
+        if b.get(j) == Some(&b'-') {
+            j += 1;
+        }
+        while matches!(b.get(j), Some(b' ' | b'\t')) {
+            j += 1;
+        }
+        if matches!(b.get(j), None | Some(b'\n' | b'\r' | 0x0c | b';' | b'&' | b'|' | b'(' | b')' | b'<' | b'>' | b'`'))
+        {
+            return true;
+        }
+    }
+    false
+}
+
+const MAX_DEPTH: usize = 4;
 
 pub fn classify(command: &str) -> Assessment {
     let mut a = Assessment::safe();
