@@ -128,24 +128,21 @@ pub fn parts(command: &str) -> Result<Vec<Part>, ParseError> {
 /// brush-parser 0.4 loops forever, allocating, on a here-document operator
 /// with no tag after it (`<<` then blanks and an operator or the end, as in
 /// `` `$(<<  )` ``; found by fuzzing). Such a command is a syntax error in any
-/// shell, so it is refused before the tokenizer sees it. CR, VT and FF are
-/// judged as the spaces a terminal shows.
+/// shell, so it is refused before the tokenizer sees it. Control characters
+/// (CR, VT, FF, NUL) are judged as the spaces a terminal shows.
 fn tokenize(command: &str) -> Result<Vec<brush_parser::Token>, String> {
-    if has_tagless_heredoc(command) {
+    let odd = |c: char| c.is_control() && c != '\n' && c != '\t';
+    let command: std::borrow::Cow<str> =
+        if command.contains(odd) { command.replace(odd, " ").into() } else { command.into() };
+    if has_tagless_heredoc(&command) {
         return Err("a here-document has no end word".into());
     }
-    const ODD_SPACE: [char; 3] = ['\r', '\x0b', '\x0c'];
-    let tokens = if command.contains(ODD_SPACE) {
-        brush_parser::tokenize_str(&command.replace(ODD_SPACE, " "))
-    } else {
-        brush_parser::tokenize_str(command)
-    };
-    tokens.map_err(|e| e.to_string())
+    brush_parser::tokenize_str(&command).map_err(|e| e.to_string())
 }
 
 /// Whether some `<<` (or `<<-`) is followed by nothing a tag could be made
-/// of. A run of `<` splits as the tokenizer splits it: `<<<` first, then
-/// `<<`, then `<`.
+/// of: only blanks, then an operator or the end. A run of `<` splits as the
+/// tokenizer splits it: `<<<` first, then `<<`, then `<`.
 fn has_tagless_heredoc(s: &str) -> bool {
     let b = s.as_bytes();
     let mut i = 0;
@@ -155,24 +152,15 @@ fn has_tagless_heredoc(s: &str) -> bool {
             continue;
         }
         let run = b[i..].iter().take_while(|&&c| c == b'<').count();
-        let (mut left, mut at) = (run, i);
-        while left >= 3 {
-            left -= 3;
-            at += 3;
-        }
+        let at = i + run / 3 * 3;
         i += run;
-        if left != 2 {
+        if run % 3 != 2 {
             continue;
         }
-        let mut j = at + 2;
-        if b.get(j) == Some(&b'-') {
-            j += 1;
-        }
-        while matches!(b.get(j), Some(b' ' | b'\t')) {
-            j += 1;
-        }
-        if matches!(b.get(j), None | Some(b'\n' | b'\r' | 0x0c | b';' | b'&' | b'|' | b'(' | b')' | b'<' | b'>' | b'`'))
-        {
+        let rest = &s[at + 2..];
+        let rest = rest.strip_prefix('-').unwrap_or(rest);
+        let mut after = rest.trim_start_matches(|c: char| c != '\n' && c.is_whitespace()).chars();
+        if matches!(after.next(), None | Some('\n' | ';' | '&' | '|' | '(' | ')' | '<' | '>' | '`')) {
             return true;
         }
     }

@@ -217,7 +217,8 @@ fn obfuscated_dangerous_commands_are_still_flagged() {
 /// Each is refused as unparseable, never called safe.
 #[test]
 fn tokenizer_traps_from_fuzzing_end() {
-    for cmd in ["<<\r\t", "<<\r ", "<<\x0c\t", "`$(<<  `", "$(e<<<<<  ; eval x)", "cat <<- ;", "ls | cat <<"] {
+    let found = ["<<\r\t", "<<\r ", "<<\x0c\t", "`$(<<  `", "$(e<<<<<  ; eval x)", "`$(<<\x0b\x0b\0 `"];
+    for cmd in found.into_iter().chain(["cat <<- ;", "ls | cat <<", "cat <<\u{a0}\u{2003};"]) {
         let a = classify(cmd);
         assert_eq!(a.risk, Risk::Moderate, "{cmd:?}");
         assert!(a.reason.contains("cannot be parsed"), "{cmd:?}: {}", a.reason);
