@@ -125,25 +125,27 @@ pub fn parts(command: &str) -> Result<Vec<Part>, ParseError> {
         .collect())
 }
 
-/// brush-parser 0.4 loops forever, allocating, on a here-document operator
-/// with no tag after it (`<<` then blanks and an operator or the end, as in
-/// `` `$(<<  )` ``; found by fuzzing). Such a command is a syntax error in any
-/// shell, so it is refused before the tokenizer sees it. Control characters
-/// (CR, VT, FF, NUL) are judged as the spaces a terminal shows.
+/// brush-parser 0.4 loops forever, allocating, on some here-documents that
+/// never properly start or end (`<<\r\t`, `` `$(<<  ` ``, `$(e<<  - `: three
+/// forms found by fuzzing). So a here-document reaches it only in the plain
+/// form it handles: a word of letters, digits, `_` or quotes after `<<`, and
+/// a later line that ends it. Anything else is refused as unparseable (a
+/// shell may accept some of it; refusing is the safe side). Control
+/// characters are judged as the spaces a terminal shows.
 fn tokenize(command: &str) -> Result<Vec<brush_parser::Token>, String> {
     let odd = |c: char| c.is_control() && c != '\n' && c != '\t';
     let command: std::borrow::Cow<str> =
         if command.contains(odd) { command.replace(odd, " ").into() } else { command.into() };
-    if has_tagless_heredoc(&command) {
-        return Err("a here-document has no end word".into());
+    if !heredocs_are_plain(&command) {
+        return Err("a here-document is not in a form that can be judged".into());
     }
     brush_parser::tokenize_str(&command).map_err(|e| e.to_string())
 }
 
-/// Whether some `<<` (or `<<-`) is followed by nothing a tag could be made
-/// of: only blanks, then an operator or the end. A run of `<` splits as the
-/// tokenizer splits it: `<<<` first, then `<<`, then `<`.
-fn has_tagless_heredoc(s: &str) -> bool {
+/// Whether every `<<` or `<<-` (outside arithmetic) has a plain end word and
+/// a later line that is that word. A run of `<` splits as the tokenizer splits it: `<<<`
+/// (a here-string) first, then `<<`, then `<`.
+fn heredocs_are_plain(s: &str) -> bool {
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
@@ -154,17 +156,30 @@ fn has_tagless_heredoc(s: &str) -> bool {
         let run = b[i..].iter().take_while(|&&c| c == b'<').count();
         let at = i + run / 3 * 3;
         i += run;
-        if run % 3 != 2 {
+        // In `$(( ))` or `(( ))`, << is a shift.
+        let before = &s[..at];
+        if run % 3 != 2 || before.matches("((").count() > before.matches("))").count() {
             continue;
         }
         let rest = &s[at + 2..];
-        let rest = rest.strip_prefix('-').unwrap_or(rest);
-        let mut after = rest.trim_start_matches(|c: char| c != '\n' && c.is_whitespace()).chars();
-        if matches!(after.next(), None | Some('\n' | ';' | '&' | '|' | '(' | ')' | '<' | '>' | '`')) {
-            return true;
+        let (rest, tabs) = match rest.strip_prefix('-') {
+            Some(r) => (r, true),
+            None => (rest, false),
+        };
+        let rest = rest.trim_start_matches([' ', '\t']);
+        let word_len =
+            rest.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '\'' | '"'))).unwrap_or(rest.len());
+        let tag: String = rest[..word_len].chars().filter(|&c| c != '\'' && c != '"').collect();
+        if tag.is_empty() {
+            return false;
+        }
+        let Some((_, body)) = rest[word_len..].split_once('\n') else { return false };
+        let ends = body.lines().any(|l| if tabs { l.trim_start_matches('\t') == tag } else { l == tag });
+        if !ends {
+            return false;
         }
     }
-    false
+    true
 }
 
 const MAX_DEPTH: usize = 4;

@@ -217,14 +217,23 @@ fn obfuscated_dangerous_commands_are_still_flagged() {
 /// Each is refused as unparseable, never called safe.
 #[test]
 fn tokenizer_traps_from_fuzzing_end() {
-    let found = ["<<\r\t", "<<\r ", "<<\x0c\t", "`$(<<  `", "$(e<<<<<  ; eval x)", "`$(<<\x0b\x0b\0 `"];
-    for cmd in found.into_iter().chain(["cat <<- ;", "ls | cat <<", "cat <<\u{a0}\u{2003};"]) {
+    let found = ["<<\r\t", "<<\r ", "<<\x0c\t", "`$(<<  `", "$(e<<<<<  ; eval x)", "`$(<<\x0b\x0b\0 `", "$(e<<  -\0"];
+    let more = ["cat <<- ;", "ls | cat <<", "cat <<\u{a0}\u{2003};", "cat <<EOF", "cat <<EOF\nrm -rf /\n"];
+    for cmd in found.into_iter().chain(more) {
         let a = classify(cmd);
         assert_eq!(a.risk, Risk::Moderate, "{cmd:?}");
         assert!(a.reason.contains("cannot be parsed"), "{cmd:?}: {}", a.reason);
     }
-    // Here-strings, here-documents with tags and shifts still parse.
-    for cmd in ["cat <<< hi", "cat <<EOF\nhi\nEOF", "cat <<-'X'\nhi\nX", "echo $((1 << 2))", "cat <<<<EOF"] {
+    // Here-strings, plain here-documents and shifts still parse.
+    let plain = [
+        "cat <<< hi",
+        "cat <<EOF\nhi\nEOF",
+        "cat <<-'X'\nhi\n\tX",
+        "echo $((1 << 2))",
+        "cat <<<<EOF",
+        "echo $(cat <<\"E\"\nx\nE\n)",
+    ];
+    for cmd in plain {
         assert_eq!(classify(cmd).risk, Risk::Safe, "{cmd:?}");
     }
     assert!(classify("rm -rf /\r").risk >= Risk::Critical);
