@@ -152,13 +152,15 @@ impl<'a> Batched<'a> {
             let id = TypeId::of::<T>();
             // SAFETY: each mirror copies the repr(C) layout of the block type
             // it stands for (sizes asserted in `x86`), and T's dot type is
-            // BlockQ8K for Q4_K and BlockQ8_0 for Q5_0 and Q8_0.
+            // BlockQ8K for Q4_K and Q6_K, and BlockQ8_0 for Q5_0 and Q8_0.
             unsafe fn view<'b, A, B>(s: &'b [A]) -> &'b [B] {
                 std::slice::from_raw_parts(s.as_ptr().cast(), s.len())
             }
             let kind = unsafe {
                 if id == TypeId::of::<BlockQ4K>() {
                     x86::Kind::Q4K(view(w), view(xq))
+                } else if id == TypeId::of::<BlockQ6K>() {
+                    x86::Kind::Q6K(view(w), view(xq))
                 } else if id == TypeId::of::<BlockQ8_0>() {
                     x86::Kind::Q8_0(view(w), view(xq))
                 } else if id == TypeId::of::<BlockQ5_0>() {
@@ -190,6 +192,9 @@ impl<'a> Batched<'a> {
                         match &self.kind {
                             x86::Kind::Q4K(ws, xs) => {
                                 x86::dot_q4k_x4(&ws[w], [&xs[x(0)], &xs[x(1)], &xs[x(2)], &xs[x(3)]], &mut v)
+                            }
+                            x86::Kind::Q6K(ws, xs) => {
+                                x86::dot_q6k_x4(&ws[w], [&xs[x(0)], &xs[x(1)], &xs[x(2)], &xs[x(3)]], &mut v)
                             }
                             x86::Kind::Q8_0(ws, xs) => {
                                 x86::dot_q8_0_xn(&ws[w], [&xs[x(0)], &xs[x(1)], &xs[x(2)], &xs[x(3)]], &mut v)
@@ -260,11 +265,21 @@ mod x86 {
         pub qh: [u8; 4],
         pub qs: [u8; 16],
     }
+    /// ggml's block_q6_K.
+    #[repr(C)]
+    pub struct Q6K {
+        pub ql: [u8; 128],
+        pub qh: [u8; 64],
+        pub scales: [i8; 16],
+        pub d: u16,
+    }
+    const _: () = assert!(std::mem::size_of::<Q6K>() == std::mem::size_of::<super::BlockQ6K>());
     const _: () = assert!(std::mem::size_of::<Q8_0>() == std::mem::size_of::<super::BlockQ8_0>());
     const _: () = assert!(std::mem::size_of::<Q5_0>() == std::mem::size_of::<super::BlockQ5_0>());
 
     pub enum Kind<'a> {
         Q4K(&'a [Q4K], &'a [Q8K]),
+        Q6K(&'a [Q6K], &'a [Q8K]),
         Q8_0(&'a [Q8_0], &'a [Q8_0]),
         Q5_0(&'a [Q5_0], &'a [Q8_0]),
     }
@@ -399,6 +414,61 @@ mod x86 {
         }
         for t in 0..4 {
             out[t] = hsum8(acc[t]) + hsum4(acc_m[t]);
+        }
+    }
+    /// ggml's AVX2 Q6_K x Q8_K dot product, with the weight block unpacked
+    /// once for four tokens.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn dot_q6k_x4(w: &[Q6K], ys: [&[Q8K]; 4], out: &mut [f32; 4]) {
+        let m4 = _mm256_set1_epi8(0xF);
+        let m2 = _mm256_set1_epi8(3);
+        let m32s = _mm256_set1_epi8(32);
+        let mut acc = [_mm256_setzero_ps(); 4];
+        for (b, x) in w.iter().enumerate() {
+            let dx = half::f16::from_bits(x.d).to_f32();
+            let scales = _mm_loadu_si128(x.scales.as_ptr() as *const __m128i);
+            let mut sumi = [_mm256_setzero_si256(); 4];
+            for j in 0..2 {
+                // Scales 8j..8j+7, each for 16 weights; a 32-weight run takes two.
+                let sc = |i: usize| {
+                    let pick = _mm_set_epi64x(
+                        (0x0101010101010101u64 * (2 * i as u64 + 1)) as i64,
+                        (0x0101010101010101u64 * (2 * i as u64)) as i64,
+                    );
+                    _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, pick))
+                };
+                let (s0, s1, s2, s3) = (sc(4 * j), sc(4 * j + 1), sc(4 * j + 2), sc(4 * j + 3));
+                let ql = x.ql.as_ptr().add(64 * j);
+                let q4bits1 = _mm256_loadu_si256(ql as *const __m256i);
+                let q4bits2 = _mm256_loadu_si256(ql.add(32) as *const __m256i);
+                let hbits = _mm256_loadu_si256(x.qh.as_ptr().add(32 * j) as *const __m256i);
+                let h = |shift: i32| {
+                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srlv_epi32(hbits, _mm256_set1_epi32(shift)), m2), 4)
+                };
+                let q = [
+                    _mm256_or_si256(_mm256_and_si256(q4bits1, m4), h(0)),
+                    _mm256_or_si256(_mm256_and_si256(q4bits2, m4), h(2)),
+                    _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q4bits1, 4), m4), h(4)),
+                    _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q4bits2, 4), m4), h(6)),
+                ];
+                let sc = [s0, s1, s2, s3];
+                for t in 0..4 {
+                    let q8 = ys[t].get_unchecked(b).qs.as_ptr().add(128 * j);
+                    for (i, qi) in q.iter().enumerate() {
+                        let q8i = _mm256_loadu_si256(q8.add(32 * i) as *const __m256i);
+                        // Weights are stored +32: subtract 32 * the token's values.
+                        let p = _mm256_sub_epi16(_mm256_maddubs_epi16(*qi, q8i), _mm256_maddubs_epi16(m32s, q8i));
+                        sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(sc[i], p));
+                    }
+                }
+            }
+            for t in 0..4 {
+                let d = dx * ys[t].get_unchecked(b).d;
+                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
+            }
+        }
+        for t in 0..4 {
+            out[t] = hsum8(acc[t]);
         }
     }
 }
