@@ -66,5 +66,22 @@ pub fn save_json<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
     // The rename itself is durable once the folder is synced.
     #[cfg(unix)]
     std::fs::File::open(dir)?.sync_all()?;
+    sweep_stale_temp_files(dir, STALE_AFTER);
     Ok(())
+}
+
+/// A writer killed between creating its temporary file and the rename
+/// leaves the file behind; one this old belongs to no live write.
+pub(crate) const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+
+pub(crate) fn sweep_stale_temp_files(dir: &Path, older_than: std::time::Duration) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        let stale = e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().unwrap_or_default() > older_than);
+        if name.starts_with(".settings-") && name.ends_with(".tmp") && stale {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }

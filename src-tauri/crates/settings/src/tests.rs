@@ -79,3 +79,24 @@ fn history_is_bounded_deduplicated_and_searchable() {
     let l = History::load(&p);
     assert!(l.value.entries.is_empty() && l.notice.is_some());
 }
+
+/// Temporary files left by a writer killed before its rename are removed
+/// by the next save once they are old; a fresh one (a write in progress in
+/// another process) is left alone.
+#[test]
+fn stale_temporary_files_are_swept() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join(".settings-killed.tmp");
+    let fresh = dir.path().join(".settings-writing.tmp");
+    let other = dir.path().join("notes.tmp");
+    for p in [&old, &fresh, &other] {
+        std::fs::write(p, "{").unwrap();
+    }
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for p in [&old, &other] {
+        std::fs::File::options().write(true).open(p).unwrap().set_modified(hour_ago).unwrap();
+    }
+    Settings::default().save(&dir.path().join("settings.json")).unwrap();
+    assert!(!old.exists());
+    assert!(fresh.exists() && other.exists());
+}
