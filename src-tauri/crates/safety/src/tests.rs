@@ -217,22 +217,26 @@ fn obfuscated_dangerous_commands_are_still_flagged() {
 /// Each is refused as unparseable, never called safe.
 #[test]
 fn tokenizer_traps_from_fuzzing_end() {
-    let found = ["<<\r\t", "<<\r ", "<<\x0c\t", "`$(<<  `", "$(e<<<<<  ; eval x)", "`$(<<\x0b\x0b\0 `", "$(e<<  -\0"];
-    let more = ["cat <<- ;", "ls | cat <<", "cat <<\u{a0}\u{2003};", "cat <<EOF", "cat <<EOF\nrm -rf /\n"];
+    let found = [
+        "<<\r\t",
+        "<<\r ",
+        "<<\x0c\t",
+        "`$(<<  `",
+        "$(e<<<<<  ; eval x)",
+        "`$(<<\x0b\x0b\0 `",
+        "$(e<<  -\0",
+        "`/((\0`$(<<\0 ",
+    ];
+    let more =
+        ["cat <<- ;", "ls | cat <<", "cat <<\u{a0}\u{2003};", "cat <<EOF", "cat <<EOF\nrm -rf /\n", "echo $((1 << 2))"];
     for cmd in found.into_iter().chain(more) {
         let a = classify(cmd);
         assert_eq!(a.risk, Risk::Moderate, "{cmd:?}");
         assert!(a.reason.contains("cannot be parsed"), "{cmd:?}: {}", a.reason);
     }
-    // Here-strings, plain here-documents and shifts still parse.
-    let plain = [
-        "cat <<< hi",
-        "cat <<EOF\nhi\nEOF",
-        "cat <<-'X'\nhi\n\tX",
-        "echo $((1 << 2))",
-        "cat <<<<EOF",
-        "echo $(cat <<\"E\"\nx\nE\n)",
-    ];
+    // Here-strings and plain here-documents still parse.
+    let plain =
+        ["cat <<< hi", "cat <<EOF\nhi\nEOF", "cat <<-'X'\nhi\n\tX", "cat <<<<EOF", "echo $(cat <<\"E\"\nx\nE\n)"];
     for cmd in plain {
         assert_eq!(classify(cmd).risk, Risk::Safe, "{cmd:?}");
     }
