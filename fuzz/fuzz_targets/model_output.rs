@@ -7,6 +7,11 @@ use cmdbar_suggest::{candidate, check_query, Os};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    // libfuzzer-sys aborts on any panic, even one the code catches (the
+    // classifier catches the shell tokenizer's); a panic that escapes is
+    // still caught by libfuzzer-sys and reported.
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| drop(std::panic::take_hook()));
     let text = String::from_utf8_lossy(data);
     let _ = check_query(&text);
     let _ = cmdbar_safety::classify(&text);

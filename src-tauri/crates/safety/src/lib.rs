@@ -139,7 +139,11 @@ fn tokenize(command: &str) -> Result<Vec<brush_parser::Token>, String> {
     if !heredocs_are_plain(&command) {
         return Err("a here-document is not in a form that can be judged".into());
     }
-    brush_parser::tokenize_str(&command).map_err(|e| e.to_string())
+    // It can also panic (an unwrap in its nested-construct code, found by
+    // fuzzing): that too is a command it cannot judge.
+    std::panic::catch_unwind(|| brush_parser::tokenize_str(&command))
+        .map_err(|_| "the shell tokenizer failed on it".to_string())?
+        .map_err(|e| e.to_string())
 }
 
 /// Whether every `<<` or `<<-` has a plain end word and a later line that

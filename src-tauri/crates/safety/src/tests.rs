@@ -241,4 +241,9 @@ fn tokenizer_traps_from_fuzzing_end() {
         assert_eq!(classify(cmd).risk, Risk::Safe, "{cmd:?}");
     }
     assert!(classify("rm -rf /\r").risk >= Risk::Critical);
+    // And one on which it panicked.
+    let panics = include_bytes!("../../../../tests/fixtures/bad-commands/tokenizer-panic.txt");
+    let a = classify(&String::from_utf8_lossy(panics));
+    assert_eq!(a.risk, Risk::Moderate);
+    assert!(a.reason.contains("cannot be parsed"), "{}", a.reason);
 }
