@@ -47,35 +47,7 @@ pub struct GgufFile {
 
 impl GgufFile {
     pub fn open(path: &Path) -> Result<Self> {
-        let io = |source| EngineError::Io { path: path.to_path_buf(), source };
-        let file = File::open(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => EngineError::NotFound(path.to_path_buf()),
-            _ => io(e),
-        })?;
-        let meta = file.metadata().map_err(io)?;
-        if meta.is_dir() {
-            return Err(EngineError::NotGguf { path: path.to_path_buf(), magic: "a directory".into() });
-        }
-        let file_size = meta.len();
-        let mut reader = BufReader::new(file);
-
-        let mut magic = Vec::with_capacity(4);
-        (&mut reader).take(4).read_to_end(&mut magic).map_err(io)?;
-        if magic != b"GGUF" {
-            return Err(EngineError::NotGguf {
-                path: path.to_path_buf(),
-                magic: String::from_utf8_lossy(&magic).into_owned(),
-            });
-        }
-        reader.seek(SeekFrom::Start(0)).map_err(io)?;
-        // Every length in the header is checked against the file's size
-        // first: Candle's reader allocates whatever a length says.
-        HeaderCheck { r: &mut reader, pos: 0, size: file_size }
-            .run()
-            .map_err(|detail| EngineError::Corrupt { path: path.to_path_buf(), detail })?;
-        reader.seek(SeekFrom::Start(0)).map_err(io)?;
-        let content = Content::read(&mut reader).map_err(|e| classify_read_error(path, e))?;
-
+        let (content, reader, file_size) = read_header(path)?;
         let architecture = match content.metadata.get("general.architecture") {
             Some(Value::String(s)) => Architecture::from_name(s)?,
             _ => {
@@ -165,6 +137,39 @@ impl GgufFile {
     pub fn bool(&self, key: &str) -> Option<bool> {
         self.get(key).and_then(|v| v.to_bool().ok())
     }
+}
+
+/// Opens a GGUF file and reads its header (metadata and tensor infos),
+/// every length checked against the file's size before Candle's reader
+/// allocates what a length says. Returns the reader and the file's size.
+fn read_header(path: &Path) -> Result<(Content, BufReader<File>, u64)> {
+    let io = |source| EngineError::Io { path: path.to_path_buf(), source };
+    let file = File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => EngineError::NotFound(path.to_path_buf()),
+        _ => io(e),
+    })?;
+    let meta = file.metadata().map_err(io)?;
+    if meta.is_dir() {
+        return Err(EngineError::NotGguf { path: path.to_path_buf(), magic: "a directory".into() });
+    }
+    let file_size = meta.len();
+    let mut reader = BufReader::new(file);
+
+    let mut magic = Vec::with_capacity(4);
+    (&mut reader).take(4).read_to_end(&mut magic).map_err(io)?;
+    if magic != b"GGUF" {
+        return Err(EngineError::NotGguf {
+            path: path.to_path_buf(),
+            magic: String::from_utf8_lossy(&magic).into_owned(),
+        });
+    }
+    reader.seek(SeekFrom::Start(0)).map_err(io)?;
+    HeaderCheck { r: &mut reader, pos: 0, size: file_size }
+        .run()
+        .map_err(|detail| EngineError::Corrupt { path: path.to_path_buf(), detail })?;
+    reader.seek(SeekFrom::Start(0)).map_err(io)?;
+    let content = Content::read(&mut reader).map_err(|e| classify_read_error(path, e))?;
+    Ok((content, reader, file_size))
 }
 
 /// Walks a GGUF header without allocating from its lengths: each string,
@@ -398,8 +403,7 @@ pub fn synthesize(from: &Path, to: &Path) -> Result<()> {
         let path = path.to_path_buf();
         move |source| EngineError::Io { path: path.clone(), source }
     };
-    let mut r = BufReader::new(File::open(from).map_err(io(from))?);
-    let content = Content::read(&mut r).map_err(|e| classify_read_error(from, e))?;
+    let (content, mut r, _) = read_header(from)?;
     let mut header = vec![0u8; content.tensor_data_offset as usize];
     r.seek(SeekFrom::Start(0)).map_err(io(from))?;
     r.read_exact(&mut header).map_err(io(from))?;

@@ -287,3 +287,39 @@ fn fuzzer_findings_stay_fixed() {
         assert!(msg.contains(file) && msg.contains(want), "{file}: {msg}");
     }
 }
+
+/// `cmdbar bench --synthetic-from` reads a file from the command line: a bad
+/// one gets the same messages as a model load, and a good one (here a tiny
+/// model, or its header alone) gives a model of the same shapes that loads.
+#[test]
+fn synthesized_models_load_and_bad_sources_are_refused() {
+    use cmdbar_engine::gguf::synthesize;
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("random.gguf");
+
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "not a model").unwrap();
+    assert!(matches!(synthesize(&text, &to), Err(EngineError::NotGguf { .. })));
+    let huge = header_with(
+        &[key("x"), 9u32.to_le_bytes().to_vec(), 8u32.to_le_bytes().to_vec(), (1u64 << 60).to_le_bytes().to_vec()]
+            .concat(),
+        1,
+        0,
+    );
+    let err = synthesize(huge.path(), &to).unwrap_err().to_string();
+    assert!(err.contains("is truncated or corrupt"), "{err}");
+
+    let model = tiny::qwen2(false).write(dir.path(), "tiny.gguf");
+    let bytes = std::fs::read(&model).unwrap();
+    let content = candle_core::quantized::gguf_file::Content::read(&mut std::io::Cursor::new(&bytes)).unwrap();
+    let header = dir.path().join("tiny.header.gguf");
+    std::fs::write(&header, &bytes[..content.tensor_data_offset as usize]).unwrap();
+    for from in [&model, &header] {
+        synthesize(from, &to).unwrap();
+        assert_eq!(std::fs::metadata(&to).unwrap().len(), bytes.len() as u64);
+        let mut m = Model::load(&to, DevicePreference::Cpu, 64).unwrap();
+        let mut logits = Vec::new();
+        m.prefill(&m.tokenizer.encode("the").unwrap(), &mut logits).unwrap();
+        assert!(logits.iter().all(|x| x.is_finite()));
+    }
+}
