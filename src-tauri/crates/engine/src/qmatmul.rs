@@ -383,8 +383,8 @@ mod x86 {
             let mins = _mm256_extracti128_si256(mins_and_scales, 1);
             let sc128 = _mm256_extracti128_si256(mins_and_scales, 0);
             let scales = _mm256_set_m128i(sc128, sc128);
-            let dx = half::f16::from_bits(x.d).to_f32();
-            let dminx = half::f16::from_bits(x.dmin).to_f32();
+            let dx = f16(x.d);
+            let dminx = f16(x.dmin);
 
             let mut sumi = [_mm256_setzero_si256(); 4];
             let q4 = x.qs.as_ptr();
@@ -424,19 +424,18 @@ mod x86 {
         let m2 = _mm256_set1_epi8(3);
         let m32s = _mm256_set1_epi8(32);
         let mut acc = [_mm256_setzero_ps(); 4];
+        // Shuffles that spread scales 2i and 2i+1 over a 32-weight run's two
+        // halves (each scale covers 16 weights).
+        let picks: [__m128i; 8] = std::array::from_fn(|i| {
+            let b = 0x0101010101010101u64;
+            _mm_set_epi64x((b * (2 * i as u64 + 1)) as i64, (b * (2 * i as u64)) as i64)
+        });
         for (b, x) in w.iter().enumerate() {
-            let dx = half::f16::from_bits(x.d).to_f32();
+            let dx = f16(x.d);
             let scales = _mm_loadu_si128(x.scales.as_ptr() as *const __m128i);
             let mut sumi = [_mm256_setzero_si256(); 4];
             for j in 0..2 {
-                // Scales 8j..8j+7, each for 16 weights; a 32-weight run takes two.
-                let sc = |i: usize| {
-                    let pick = _mm_set_epi64x(
-                        (0x0101010101010101u64 * (2 * i as u64 + 1)) as i64,
-                        (0x0101010101010101u64 * (2 * i as u64)) as i64,
-                    );
-                    _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, pick))
-                };
+                let sc = |i: usize| _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, picks[i]));
                 let (s0, s1, s2, s3) = (sc(4 * j), sc(4 * j + 1), sc(4 * j + 2), sc(4 * j + 3));
                 let ql = x.ql.as_ptr().add(64 * j);
                 let q4bits1 = _mm256_loadu_si256(ql as *const __m256i);
