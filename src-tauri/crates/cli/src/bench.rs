@@ -246,7 +246,8 @@ pub fn run(mut args: BenchArgs) -> anyhow::Result<()> {
     let runs = args.runs.max(1);
     anyhow::ensure!(!args.query.is_empty(), "--query needs at least one request");
     anyhow::ensure!(args.decode_tokens >= 2, "--decode-tokens must be at least 2");
-    let synthetic = match &args.synthetic_from {
+    // Kept to the end: the random model lives in it.
+    let _synthetic = match &args.synthetic_from {
         Some(from) => {
             let dir = tempfile::tempdir()?;
             let to = dir.path().join(from.file_name().unwrap_or_default()).with_extension("random.gguf");
@@ -379,7 +380,6 @@ pub fn run(mut args: BenchArgs) -> anyhow::Result<()> {
         "model": info.name,
         "model_path": info.path,
         "device": info.device,
-        "synthetic_weights": synthetic.is_some(),
         "synthetic_from": args.synthetic_from,
         "threads": threads,
         "runs": runs,
@@ -413,7 +413,7 @@ fn print(out: &Value, info: &ModelInfo, as_json: bool) -> anyhow::Result<()> {
         "model  {} ({} on {}, {} threads, medians of {} runs)",
         info.name, out["model_path"], info.device, out["threads"], out["runs"]
     );
-    if out["synthetic_weights"] == true {
+    if !out["synthetic_from"].is_null() {
         println!("weights random, shapes and quantization from {}", out["synthetic_from"]);
     }
     println!("{:<26} {:>12} {:>12} {:>8}", "figure", "cmdbar", "llama.cpp", "ratio");
