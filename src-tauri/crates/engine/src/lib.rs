@@ -7,7 +7,7 @@ pub mod generate;
 pub mod gguf;
 mod llama;
 mod model;
-mod qmatmul;
+pub mod qmatmul;
 pub mod sampler;
 #[cfg(unix)]
 mod sandbox;

@@ -1,0 +1,53 @@
+//! Times the quantized matmul kernels alone, on the shapes of the models'
+//! largest layers, at the token counts of decode and of prompt slices:
+//! `cargo run --release --example qmatmul [-- RUNS [TOKENS,…]]`. For kernel work,
+//! where `cmdbar bench` is too coarse and too slow.
+use std::time::Instant;
+
+use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::{Device, Tensor};
+use cmdbar_engine::qmatmul::Linear;
+
+fn main() -> candle_core::Result<()> {
+    let runs: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(5);
+    let tokens: Vec<usize> = std::env::args()
+        .nth(2)
+        .map(|s| s.split(',').filter_map(|t| t.parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 16, 128, 512]);
+    let dev = Device::Cpu;
+    // (dtype, rows, columns): Qwen2.5-Coder 1.5B's FFN in Q4_K and Q6_K,
+    // and 0.5B's in Q5_0 and Q8_0.
+    let cases = [
+        (GgmlDType::Q4K, 8960, 1536),
+        (GgmlDType::Q6K, 1536, 8960),
+        (GgmlDType::Q5_0, 4864, 896),
+        (GgmlDType::Q8_0, 896, 4864),
+    ];
+    println!("{:<6} {:>11} {:>6} {:>10} {:>9}", "type", "n x k", "tokens", "ms", "GMAC/s");
+    for (dtype, n, k) in cases {
+        let w = Tensor::randn(0f32, 1.0, (n, k), &dev)?;
+        let lin = Linear::from_qtensor(QTensor::quantize(&w, dtype)?)?;
+        for &t in &tokens {
+            let x = Tensor::randn(0f32, 1.0, (t, k), &dev)?;
+            lin.forward(&x)?;
+            let mut times: Vec<f64> = (0..runs)
+                .map(|_| {
+                    let start = Instant::now();
+                    lin.forward(&x).map(|_| start.elapsed().as_secs_f64())
+                })
+                .collect::<candle_core::Result<_>>()?;
+            times.sort_by(f64::total_cmp);
+            let s = times[runs / 2];
+            let gmacs = (n * k * t) as f64 / s / 1e9;
+            println!(
+                "{:<6} {:>11} {:>6} {:>10.3} {:>9.1}",
+                format!("{dtype:?}"),
+                format!("{n}x{k}"),
+                t,
+                s * 1e3,
+                gmacs
+            );
+        }
+    }
+    Ok(())
+}
