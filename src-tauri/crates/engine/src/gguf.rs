@@ -3,6 +3,7 @@
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use candle_core::quantized::gguf_file::{Content, Value};
 
@@ -43,6 +44,15 @@ pub struct GgufFile {
     pub reader: BufReader<File>,
     pub architecture: Architecture,
     pub file_size: u64,
+    map: Option<Arc<memmap2::Mmap>>,
+}
+
+/// A tensor's bytes inside the mapped file.
+pub struct Mapped {
+    pub map: Arc<memmap2::Mmap>,
+    pub range: std::ops::Range<usize>,
+    pub dtype: candle_core::quantized::GgmlDType,
+    pub dims: Vec<usize>,
 }
 
 impl GgufFile {
@@ -57,7 +67,7 @@ impl GgufFile {
                 })
             }
         };
-        let file = Self { path: path.to_path_buf(), content, reader, architecture, file_size };
+        let file = Self { path: path.to_path_buf(), content, reader, architecture, file_size, map: None };
         file.check_tensor_extents()?;
         Ok(file)
     }
@@ -82,6 +92,26 @@ impl GgufFile {
             }
         }
         Ok(())
+    }
+
+    /// The file mapped read-only and populated from the page cache, so that
+    /// CPU weights are used where they lie instead of copied.
+    pub fn map(&mut self) -> Result<Arc<memmap2::Mmap>> {
+        if let Some(map) = &self.map {
+            return Ok(map.clone());
+        }
+        // SAFETY: the mapping is read-only. A file truncated by another
+        // process while mapped would fault on access (SIGBUS), as in every
+        // engine that maps weights; Cmdbar itself never rewrites a model in
+        // place (downloads and imports write a new file and rename it).
+        let map = unsafe { memmap2::MmapOptions::new().populate().map(self.reader.get_ref()) }
+            .map_err(|source| EngineError::Io { path: self.path.clone(), source })?;
+        if (map.len() as u64) < self.file_size {
+            return Err(self.corrupt("the file shrank while it was being opened".into()));
+        }
+        let map = Arc::new(map);
+        self.map = Some(map.clone());
+        Ok(map)
     }
 
     fn corrupt(&self, detail: String) -> EngineError {
@@ -301,6 +331,15 @@ fn classify_read_error(path: &Path, e: candle_core::Error) -> EngineError {
     } else {
         EngineError::Corrupt { path: path.to_path_buf(), detail: msg }
     }
+}
+
+/// Tensor `name` in the mapped file; extents were checked at open.
+pub fn mapped(content: &Content, map: &Arc<memmap2::Mmap>, name: &str) -> Option<Mapped> {
+    let info = content.tensor_infos.get(name)?;
+    let start = usize::try_from(content.tensor_data_offset + info.offset).ok()?;
+    let len = info.shape.elem_count() / info.ggml_dtype.block_size() * info.ggml_dtype.type_size();
+    let range = start..start.checked_add(len).filter(|&end| end <= map.len())?;
+    Some(Mapped { map: map.clone(), range, dtype: info.ggml_dtype, dims: info.shape.dims().to_vec() })
 }
 
 /// Reads a tensor straight into the typed storage the CPU kernels use: one

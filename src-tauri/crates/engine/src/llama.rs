@@ -10,7 +10,7 @@
 //! are dequantized on lookup.
 use std::sync::Arc;
 
-use crate::qmatmul::Linear;
+use crate::qmatmul::{Bytes, Linear};
 use candle_core::quantized::{ggml_file::qtensor_from_ggml, gguf_file, GgmlDType, QTensor};
 use candle_core::{DType, Device, Result, Tensor};
 
@@ -35,7 +35,7 @@ struct Layer {
 
 /// Quantized embedding rows, kept on the CPU whatever the device.
 struct Embeddings {
-    table: Arc<QTensor>,
+    table: Bytes,
     dtype: GgmlDType,
     row_bytes: usize,
     hidden: usize,
@@ -43,7 +43,7 @@ struct Embeddings {
 
 impl Embeddings {
     fn lookup(&self, tokens: &[u32], device: &Device) -> Result<Tensor> {
-        let data = self.table.data()?;
+        let data = self.table.get()?;
         let rows = data.len() / self.row_bytes;
         let mut raw = Vec::with_capacity(tokens.len() * self.row_bytes);
         for &t in tokens {
@@ -100,41 +100,62 @@ impl Llama {
         }
         let eps = g.arch_f32("attention.layer_norm_rms_epsilon").unwrap_or(1e-6);
         let theta = g.arch_f32("rope.freq_base").unwrap_or(10_000.0);
+        // On the CPU, quantized weights stay in the mapped file.
+        let map = if device.is_cpu() { Some(g.map().map_err(candle_core::Error::wrap)?) } else { None };
         let ct: &gguf_file::Content = &g.content;
         let r = &mut g.reader;
         let mut qt = |name: &str, dev: &Device| crate::gguf::read_tensor(ct, r, name, dev);
+        let in_map = |name: &str| map.as_ref().and_then(|m| crate::gguf::mapped(ct, m, name));
+        let tiled = |name: &str| in_map(name).and_then(|m| Linear::tiled(Bytes::Map(m.map, m.range), m.dtype, &m.dims));
 
-        let embed_q = Arc::new(qt("token_embd.weight", &Device::Cpu)?);
-        let dtype = embed_q.dtype();
+        let (embed, dtype) = match in_map("token_embd.weight") {
+            Some(m) => (Bytes::Map(m.map, m.range), m.dtype),
+            None => {
+                let q = Arc::new(qt("token_embd.weight", &Device::Cpu)?);
+                let dtype = q.dtype();
+                (Bytes::Tensor(q), dtype)
+            }
+        };
         let row_bytes = hidden / dtype.block_size() * dtype.type_size();
-        let output = match qt("output.weight", device) {
-            Ok(w) => Linear::from_qtensor(w)?,
-            // Tied embeddings.
-            Err(_) if device.is_cpu() => Linear::from_arc(embed_q.clone())?,
-            Err(_) => Linear::from_qtensor(qt("token_embd.weight", device)?)?,
+        let output = match tiled("output.weight") {
+            Some(l) => l,
+            None => match qt("output.weight", device) {
+                Ok(w) => Linear::from_qtensor(w)?,
+                // Tied embeddings.
+                Err(_) => match Linear::tiled(embed.clone(), dtype, &[embed.get()?.len() / row_bytes, hidden]) {
+                    Some(l) if device.is_cpu() => l,
+                    _ => Linear::from_qtensor(qt("token_embd.weight", device)?)?,
+                },
+            },
         };
         let norm = qt("output_norm.weight", device)?.dequantize(device)?;
         let mut layers = Vec::with_capacity(n_layer);
         for i in 0..n_layer {
             progress(i as f32 / n_layer as f32);
             let p = format!("blk.{i}");
-            let mm = |q: QTensor| Linear::from_qtensor(q);
+            let mm = |qt: &mut dyn FnMut(&str, &Device) -> Result<QTensor>, n: &str| -> Result<Linear> {
+                let name = format!("{p}.{n}");
+                match tiled(&name) {
+                    Some(l) => Ok(l),
+                    None => Linear::from_qtensor(qt(&name, device)?),
+                }
+            };
             let mut opt_bias = |n: &str| qt(&format!("{p}.{n}"), device).ok().map(|b| b.dequantize(device)).transpose();
             let (bq, bk, bv) = (opt_bias("attn_q.bias")?, opt_bias("attn_k.bias")?, opt_bias("attn_v.bias")?);
             let cache = || Tensor::zeros((1, n_kv_head, max_ctx, head_dim), DType::F32, device);
             layers.push(Layer {
                 attn_norm: qt(&format!("{p}.attn_norm.weight"), device)?.dequantize(device)?,
-                wq: mm(qt(&format!("{p}.attn_q.weight"), device)?)?,
-                wk: mm(qt(&format!("{p}.attn_k.weight"), device)?)?,
-                wv: mm(qt(&format!("{p}.attn_v.weight"), device)?)?,
+                wq: mm(&mut qt, "attn_q.weight")?,
+                wk: mm(&mut qt, "attn_k.weight")?,
+                wv: mm(&mut qt, "attn_v.weight")?,
                 bq,
                 bk,
                 bv,
-                wo: mm(qt(&format!("{p}.attn_output.weight"), device)?)?,
+                wo: mm(&mut qt, "attn_output.weight")?,
                 ffn_norm: qt(&format!("{p}.ffn_norm.weight"), device)?.dequantize(device)?,
-                gate: mm(qt(&format!("{p}.ffn_gate.weight"), device)?)?,
-                up: mm(qt(&format!("{p}.ffn_up.weight"), device)?)?,
-                down: mm(qt(&format!("{p}.ffn_down.weight"), device)?)?,
+                gate: mm(&mut qt, "ffn_gate.weight")?,
+                up: mm(&mut qt, "ffn_up.weight")?,
+                down: mm(&mut qt, "ffn_down.weight")?,
                 k_cache: cache()?,
                 v_cache: cache()?,
             });
@@ -144,7 +165,7 @@ impl Llama {
         let t = Tensor::arange(0u32, max_ctx as u32, device)?.to_dtype(DType::F32)?.reshape((max_ctx, 1))?;
         let freqs = t.matmul(&inv)?;
         Ok(Self {
-            embed: Embeddings { table: embed_q, dtype, row_bytes, hidden },
+            embed: Embeddings { table: embed, dtype, row_bytes, hidden },
             layers,
             norm,
             output,

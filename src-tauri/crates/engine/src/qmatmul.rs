@@ -12,10 +12,27 @@ use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{CpuStorage, Device, Module, Result, Storage, Tensor};
 use rayon::prelude::*;
 
+/// Quantized weight bytes on the CPU: read into memory, or the model file
+/// mapped.
+#[derive(Clone)]
+pub enum Bytes {
+    Tensor(Arc<QTensor>),
+    Map(Arc<memmap2::Mmap>, std::ops::Range<usize>),
+}
+
+impl Bytes {
+    pub fn get(&self) -> Result<std::borrow::Cow<'_, [u8]>> {
+        match self {
+            Bytes::Tensor(t) => t.data(),
+            Bytes::Map(m, r) => Ok(std::borrow::Cow::Borrowed(&m[r.clone()])),
+        }
+    }
+}
+
 /// A linear layer without bias over quantized weights `(n, k)`.
 pub enum Linear {
     /// Our tiled kernel: CPU weights of a block type it knows.
-    Tiled { w: Arc<QTensor>, n: usize, k: usize },
+    Tiled { w: Bytes, dtype: GgmlDType, n: usize, k: usize },
     /// Candle's path: GPU weights, float weights.
     Candle(QMatMul),
 }
@@ -30,14 +47,23 @@ fn tiled_dtype(d: GgmlDType) -> bool {
 
 impl Linear {
     pub fn from_arc(w: Arc<QTensor>) -> Result<Self> {
-        let dims = w.shape().dims().to_vec();
         let on_cpu = matches!(w.device(), Device::Cpu);
-        match dims.as_slice() {
-            &[n, k] if on_cpu && tiled_dtype(w.dtype()) && k % w.dtype().block_size() == 0 => {
-                Ok(Linear::Tiled { w, n, k })
-            }
+        let (dtype, dims) = (w.dtype(), w.shape().dims().to_vec());
+        match Self::tiled(Bytes::Tensor(w.clone()), dtype, &dims) {
+            Some(l) if on_cpu => Ok(l),
             _ => Ok(Linear::Candle(QMatMul::from_arc(w)?)),
         }
+    }
+
+    /// Our kernel over CPU bytes, where it knows the block type, the shape
+    /// is a matrix of whole blocks and the bytes are aligned for the blocks.
+    pub fn tiled(w: Bytes, dtype: GgmlDType, dims: &[usize]) -> Option<Self> {
+        let &[n, k] = dims else { return None };
+        let aligned = match &w {
+            Bytes::Tensor(_) => true,
+            Bytes::Map(m, r) => (m.as_ptr() as usize + r.start) % 8 == 0,
+        };
+        (aligned && tiled_dtype(dtype) && k % dtype.block_size() == 0).then_some(Linear::Tiled { w, dtype, n, k })
     }
 
     pub fn from_qtensor(w: QTensor) -> Result<Self> {
@@ -49,9 +75,9 @@ impl Linear {
     }
 
     fn forward_isa(&self, x: &Tensor, isa: Isa) -> Result<Tensor> {
-        let (w, n, k) = match self {
+        let (w, dtype, n, k) = match self {
             Linear::Candle(m) => return m.forward(x),
-            Linear::Tiled { w, n, k } => (w, *n, *k),
+            Linear::Tiled { w, dtype, n, k } => (w, *dtype, *n, *k),
         };
         let x = x.contiguous()?;
         let dims = x.dims();
@@ -66,9 +92,9 @@ impl Linear {
                 candle_core::bail!("matmul: the tiled kernel takes f32 input on the CPU");
             };
             let xs = &data[layout.start_offset()..layout.start_offset() + t * k];
-            let bytes = w.data()?;
+            let bytes = w.get()?;
             use GgmlDType::*;
-            match w.dtype() {
+            match dtype {
                 Q4_0 => run::<BlockQ4_0>(&bytes, xs, t, k, n, &mut out, isa)?,
                 Q4_1 => run::<BlockQ4_1>(&bytes, xs, t, k, n, &mut out, isa)?,
                 Q5_0 => run::<BlockQ5_0>(&bytes, xs, t, k, n, &mut out, isa)?,
