@@ -1,7 +1,9 @@
 //! Times the quantized matmul kernels alone, on the shapes of the models'
 //! largest layers, at the token counts of decode and of prompt slices:
 //! `cargo run --release --example qmatmul [-- RUNS [TOKENS,…]]`. For kernel work,
-//! where `cmdbar bench` is too coarse and too slow.
+//! where `cmdbar bench` is too coarse and too slow. At one token the
+//! weights are cycled through copies larger than the caches, as in decode,
+//! and GB/s says how near memory bandwidth the kernel gets.
 use std::time::Instant;
 
 use candle_core::quantized::{GgmlDType, QTensor};
@@ -23,29 +25,43 @@ fn main() -> candle_core::Result<()> {
         (GgmlDType::Q5_0, 4864, 896),
         (GgmlDType::Q8_0, 896, 4864),
     ];
-    println!("{:<6} {:>11} {:>6} {:>10} {:>9}", "type", "n x k", "tokens", "ms", "GMAC/s");
+    println!("{:<6} {:>11} {:>6} {:>10} {:>9} {:>7}", "type", "n x k", "tokens", "ms", "GMAC/s", "GB/s");
     for (dtype, n, k) in cases {
         let w = Tensor::randn(0f32, 1.0, (n, k), &dev)?;
-        let lin = Linear::from_qtensor(QTensor::quantize(&w, dtype)?)?;
+        let q = QTensor::quantize(&w, dtype)?;
+        let bytes = q.storage_size_in_bytes();
+        // 256 MiB of copies at one token: more than any cache.
+        let copies = if tokens.contains(&1) { (256usize << 20).div_ceil(bytes) } else { 1 };
+        let lins = (0..copies)
+            .map(|_| Linear::from_qtensor(QTensor::quantize(&w, dtype)?))
+            .collect::<candle_core::Result<Vec<_>>>()?;
         for &t in &tokens {
             let x = Tensor::randn(0f32, 1.0, (t, k), &dev)?;
-            lin.forward(&x)?;
+            let set = if t == 1 { &lins[..] } else { &lins[..1] };
+            for l in set {
+                l.forward(&x)?;
+            }
             let mut times: Vec<f64> = (0..runs)
                 .map(|_| {
                     let start = Instant::now();
-                    lin.forward(&x).map(|_| start.elapsed().as_secs_f64())
+                    for l in set {
+                        l.forward(&x)?;
+                    }
+                    Ok(start.elapsed().as_secs_f64() / set.len() as f64)
                 })
                 .collect::<candle_core::Result<_>>()?;
             times.sort_by(f64::total_cmp);
             let s = times[runs / 2];
             let gmacs = (n * k * t) as f64 / s / 1e9;
+            let gbs = bytes as f64 / s / 1e9;
             println!(
-                "{:<6} {:>11} {:>6} {:>10.3} {:>9.1}",
+                "{:<6} {:>11} {:>6} {:>10.3} {:>9.1} {:>7.1}",
                 format!("{dtype:?}"),
                 format!("{n}x{k}"),
                 t,
                 s * 1e3,
-                gmacs
+                gmacs,
+                gbs
             );
         }
     }
