@@ -175,3 +175,26 @@ fn candidates_of_one_request_share_the_prompt() {
     assert_eq!(again[0], texts[0]);
     assert_eq!(t.cached_tokens, t.prompt_tokens, "{t:?}");
 }
+
+/// CPU weights are mapped from the file: a model deleted (or replaced by a
+/// new download, which renames over it) while loaded keeps answering the same.
+#[test]
+fn a_loaded_model_survives_its_file_being_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("model.gguf");
+    std::fs::copy(common::model("0.5b"), &copy).unwrap();
+    let e = Engine::spawn(EngineConfig { max_context: 1024, ..Default::default() });
+    e.load(copy.clone()).recv().unwrap().unwrap();
+    let mut r = chat("Write the shell command that prints the current date.");
+    r.max_tokens = 16;
+    let (_, before, err) = collect(&e, r.clone());
+    assert!(err.is_none(), "{err:?}");
+    std::fs::remove_file(&copy).unwrap();
+    std::fs::write(&copy, b"not a model").unwrap();
+    // A new prompt, so the weights are read again rather than the cache.
+    let (_, other, err) = collect(&e, chat("Show free disk space."));
+    assert!(err.is_none() && !other[0].is_empty(), "{err:?} {other:?}");
+    let (_, after, err) = collect(&e, r);
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(before, after);
+}
