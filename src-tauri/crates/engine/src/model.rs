@@ -187,8 +187,10 @@ impl Model {
     }
 }
 
-/// Prompt tokens per forward pass.
-const UBATCH: usize = 512;
+/// Prompt tokens per forward pass: 256 holds the 1.5B's peak memory at a
+/// 2048-token prompt 150 MB below 512, at the same speed (the kernels take
+/// eight tokens at a time either way).
+const UBATCH: usize = 256;
 
 fn common_prefix(a: &[u32], b: &[u32]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
