@@ -357,25 +357,15 @@ impl Isa {
     fn detect() -> Isa {
         #[cfg(target_arch = "x86_64")]
         {
-            use std::sync::OnceLock;
-            static ISA: OnceLock<Isa> = OnceLock::new();
-            *ISA.get_or_init(|| {
-                let has = |f: &str| match f {
-                    "avx2" => std::arch::is_x86_feature_detected!("avx2"),
-                    "fma" => std::arch::is_x86_feature_detected!("fma"),
-                    "avx512f" => std::arch::is_x86_feature_detected!("avx512f"),
-                    "avx512bw" => std::arch::is_x86_feature_detected!("avx512bw"),
-                    "avx512vl" => std::arch::is_x86_feature_detected!("avx512vl"),
-                    _ => std::arch::is_x86_feature_detected!("avx512vnni"),
-                };
-                if !has("avx2") || !has("fma") {
-                    Isa::Scalar
-                } else if ["avx512f", "avx512bw", "avx512vl", "avx512vnni"].into_iter().all(has) {
-                    Isa::Avx512Vnni
-                } else {
-                    Isa::Avx2
-                }
-            })
+            // std caches what it detects: each call is a few atomic loads.
+            use std::arch::is_x86_feature_detected as has;
+            if !has!("avx2") || !has!("fma") {
+                Isa::Scalar
+            } else if has!("avx512f") && has!("avx512bw") && has!("avx512vl") && has!("avx512vnni") {
+                Isa::Avx512Vnni
+            } else {
+                Isa::Avx2
+            }
         }
         #[cfg(not(target_arch = "x86_64"))]
         Isa::Scalar
@@ -583,6 +573,22 @@ mod x86 {
         _mm512_loadu_si512(idx.as_ptr() as *const _)
     }
 
+    /// A Q4_K block's eight 6-bit scales, then its eight mins, as i16.
+    #[inline(always)]
+    unsafe fn q4k_scales_and_mins(x: &Q4K) -> __m256i {
+        const KMASK1: u32 = 0x3f3f3f3f;
+        const KMASK2: u32 = 0x0f0f0f0f;
+        const KMASK3: u32 = 0x03030303;
+        let word = |i: usize| u32::from_le_bytes([x.scales[i], x.scales[i + 1], x.scales[i + 2], x.scales[i + 3]]);
+        let mut utmp = [word(0), word(4), word(8), 0];
+        utmp[3] = ((utmp[2] >> 4) & KMASK2) | (((utmp[1] >> 6) & KMASK3) << 4);
+        let uaux = utmp[1] & KMASK1;
+        utmp[1] = (utmp[2] & KMASK2) | (((utmp[0] >> 6) & KMASK3) << 4);
+        utmp[2] = uaux;
+        utmp[0] &= KMASK1;
+        _mm256_cvtepu8_epi16(_mm_set_epi32(utmp[3] as i32, utmp[2] as i32, utmp[1] as i32, utmp[0] as i32))
+    }
+
     /// What Q4_K's min term needs of each token's Q8_K block: the sums of
     /// its eight runs of 32 and its scale, block-major so that consecutive
     /// tokens sit together and one vector op serves four of them.
@@ -622,9 +628,6 @@ mod x86 {
         tok: usize,
         out: &mut [f32; N],
     ) {
-        const KMASK1: u32 = 0x3f3f3f3f;
-        const KMASK2: u32 = 0x0f0f0f0f;
-        const KMASK3: u32 = 0x03030303;
         let m4 = _mm512_set1_epi8(0xF);
         // Sub-block j of 32 weights has scale j; a 64-weight vector holds
         // sub-blocks 2i (128-bit lanes 0-1) and 2i+1 (lanes 2-3).
@@ -633,15 +636,7 @@ mod x86 {
         // The min term, four tokens to a vector (one 128-bit lane each).
         let mut acc_m = [_mm512_setzero_ps(); 2];
         for (b, x) in w.iter().enumerate() {
-            let word = |i: usize| u32::from_le_bytes([x.scales[i], x.scales[i + 1], x.scales[i + 2], x.scales[i + 3]]);
-            let mut utmp = [word(0), word(4), word(8), 0];
-            utmp[3] = ((utmp[2] >> 4) & KMASK2) | (((utmp[1] >> 6) & KMASK3) << 4);
-            let uaux = utmp[1] & KMASK1;
-            utmp[1] = (utmp[2] & KMASK2) | (((utmp[0] >> 6) & KMASK3) << 4);
-            utmp[2] = uaux;
-            utmp[0] &= KMASK1;
-            let mins_and_scales =
-                _mm256_cvtepu8_epi16(_mm_set_epi32(utmp[3] as i32, utmp[2] as i32, utmp[1] as i32, utmp[0] as i32));
+            let mins_and_scales = q4k_scales_and_mins(x);
             let all = _mm512_castsi256_si512(mins_and_scales);
             let sc = [_mm512_permutexvar_epi16(idx[0], all), _mm512_permutexvar_epi16(idx[1], all)];
             // Weights 64i..64i+64: the low nibbles of 32 bytes, then the high.
@@ -751,22 +746,11 @@ mod x86 {
     /// once for four tokens.
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn dot_q4k_x4(w: &[Q4K], ys: [&[Q8K]; 4], out: &mut [f32; 4]) {
-        const KMASK1: u32 = 0x3f3f3f3f;
-        const KMASK2: u32 = 0x0f0f0f0f;
-        const KMASK3: u32 = 0x03030303;
         let m4 = _mm256_set1_epi8(0xF);
         let mut acc = [_mm256_setzero_ps(); 4];
         let mut acc_m = [_mm_setzero_ps(); 4];
         for (b, x) in w.iter().enumerate() {
-            let word = |i: usize| u32::from_le_bytes([x.scales[i], x.scales[i + 1], x.scales[i + 2], x.scales[i + 3]]);
-            let mut utmp = [word(0), word(4), word(8), 0];
-            utmp[3] = ((utmp[2] >> 4) & KMASK2) | (((utmp[1] >> 6) & KMASK3) << 4);
-            let uaux = utmp[1] & KMASK1;
-            utmp[1] = (utmp[2] & KMASK2) | (((utmp[0] >> 6) & KMASK3) << 4);
-            utmp[2] = uaux;
-            utmp[0] &= KMASK1;
-            let mins_and_scales =
-                _mm256_cvtepu8_epi16(_mm_set_epi32(utmp[3] as i32, utmp[2] as i32, utmp[1] as i32, utmp[0] as i32));
+            let mins_and_scales = q4k_scales_and_mins(x);
             let mins = _mm256_extracti128_si256(mins_and_scales, 1);
             let sc128 = _mm256_extracti128_si256(mins_and_scales, 0);
             let scales = _mm256_set_m128i(sc128, sc128);
