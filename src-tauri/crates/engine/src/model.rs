@@ -100,6 +100,11 @@ impl Model {
         let file_size = gguf.file_size;
         let weights = match arch {
             Architecture::Qwen2 | Architecture::Llama => {
+                // Mapped here so that a failure to map reads as I/O, not as a
+                // bad file; the load below takes the same mapping.
+                if device.is_cpu() {
+                    gguf.map()?;
+                }
                 crate::llama::Llama::load(&mut gguf, context_length, &device, progress).map(Weights::Llama)
             }
             Architecture::Gemma3 => {
