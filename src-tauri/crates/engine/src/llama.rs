@@ -128,6 +128,10 @@ impl Llama {
                 },
             },
         };
+        if ct.tensor_infos.contains_key("output.weight") {
+            // Lookups read one row per token: the rest need not stay resident.
+            embed.release();
+        }
         let norm = qt("output_norm.weight", device)?.dequantize(device)?;
         let mut layers = Vec::with_capacity(n_layer);
         for i in 0..n_layer {

@@ -27,12 +27,25 @@ impl Bytes {
             Bytes::Map(m, r) => Ok(std::borrow::Cow::Borrowed(&m[r.clone()])),
         }
     }
+
+    /// Drops mapped pages from this process's memory; they stay in the page
+    /// cache, and a later read faults them back in from the file.
+    pub fn release(&self) {
+        if let Bytes::Map(m, r) = self {
+            // SAFETY: the mapping is read-only and file-backed, so dropping
+            // its pages loses nothing.
+            let _ = unsafe { m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, r.start, r.len()) };
+        }
+    }
 }
 
 /// A linear layer without bias over quantized weights `(n, k)`.
 pub enum Linear {
     /// Our tiled kernel: CPU weights of a block type it knows.
     Tiled { w: Bytes, dtype: GgmlDType, n: usize, k: usize },
+    /// Q4_K repacked eight rows to a block, where the CPU has AVX-512 VNNI.
+    #[cfg(target_arch = "x86_64")]
+    Q4KX8 { w: q4k_x8::Packed, n: usize, k: usize },
     /// Candle's path: GPU weights, float weights.
     Candle(QMatMul),
 }
@@ -63,7 +76,26 @@ impl Linear {
             Bytes::Tensor(_) => true,
             Bytes::Map(m, r) => (m.as_ptr() as usize + r.start) % 8 == 0,
         };
-        (aligned && tiled_dtype(dtype) && k % dtype.block_size() == 0).then_some(Linear::Tiled { w, dtype, n, k })
+        if !(aligned && tiled_dtype(dtype) && k % dtype.block_size() == 0) {
+            return None;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if dtype == GgmlDType::Q4K && n % 8 == 0 && Isa::detect() == Isa::Avx512Vnni {
+            if let Ok(bytes) = w.get() {
+                if bytes.len() == n * k / 256 * std::mem::size_of::<x86::Q4K>() {
+                    // SAFETY: the length is checked, the alignment above, and
+                    // Q4_K blocks are plain data.
+                    let blocks: &[x86::Q4K] =
+                        unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast(), bytes.len() / 144) };
+                    let packed = q4k_x8::repack(blocks, n, k / 256).ok()?;
+                    drop(bytes);
+                    // The file's copy is no longer read.
+                    w.release();
+                    return Some(Linear::Q4KX8 { w: packed, n, k });
+                }
+            }
+        }
+        Some(Linear::Tiled { w, dtype, n, k })
     }
 
     pub fn from_qtensor(w: QTensor) -> Result<Self> {
@@ -78,6 +110,8 @@ impl Linear {
         let (w, dtype, n, k) = match self {
             Linear::Candle(m) => return m.forward(x),
             Linear::Tiled { w, dtype, n, k } => (w, *dtype, *n, *k),
+            #[cfg(target_arch = "x86_64")]
+            Linear::Q4KX8 { w, n, k } => return run_q4k_x8(w.blocks(), x, *n, *k),
         };
         let x = x.contiguous()?;
         let dims = x.dims();
@@ -111,6 +145,94 @@ impl Linear {
         *shape.last_mut().unwrap_or(&mut 0) = n;
         Tensor::from_vec(out, shape, &Device::Cpu)
     }
+}
+
+/// The repacked Q4_K path: tiles of eight-row groups, eight tokens at a time.
+#[cfg(target_arch = "x86_64")]
+fn run_q4k_x8(w: &[q4k_x8::Q4Kx8], x: &Tensor, n: usize, k: usize) -> Result<Tensor> {
+    let x = x.contiguous()?;
+    let dims = x.dims();
+    if dims.last() != Some(&k) {
+        candle_core::bail!("matmul: input {:?} does not end in {k}", dims);
+    }
+    let t = x.elem_count() / k;
+    let blocks = k / 256;
+    let mut xq = vec![BlockQ8K::zeros(); t * blocks];
+    {
+        let (storage, layout) = x.storage_and_layout();
+        let Storage::Cpu(CpuStorage::F32(data)) = &*storage else {
+            candle_core::bail!("matmul: the tiled kernel takes f32 input on the CPU");
+        };
+        let xs = &data[layout.start_offset()..layout.start_offset() + t * k];
+        xq.par_chunks_mut(blocks).zip(xs.par_chunks(k)).for_each(|(q, x)| BlockQ8K::from_float(x, q));
+    }
+    // SAFETY: `x86::Q8K` mirrors BlockQ8K's layout (asserted in `x86`).
+    let ys: &[x86::Q8K] = unsafe { std::slice::from_raw_parts(xq.as_ptr().cast(), xq.len()) };
+    let sums = q4k_x8::sums(ys);
+    let mut out = vec![0f32; t * n];
+    let groups = n / 8;
+    let threads = rayon::current_num_threads().max(1);
+    let per =
+        (TILE_BYTES / (blocks * std::mem::size_of::<q4k_x8::Q4Kx8>())).clamp(1, groups.div_ceil(threads * 4).max(1));
+    let dst = Out(out.as_mut_ptr());
+    let dst = &dst;
+    (0..groups.div_ceil(per)).into_par_iter().for_each(|tile| {
+        #[inline(always)]
+        fn put<const N: usize>(dst: &Out, tok: usize, n: usize, g: usize, v: &[[f32; 8]; N]) {
+            for (i, v) in v.iter().enumerate() {
+                // SAFETY: in bounds; this tile alone writes columns 8g..8g+8.
+                unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), dst.0.add((tok + i) * n + 8 * g), 8) };
+            }
+        }
+        let (g0, g1) = (tile * per, ((tile + 1) * per).min(groups));
+        for (tok, step) in token_steps(t) {
+            let (y, s) = (&ys[tok * blocks..], &sums[tok * blocks..]);
+            for g in g0..g1 {
+                let wg = &w[g * blocks..(g + 1) * blocks];
+                // SAFETY: this variant exists only where the CPU has
+                // AVX-512 VNNI; token rows tok..tok+step exist.
+                unsafe {
+                    match step {
+                        8 => {
+                            let mut v = [[0f32; 8]; 8];
+                            q4k_x8::dot::<8>(wg, y, s, blocks, &mut v);
+                            put(dst, tok, n, g, &v);
+                        }
+                        4 => {
+                            let mut v = [[0f32; 8]; 4];
+                            q4k_x8::dot::<4>(wg, y, s, blocks, &mut v);
+                            put(dst, tok, n, g, &v);
+                        }
+                        _ => {
+                            let mut v = [[0f32; 8]; 1];
+                            q4k_x8::dot::<1>(wg, y, s, blocks, &mut v);
+                            put(dst, tok, n, g, &v);
+                        }
+                    }
+                }
+            }
+        }
+    });
+    let mut shape = dims.to_vec();
+    *shape.last_mut().unwrap_or(&mut 0) = n;
+    Tensor::from_vec(out, shape, &Device::Cpu)
+}
+
+/// Token groups `(first, count)`: eight while eight are left, then four,
+/// then one, the sizes the VNNI kernels are built for.
+fn token_steps(t: usize) -> impl Iterator<Item = (usize, usize)> {
+    let mut tok = 0;
+    std::iter::from_fn(move || {
+        (tok < t).then(|| {
+            let step = match t - tok {
+                8.. => 8,
+                4..=7 => 4,
+                _ => 1,
+            };
+            tok += step;
+            (tok - step, step)
+        })
+    })
 }
 
 /// Each task writes its own columns of `out`, which are disjoint.
@@ -305,13 +427,7 @@ impl<'a> Batched<'a> {
                 unsafe { *dst.0.add((tok + i) * n + r) = v };
             }
         }
-        let mut tok = 0;
-        while tok < t {
-            let step = match t - tok {
-                8.. => 8,
-                4..=7 => 4,
-                _ => 1,
-            };
+        for (tok, step) in token_steps(t) {
             for r in r0..r1 {
                 // SAFETY: `with_isa` was given Avx512Vnni only where the CPU
                 // has it; token rows tok..tok+step exist.
@@ -323,7 +439,6 @@ impl<'a> Batched<'a> {
                     }
                 }
             }
-            tok += step;
         }
     }
 
@@ -371,6 +486,9 @@ impl Isa {
         Isa::Scalar
     }
 }
+
+#[cfg(target_arch = "x86_64")]
+mod q4k_x8;
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
@@ -576,6 +694,13 @@ mod x86 {
     /// A Q4_K block's eight 6-bit scales, then its eight mins, as i16.
     #[inline(always)]
     unsafe fn q4k_scales_and_mins(x: &Q4K) -> __m256i {
+        let v = q4k_scales_and_mins_u8(x);
+        _mm256_cvtepu8_epi16(_mm_loadu_si128(v.as_ptr() as *const __m128i))
+    }
+
+    /// A Q4_K block's eight 6-bit scales, then its eight mins.
+    #[inline(always)]
+    pub fn q4k_scales_and_mins_u8(x: &Q4K) -> [u8; 16] {
         const KMASK1: u32 = 0x3f3f3f3f;
         const KMASK2: u32 = 0x0f0f0f0f;
         const KMASK3: u32 = 0x03030303;
@@ -586,7 +711,11 @@ mod x86 {
         utmp[1] = (utmp[2] & KMASK2) | (((utmp[0] >> 6) & KMASK3) << 4);
         utmp[2] = uaux;
         utmp[0] &= KMASK1;
-        _mm256_cvtepu8_epi16(_mm_set_epi32(utmp[3] as i32, utmp[2] as i32, utmp[1] as i32, utmp[0] as i32))
+        let mut v = [0u8; 16];
+        for (c, u) in v.chunks_exact_mut(4).zip(utmp) {
+            c.copy_from_slice(&u.to_le_bytes());
+        }
+        v
     }
 
     /// What Q4_K's min term needs of each token's Q8_K block: the sums of
@@ -856,25 +985,35 @@ mod tests {
     }
 
     /// The tiled kernel gives candle's numbers, for every block type the
-    /// test models use and for one token and many.
+    /// test models use and for one token and many; so does the repacked
+    /// Q4_K layout where the CPU takes it.
     #[test]
     fn matches_candle_for_each_block_type_and_token_count() {
         let dev = Device::Cpu;
         for dtype in [GgmlDType::Q4_0, GgmlDType::Q5_0, GgmlDType::Q8_0, GgmlDType::Q4K, GgmlDType::Q6K] {
-            let (n, k) = (300, 512);
-            let w = Tensor::randn(0f32, 1.0, (n, k), &dev).unwrap();
-            let q = Arc::new(QTensor::quantize(&w, dtype).unwrap());
-            let ours = Linear::from_arc(q.clone()).unwrap();
-            assert!(matches!(ours, Linear::Tiled { .. }));
-            let theirs = QMatMul::from_arc(q).unwrap();
-            for t in [1, 7, 13, 64] {
-                let x = Tensor::randn(0f32, 1.0, (1, t, k), &dev).unwrap();
-                let b = theirs.forward(&x).unwrap();
-                for isa in isas() {
-                    let a = ours.forward_isa(&x, isa).unwrap();
-                    assert_eq!(a.dims(), b.dims());
-                    let diff = (a - &b).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
-                    assert!(diff < 1e-3, "{dtype:?} {isa:?} t={t}: max diff {diff}");
+            // Rows in whole groups of eight and not, for the repacked layout.
+            for n in [304, 300] {
+                let k = 512;
+                let w = Tensor::randn(0f32, 1.0, (n, k), &dev).unwrap();
+                let q = Arc::new(QTensor::quantize(&w, dtype).unwrap());
+                let best = Linear::from_arc(q.clone()).unwrap();
+                let repacked = dtype == GgmlDType::Q4K && n % 8 == 0 && Isa::detect() == Isa::Avx512Vnni;
+                #[cfg(target_arch = "x86_64")]
+                assert_eq!(matches!(best, Linear::Q4KX8 { .. }), repacked, "{dtype:?} n={n}");
+                let plain = Linear::Tiled { w: Bytes::Tensor(q.clone()), dtype, n, k };
+                let theirs = QMatMul::from_arc(q).unwrap();
+                for t in [1, 7, 13, 64] {
+                    let x = Tensor::randn(0f32, 1.0, (1, t, k), &dev).unwrap();
+                    let b = theirs.forward(&x).unwrap();
+                    let check = |a: Tensor, what: &str| {
+                        assert_eq!(a.dims(), b.dims());
+                        let diff = (a - &b).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+                        assert!(diff < 1e-3, "{dtype:?} {what} n={n} t={t}: max diff {diff}");
+                    };
+                    for isa in isas() {
+                        check(plain.forward_isa(&x, isa).unwrap(), &format!("{isa:?}"));
+                    }
+                    check(best.forward(&x).unwrap(), "best");
                 }
             }
         }
