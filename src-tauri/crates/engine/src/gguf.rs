@@ -94,8 +94,10 @@ impl GgufFile {
         Ok(())
     }
 
-    /// The file mapped read-only and populated from the page cache, so that
-    /// CPU weights are used where they lie instead of copied.
+    /// The file mapped read-only, so that CPU weights are used where they
+    /// lie instead of copied. Not populated: most weights are repacked and
+    /// their pages released (`qmatmul::Bytes`), and populating all first
+    /// raised peak memory by the largest tensor.
     pub fn map(&mut self) -> Result<Arc<memmap2::Mmap>> {
         if let Some(map) = &self.map {
             return Ok(map.clone());
@@ -104,7 +106,7 @@ impl GgufFile {
         // process while mapped would fault on access (SIGBUS), as in every
         // engine that maps weights; Cmdbar itself never rewrites a model in
         // place (downloads and imports write a new file and rename it).
-        let map = unsafe { memmap2::MmapOptions::new().populate().map(self.reader.get_ref()) }
+        let map = unsafe { memmap2::MmapOptions::new().map(self.reader.get_ref()) }
             .map_err(|source| EngineError::Io { path: self.path.clone(), source })?;
         if (map.len() as u64) < self.file_size {
             return Err(self.corrupt("the file shrank while it was being opened".into()));

@@ -37,27 +37,11 @@ const fn odd(l: usize) -> usize {
     (l / 2) % 2
 }
 
-/// Repacked weights, in anonymous memory asked for in huge pages: a
-/// tenth of the page faults while loading, and fewer TLB misses after.
-pub struct Packed(memmap2::MmapMut);
-
-impl Packed {
-    pub fn blocks(&self) -> &[Q4Kx8] {
-        // SAFETY: the mapping is page-aligned and holds whole blocks, all
-        // written by `repack`.
-        unsafe { std::slice::from_raw_parts(self.0.as_ptr().cast(), self.0.len() / std::mem::size_of::<Q4Kx8>()) }
-    }
-}
-
 /// Repacks `n` rows of `blocks` Q4_K blocks each (`n` a multiple of 8).
-pub fn repack(w: &[Q4K], n: usize, blocks: usize) -> std::io::Result<Packed> {
+pub fn repack(w: &[Q4K], n: usize, blocks: usize) -> std::io::Result<super::Packed<Q4Kx8>> {
     use rayon::prelude::*;
-    let count = n / 8 * blocks;
-    let mut map = memmap2::MmapMut::map_anon((count * std::mem::size_of::<Q4Kx8>()).max(1))?;
-    let _ = map.advise(memmap2::Advice::HugePage);
-    // SAFETY: page-aligned, zeroed (a valid block), and `count` blocks long.
-    let out: &mut [Q4Kx8] = unsafe { std::slice::from_raw_parts_mut(map.as_mut_ptr().cast(), count) };
-    out.par_chunks_mut(blocks).enumerate().for_each(|(g, dst)| {
+    let mut packed = super::Packed::<Q4Kx8>::zeroed(n / 8 * blocks)?;
+    packed.blocks_mut().par_chunks_mut(blocks).enumerate().for_each(|(g, dst)| {
         for (b, o) in dst.iter_mut().enumerate() {
             let src: [&Q4K; 8] = std::array::from_fn(|r| &w[(8 * g + r) * blocks + b]);
             let sm: [[u8; 16]; 8] = std::array::from_fn(|r| q4k_scales_and_mins_u8(src[r]));
@@ -85,7 +69,7 @@ pub fn repack(w: &[Q4K], n: usize, blocks: usize) -> std::io::Result<Packed> {
             }
         }
     });
-    Ok(Packed(map))
+    Ok(packed)
 }
 
 /// What the min term needs of each token's Q8_K block, laid out for the
