@@ -176,6 +176,18 @@ impl<T: Copy> Packed<T> {
 pub enum X8 {
     Q4K(Packed<q4k_x8::Q4Kx8>),
     Q6K(Packed<q6k_x8::Q6Kx8>),
+    Q8_0(Packed<q32_x8::Q8_0x8>),
+    Q5_0(Packed<q32_x8::Q5_0x8>),
+}
+
+/// Activations quantized for the repacked kernels, with what each needs
+/// made once per matmul.
+#[cfg(target_arch = "x86_64")]
+enum Acts {
+    /// Q8_K, and for Q4_K the sub-block sums.
+    K(Vec<BlockQ8K>, Vec<[i16; 16]>),
+    /// Q8_0, and each block's starting sum and scale.
+    B32(Vec<BlockQ8_0>, Vec<(i32, f32)>),
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -187,7 +199,7 @@ impl X8 {
             return None;
         }
         let bytes = w.get().ok()?;
-        let blocks = k / 256;
+        let blocks = k / dtype.block_size();
         // SAFETY: the length is checked, the alignment by `Linear::tiled`,
         // and the blocks are plain data.
         unsafe fn view<T>(b: &[u8], count: usize) -> Option<&[T]> {
@@ -196,6 +208,12 @@ impl X8 {
         match dtype {
             GgmlDType::Q4K => Some(X8::Q4K(q4k_x8::repack(unsafe { view(&bytes, n * blocks)? }, n, blocks).ok()?)),
             GgmlDType::Q6K => Some(X8::Q6K(q6k_x8::repack(unsafe { view(&bytes, n * blocks)? }, n, blocks).ok()?)),
+            GgmlDType::Q8_0 => {
+                Some(X8::Q8_0(q32_x8::repack_q8_0(unsafe { view(&bytes, n * blocks)? }, n, blocks).ok()?))
+            }
+            GgmlDType::Q5_0 => {
+                Some(X8::Q5_0(q32_x8::repack_q5_0(unsafe { view(&bytes, n * blocks)? }, n, blocks).ok()?))
+            }
             _ => None,
         }
     }
@@ -204,25 +222,66 @@ impl X8 {
         match self {
             X8::Q4K(_) => std::mem::size_of::<q4k_x8::Q4Kx8>(),
             X8::Q6K(_) => std::mem::size_of::<q6k_x8::Q6Kx8>(),
+            X8::Q8_0(_) => std::mem::size_of::<q32_x8::Q8_0x8>(),
+            X8::Q5_0(_) => std::mem::size_of::<q32_x8::Q5_0x8>(),
         }
     }
 
-    /// Row group `g` against N tokens from `ys` (and `sums`, for Q4_K).
-    ///
-    /// SAFETY: the CPU has AVX-512 VNNI; tokens `0..N` of `ys` exist.
-    #[inline(always)]
-    unsafe fn group<const N: usize>(
-        &self,
-        g: usize,
-        blocks: usize,
-        ys: &[x86::Q8K],
-        sums: &[[i16; 16]],
-        out: &mut [[f32; 8]; N],
-    ) {
-        let at = g * blocks..(g + 1) * blocks;
+    fn block_size(&self) -> usize {
         match self {
-            X8::Q4K(p) => q4k_x8::dot::<N>(&p.blocks()[at], ys, sums, blocks, out),
-            X8::Q6K(p) => q6k_x8::dot::<N>(&p.blocks()[at], ys, blocks, out),
+            X8::Q4K(_) | X8::Q6K(_) => 256,
+            X8::Q8_0(_) | X8::Q5_0(_) => 32,
+        }
+    }
+
+    /// `xs` (t rows of k) quantized as this block type's kernel takes them.
+    fn acts(&self, xs: &[f32], k: usize) -> Acts {
+        fn quantize<T: GgmlType>(xs: &[f32], k: usize) -> Vec<T> {
+            let blocks = k / T::BLCK_SIZE;
+            let mut q = vec![T::zeros(); xs.len() / k * blocks];
+            q.par_chunks_mut(blocks).zip(xs.par_chunks(k)).for_each(|(q, x)| T::from_float(x, q));
+            q
+        }
+        // SAFETY (views): the `x86` mirrors have these blocks' layouts.
+        match self {
+            X8::Q4K(_) | X8::Q6K(_) => {
+                let q = quantize::<BlockQ8K>(xs, k);
+                let sums = match self {
+                    X8::Q4K(_) => q4k_x8::sums(unsafe { x86::view(&q) }),
+                    _ => Vec::new(),
+                };
+                Acts::K(q, sums)
+            }
+            X8::Q8_0(_) | X8::Q5_0(_) => {
+                let q = quantize::<BlockQ8_0>(xs, k);
+                let pre = match self {
+                    X8::Q8_0(_) => q32_x8::prepare::<q32_x8::Q8_0x8>(unsafe { x86::view(&q) }),
+                    _ => q32_x8::prepare::<q32_x8::Q5_0x8>(unsafe { x86::view(&q) }),
+                };
+                Acts::B32(q, pre)
+            }
+        }
+    }
+
+    /// Row group `g` against tokens `tok..tok + N`.
+    ///
+    /// SAFETY: the CPU has AVX-512 VNNI; those tokens exist in `acts`,
+    /// which `acts` made for this block type.
+    #[inline(always)]
+    unsafe fn group<const N: usize>(&self, g: usize, blocks: usize, acts: &Acts, tok: usize, out: &mut [[f32; 8]; N]) {
+        let (at, from) = (g * blocks..(g + 1) * blocks, tok * blocks..);
+        match (self, acts) {
+            (X8::Q4K(p), Acts::K(ys, sums)) => {
+                q4k_x8::dot::<N>(&p.blocks()[at], x86::view(&ys[from.clone()]), &sums[from], blocks, out)
+            }
+            (X8::Q6K(p), Acts::K(ys, _)) => q6k_x8::dot::<N>(&p.blocks()[at], x86::view(&ys[from]), blocks, out),
+            (X8::Q8_0(p), Acts::B32(ys, pre)) => {
+                q32_x8::dot::<_, N>(&p.blocks()[at], x86::view(&ys[from.clone()]), &pre[from], blocks, out)
+            }
+            (X8::Q5_0(p), Acts::B32(ys, pre)) => {
+                q32_x8::dot::<_, N>(&p.blocks()[at], x86::view(&ys[from.clone()]), &pre[from], blocks, out)
+            }
+            _ => unreachable!("activations made for another block type"),
         }
     }
 }
@@ -236,21 +295,13 @@ fn run_x8(w: &X8, x: &Tensor, n: usize, k: usize) -> Result<Tensor> {
         candle_core::bail!("matmul: input {:?} does not end in {k}", dims);
     }
     let t = x.elem_count() / k;
-    let blocks = k / 256;
-    let mut xq = vec![BlockQ8K::zeros(); t * blocks];
-    {
+    let blocks = k / w.block_size();
+    let acts = {
         let (storage, layout) = x.storage_and_layout();
         let Storage::Cpu(CpuStorage::F32(data)) = &*storage else {
             candle_core::bail!("matmul: the tiled kernel takes f32 input on the CPU");
         };
-        let xs = &data[layout.start_offset()..layout.start_offset() + t * k];
-        xq.par_chunks_mut(blocks).zip(xs.par_chunks(k)).for_each(|(q, x)| BlockQ8K::from_float(x, q));
-    }
-    // SAFETY: `x86::Q8K` mirrors BlockQ8K's layout (asserted in `x86`).
-    let ys: &[x86::Q8K] = unsafe { std::slice::from_raw_parts(xq.as_ptr().cast(), xq.len()) };
-    let sums = match w {
-        X8::Q4K(_) => q4k_x8::sums(ys),
-        X8::Q6K(_) => Vec::new(),
+        w.acts(&data[layout.start_offset()..layout.start_offset() + t * k], k)
     };
     let mut out = vec![0f32; t * n];
     let groups = n / 8;
@@ -268,7 +319,6 @@ fn run_x8(w: &X8, x: &Tensor, n: usize, k: usize) -> Result<Tensor> {
         }
         let (g0, g1) = (tile * per, ((tile + 1) * per).min(groups));
         for (tok, step) in token_steps(t) {
-            let (y, s) = (&ys[tok * blocks..], sums.get(tok * blocks..).unwrap_or_default());
             for g in g0..g1 {
                 // SAFETY: this variant exists only where the CPU has
                 // AVX-512 VNNI; token rows tok..tok+step exist.
@@ -276,17 +326,17 @@ fn run_x8(w: &X8, x: &Tensor, n: usize, k: usize) -> Result<Tensor> {
                     match step {
                         8 => {
                             let mut v = [[0f32; 8]; 8];
-                            w.group::<8>(g, blocks, y, s, &mut v);
+                            w.group::<8>(g, blocks, &acts, tok, &mut v);
                             put(dst, tok, n, g, &v);
                         }
                         4 => {
                             let mut v = [[0f32; 8]; 4];
-                            w.group::<4>(g, blocks, y, s, &mut v);
+                            w.group::<4>(g, blocks, &acts, tok, &mut v);
                             put(dst, tok, n, g, &v);
                         }
                         _ => {
                             let mut v = [[0f32; 8]; 1];
-                            w.group::<1>(g, blocks, y, s, &mut v);
+                            w.group::<1>(g, blocks, &acts, tok, &mut v);
                             put(dst, tok, n, g, &v);
                         }
                     }
@@ -569,6 +619,8 @@ impl Isa {
 }
 
 #[cfg(target_arch = "x86_64")]
+mod q32_x8;
+#[cfg(target_arch = "x86_64")]
 mod q4k_x8;
 #[cfg(target_arch = "x86_64")]
 mod q6k_x8;
@@ -614,6 +666,13 @@ mod x86 {
     const _: () = assert!(std::mem::size_of::<Q6K>() == std::mem::size_of::<super::BlockQ6K>());
     const _: () = assert!(std::mem::size_of::<Q8_0>() == std::mem::size_of::<super::BlockQ8_0>());
     const _: () = assert!(std::mem::size_of::<Q5_0>() == std::mem::size_of::<super::BlockQ5_0>());
+
+    /// Candle's blocks as their mirrors here.
+    ///
+    /// SAFETY: `B` must be the mirror of `A` (sizes asserted above).
+    pub unsafe fn view<A, B>(s: &[A]) -> &[B] {
+        std::slice::from_raw_parts(s.as_ptr().cast(), s.len())
+    }
 
     pub enum Kind<'a> {
         Q4K(&'a [Q4K], &'a [Q8K]),
@@ -1080,8 +1139,9 @@ mod tests {
                 let w = Tensor::randn(0f32, 1.0, (n, k), &dev).unwrap();
                 let q = Arc::new(QTensor::quantize(&w, dtype).unwrap());
                 let best = Linear::from_arc(q.clone()).unwrap();
-                let repacked =
-                    matches!(dtype, GgmlDType::Q4K | GgmlDType::Q6K) && n % 8 == 0 && Isa::detect() == Isa::Avx512Vnni;
+                let repacked = matches!(dtype, GgmlDType::Q4K | GgmlDType::Q6K | GgmlDType::Q8_0 | GgmlDType::Q5_0)
+                    && n % 8 == 0
+                    && Isa::detect() == Isa::Avx512Vnni;
                 #[cfg(target_arch = "x86_64")]
                 assert_eq!(matches!(best, Linear::X8 { .. }), repacked, "{dtype:?} n={n}");
                 let plain = Linear::Tiled { w: Bytes::Tensor(q.clone()), dtype, n, k };
