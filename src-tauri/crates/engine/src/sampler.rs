@@ -202,8 +202,8 @@ fn sum_exp(xs: &[f32], max: f32) -> f32 {
     acc.iter().sum::<f32>() + rest.iter().map(|&x| exp_le0(x - max)).sum::<f32>()
 }
 
-/// e^x for x <= 0, without branches so that loops of it vectorize: x = n ln 2
-/// + r with |r| <= ln 2 / 2, then a degree-6 Taylor polynomial for e^r
+/// e^x for x <= 0, without branches so that loops of it vectorize: with
+/// x = n ln 2 + r and |r| <= ln 2 / 2, a degree-6 Taylor polynomial for e^r
 /// (relative error below 2e-7). Below -87 it is 2^-126 x e^r, not 0.
 #[inline(always)]
 fn exp_le0(x: f32) -> f32 {
