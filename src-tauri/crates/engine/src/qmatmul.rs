@@ -148,8 +148,11 @@ impl Linear {
     }
 }
 
-/// Blocks repacked into anonymous memory asked for in huge pages: a tenth
-/// of the page faults while loading, and fewer TLB misses after.
+/// Blocks repacked into anonymous memory. Its pages are populated up front,
+/// by all threads: page by page the faults cost more than the repacking,
+/// and the kernel's zeroing is most of the load. (Huge pages halved that
+/// when memory was free, but their compaction doubled the load when
+/// another engine had run.)
 #[cfg(target_arch = "x86_64")]
 pub struct Packed<T>(memmap2::MmapMut, std::marker::PhantomData<T>);
 
@@ -157,8 +160,14 @@ pub struct Packed<T>(memmap2::MmapMut, std::marker::PhantomData<T>);
 impl<T: Copy> Packed<T> {
     /// `count` blocks of zero bytes, which must be a valid `T`.
     fn zeroed(count: usize) -> std::io::Result<Self> {
-        let map = memmap2::MmapMut::map_anon((count * std::mem::size_of::<T>()).max(1))?;
-        let _ = map.advise(memmap2::Advice::HugePage);
+        let len = (count * std::mem::size_of::<T>()).max(1);
+        let map = memmap2::MmapMut::map_anon(len)?;
+        const CHUNK: usize = 4 << 20;
+        (0..len.div_ceil(CHUNK)).into_par_iter().for_each(|c| {
+            let from = c * CHUNK;
+            // Older kernels lack it: the pages then fault in as written.
+            let _ = map.advise_range(memmap2::Advice::PopulateWrite, from, CHUNK.min(len - from));
+        });
         Ok(Packed(map, std::marker::PhantomData))
     }
     fn blocks(&self) -> &[T] {
@@ -181,13 +190,22 @@ pub enum X8 {
 }
 
 /// Activations quantized for the repacked kernels, with what each needs
-/// made once per matmul.
+/// made once per matmul. Kept per thread and reused: decode makes some 200
+/// matmuls a token.
 #[cfg(target_arch = "x86_64")]
-enum Acts {
-    /// Q8_K, and for Q4_K the sub-block sums.
-    K(Vec<BlockQ8K>, Vec<[i16; 16]>),
-    /// Q8_0, and each block's starting sum and scale.
-    B32(Vec<BlockQ8_0>, Vec<(i32, f32)>),
+#[derive(Default)]
+struct Acts {
+    /// For Q4_K and Q6_K; for Q4_K also the sub-block sums.
+    k: Vec<BlockQ8K>,
+    sums: Vec<[i16; 16]>,
+    /// For Q8_0 and Q5_0, with each block's starting sum and scale.
+    b32: Vec<BlockQ8_0>,
+    pre: Vec<(i32, f32)>,
+}
+
+#[cfg(target_arch = "x86_64")]
+thread_local! {
+    static ACTS: std::cell::RefCell<Acts> = std::cell::RefCell::default();
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -234,54 +252,48 @@ impl X8 {
         }
     }
 
-    /// `xs` (t rows of k) quantized as this block type's kernel takes them.
-    fn acts(&self, xs: &[f32], k: usize) -> Acts {
-        fn quantize<T: GgmlType>(xs: &[f32], k: usize) -> Vec<T> {
+    /// `xs` (t rows of k) quantized into `a` as this block type's kernel
+    /// takes them.
+    fn acts(&self, xs: &[f32], k: usize, a: &mut Acts) {
+        fn quantize<T: GgmlType>(xs: &[f32], k: usize, q: &mut Vec<T>) {
             let blocks = k / T::BLCK_SIZE;
-            let mut q = vec![T::zeros(); xs.len() / k * blocks];
+            q.resize(xs.len() / k * blocks, T::zeros());
             q.par_chunks_mut(blocks).zip(xs.par_chunks(k)).for_each(|(q, x)| T::from_float(x, q));
-            q
         }
         // SAFETY (views): the `x86` mirrors have these blocks' layouts.
         match self {
-            X8::Q4K(_) | X8::Q6K(_) => {
-                let q = quantize::<BlockQ8K>(xs, k);
-                let sums = match self {
-                    X8::Q4K(_) => q4k_x8::sums(unsafe { x86::view(&q) }),
-                    _ => Vec::new(),
-                };
-                Acts::K(q, sums)
+            X8::Q4K(_) => {
+                quantize(xs, k, &mut a.k);
+                q4k_x8::sums(unsafe { x86::view(&a.k) }, &mut a.sums);
             }
-            X8::Q8_0(_) | X8::Q5_0(_) => {
-                let q = quantize::<BlockQ8_0>(xs, k);
-                let pre = match self {
-                    X8::Q8_0(_) => q32_x8::prepare::<q32_x8::Q8_0x8>(unsafe { x86::view(&q) }),
-                    _ => q32_x8::prepare::<q32_x8::Q5_0x8>(unsafe { x86::view(&q) }),
-                };
-                Acts::B32(q, pre)
+            X8::Q6K(_) => quantize(xs, k, &mut a.k),
+            X8::Q8_0(_) => {
+                quantize(xs, k, &mut a.b32);
+                q32_x8::prepare::<q32_x8::Q8_0x8>(unsafe { x86::view(&a.b32) }, &mut a.pre);
+            }
+            X8::Q5_0(_) => {
+                quantize(xs, k, &mut a.b32);
+                q32_x8::prepare::<q32_x8::Q5_0x8>(unsafe { x86::view(&a.b32) }, &mut a.pre);
             }
         }
     }
 
     /// Row group `g` against tokens `tok..tok + N`.
     ///
-    /// SAFETY: the CPU has AVX-512 VNNI; those tokens exist in `acts`,
-    /// which `acts` made for this block type.
+    /// SAFETY: the CPU has AVX-512 VNNI; `self.acts` filled `a`, with
+    /// those tokens.
     #[inline(always)]
-    unsafe fn group<const N: usize>(&self, g: usize, blocks: usize, acts: &Acts, tok: usize, out: &mut [[f32; 8]; N]) {
+    unsafe fn group<const N: usize>(&self, g: usize, blocks: usize, a: &Acts, tok: usize, out: &mut [[f32; 8]; N]) {
         let (at, from) = (g * blocks..(g + 1) * blocks, tok * blocks..);
-        match (self, acts) {
-            (X8::Q4K(p), Acts::K(ys, sums)) => {
-                q4k_x8::dot::<N>(&p.blocks()[at], x86::view(&ys[from.clone()]), &sums[from], blocks, out)
+        match self {
+            X8::Q4K(p) => q4k_x8::dot::<N>(&p.blocks()[at], x86::view(&a.k[from.clone()]), &a.sums[from], blocks, out),
+            X8::Q6K(p) => q6k_x8::dot::<N>(&p.blocks()[at], x86::view(&a.k[from]), blocks, out),
+            X8::Q8_0(p) => {
+                q32_x8::dot::<_, N>(&p.blocks()[at], x86::view(&a.b32[from.clone()]), &a.pre[from], blocks, out)
             }
-            (X8::Q6K(p), Acts::K(ys, _)) => q6k_x8::dot::<N>(&p.blocks()[at], x86::view(&ys[from]), blocks, out),
-            (X8::Q8_0(p), Acts::B32(ys, pre)) => {
-                q32_x8::dot::<_, N>(&p.blocks()[at], x86::view(&ys[from.clone()]), &pre[from], blocks, out)
+            X8::Q5_0(p) => {
+                q32_x8::dot::<_, N>(&p.blocks()[at], x86::view(&a.b32[from.clone()]), &a.pre[from], blocks, out)
             }
-            (X8::Q5_0(p), Acts::B32(ys, pre)) => {
-                q32_x8::dot::<_, N>(&p.blocks()[at], x86::view(&ys[from.clone()]), &pre[from], blocks, out)
-            }
-            _ => unreachable!("activations made for another block type"),
         }
     }
 }
@@ -296,14 +308,28 @@ fn run_x8(w: &X8, x: &Tensor, n: usize, k: usize) -> Result<Tensor> {
     }
     let t = x.elem_count() / k;
     let blocks = k / w.block_size();
-    let acts = {
+    let mut out = vec![0f32; t * n];
+    let mut go = |acts: &mut Acts| {
         let (storage, layout) = x.storage_and_layout();
         let Storage::Cpu(CpuStorage::F32(data)) = &*storage else {
             candle_core::bail!("matmul: the tiled kernel takes f32 input on the CPU");
         };
-        w.acts(&data[layout.start_offset()..layout.start_offset() + t * k], k)
+        w.acts(&data[layout.start_offset()..layout.start_offset() + t * k], k, acts);
+        tiles_x8(w, acts, t, n, blocks, &mut out);
+        Ok(())
     };
-    let mut out = vec![0f32; t * n];
+    // A matmul that a waiting thread steals from another one's gets its own.
+    ACTS.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut acts) => go(&mut acts),
+        Err(_) => go(&mut Acts::default()),
+    })?;
+    let mut shape = dims.to_vec();
+    *shape.last_mut().unwrap_or(&mut 0) = n;
+    Tensor::from_vec(out, shape, &Device::Cpu)
+}
+
+#[cfg(target_arch = "x86_64")]
+fn tiles_x8(w: &X8, acts: &Acts, t: usize, n: usize, blocks: usize, out: &mut [f32]) {
     let groups = n / 8;
     let threads = rayon::current_num_threads().max(1);
     let per = (TILE_BYTES / (blocks * w.block_bytes())).clamp(1, groups.div_ceil(threads * 4).max(1));
@@ -326,17 +352,17 @@ fn run_x8(w: &X8, x: &Tensor, n: usize, k: usize) -> Result<Tensor> {
                     match step {
                         8 => {
                             let mut v = [[0f32; 8]; 8];
-                            w.group::<8>(g, blocks, &acts, tok, &mut v);
+                            w.group::<8>(g, blocks, acts, tok, &mut v);
                             put(dst, tok, n, g, &v);
                         }
                         4 => {
                             let mut v = [[0f32; 8]; 4];
-                            w.group::<4>(g, blocks, &acts, tok, &mut v);
+                            w.group::<4>(g, blocks, acts, tok, &mut v);
                             put(dst, tok, n, g, &v);
                         }
                         _ => {
                             let mut v = [[0f32; 8]; 1];
-                            w.group::<1>(g, blocks, &acts, tok, &mut v);
+                            w.group::<1>(g, blocks, acts, tok, &mut v);
                             put(dst, tok, n, g, &v);
                         }
                     }
@@ -344,9 +370,6 @@ fn run_x8(w: &X8, x: &Tensor, n: usize, k: usize) -> Result<Tensor> {
             }
         }
     });
-    let mut shape = dims.to_vec();
-    *shape.last_mut().unwrap_or(&mut 0) = n;
-    Tensor::from_vec(out, shape, &Device::Cpu)
 }
 
 /// Token groups `(first, count)`: eight while eight are left, then four,

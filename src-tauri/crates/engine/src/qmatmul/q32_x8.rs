@@ -131,10 +131,12 @@ fn repack<S: Sync, T: Copy + Send>(
 /// Per token block: minus the weights' offset times the activations' sum
 /// (the starting value of its sums, in one lane of each row's pair), and
 /// the activations' scale.
-pub fn prepare<B: Block32>(xs: &[Q8_0]) -> Vec<(i32, f32)> {
-    xs.iter()
-        .map(|y| (-B::OFFSET * y.qs.iter().map(|&q| q as i32).sum::<i32>(), half::f16::from_bits(y.d).to_f32()))
-        .collect()
+pub fn prepare<B: Block32>(xs: &[Q8_0], out: &mut Vec<(i32, f32)>) {
+    out.clear();
+    out.extend(
+        xs.iter()
+            .map(|y| (-B::OFFSET * y.qs.iter().map(|&q| q as i32).sum::<i32>(), half::f16::from_bits(y.d).to_f32())),
+    );
 }
 
 /// Eight rows (`w`, one group's blocks) against tokens `ys[t * stride..]`,

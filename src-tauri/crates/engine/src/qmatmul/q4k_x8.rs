@@ -74,19 +74,18 @@ pub fn repack(w: &[Q4K], n: usize, blocks: usize) -> std::io::Result<super::Pack
 
 /// What the min term needs of each token's Q8_K block, laid out for the
 /// lanes of `mins`: sub-block sums as pairs, one 128-bit lane per half.
-pub fn sums(xs: &[Q8K]) -> Vec<[i16; 16]> {
-    xs.iter()
-        .map(|y| {
-            let s: [i16; 8] = std::array::from_fn(|j| y.bsums[2 * j] + y.bsums[2 * j + 1]);
-            let mut v = [0i16; 16];
-            for g in 0..2 {
-                for (i, &j) in [0, 1, 0, 1, 2, 3, 2, 3].iter().enumerate() {
-                    v[8 * g + i] = s[4 * g + j];
-                }
+pub fn sums(xs: &[Q8K], out: &mut Vec<[i16; 16]>) {
+    out.clear();
+    out.extend(xs.iter().map(|y| {
+        let s: [i16; 8] = std::array::from_fn(|j| y.bsums[2 * j] + y.bsums[2 * j + 1]);
+        let mut v = [0i16; 16];
+        for g in 0..2 {
+            for (i, &j) in [0, 1, 0, 1, 2, 3, 2, 3].iter().enumerate() {
+                v[8 * g + i] = s[4 * g + j];
             }
-            v
-        })
-        .collect()
+        }
+        v
+    }));
 }
 
 /// Eight rows (`w`, one group's blocks) against tokens `ys[t * stride..]`,
