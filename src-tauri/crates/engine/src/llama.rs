@@ -122,10 +122,13 @@ impl Llama {
             None => match qt("output.weight", device) {
                 Ok(w) => Linear::from_qtensor(w)?,
                 // Tied embeddings.
-                Err(_) => match Linear::tiled(embed.clone(), dtype, &[embed.get()?.len() / row_bytes, hidden]) {
-                    Some(l) if device.is_cpu() => l,
-                    _ => Linear::from_qtensor(qt("token_embd.weight", device)?)?,
-                },
+                Err(_) => {
+                    let rows = embed.get()?.len() / row_bytes;
+                    match device.is_cpu().then(|| Linear::tiled(embed.clone(), dtype, &[rows, hidden])).flatten() {
+                        Some(l) => l,
+                        None => Linear::from_qtensor(qt("token_embd.weight", device)?)?,
+                    }
+                }
             },
         };
         if ct.tensor_infos.contains_key("output.weight") {

@@ -2,7 +2,9 @@
 //! pass over every weight row per token, so a prefill of t tokens streams
 //! the weights from memory t times and forks threads t times. Here each
 //! thread takes tiles of weight rows that stay in its cache while every
-//! token passes over them: the weights are read once per matmul.
+//! token passes over them: the weights are read once per matmul. Where the
+//! CPU has AVX-512 VNNI the common block types are repacked at load, eight
+//! rows to a block (`q4k_x8`, `q6k_x8`, `q32_x8`).
 use std::sync::Arc;
 
 use candle_core::quantized::k_quants::{
@@ -52,8 +54,8 @@ impl Bytes {
 pub enum Linear {
     /// Our tiled kernel: CPU weights of a block type it knows.
     Tiled { w: Bytes, dtype: GgmlDType, n: usize, k: usize },
-    /// Q4_K or Q6_K repacked eight rows to a block, where the CPU has
-    /// AVX-512 VNNI.
+    /// Q4_K, Q6_K, Q8_0 or Q5_0 repacked eight rows to a block, where the
+    /// CPU has AVX-512 VNNI.
     #[cfg(target_arch = "x86_64")]
     X8 { w: X8, n: usize, k: usize },
     /// Candle's path: GPU weights, float weights.
@@ -70,11 +72,12 @@ fn tiled_dtype(d: GgmlDType) -> bool {
 
 impl Linear {
     pub fn from_arc(w: Arc<QTensor>) -> Result<Self> {
-        let on_cpu = matches!(w.device(), Device::Cpu);
         let (dtype, dims) = (w.dtype(), w.shape().dims().to_vec());
-        match Self::tiled(Bytes::Tensor(w.clone()), dtype, &dims) {
-            Some(l) if on_cpu => Ok(l),
-            _ => Ok(Linear::Candle(QMatMul::from_arc(w)?)),
+        // Not for GPU weights: `tiled` may repack, which reads them back.
+        let tiled = matches!(w.device(), Device::Cpu).then(|| Self::tiled(Bytes::Tensor(w.clone()), dtype, &dims));
+        match tiled.flatten() {
+            Some(l) => Ok(l),
+            None => Ok(Linear::Candle(QMatMul::from_arc(w)?)),
         }
     }
 
