@@ -173,6 +173,20 @@ impl<T: Copy> Packed<T> {
         });
         Ok(Packed(map, std::marker::PhantomData))
     }
+    /// `n` rows of `blocks` source blocks each (`n` a multiple of 8),
+    /// `pack` making each block of eight rows, groups spread over threads.
+    fn repack<S: Sync>(w: &[S], n: usize, blocks: usize, pack: impl Fn([&S; 8], &mut T) + Sync) -> std::io::Result<Self>
+    where
+        T: Send,
+    {
+        let mut packed = Self::zeroed(n / 8 * blocks)?;
+        packed.blocks_mut().par_chunks_mut(blocks).enumerate().for_each(|(g, dst)| {
+            for (b, o) in dst.iter_mut().enumerate() {
+                pack(std::array::from_fn(|r| &w[(8 * g + r) * blocks + b]), o);
+            }
+        });
+        Ok(packed)
+    }
     fn blocks(&self) -> &[T] {
         // SAFETY: page-aligned, and `T` (plain data) is valid zeroed.
         unsafe { std::slice::from_raw_parts(self.0.as_ptr().cast(), self.0.len() / std::mem::size_of::<T>()) }
@@ -480,9 +494,7 @@ impl<'a> Batched<'a> {
             // SAFETY: each mirror copies the repr(C) layout of the block type
             // it stands for (sizes asserted in `x86`), and T's dot type is
             // BlockQ8K for Q4_K and Q6_K, and BlockQ8_0 for Q5_0 and Q8_0.
-            unsafe fn view<'b, A, B>(s: &'b [A]) -> &'b [B] {
-                std::slice::from_raw_parts(s.as_ptr().cast(), s.len())
-            }
+            use x86::view;
             let kind = unsafe {
                 if id == TypeId::of::<BlockQ4K>() {
                     x86::Kind::Q4K(view(w), view(xq))
@@ -698,6 +710,21 @@ mod x86 {
     /// SAFETY: `B` must be the mirror of `A` (sizes asserted above).
     pub unsafe fn view<A, B>(s: &[A]) -> &[B] {
         std::slice::from_raw_parts(s.as_ptr().cast(), s.len())
+    }
+
+    /// A vector of 16 i32 lanes, lane l holding `f(l)`: the kernels' index
+    /// and permutation constants.
+    #[inline(always)]
+    pub unsafe fn lanes32(f: impl Fn(usize) -> i32) -> __m512i {
+        let v: [i32; 16] = std::array::from_fn(f);
+        _mm512_loadu_si512(v.as_ptr() as *const _)
+    }
+
+    /// The same with 32 i16 slots.
+    #[inline(always)]
+    pub unsafe fn lanes16(f: impl Fn(usize) -> i16) -> __m512i {
+        let v: [i16; 32] = std::array::from_fn(f);
+        _mm512_loadu_si512(v.as_ptr() as *const _)
     }
 
     pub enum Kind<'a> {

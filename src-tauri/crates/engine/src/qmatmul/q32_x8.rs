@@ -7,7 +7,7 @@
 //! offset times the activations' sum, which leaves the signed product.
 use std::arch::x86_64::*;
 
-use super::x86::{Q5_0, Q8_0};
+use super::x86::{lanes32, Q5_0, Q8_0};
 
 /// Eight rows' block of 32 Q8_0 weights. Vector m (64 bytes) holds
 /// weights 8m..8m+8 of row r at 8r, each + 128.
@@ -84,7 +84,7 @@ fn vectors(at: impl Fn(usize, usize) -> u8) -> [[u8; 64]; 4] {
 }
 
 pub fn repack_q8_0(w: &[Q8_0], n: usize, blocks: usize) -> std::io::Result<super::Packed<Q8_0x8>> {
-    repack(w, n, blocks, |src, o: &mut Q8_0x8| {
+    super::Packed::repack(w, n, blocks, |src, o: &mut Q8_0x8| {
         let v = vectors(|r, i| (src[r].qs[i] as u8) ^ 0x80);
         for (m, v) in v.iter().enumerate() {
             o.qs[64 * m..64 * m + 64].copy_from_slice(v);
@@ -94,7 +94,7 @@ pub fn repack_q8_0(w: &[Q8_0], n: usize, blocks: usize) -> std::io::Result<super
 }
 
 pub fn repack_q5_0(w: &[Q5_0], n: usize, blocks: usize) -> std::io::Result<super::Packed<Q5_0x8>> {
-    repack(w, n, blocks, |src, o: &mut Q5_0x8| {
+    super::Packed::repack(w, n, blocks, |src, o: &mut Q5_0x8| {
         // ggml's `dequantize_row_q5_0`, before the -16.
         let q = |r: usize, i: usize| {
             let x = src[r];
@@ -110,22 +110,6 @@ pub fn repack_q5_0(w: &[Q5_0], n: usize, blocks: usize) -> std::io::Result<super
         o.qh = std::array::from_fn(|m| (0..64).fold(0u64, |acc, i| acc | (((v[m][i] >> 4) & 1) as u64) << i));
         o.d = std::array::from_fn(|r| src[r].d);
     })
-}
-
-fn repack<S: Sync, T: Copy + Send>(
-    w: &[S],
-    n: usize,
-    blocks: usize,
-    pack: impl Fn([&S; 8], &mut T) + Sync,
-) -> std::io::Result<super::Packed<T>> {
-    use rayon::prelude::*;
-    let mut packed = super::Packed::<T>::zeroed(n / 8 * blocks)?;
-    packed.blocks_mut().par_chunks_mut(blocks).enumerate().for_each(|(g, dst)| {
-        for (b, o) in dst.iter_mut().enumerate() {
-            pack(std::array::from_fn(|r| &w[(8 * g + r) * blocks + b]), o);
-        }
-    });
-    Ok(packed)
 }
 
 /// Per token block: minus the weights' offset times the activations' sum
@@ -149,12 +133,8 @@ pub unsafe fn dot<B: Block32, const N: usize>(
     stride: usize,
     out: &mut [[f32; 8]; N],
 ) {
-    let lanes = |f: &dyn Fn(usize) -> i32| {
-        let v: [i32; 16] = std::array::from_fn(f);
-        _mm512_loadu_si512(v.as_ptr() as *const _)
-    };
     // Lanes 2r and 2r+1 hold row r.
-    let to_lanes = lanes(&|l| (l / 2) as i32);
+    let to_lanes = lanes32(|l| (l / 2) as i32);
     let mut acc = [_mm512_setzero_ps(); N];
     for (b, x) in w.iter().enumerate() {
         let q = x.weights();
@@ -171,7 +151,7 @@ pub unsafe fn dot<B: Block32, const N: usize>(
             acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(d, _mm512_set1_ps(dy)), acc[t]);
         }
     }
-    let gather = lanes(&|l| (2 * (l % 8)) as i32);
+    let gather = lanes32(|l| (2 * (l % 8)) as i32);
     for (t, o) in out.iter_mut().enumerate() {
         let v = _mm512_add_ps(acc[t], _mm512_permute_ps::<0xB1>(acc[t]));
         _mm256_storeu_ps(o.as_mut_ptr(), _mm512_castps512_ps256(_mm512_permutexvar_ps(gather, v)));

@@ -7,7 +7,7 @@
 //! row: one multiply-add applies sixteen scales.
 use std::arch::x86_64::*;
 
-use super::x86::{q4k_scales_and_mins_u8, Q4K, Q8K};
+use super::x86::{lanes32, q4k_scales_and_mins_u8, Q4K, Q8K};
 
 /// Eight rows' block of 256 weights.
 #[repr(C, align(64))]
@@ -39,37 +39,31 @@ const fn odd(l: usize) -> usize {
 
 /// Repacks `n` rows of `blocks` Q4_K blocks each (`n` a multiple of 8).
 pub fn repack(w: &[Q4K], n: usize, blocks: usize) -> std::io::Result<super::Packed<Q4Kx8>> {
-    use rayon::prelude::*;
-    let mut packed = super::Packed::<Q4Kx8>::zeroed(n / 8 * blocks)?;
-    packed.blocks_mut().par_chunks_mut(blocks).enumerate().for_each(|(g, dst)| {
-        for (b, o) in dst.iter_mut().enumerate() {
-            let src: [&Q4K; 8] = std::array::from_fn(|r| &w[(8 * g + r) * blocks + b]);
-            let sm: [[u8; 16]; 8] = std::array::from_fn(|r| q4k_scales_and_mins_u8(src[r]));
-            for p in 0..4 {
-                for m in 0..4 {
-                    for (r, x) in src.iter().enumerate() {
-                        let at = 256 * p + 64 * m + 8 * r;
-                        o.qs[at..at + 8].copy_from_slice(&x.qs[32 * p + 8 * m..32 * p + 8 * m + 8]);
-                    }
-                }
-                for l in 0..16 {
-                    o.scales[16 * p + l] = sm[row(l)][2 * p + odd(l)];
+    super::Packed::repack(w, n, blocks, |src, o: &mut Q4Kx8| {
+        let sm: [[u8; 16]; 8] = std::array::from_fn(|r| q4k_scales_and_mins_u8(src[r]));
+        for p in 0..4 {
+            for m in 0..4 {
+                for (r, x) in src.iter().enumerate() {
+                    let at = 256 * p + 64 * m + 8 * r;
+                    o.qs[at..at + 8].copy_from_slice(&x.qs[32 * p + 8 * m..32 * p + 8 * m + 8]);
                 }
             }
-            for g in 0..2 {
-                for l in 0..16 {
-                    for e in 0..2 {
-                        o.mins[32 * g + 2 * l + e] = sm[row(l)][8 + 4 * g + 2 * odd(l) + e];
-                    }
-                }
-            }
-            for (r, x) in src.iter().enumerate() {
-                o.d[r] = half::f16::from_bits(x.d).to_f32();
-                o.dmin[r] = half::f16::from_bits(x.dmin).to_f32();
+            for l in 0..16 {
+                o.scales[16 * p + l] = sm[row(l)][2 * p + odd(l)];
             }
         }
-    });
-    Ok(packed)
+        for g in 0..2 {
+            for l in 0..16 {
+                for e in 0..2 {
+                    o.mins[32 * g + 2 * l + e] = sm[row(l)][8 + 4 * g + 2 * odd(l) + e];
+                }
+            }
+        }
+        for (r, x) in src.iter().enumerate() {
+            o.d[r] = half::f16::from_bits(x.d).to_f32();
+            o.dmin[r] = half::f16::from_bits(x.dmin).to_f32();
+        }
+    })
 }
 
 /// What the min term needs of each token's Q8_K block, laid out for the
@@ -93,10 +87,6 @@ pub fn sums(xs: &[Q8K], out: &mut Vec<[i16; 16]>) {
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 pub unsafe fn dot<const N: usize>(w: &[Q4Kx8], ys: &[Q8K], sums: &[[i16; 16]], stride: usize, out: &mut [[f32; 8]; N]) {
     let m4 = _mm512_set1_epi8(0xF);
-    let idx = |f: &dyn Fn(usize) -> i32| {
-        let v: [i32; 16] = std::array::from_fn(f);
-        _mm512_loadu_si512(v.as_ptr() as *const _)
-    };
     // Each lane's scale, both halves of an i16 pair, from one 16-byte row.
     let expand: [i8; 64] = std::array::from_fn(|i| {
         let (q, b) = (i / 16, i % 16);
@@ -107,7 +97,7 @@ pub unsafe fn dot<const N: usize>(w: &[Q4Kx8], ys: &[Q8K], sums: &[[i16; 16]], s
         }
     });
     let expand = _mm512_loadu_si512(expand.as_ptr() as *const _);
-    let to_lanes = idx(&|l| row(l) as i32);
+    let to_lanes = lanes32(|l| row(l) as i32);
     let mut acc = [_mm512_setzero_ps(); N];
     for (b, x) in w.iter().enumerate() {
         let mut dot = [_mm512_setzero_si512(); N];
@@ -154,7 +144,7 @@ pub unsafe fn dot<const N: usize>(w: &[Q4Kx8], ys: &[Q8K], sums: &[[i16; 16]], s
         }
     }
     // Lanes l and l+2 of each 128-bit lane hold the same row.
-    let gather = idx(&|l| [0, 1, 4, 5, 8, 9, 12, 13][l % 8]);
+    let gather = lanes32(|l| [0, 1, 4, 5, 8, 9, 12, 13][l % 8]);
     for t in 0..N {
         let v = _mm512_add_ps(acc[t], _mm512_permute_ps::<0x4E>(acc[t]));
         _mm256_storeu_ps(out[t].as_mut_ptr(), _mm512_castps512_ps256(_mm512_permutexvar_ps(gather, v)));

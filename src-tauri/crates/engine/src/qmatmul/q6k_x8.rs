@@ -6,7 +6,7 @@
 //! and one multiply-add then applies sixteen scales.
 use std::arch::x86_64::*;
 
-use super::x86::{Q6K, Q8K};
+use super::x86::{lanes16, lanes32, Q6K, Q8K};
 
 /// Eight rows' block of 256 weights, as unsigned 6-bit values (the file's
 /// value + 32).
@@ -55,28 +55,22 @@ fn unpack(x: &Q6K) -> [u8; 256] {
 
 /// Repacks `n` rows of `blocks` Q6_K blocks each (`n` a multiple of 8).
 pub fn repack(w: &[Q6K], n: usize, blocks: usize) -> std::io::Result<super::Packed<Q6Kx8>> {
-    use rayon::prelude::*;
-    let mut packed = super::Packed::<Q6Kx8>::zeroed(n / 8 * blocks)?;
-    packed.blocks_mut().par_chunks_mut(blocks).enumerate().for_each(|(g, dst)| {
-        for (b, o) in dst.iter_mut().enumerate() {
-            let src: [&Q6K; 8] = std::array::from_fn(|r| &w[(8 * g + r) * blocks + b]);
-            let q: [[u8; 256]; 8] = std::array::from_fn(|r| unpack(src[r]));
-            for j in 0..16 {
-                for i in 0..64 {
-                    let (a, bb) = (q[i / 16][16 * j + i % 16], q[4 + i / 16][16 * j + i % 16]);
-                    o.ql[64 * j + i] = (a & 0xF) | (bb & 0xF) << 4;
-                    o.qh[64 * (j / 2) + i] |= ((a >> 4) | (bb >> 4) << 2) << (4 * (j % 2));
-                }
-                for r in 0..8 {
-                    o.scales[8 * j + r] = src[r].scales[j];
-                }
+    super::Packed::repack(w, n, blocks, |src, o: &mut Q6Kx8| {
+        let q: [[u8; 256]; 8] = std::array::from_fn(|r| unpack(src[r]));
+        for j in 0..16 {
+            for i in 0..64 {
+                let (a, bb) = (q[i / 16][16 * j + i % 16], q[4 + i / 16][16 * j + i % 16]);
+                o.ql[64 * j + i] = (a & 0xF) | (bb & 0xF) << 4;
+                o.qh[64 * (j / 2) + i] |= ((a >> 4) | (bb >> 4) << 2) << (4 * (j % 2));
             }
-            for (r, x) in src.iter().enumerate() {
-                o.d[r] = half::f16::from_bits(x.d).to_f32();
+            for r in 0..8 {
+                o.scales[8 * j + r] = src[r].scales[j];
             }
         }
-    });
-    Ok(packed)
+        for (r, x) in src.iter().enumerate() {
+            o.d[r] = half::f16::from_bits(x.d).to_f32();
+        }
+    })
 }
 
 /// Eight rows (`w`, one group's blocks) against tokens `ys[t * stride..]`,
@@ -84,23 +78,16 @@ pub fn repack(w: &[Q6K], n: usize, blocks: usize) -> std::io::Result<super::Pack
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 pub unsafe fn dot<const N: usize>(w: &[Q6Kx8], ys: &[Q8K], stride: usize, out: &mut [[f32; 8]; N]) {
     let (m4, m30) = (_mm512_set1_epi8(0xF), _mm512_set1_epi8(0x30));
-    let idx16 = |f: &dyn Fn(usize) -> usize| {
-        let v: [i16; 32] = std::array::from_fn(|s| f(s) as i16);
-        _mm512_loadu_si512(v.as_ptr() as *const _)
-    };
     // Scales come as i16 at 8(j % 4) + r of vector j / 4. Sub-block j's
     // vector gives both halves of lane l the scale of row(l)...
-    let sc_idx: [__m512i; 4] = std::array::from_fn(|jj| idx16(&|s| 8 * jj + row(s / 2)));
+    let sc_idx: [__m512i; 4] = std::array::from_fn(|jj| lanes16(|s| (8 * jj + row(s / 2)) as i16));
     // ... and for the -32 term, lane l pairs sub-blocks 4v + 2(l % 2) and
     // the next, against activation sums broadcast four at a time.
-    let corr_idx = idx16(&|s| {
+    let corr_idx = lanes16(|s| {
         let l = s / 2;
-        8 * (2 * (l % 2) + s % 2) + row(l)
+        (8 * (2 * (l % 2) + s % 2) + row(l)) as i16
     });
-    let to_lanes = {
-        let v: [i32; 16] = std::array::from_fn(|l| row(l) as i32);
-        _mm512_loadu_si512(v.as_ptr() as *const _)
-    };
+    let to_lanes = lanes32(|l| row(l) as i32);
     let mut acc = [_mm512_setzero_ps(); N];
     for (b, x) in w.iter().enumerate() {
         let sc16: [__m512i; 4] = std::array::from_fn(|v| {
@@ -139,10 +126,7 @@ pub unsafe fn dot<const N: usize>(w: &[Q6Kx8], ys: &[Q8K], stride: usize, out: &
         }
     }
     // Lanes 4q and 4q+1 hold row q, 4q+2 and 4q+3 row 4+q.
-    let gather = {
-        let v: [i32; 16] = std::array::from_fn(|l| [0, 4, 8, 12, 2, 6, 10, 14][l % 8]);
-        _mm512_loadu_si512(v.as_ptr() as *const _)
-    };
+    let gather = lanes32(|l| [0, 4, 8, 12, 2, 6, 10, 14][l % 8]);
     for (t, o) in out.iter_mut().enumerate() {
         let v = _mm512_add_ps(acc[t], _mm512_permute_ps::<0xB1>(acc[t]));
         _mm256_storeu_ps(o.as_mut_ptr(), _mm512_castps512_ps256(_mm512_permutexvar_ps(gather, v)));
