@@ -111,11 +111,11 @@ impl Linear {
     }
 
     fn forward_isa(&self, x: &Tensor, isa: Isa) -> Result<Tensor> {
-        let (w, dtype, n, k) = match self {
+        let k = match self {
             Linear::Candle(m) => return m.forward(x),
-            Linear::Tiled { w, dtype, n, k } => (w, *dtype, *n, *k),
+            Linear::Tiled { k, .. } => *k,
             #[cfg(target_arch = "x86_64")]
-            Linear::X8 { w, n, k } => return run_x8(w, x, *n, *k),
+            Linear::X8 { k, .. } => *k,
         };
         let x = x.contiguous()?;
         let dims = x.dims();
@@ -123,31 +123,62 @@ impl Linear {
             candle_core::bail!("matmul: input {:?} does not end in {k}", dims);
         }
         let t = x.elem_count() / k;
-        let mut out = vec![0f32; t * n];
+        let mut out = Vec::new();
         {
             let (storage, layout) = x.storage_and_layout();
             let Storage::Cpu(CpuStorage::F32(data)) = &*storage else {
                 candle_core::bail!("matmul: the tiled kernel takes f32 input on the CPU");
             };
-            let xs = &data[layout.start_offset()..layout.start_offset() + t * k];
-            let bytes = w.get()?;
-            use GgmlDType::*;
-            match dtype {
-                Q4_0 => run::<BlockQ4_0>(&bytes, xs, t, k, n, &mut out, isa)?,
-                Q4_1 => run::<BlockQ4_1>(&bytes, xs, t, k, n, &mut out, isa)?,
-                Q5_0 => run::<BlockQ5_0>(&bytes, xs, t, k, n, &mut out, isa)?,
-                Q5_1 => run::<BlockQ5_1>(&bytes, xs, t, k, n, &mut out, isa)?,
-                Q8_0 => run::<BlockQ8_0>(&bytes, xs, t, k, n, &mut out, isa)?,
-                Q4K => run::<BlockQ4K>(&bytes, xs, t, k, n, &mut out, isa)?,
-                Q5K => run::<BlockQ5K>(&bytes, xs, t, k, n, &mut out, isa)?,
-                Q6K => run::<BlockQ6K>(&bytes, xs, t, k, n, &mut out, isa)?,
-                Q8K => run::<BlockQ8K>(&bytes, xs, t, k, n, &mut out, isa)?,
-                d => candle_core::bail!("matmul: no tiled kernel for {d:?}"),
-            }
+            self.forward_into_isa(&data[layout.start_offset()..layout.start_offset() + t * k], t, &mut out, isa)?;
         }
         let mut shape = dims.to_vec();
-        *shape.last_mut().unwrap_or(&mut 0) = n;
+        *shape.last_mut().unwrap_or(&mut 0) = out.len() / t.max(1);
         Tensor::from_vec(out, shape, &Device::Cpu)
+    }
+
+    /// `out` = `xs` (t rows of k, on the CPU) times the weights: t rows of
+    /// n. `out`'s buffer is reused.
+    pub fn forward_into(&self, xs: &[f32], t: usize, out: &mut Vec<f32>) -> Result<()> {
+        self.forward_into_isa(xs, t, out, Isa::detect())
+    }
+
+    fn forward_into_isa(&self, xs: &[f32], t: usize, out: &mut Vec<f32>, isa: Isa) -> Result<()> {
+        let (w, dtype, n, k) = match self {
+            Linear::Candle(m) => {
+                let y = m.forward(&Tensor::from_slice(xs, (t, xs.len() / t.max(1)), &Device::Cpu)?)?;
+                out.clear();
+                out.extend(y.flatten_all()?.to_vec1::<f32>()?);
+                return Ok(());
+            }
+            Linear::Tiled { w, dtype, n, k } => (w, *dtype, *n, *k),
+            #[cfg(target_arch = "x86_64")]
+            Linear::X8 { w, n, k } => {
+                if xs.len() != t * k {
+                    candle_core::bail!("matmul: {} inputs are not {t} rows of {k}", xs.len());
+                }
+                out.resize(t * n, 0.0);
+                run_x8(w, xs, t, *n, *k, out);
+                return Ok(());
+            }
+        };
+        if xs.len() != t * k {
+            candle_core::bail!("matmul: {} inputs are not {t} rows of {k}", xs.len());
+        }
+        out.resize(t * n, 0.0);
+        let bytes = w.get()?;
+        use GgmlDType::*;
+        match dtype {
+            Q4_0 => run::<BlockQ4_0>(&bytes, xs, t, k, n, out, isa),
+            Q4_1 => run::<BlockQ4_1>(&bytes, xs, t, k, n, out, isa),
+            Q5_0 => run::<BlockQ5_0>(&bytes, xs, t, k, n, out, isa),
+            Q5_1 => run::<BlockQ5_1>(&bytes, xs, t, k, n, out, isa),
+            Q8_0 => run::<BlockQ8_0>(&bytes, xs, t, k, n, out, isa),
+            Q4K => run::<BlockQ4K>(&bytes, xs, t, k, n, out, isa),
+            Q5K => run::<BlockQ5K>(&bytes, xs, t, k, n, out, isa),
+            Q6K => run::<BlockQ6K>(&bytes, xs, t, k, n, out, isa),
+            Q8K => run::<BlockQ8K>(&bytes, xs, t, k, n, out, isa),
+            d => candle_core::bail!("matmul: no tiled kernel for {d:?}"),
+        }
     }
 }
 
@@ -317,32 +348,17 @@ impl X8 {
 
 /// The repacked path: tiles of eight-row groups, eight tokens at a time.
 #[cfg(target_arch = "x86_64")]
-fn run_x8(w: &X8, x: &Tensor, n: usize, k: usize) -> Result<Tensor> {
-    let x = x.contiguous()?;
-    let dims = x.dims();
-    if dims.last() != Some(&k) {
-        candle_core::bail!("matmul: input {:?} does not end in {k}", dims);
-    }
-    let t = x.elem_count() / k;
+fn run_x8(w: &X8, xs: &[f32], t: usize, n: usize, k: usize, out: &mut [f32]) {
     let blocks = k / w.block_size();
-    let mut out = vec![0f32; t * n];
     let mut go = |acts: &mut Acts| {
-        let (storage, layout) = x.storage_and_layout();
-        let Storage::Cpu(CpuStorage::F32(data)) = &*storage else {
-            candle_core::bail!("matmul: the tiled kernel takes f32 input on the CPU");
-        };
-        w.acts(&data[layout.start_offset()..layout.start_offset() + t * k], k, acts);
-        tiles_x8(w, acts, t, n, blocks, &mut out);
-        Ok(())
+        w.acts(xs, k, acts);
+        tiles_x8(w, acts, t, n, blocks, out);
     };
     // A matmul that a waiting thread steals from another one's gets its own.
     ACTS.with(|cell| match cell.try_borrow_mut() {
         Ok(mut acts) => go(&mut acts),
         Err(_) => go(&mut Acts::default()),
-    })?;
-    let mut shape = dims.to_vec();
-    *shape.last_mut().unwrap_or(&mut 0) = n;
-    Tensor::from_vec(out, shape, &Device::Cpu)
+    })
 }
 
 #[cfg(target_arch = "x86_64")]
