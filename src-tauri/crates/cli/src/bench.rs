@@ -363,7 +363,9 @@ pub fn run(mut args: BenchArgs) -> anyhow::Result<()> {
         }
     }
 
-    let kv = cmdbar_engine::gguf::GgufFile::open(&path)?.kv_shape().map(|k| k.bytes(info.context_length));
+    let kv = cmdbar_engine::gguf::GgufFile::open(&path)?
+        .kv_shape()
+        .map(|k| k.bytes(info.context_length, info.device == "cpu"));
     let mut figures = ours.medians();
     figures.insert("peak_rss_mb".into(), peak_rss_mb());
     figures.insert("kv_cache_mb".into(), kv.map_or(f64::NAN, |b| b as f64 / 1048576.0));

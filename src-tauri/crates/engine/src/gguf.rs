@@ -425,11 +425,12 @@ pub struct KvShape {
 }
 
 impl KvShape {
-    /// Bytes of keys and values at `max_context` (the engine's cap), as the
-    /// engine allocates them: f32, for every layer, up front.
-    pub fn bytes(&self, max_context: usize) -> u64 {
+    /// Bytes of keys and values at `max_context` (the engine's cap), for
+    /// every layer, up front: f16 on the CPU, f32 on a GPU.
+    pub fn bytes(&self, max_context: usize, on_cpu: bool) -> u64 {
         let ctx = (self.context as u64).min(max_context as u64);
-        2 * self.layers as u64 * self.kv_heads as u64 * self.head_dim as u64 * ctx * 4
+        let elem = if on_cpu { 2 } else { 4 };
+        2 * self.layers as u64 * self.kv_heads as u64 * self.head_dim as u64 * ctx * elem
     }
 }
 

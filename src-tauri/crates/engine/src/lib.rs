@@ -1,5 +1,6 @@
 //! Cmdbar's inference engine: loads GGUF models with Candle and generates on
 //! a dedicated thread. Knows nothing of prompts for commands or of the UI.
+mod attention;
 pub mod device;
 mod engine;
 pub mod error;

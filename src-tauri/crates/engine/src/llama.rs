@@ -4,11 +4,16 @@
 //! (the system prompt and examples, or the same query for the next
 //! candidate) is never computed twice.
 //!
-//! Memory: K/V live in buffers allocated once for the whole context and are
-//! written in place; grouped-query attention reshapes the queries instead of
-//! copying K/V per head; the token-embedding table stays quantized and rows
-//! are dequantized on lookup.
+//! On the CPU a layer runs on reused slices (our kernels, `attention`'s f16
+//! cache): no tensor, allocation or lock per token. Other devices run the
+//! same layer as Candle ops over an f32 cache. Either way the cache is
+//! allocated once for the whole context and written in place, and the
+//! token-embedding table stays quantized, rows dequantized on lookup.
 use std::sync::Arc;
+
+use crate::attention::KvCache;
+use crate::sampler::exp_le0;
+use rayon::prelude::*;
 
 use crate::qmatmul::{Bytes, Linear};
 use candle_core::quantized::{ggml_file::qtensor_from_ggml, gguf_file, GgmlDType, QTensor};
@@ -29,8 +34,35 @@ struct Layer {
     gate: Linear,
     up: Linear,
     down: Linear,
-    k_cache: Tensor,
-    v_cache: Tensor,
+    /// Keys and values on a GPU; the CPU's are in `Host::kv`.
+    cache: Option<(Tensor, Tensor)>,
+}
+
+/// The CPU path's state: the cache, parameters as slices, and buffers
+/// reused by every forward.
+struct Host {
+    kv: KvCache,
+    /// Per layer: attention norm, FFN norm, and the q/k/v biases.
+    norms: Vec<[Vec<f32>; 2]>,
+    biases: Vec<[Option<Vec<f32>>; 3]>,
+    out_norm: Vec<f32>,
+    /// `[position][dim / 2]`.
+    cos: Vec<f32>,
+    sin: Vec<f32>,
+    b: Buffers,
+}
+
+#[derive(Default)]
+struct Buffers {
+    x: Vec<f32>,
+    xs: Vec<f32>,
+    q: Vec<f32>,
+    k: Vec<f32>,
+    v: Vec<f32>,
+    att: Vec<f32>,
+    o: Vec<f32>,
+    gate: Vec<f32>,
+    up: Vec<f32>,
 }
 
 /// Quantized embedding rows, kept on the CPU whatever the device.
@@ -58,6 +90,46 @@ impl Embeddings {
             .unsqueeze(0)?
             .to_device(device)
     }
+
+    /// The rows of `tokens`, dequantized into `out`.
+    fn lookup_into(&self, tokens: &[u32], out: &mut Vec<f32>) -> Result<()> {
+        use candle_core::quantized::k_quants::*;
+        fn rows<T: GgmlType>(data: &[u8], rb: usize, tokens: &[u32], out: &mut [f32]) -> Option<()> {
+            let width = out.len() / tokens.len().max(1);
+            for (&t, o) in tokens.iter().zip(out.chunks_exact_mut(width)) {
+                let row = data.get(t as usize * rb..(t as usize + 1) * rb)?;
+                if row.as_ptr().align_offset(std::mem::align_of::<T>()) != 0 || rb % std::mem::size_of::<T>() != 0 {
+                    return None;
+                }
+                // SAFETY: in bounds, aligned and whole blocks (checked above);
+                // the blocks are plain data.
+                let blocks =
+                    unsafe { std::slice::from_raw_parts(row.as_ptr().cast::<T>(), rb / std::mem::size_of::<T>()) };
+                T::to_float(blocks, o);
+            }
+            Some(())
+        }
+        let data = self.table.get()?;
+        let n = data.len() / self.row_bytes;
+        if let Some(t) = tokens.iter().find(|&&t| t as usize >= n) {
+            candle_core::bail!("token id {t} is outside the vocabulary of {n}");
+        }
+        out.resize(tokens.len() * self.hidden, 0.0);
+        let (d, rb) = (&data[..], self.row_bytes);
+        let done = match self.dtype {
+            GgmlDType::Q4K => rows::<BlockQ4K>(d, rb, tokens, out),
+            GgmlDType::Q6K => rows::<BlockQ6K>(d, rb, tokens, out),
+            GgmlDType::Q5_0 => rows::<BlockQ5_0>(d, rb, tokens, out),
+            GgmlDType::Q8_0 => rows::<BlockQ8_0>(d, rb, tokens, out),
+            GgmlDType::Q4_0 => rows::<BlockQ4_0>(d, rb, tokens, out),
+            _ => None,
+        };
+        if done.is_none() {
+            let t = self.lookup(tokens, &Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?;
+            out.copy_from_slice(&t);
+        }
+        Ok(())
+    }
 }
 
 pub struct Llama {
@@ -75,6 +147,7 @@ pub struct Llama {
     max_ctx: usize,
     /// Positions `0..len` of the cache hold valid keys and values.
     len: usize,
+    host: Option<Host>,
 }
 
 impl Llama {
@@ -150,6 +223,7 @@ impl Llama {
             let mut opt_bias = |n: &str| qt(&format!("{p}.{n}"), device).ok().map(|b| b.dequantize(device)).transpose();
             let (bq, bk, bv) = (opt_bias("attn_q.bias")?, opt_bias("attn_k.bias")?, opt_bias("attn_v.bias")?);
             let cache = || Tensor::zeros((1, n_kv_head, max_ctx, head_dim), DType::F32, device);
+            let cache = if device.is_cpu() { None } else { Some((cache()?, cache()?)) };
             layers.push(Layer {
                 attn_norm: qt(&format!("{p}.attn_norm.weight"), device)?.dequantize(device)?,
                 wq: mm(&mut qt, "attn_q.weight")?,
@@ -163,21 +237,37 @@ impl Llama {
                 gate: mm(&mut qt, "ffn_gate.weight")?,
                 up: mm(&mut qt, "ffn_up.weight")?,
                 down: mm(&mut qt, "ffn_down.weight")?,
-                k_cache: cache()?,
-                v_cache: cache()?,
+                cache,
             });
         }
         let inv: Vec<f32> = (0..head_dim).step_by(2).map(|i| 1.0 / theta.powf(i as f32 / head_dim as f32)).collect();
         let inv = Tensor::new(inv.as_slice(), device)?.reshape((1, head_dim / 2))?;
         let t = Tensor::arange(0u32, max_ctx as u32, device)?.to_dtype(DType::F32)?.reshape((max_ctx, 1))?;
         let freqs = t.matmul(&inv)?;
+        let (cos, sin) = (freqs.cos()?, freqs.sin()?);
+        let host = match device.is_cpu() {
+            false => None,
+            true => {
+                let v = |t: &Tensor| t.flatten_all()?.to_vec1::<f32>();
+                let ov = |t: &Option<Tensor>| t.as_ref().map(v).transpose();
+                Some(Host {
+                    kv: KvCache::new(n_layer, n_kv_head, max_ctx, head_dim),
+                    norms: layers.iter().map(|l| Ok([v(&l.attn_norm)?, v(&l.ffn_norm)?])).collect::<Result<_>>()?,
+                    biases: layers.iter().map(|l| Ok([ov(&l.bq)?, ov(&l.bk)?, ov(&l.bv)?])).collect::<Result<_>>()?,
+                    out_norm: v(&norm)?,
+                    cos: v(&cos)?,
+                    sin: v(&sin)?,
+                    b: Buffers::default(),
+                })
+            }
+        };
         Ok(Self {
             embed: Embeddings { table: embed, dtype, row_bytes, hidden },
             layers,
             norm,
             output,
-            cos: freqs.cos()?,
-            sin: freqs.sin()?,
+            cos,
+            sin,
             n_head,
             n_kv_head,
             head_dim,
@@ -187,18 +277,86 @@ impl Llama {
             interleaved_rope: arch == Architecture::Llama,
             max_ctx,
             len: 0,
+            host,
         })
     }
 
-    /// Logits of the last of `tokens`, placed at positions `pos..`.
-    pub fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Tensor> {
+    /// Runs the CPU on Candle's ops over an f32 cache, as on a GPU, from an
+    /// empty cache: the reference the slice path is tested against.
+    pub fn use_candle_ops(&mut self) -> Result<()> {
+        let (kvh, ctx, d) = (self.n_kv_head, self.max_ctx, self.head_dim);
+        for l in &mut self.layers {
+            let cache = || Tensor::zeros((1, kvh, ctx, d), DType::F32, &Device::Cpu);
+            l.cache = Some((cache()?, cache()?));
+        }
+        self.host = None;
+        self.len = 0;
+        Ok(())
+    }
+
+    /// Logits of the last of `tokens`, placed at positions `pos..`, into
+    /// `out`.
+    pub fn forward(&mut self, tokens: &[u32], pos: usize, out: &mut Vec<f32>) -> Result<()> {
         let t = tokens.len();
+        if t == 0 {
+            candle_core::bail!("no tokens to run");
+        }
         if pos > self.len {
             candle_core::bail!("position {pos} is past the cached {}", self.len);
         }
         if pos + t > self.max_ctx {
             candle_core::bail!("{} tokens do not fit the context of {}", pos + t, self.max_ctx);
         }
+        if self.host.is_some() {
+            self.forward_host(tokens, pos, out)?;
+        } else {
+            let logits = self.forward_device(tokens, pos)?;
+            out.clear();
+            out.extend(logits.to_dtype(DType::F32)?.to_vec1::<f32>()?);
+        }
+        self.len = pos + t;
+        Ok(())
+    }
+
+    fn forward_host(&mut self, tokens: &[u32], pos: usize, out: &mut Vec<f32>) -> Result<()> {
+        let Some(host) = self.host.as_mut() else { candle_core::bail!("not on the CPU") };
+        let Host { kv, norms, biases, out_norm, cos, sin, b } = host;
+        let t = tokens.len();
+        let (h, d) = (self.n_head, self.head_dim);
+        let hidden = h * d;
+        let rope = |x: &mut [f32]| rope(x, t, d, pos, &cos[..], &sin[..], self.interleaved_rope);
+        let scale = 1.0 / (d as f32).sqrt();
+        self.embed.lookup_into(tokens, &mut b.x)?;
+        for (i, l) in self.layers.iter().enumerate() {
+            let ([attn_norm, ffn_norm], [bq, bk, bv]) = (&norms[i], &biases[i]);
+            rms_norm(&b.x, attn_norm, self.eps, &mut b.xs);
+            l.wq.forward_into(&b.xs, t, &mut b.q)?;
+            l.wk.forward_into(&b.xs, t, &mut b.k)?;
+            l.wv.forward_into(&b.xs, t, &mut b.v)?;
+            add_bias(&mut b.q, bq);
+            add_bias(&mut b.k, bk);
+            add_bias(&mut b.v, bv);
+            rope(&mut b.q);
+            rope(&mut b.k);
+            kv.write(i, pos, &b.k, &b.v);
+            b.att.resize(t * hidden, 0.0);
+            kv.attend(i, &b.q, pos, h, scale, &mut b.att);
+            l.wo.forward_into(&b.att, t, &mut b.o)?;
+            add(&mut b.x, &b.o);
+            rms_norm(&b.x, ffn_norm, self.eps, &mut b.xs);
+            l.gate.forward_into(&b.xs, t, &mut b.gate)?;
+            l.up.forward_into(&b.xs, t, &mut b.up)?;
+            silu_mul(&mut b.gate, &b.up);
+            l.down.forward_into(&b.gate, t, &mut b.o)?;
+            add(&mut b.x, &b.o);
+        }
+        let last = &b.x[(t - 1) * hidden..];
+        rms_norm(last, out_norm, self.eps, &mut b.xs);
+        self.output.forward_into(&b.xs, 1, out)
+    }
+
+    fn forward_device(&mut self, tokens: &[u32], pos: usize) -> Result<Tensor> {
+        let t = tokens.len();
         let device = self.cos.device().clone();
         let mut x = self.embed.lookup(tokens, &device)?;
         let total = pos + t;
@@ -237,10 +395,11 @@ impl Llama {
             } else {
                 (candle_nn::rotary_emb::rope(&q, &cos, &sin)?, candle_nn::rotary_emb::rope(&k, &cos, &sin)?)
             };
-            l.k_cache.slice_set(&k, 2, pos)?;
-            l.v_cache.slice_set(&v, 2, pos)?;
-            let k_all = l.k_cache.narrow(2, 0, total)?;
-            let v_all = l.v_cache.narrow(2, 0, total)?;
+            let Some((k_cache, v_cache)) = &l.cache else { candle_core::bail!("no device cache") };
+            k_cache.slice_set(&k, 2, pos)?;
+            v_cache.slice_set(&v, 2, pos)?;
+            let k_all = k_cache.narrow(2, 0, total)?;
+            let v_all = v_cache.narrow(2, 0, total)?;
             // Heads that share a kv head become extra rows: no K/V copies.
             let q = q.reshape((1, kvh, groups * t, d))?;
             let att = (q.matmul(&k_all.t()?)? * scale)?;
@@ -255,9 +414,83 @@ impl Llama {
             let ff = (l.gate.forward(&xs)?.silu()? * l.up.forward(&xs)?)?;
             x = (l.down.forward(&ff)? + x1)?;
         }
-        self.len = total;
         let last = x.narrow(1, t - 1, 1)?;
         let last = candle_nn::ops::rms_norm(&last, &self.norm, self.eps)?;
         self.output.forward(&last)?.squeeze(0)?.squeeze(0)
+    }
+}
+
+/// Rows of `x.len() / w.len()`, each scaled to unit root mean square, times
+/// `w`.
+fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut Vec<f32>) {
+    out.resize(x.len(), 0.0);
+    let norm = |(x, o): (&[f32], &mut [f32])| {
+        let ms = x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32;
+        let r = 1.0 / (ms + eps).sqrt();
+        for ((o, x), w) in o.iter_mut().zip(x).zip(w) {
+            *o = x * r * w;
+        }
+    };
+    if x.len() > w.len() {
+        x.par_chunks(w.len()).zip(out.par_chunks_mut(w.len())).for_each(norm);
+    } else {
+        norm((x, out));
+    }
+}
+
+fn add(x: &mut [f32], y: &[f32]) {
+    x.iter_mut().zip(y).for_each(|(x, y)| *x += y);
+}
+
+fn add_bias(x: &mut [f32], b: &Option<Vec<f32>>) {
+    if let Some(b) = b {
+        x.chunks_exact_mut(b.len()).for_each(|r| add(r, b));
+    }
+}
+
+/// Rotary embeddings, in place, for `t` rows of heads of `d` at positions
+/// `pos..`: NeoX halves, or GPT-J pairs where `interleaved`.
+fn rope(x: &mut [f32], t: usize, d: usize, pos: usize, cos: &[f32], sin: &[f32], interleaved: bool) {
+    let half = d / 2;
+    let width = x.len() / t;
+    for (i, row) in x.chunks_exact_mut(width).enumerate() {
+        let at = (pos + i) * half;
+        let (cos, sin) = (&cos[at..at + half], &sin[at..at + half]);
+        for head in row.chunks_exact_mut(d) {
+            if interleaved {
+                for (j, pair) in head.chunks_exact_mut(2).enumerate() {
+                    let (a, b) = (pair[0], pair[1]);
+                    pair[0] = a * cos[j] - b * sin[j];
+                    pair[1] = a * sin[j] + b * cos[j];
+                }
+            } else {
+                let (lo, hi) = head.split_at_mut(half);
+                for j in 0..half {
+                    let (a, b) = (lo[j], hi[j]);
+                    lo[j] = a * cos[j] - b * sin[j];
+                    hi[j] = a * sin[j] + b * cos[j];
+                }
+            }
+        }
+    }
+}
+
+/// `gate` becomes silu(gate) * up.
+fn silu_mul(gate: &mut [f32], up: &[f32]) {
+    let f = |(g, u): (&mut [f32], &[f32])| {
+        for (g, &u) in g.iter_mut().zip(u) {
+            let x = *g;
+            // e^-|x| never overflows: silu(x) = x / (1 + e^-x) for x >= 0,
+            // x e^x / (1 + e^x) below.
+            let e = exp_le0(-x.abs());
+            let num = if x >= 0.0 { x } else { x * e };
+            *g = num / (1.0 + e) * u;
+        }
+    };
+    const CHUNK: usize = 16 << 10;
+    if gate.len() > CHUNK {
+        gate.par_chunks_mut(CHUNK).zip(up.par_chunks(CHUNK)).for_each(f);
+    } else {
+        f((gate, up));
     }
 }

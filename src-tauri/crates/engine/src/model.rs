@@ -153,6 +153,19 @@ impl Model {
         Ok(reuse)
     }
 
+    /// For tests: llama and qwen2 models on the CPU switch to Candle's ops
+    /// (the GPU path), from an empty cache.
+    #[doc(hidden)]
+    pub fn use_reference_ops(&mut self) -> Result<()> {
+        if let Weights::Llama(m) = &mut self.weights {
+            m.use_candle_ops()?;
+        }
+        self.cached.clear();
+        self.saved.clear();
+        self.saved_at = 0;
+        Ok(())
+    }
+
     /// The tokens in the cache: the prompt and what was generated after it.
     pub fn history(&self) -> &[u32] {
         &self.cached
@@ -171,22 +184,23 @@ impl Model {
         if pos < self.saved_at {
             self.saved_at = 0;
         }
-        let logits = match &mut self.weights {
+        match &mut self.weights {
             Weights::Llama(m) => {
-                // Long prompts go through in slices, as llama.cpp's ubatch:
-                // attention scratch grows with slice x context, not prompt^2.
-                let mut logits = None;
-                for (i, chunk) in tokens.chunks(UBATCH).enumerate() {
-                    logits = Some(m.forward(chunk, pos + i * UBATCH)?);
+                if tokens.is_empty() {
+                    return Err(EngineError::EmptyPrompt);
                 }
-                logits.ok_or(EngineError::EmptyPrompt)?
+                // Long prompts go through in slices, as llama.cpp's ubatch:
+                // activations grow with the slice, not the prompt.
+                for (i, chunk) in tokens.chunks(UBATCH).enumerate() {
+                    m.forward(chunk, pos + i * UBATCH, out)?;
+                }
             }
             Weights::Gemma3(m) => {
                 let input = Tensor::new(tokens, &self.device)?.unsqueeze(0)?;
-                m.forward(&input, pos)?.squeeze(0)?
+                let logits = m.forward(&input, pos)?.squeeze(0)?;
+                copy_logits(&logits.to_dtype(candle_core::DType::F32)?, out)?;
             }
-        };
-        copy_logits(&logits.to_dtype(candle_core::DType::F32)?, out)?;
+        }
         self.cached.extend_from_slice(tokens);
         Ok(())
     }

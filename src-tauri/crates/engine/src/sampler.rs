@@ -206,7 +206,7 @@ fn sum_exp(xs: &[f32], max: f32) -> f32 {
 /// x = n ln 2 + r and |r| <= ln 2 / 2, a degree-6 Taylor polynomial for e^r
 /// (relative error below 2e-7). Below -87 it is 2^-126 x e^r, not 0.
 #[inline(always)]
-fn exp_le0(x: f32) -> f32 {
+pub(crate) fn exp_le0(x: f32) -> f32 {
     const LN2_HI: f32 = 0.693_145_75;
     const LN2_LO: f32 = 1.428_606_8e-6;
     let x = x.max(-87.0);

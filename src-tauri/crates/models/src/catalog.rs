@@ -117,10 +117,11 @@ pub struct FitHint {
 const OVERHEAD: u64 = 300 << 20;
 
 /// Memory a model needs loaded: its weights (read whole), the KV cache at
-/// the engine's context cap, and a fixed overhead.
+/// the engine's context cap, and a fixed overhead. The cache is counted at
+/// f32, as on a GPU (Metal shares the Mac's memory); the CPU's is half.
 pub fn ram_needed(file_size: u64, kv: Option<KvShape>) -> u64 {
     let max_context = cmdbar_engine::EngineConfig::default().max_context;
-    file_size + kv.map_or(0, |k| k.bytes(max_context)) + OVERHEAD
+    file_size + kv.map_or(0, |k| k.bytes(max_context, false)) + OVERHEAD
 }
 
 /// Too big when it would take over 3/4 of the machine's memory (the rest is
@@ -149,7 +150,7 @@ mod tests {
         assert_eq!(d.file, crate::DEFAULT_MODEL_FILE);
         for m in c {
             assert!(m.file.ends_with(".gguf") && m.size > 0, "{}", m.id);
-            assert!(m.kv.bytes(4096) > 0);
+            assert!(m.kv.bytes(4096, true) > 0);
         }
         assert_eq!(by_id("QWEN2.5-coder-3b").unwrap().repo, "Qwen/Qwen2.5-Coder-3B-Instruct-GGUF");
     }
@@ -166,10 +167,11 @@ mod tests {
 
     #[test]
     fn the_kv_cache_estimate_follows_the_engine_cap() {
-        // Qwen2.5-Coder-1.5B: 28 layers, 2 kv heads of 128, f32, 4096 tokens.
+        // Qwen2.5-Coder-1.5B: 28 layers, 2 kv heads of 128, 4096 tokens.
         let kv = by_id("qwen2.5-coder-1.5b").unwrap().kv;
-        assert_eq!(kv.bytes(4096), 2 * 28 * 2 * 128 * 4096 * 4);
-        assert_eq!(kv.bytes(1 << 20), kv.bytes(32768), "never more than the model's own context");
+        assert_eq!(kv.bytes(4096, false), 2 * 28 * 2 * 128 * 4096 * 4);
+        assert_eq!(kv.bytes(4096, true), 2 * 28 * 2 * 128 * 4096 * 2, "f16 on the CPU");
+        assert_eq!(kv.bytes(1 << 20, false), kv.bytes(32768, false), "never more than the model's own context");
         assert_eq!(ram_needed(1000, None), 1000 + OVERHEAD);
     }
 
