@@ -7,7 +7,7 @@
 //! offset times the activations' sum, which leaves the signed product.
 use std::arch::x86_64::*;
 
-use super::x86::{lanes32, Q5_0, Q8_0};
+use super::x86::{lanes32, prefetch_ahead, Q5_0, Q8_0};
 
 /// Eight rows' block of 32 Q8_0 weights. Vector m (64 bytes) holds
 /// weights 8m..8m+8 of row r at 8r, each + 128.
@@ -137,6 +137,7 @@ pub unsafe fn dot<B: Block32, const N: usize>(
     let to_lanes = lanes32(|l| (l / 2) as i32);
     let mut acc = [_mm512_setzero_ps(); N];
     for (b, x) in w.iter().enumerate() {
+        prefetch_ahead(x);
         let q = x.weights();
         let d8 = _mm256_cvtph_ps(_mm_loadu_si128(x.d().as_ptr() as *const _));
         let d = _mm512_permutexvar_ps(to_lanes, _mm512_castps256_ps512(d8));

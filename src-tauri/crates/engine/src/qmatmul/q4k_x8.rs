@@ -7,7 +7,7 @@
 //! row: one multiply-add applies sixteen scales.
 use std::arch::x86_64::*;
 
-use super::x86::{lanes32, q4k_scales_and_mins_u8, Q4K, Q8K};
+use super::x86::{lanes32, prefetch_ahead, q4k_scales_and_mins_u8, Q4K, Q8K};
 
 /// Eight rows' block of 256 weights.
 #[repr(C, align(64))]
@@ -100,6 +100,7 @@ pub unsafe fn dot<const N: usize>(w: &[Q4Kx8], ys: &[Q8K], sums: &[[i16; 16]], s
     let to_lanes = lanes32(|l| row(l) as i32);
     let mut acc = [_mm512_setzero_ps(); N];
     for (b, x) in w.iter().enumerate() {
+        prefetch_ahead(x);
         let mut dot = [_mm512_setzero_si512(); N];
         for p in 0..4 {
             let sc = _mm512_shuffle_epi8(

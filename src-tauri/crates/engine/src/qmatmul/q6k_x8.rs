@@ -6,7 +6,7 @@
 //! and one multiply-add then applies sixteen scales.
 use std::arch::x86_64::*;
 
-use super::x86::{lanes16, lanes32, Q6K, Q8K};
+use super::x86::{lanes16, lanes32, prefetch_ahead, Q6K, Q8K};
 
 /// Eight rows' block of 256 weights, as unsigned 6-bit values (the file's
 /// value + 32).
@@ -90,10 +90,13 @@ pub unsafe fn dot<const N: usize>(w: &[Q6Kx8], ys: &[Q8K], stride: usize, out: &
     let to_lanes = lanes32(|l| row(l) as i32);
     let mut acc = [_mm512_setzero_ps(); N];
     for (b, x) in w.iter().enumerate() {
+        prefetch_ahead(x);
         let sc16: [__m512i; 4] = std::array::from_fn(|v| {
             _mm512_cvtepi8_epi16(_mm256_loadu_si256(x.scales.as_ptr().add(32 * v) as *const _))
         });
-        let mut dot = [_mm512_setzero_si512(); N];
+        // At one token, two chains: the multiply-adds' latency, not their
+        // throughput, bounded a single one.
+        let mut dot = [[_mm512_setzero_si512(); N]; 2];
         for p in 0..8 {
             let h = _mm512_loadu_si512(x.qh.as_ptr().add(64 * p) as *const _);
             let hs = [[_mm512_slli_epi16(h, 4), _mm512_slli_epi16(h, 2)], [h, _mm512_srli_epi16(h, 2)]];
@@ -108,7 +111,8 @@ pub unsafe fn dot<const N: usize>(w: &[Q6Kx8], ys: &[Q8K], stride: usize, out: &
                     let a = _mm512_broadcast_i32x4(_mm_loadu_si128(y.qs.as_ptr().add(16 * j) as *const _));
                     let pa = _mm512_dpbusd_epi32(_mm512_setzero_si512(), qa, a);
                     let pb = _mm512_dpbusd_epi32(_mm512_setzero_si512(), qb, a);
-                    dot[t] = _mm512_dpwssd_epi32(dot[t], _mm512_packs_epi32(pa, pb), sc);
+                    let k = if N < 8 { jj } else { 0 };
+                    dot[k][t] = _mm512_dpwssd_epi32(dot[k][t], _mm512_packs_epi32(pa, pb), sc);
                 }
             }
         }
@@ -121,7 +125,7 @@ pub unsafe fn dot<const N: usize>(w: &[Q6Kx8], ys: &[Q8K], stride: usize, out: &
                 let s = _mm512_set1_epi64((y.bsums.as_ptr().add(4 * v) as *const i64).read_unaligned());
                 c = _mm512_dpwssd_epi32(c, *corr, s);
             }
-            let sumi = _mm512_sub_epi32(dot[t], _mm512_slli_epi32(c, 5));
+            let sumi = _mm512_sub_epi32(_mm512_add_epi32(dot[0][t], dot[1][t]), _mm512_slli_epi32(c, 5));
             acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), _mm512_mul_ps(d, _mm512_set1_ps(y.d)), acc[t]);
         }
     }
