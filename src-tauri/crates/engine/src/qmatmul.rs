@@ -736,8 +736,6 @@ mod x86 {
         _mm512_loadu_si512(v.as_ptr() as *const _)
     }
 
-    /// The same with 32 i16 slots.
-    #[inline(always)]
     /// Asks for the bytes of a block two blocks (at least 2 KiB) after `x`
     /// to be cached: at one token a core's own prefetchers fell behind the
     /// kernels, which stalled on their loads. Past the end it is a hint
@@ -753,6 +751,8 @@ mod x86 {
         }
     }
 
+    /// The same as `lanes32` with 32 i16 slots.
+    #[inline(always)]
     pub unsafe fn lanes16(f: impl Fn(usize) -> i16) -> __m512i {
         let v: [i16; 32] = std::array::from_fn(f);
         _mm512_loadu_si512(v.as_ptr() as *const _)
