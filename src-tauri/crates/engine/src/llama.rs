@@ -151,8 +151,16 @@ pub struct Llama {
 }
 
 impl Llama {
-    /// `progress` gets the share of layers read so far, 0 to 1.
-    pub fn load(g: &mut GgufFile, max_ctx: usize, device: &Device, progress: &dyn Fn(f32)) -> Result<Self> {
+    /// `progress` gets the share of layers read so far, 0 to 1. `map` is
+    /// the file mapped, on the CPU: quantized weights are used from it.
+    pub fn load(
+        g: &GgufFile,
+        reader: &mut std::io::BufReader<std::fs::File>,
+        map: Option<Arc<memmap2::Mmap>>,
+        max_ctx: usize,
+        device: &Device,
+        progress: &dyn Fn(f32),
+    ) -> Result<Self> {
         let arch = g.architecture;
         let get = |g: &GgufFile, k: &str| {
             g.arch_u32(k)
@@ -173,10 +181,8 @@ impl Llama {
         }
         let eps = g.arch_f32("attention.layer_norm_rms_epsilon").unwrap_or(1e-6);
         let theta = g.arch_f32("rope.freq_base").unwrap_or(10_000.0);
-        // On the CPU, quantized weights stay in the mapped file.
-        let map = if device.is_cpu() { Some(g.map().map_err(candle_core::Error::wrap)?) } else { None };
         let ct: &gguf_file::Content = &g.content;
-        let r = &mut g.reader;
+        let r = reader;
         let mut qt = |name: &str, dev: &Device| crate::gguf::read_tensor(ct, r, name, dev);
         let in_map = |name: &str| map.as_ref().and_then(|m| crate::gguf::mapped(ct, m, name));
         let tiled = |name: &str| in_map(name).and_then(|m| Linear::tiled(Bytes::Map(m.map, m.range), m.dtype, &m.dims));

@@ -85,8 +85,13 @@ impl Model {
     ) -> Result<Self> {
         let start = Instant::now();
         let mut gguf = GgufFile::open(path)?;
-        let (tokenizer, template) = text_side(&gguf)?;
-        crate::shapes::check(&gguf, tokenizer.vocab_size())
+        // The vocabulary's size checks the shapes before anything is sized
+        // from them; without a token list the tokenizer's error says so.
+        let vocab = match gguf.get("tokenizer.ggml.tokens") {
+            Some(candle_core::quantized::gguf_file::Value::Array(tokens)) => tokens.len(),
+            _ => text_side(&gguf)?.0.vocab_size(),
+        };
+        crate::shapes::check(&gguf, vocab)
             .map_err(|detail| EngineError::Corrupt { path: path.to_path_buf(), detail })?;
         // The effective context: all later limits and buffers follow it (never
         // below 16 tokens, so that any cap still loads and reports overflow).
@@ -98,21 +103,36 @@ impl Model {
         let device = device::select(pref);
         let arch = gguf.architecture;
         let file_size = gguf.file_size;
-        let weights = match arch {
+        let corrupt = |e: candle_core::Error| EngineError::Corrupt { path: path.to_path_buf(), detail: e.to_string() };
+        let (text, weights) = match arch {
             Architecture::Qwen2 | Architecture::Llama => {
                 // Mapped here so that a failure to map reads as I/O, not as a
-                // bad file; the load below takes the same mapping.
-                if device.is_cpu() {
-                    gguf.map()?;
-                }
-                crate::llama::Llama::load(&mut gguf, context_length, &device, progress).map(Weights::Llama)
+                // bad file.
+                let map = if device.is_cpu() { Some(gguf.map()?) } else { None };
+                let io = |source| EngineError::Io { path: path.to_path_buf(), source };
+                let mut reader = std::io::BufReader::new(gguf.reader.get_ref().try_clone().map_err(io)?);
+                let gguf = &gguf;
+                // The tokenizer (~0.2 s for a 151,000-token vocabulary) is
+                // built while the weights load.
+                std::thread::scope(|s| {
+                    let text = s.spawn(|| text_side(gguf));
+                    let weights = crate::llama::Llama::load(gguf, &mut reader, map, context_length, &device, progress);
+                    let text = text.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+                    (text, weights.map(Weights::Llama))
+                })
             }
             Architecture::Gemma3 => {
+                let text = text_side(&gguf);
                 let content = std::mem::replace(&mut gguf.content, empty_content());
-                quantized_gemma3::ModelWeights::from_gguf(content, &mut gguf.reader, &device).map(Weights::Gemma3)
+                (
+                    text,
+                    quantized_gemma3::ModelWeights::from_gguf(content, &mut gguf.reader, &device).map(Weights::Gemma3),
+                )
             }
-        }
-        .map_err(|e| EngineError::Corrupt { path: path.to_path_buf(), detail: e.to_string() })?;
+        };
+        // A bad tokenizer or template is reported before bad weights.
+        let (tokenizer, template) = text?;
+        let weights = weights.map_err(corrupt)?;
         let info = ModelInfo {
             path: path.to_path_buf(),
             name,
