@@ -185,7 +185,10 @@ impl Llama {
         let r = reader;
         let mut qt = |name: &str, dev: &Device| crate::gguf::read_tensor(ct, r, name, dev);
         let in_map = |name: &str| map.as_ref().and_then(|m| crate::gguf::mapped(ct, m, name));
-        let tiled = |name: &str| in_map(name).and_then(|m| Linear::tiled(Bytes::Map(m.map, m.range), m.dtype, &m.dims));
+        let tiled_as = |name: &str, repack: bool| {
+            in_map(name).and_then(|m| Linear::tiled(Bytes::Map(m.map, m.range), m.dtype, &m.dims, repack))
+        };
+        let tiled = |name: &str| tiled_as(name, true);
 
         let (embed, dtype) = match in_map("token_embd.weight") {
             Some(m) => (Bytes::Map(m.map, m.range), m.dtype),
@@ -196,14 +199,17 @@ impl Llama {
             }
         };
         let row_bytes = hidden / dtype.block_size() * dtype.type_size();
-        let output = match tiled("output.weight") {
+        // The output layer only ever sees the last token: kept in the file's
+        // layout, it costs nothing at load.
+        let output = match tiled_as("output.weight", false) {
             Some(l) => l,
             None => match qt("output.weight", device) {
                 Ok(w) => Linear::from_qtensor(w)?,
                 // Tied embeddings.
                 Err(_) => {
                     let rows = embed.get()?.len() / row_bytes;
-                    match device.is_cpu().then(|| Linear::tiled(embed.clone(), dtype, &[rows, hidden])).flatten() {
+                    match device.is_cpu().then(|| Linear::tiled(embed.clone(), dtype, &[rows, hidden], false)).flatten()
+                    {
                         Some(l) => l,
                         None => Linear::from_qtensor(qt("token_embd.weight", device)?)?,
                     }

@@ -74,7 +74,8 @@ impl Linear {
     pub fn from_arc(w: Arc<QTensor>) -> Result<Self> {
         let (dtype, dims) = (w.dtype(), w.shape().dims().to_vec());
         // Not for GPU weights: `tiled` may repack, which reads them back.
-        let tiled = matches!(w.device(), Device::Cpu).then(|| Self::tiled(Bytes::Tensor(w.clone()), dtype, &dims));
+        let tiled =
+            matches!(w.device(), Device::Cpu).then(|| Self::tiled(Bytes::Tensor(w.clone()), dtype, &dims, true));
         match tiled.flatten() {
             Some(l) => Ok(l),
             None => Ok(Linear::Candle(QMatMul::from_arc(w)?)),
@@ -83,7 +84,10 @@ impl Linear {
 
     /// Our kernel over CPU bytes, where it knows the block type, the shape
     /// is a matrix of whole blocks and the bytes are aligned for the blocks.
-    pub fn tiled(w: Bytes, dtype: GgmlDType, dims: &[usize]) -> Option<Self> {
+    /// `repack` allows the repacked layout, which pays at load for speed
+    /// over many tokens: a layer that only ever sees one token at a time
+    /// (the output layer) streams as fast from the file's layout.
+    pub fn tiled(w: Bytes, dtype: GgmlDType, dims: &[usize], repack: bool) -> Option<Self> {
         let &[n, k] = dims else { return None };
         let aligned = match &w {
             Bytes::Tensor(_) => true,
@@ -93,7 +97,7 @@ impl Linear {
             return None;
         }
         #[cfg(target_arch = "x86_64")]
-        if let Some(x8) = X8::repack(&w, dtype, n, k) {
+        if let Some(x8) = repack.then(|| X8::repack(&w, dtype, n, k)).flatten() {
             // The file's copy is no longer read.
             w.release();
             return Some(Linear::X8 { w: x8, n, k });
