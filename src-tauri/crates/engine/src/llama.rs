@@ -98,7 +98,9 @@ impl Embeddings {
             let width = out.len() / tokens.len().max(1);
             for (&t, o) in tokens.iter().zip(out.chunks_exact_mut(width)) {
                 let row = data.get(t as usize * rb..(t as usize + 1) * rb)?;
-                if row.as_ptr().align_offset(std::mem::align_of::<T>()) != 0 || !rb.is_multiple_of(std::mem::size_of::<T>()) {
+                if row.as_ptr().align_offset(std::mem::align_of::<T>()) != 0
+                    || !rb.is_multiple_of(std::mem::size_of::<T>())
+                {
                     return None;
                 }
                 // SAFETY: in bounds, aligned and whole blocks (checked above);

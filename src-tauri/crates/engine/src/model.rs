@@ -115,7 +115,17 @@ impl Model {
                 // The tokenizer (~0.2 s for a 151,000-token vocabulary) is
                 // built while the weights load.
                 std::thread::scope(|s| {
-                    let text = s.spawn(|| text_side(gguf));
+                    let text = s.spawn(|| {
+                        let text = text_side(gguf);
+                        // What the build freed would stay in this thread's
+                        // malloc arena, on top of the weights' peak.
+                        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+                        // SAFETY: malloc_trim only returns free memory.
+                        unsafe {
+                            libc::malloc_trim(0);
+                        }
+                        text
+                    });
                     let weights = crate::llama::Llama::load(gguf, &mut reader, map, context_length, &device, progress);
                     let text = text.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
                     (text, weights.map(Weights::Llama))
