@@ -308,9 +308,10 @@ impl Llama {
         Ok(())
     }
 
-    /// Logits of the last of `tokens`, placed at positions `pos..`, into
-    /// `out`.
-    pub fn forward(&mut self, tokens: &[u32], pos: usize, out: &mut Vec<f32>) -> Result<()> {
+    /// Runs `tokens` at positions `pos..` into the cache and, where `out`
+    /// is given, puts the logits of the last one there (a long prompt's
+    /// earlier slices need none: the output layer is the largest matmul).
+    pub fn forward(&mut self, tokens: &[u32], pos: usize, out: Option<&mut Vec<f32>>) -> Result<()> {
         let t = tokens.len();
         if t == 0 {
             candle_core::bail!("no tokens to run");
@@ -324,15 +325,17 @@ impl Llama {
         if self.host.is_some() {
             self.forward_host(tokens, pos, out)?;
         } else {
-            let logits = self.forward_device(tokens, pos)?;
-            out.clear();
-            out.extend(logits.to_dtype(DType::F32)?.to_vec1::<f32>()?);
+            let logits = self.forward_device(tokens, pos, out.is_some())?;
+            if let (Some(out), Some(logits)) = (out, logits) {
+                out.clear();
+                out.extend(logits.to_dtype(DType::F32)?.to_vec1::<f32>()?);
+            }
         }
         self.len = pos + t;
         Ok(())
     }
 
-    fn forward_host(&mut self, tokens: &[u32], pos: usize, out: &mut Vec<f32>) -> Result<()> {
+    fn forward_host(&mut self, tokens: &[u32], pos: usize, out: Option<&mut Vec<f32>>) -> Result<()> {
         let Some(host) = self.host.as_mut() else { candle_core::bail!("not on the CPU") };
         let Host { kv, norms, biases, out_norm, cos, sin, b } = host;
         let t = tokens.len();
@@ -364,12 +367,13 @@ impl Llama {
             l.down.forward_into(&b.gate, t, &mut b.o)?;
             add(&mut b.x, &b.o);
         }
+        let Some(out) = out else { return Ok(()) };
         let last = &b.x[(t - 1) * hidden..];
         rms_norm(last, out_norm, self.eps, &mut b.xs);
         self.output.forward_into(&b.xs, 1, out)
     }
 
-    fn forward_device(&mut self, tokens: &[u32], pos: usize) -> Result<Tensor> {
+    fn forward_device(&mut self, tokens: &[u32], pos: usize, logits: bool) -> Result<Option<Tensor>> {
         let t = tokens.len();
         let device = self.cos.device().clone();
         let mut x = self.embed.lookup(tokens, &device)?;
@@ -428,9 +432,12 @@ impl Llama {
             let ff = (l.gate.forward(&xs)?.silu()? * l.up.forward(&xs)?)?;
             x = (l.down.forward(&ff)? + x1)?;
         }
+        if !logits {
+            return Ok(None);
+        }
         let last = x.narrow(1, t - 1, 1)?;
         let last = candle_nn::ops::rms_norm(&last, &self.norm, self.eps)?;
-        self.output.forward(&last)?.squeeze(0)?.squeeze(0)
+        Ok(Some(self.output.forward(&last)?.squeeze(0)?.squeeze(0)?))
     }
 }
 

@@ -221,8 +221,10 @@ impl Model {
                 }
                 // Long prompts go through in slices, as llama.cpp's ubatch:
                 // activations grow with the slice, not the prompt.
+                let slices = tokens.len().div_ceil(UBATCH);
                 for (i, chunk) in tokens.chunks(UBATCH).enumerate() {
-                    m.forward(chunk, pos + i * UBATCH, out)?;
+                    let last = i + 1 == slices;
+                    m.forward(chunk, pos + i * UBATCH, last.then_some(&mut *out))?;
                 }
             }
             Weights::Gemma3(m) => {
