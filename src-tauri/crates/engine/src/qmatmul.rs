@@ -147,28 +147,30 @@ impl Linear {
     }
 
     fn forward_into_isa(&self, xs: &[f32], t: usize, out: &mut Vec<f32>, isa: Isa) -> Result<()> {
-        let (w, dtype, n, k) = match self {
+        let (n, k) = match self {
             Linear::Candle(m) => {
                 let y = m.forward(&Tensor::from_slice(xs, (t, xs.len() / t.max(1)), &Device::Cpu)?)?;
                 out.clear();
                 out.extend(y.flatten_all()?.to_vec1::<f32>()?);
                 return Ok(());
             }
-            Linear::Tiled { w, dtype, n, k } => (w, *dtype, *n, *k),
+            Linear::Tiled { n, k, .. } => (*n, *k),
             #[cfg(target_arch = "x86_64")]
-            Linear::X8 { w, n, k } => {
-                if xs.len() != t * k {
-                    candle_core::bail!("matmul: {} inputs are not {t} rows of {k}", xs.len());
-                }
-                out.resize(t * n, 0.0);
-                run_x8(w, xs, t, *n, *k, out);
-                return Ok(());
-            }
+            Linear::X8 { n, k, .. } => (*n, *k),
         };
         if xs.len() != t * k {
             candle_core::bail!("matmul: {} inputs are not {t} rows of {k}", xs.len());
         }
         out.resize(t * n, 0.0);
+        let (w, dtype) = match self {
+            Linear::Tiled { w, dtype, .. } => (w, *dtype),
+            #[cfg(target_arch = "x86_64")]
+            Linear::X8 { w, .. } => {
+                run_x8(w, xs, t, n, k, out);
+                return Ok(());
+            }
+            Linear::Candle(_) => unreachable!("returned above"),
+        };
         let bytes = w.get()?;
         use GgmlDType::*;
         match dtype {
