@@ -29,6 +29,7 @@ fn compare(name: &str, path: &std::path::Path, prompt: &str, tolerance: f32) {
     m.use_reference_ops().unwrap();
     let reference = run(&mut m, &ids);
     for (step, (a, b)) in ours.iter().zip(&reference).enumerate() {
+        assert!(a.len() == m.info.vocab_size && b.len() == a.len(), "{name}, step {step}: {} logits", a.len());
         let scale = b.iter().fold(0f32, |m, x| m.max(x.abs()));
         let diff = a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
         assert!(diff <= tolerance * scale, "{name}, step {step}: logits differ by {diff} (largest {scale})");
@@ -75,4 +76,24 @@ fn slice_path_matches_candle_ops_with_float_weights() {
         let path = model.write(dir.path(), &format!("{name}.gguf"));
         compare(name, &path, &"the ab the ".repeat(60), 2e-3);
     }
+}
+
+/// A token id past the vocabulary (a caller's `Prompt::Tokens`) is a clear
+/// error, and the model answers the next prompt as if it had never come.
+#[test]
+fn a_token_outside_the_vocabulary_is_refused_and_costs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = tiny::qwen2(false).write(dir.path(), "m.gguf");
+    let mut m = Model::load(&path, DevicePreference::Cpu, 128).unwrap();
+    let ids = m.tokenizer.encode("the ab the").unwrap();
+    let mut fresh = Vec::new();
+    m.prefill(&ids, &mut fresh).unwrap();
+
+    let mut logits = Vec::new();
+    let mut bad = ids.clone();
+    bad.push(u32::MAX);
+    let err = m.prefill(&bad, &mut logits).unwrap_err().to_string();
+    assert!(err.contains("outside the vocabulary"), "{err}");
+    m.prefill(&ids, &mut logits).unwrap();
+    assert_eq!(logits, fresh);
 }
