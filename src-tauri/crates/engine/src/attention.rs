@@ -177,14 +177,7 @@ fn head_many(v: &[u16], g: usize, d: usize, n: usize, stride: usize, s: &mut Scr
 /// the loops vectorize.
 fn softmax_unnormalized(xs: &mut [f32]) -> f32 {
     const L: usize = 16;
-    let mut m = [f32::NEG_INFINITY; L];
-    let mut chunks = xs.chunks_exact(L);
-    for c in &mut chunks {
-        for l in 0..L {
-            m[l] = m[l].max(c[l]);
-        }
-    }
-    let max = chunks.remainder().iter().chain(&m).copied().fold(f32::NEG_INFINITY, f32::max);
+    let max = crate::sampler::max(xs);
     let mut acc = [0f32; L];
     let mut chunks = xs.chunks_exact_mut(L);
     for c in &mut chunks {

@@ -160,15 +160,21 @@ pub fn argmax(xs: &[f32]) -> u32 {
 }
 
 fn log_sum_exp(xs: &[f32]) -> f32 {
+    log_sum_exp_from(xs, max(xs))
+}
+
+/// The largest of `xs` (-inf for none), in lanes so that the loop
+/// vectorizes.
+pub(crate) fn max(xs: &[f32]) -> f32 {
     let mut m = [f32::NEG_INFINITY; LANES];
     let chunks = xs.chunks_exact(LANES);
     let rest = chunks.remainder();
-    for c in chunks.clone() {
+    for c in chunks {
         for i in 0..LANES {
             m[i] = if c[i] > m[i] { c[i] } else { m[i] };
         }
     }
-    log_sum_exp_from(xs, m.into_iter().chain(rest.iter().copied()).fold(f32::NEG_INFINITY, f32::max))
+    m.into_iter().chain(rest.iter().copied()).fold(f32::NEG_INFINITY, f32::max)
 }
 
 /// Log-sum-exp given the maximum of `xs`.
