@@ -126,12 +126,14 @@ pub fn parts(command: &str) -> Result<Vec<Part>, ParseError> {
 }
 
 /// brush-parser 0.4 loops forever, allocating, on some here-documents that
-/// never properly start or end (`<<\r\t`, `` `$(<<  ` ``, `$(e<<  - `: three
-/// forms found by fuzzing). So a here-document reaches it only in the plain
-/// form it handles: a word of letters, digits, `_` or quotes after `<<`, and
-/// a later line that ends it. Anything else is refused as unparseable (a
-/// shell may accept some of it; refusing is the safe side). Control
-/// characters are judged as the spaces a terminal shows.
+/// never properly start or end (`<<\r\t`, `` `$(<<  ` ``, `$(e<<  - `,
+/// `` $(a<<  sh`\nsh\n` ``: forms found by fuzzing). So a here-document reaches
+/// it only in the plain form it handles: a word of letters, digits and `_`,
+/// bare or in one pair of quotes, after `<<`; nothing on the rest of that
+/// line that could open a construct spanning lines; and a later line that
+/// ends it. Anything else is refused as unparseable (a shell may accept some
+/// of it; refusing is the safe side). Control characters are judged as the
+/// spaces a terminal shows.
 fn tokenize(command: &str) -> Result<Vec<brush_parser::Token>, String> {
     let odd = |c: char| c.is_control() && c != '\n' && c != '\t';
     let command: std::borrow::Cow<str> =
@@ -172,13 +174,26 @@ fn heredocs_are_plain(s: &str) -> bool {
             None => (rest, false),
         };
         let rest = rest.trim_start_matches([' ', '\t']);
-        let word_len =
-            rest.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '\'' | '"'))).unwrap_or(rest.len());
-        let tag: String = rest[..word_len].chars().filter(|&c| c != '\'' && c != '"').collect();
+        let word = |r: &str| r.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(r.len());
+        let (tag, after) = match rest.chars().next() {
+            Some(q @ ('\'' | '"')) => {
+                let n = word(&rest[1..]);
+                match rest[1 + n..].strip_prefix(q) {
+                    Some(after) => (&rest[1..1 + n], after),
+                    None => return false,
+                }
+            }
+            _ => rest.split_at(word(rest)),
+        };
         if tag.is_empty() {
             return false;
         }
-        let Some((_, body)) = rest[word_len..].split_once('\n') else { return false };
+        let Some((line, body)) = after.split_once('\n') else { return false };
+        // A quote, backquote, `$`, escape or bracket here may carry the line,
+        // and so the end word, into a construct the tokenizer loops on.
+        if line.contains(['\'', '"', '`', '$', '\\', '(', ')', '{', '}']) {
+            return false;
+        }
         let ends = body.lines().any(|l| if tabs { l.trim_start_matches('\t') == tag } else { l == tag });
         if !ends {
             return false;

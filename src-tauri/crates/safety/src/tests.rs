@@ -226,17 +226,34 @@ fn tokenizer_traps_from_fuzzing_end() {
         "`$(<<\x0b\x0b\0 `",
         "$(e<<  -\0",
         "`/((\0`$(<<\0 ",
+        "$(a<<\0\0sh`\nsh\n`\x1d",
     ];
-    let more =
-        ["cat <<- ;", "ls | cat <<", "cat <<\u{a0}\u{2003};", "cat <<EOF", "cat <<EOF\nrm -rf /\n", "echo $((1 << 2))"];
+    let more = [
+        "cat <<- ;",
+        "ls | cat <<",
+        "cat <<\u{a0}\u{2003};",
+        "cat <<EOF",
+        "cat <<EOF\nrm -rf /\n",
+        "echo $((1 << 2))",
+        "cat <<'EOF\nEOF\n",
+        "cat <<EOF`\nEOF\n`",
+        "cat <<EOF $(\nEOF\n)",
+        "cat <<E\"F\"\nEF\n",
+    ];
     for cmd in found.into_iter().chain(more) {
         let a = classify(cmd);
         assert_eq!(a.risk, Risk::Moderate, "{cmd:?}");
         assert!(a.reason.contains("cannot be parsed"), "{cmd:?}: {}", a.reason);
     }
     // Here-strings and plain here-documents still parse.
-    let plain =
-        ["cat <<< hi", "cat <<EOF\nhi\nEOF", "cat <<-'X'\nhi\n\tX", "cat <<<<EOF", "echo $(cat <<\"E\"\nx\nE\n)"];
+    let plain = [
+        "cat <<< hi",
+        "cat <<EOF\nhi\nEOF",
+        "cat <<-'X'\nhi\n\tX",
+        "cat <<<<EOF",
+        "echo $(cat <<\"E\"\nx\nE\n)",
+        "cat <<EOF | wc -l\n$(date) `id`\nEOF",
+    ];
     for cmd in plain {
         assert_eq!(classify(cmd).risk, Risk::Safe, "{cmd:?}");
     }
