@@ -150,12 +150,18 @@ fn tokenize(command: &str) -> Result<Vec<brush_parser::Token>, String> {
 
 /// Whether every `<<` or `<<-` has a plain end word and a later line that
 /// is that word. A run of `<` splits as the tokenizer splits it: `<<<`
-/// (a here-string) first, then `<<`, then `<`.
+/// (a here-string) first, then `<<`, then `<`; an escaped `<` is a letter,
+/// and a line continuation joins what it splits.
 fn heredocs_are_plain(s: &str) -> bool {
+    let s = s.replace("\\\n", "");
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
         if b[i] != b'<' {
+            i += 1;
+            continue;
+        }
+        if b[..i].iter().rev().take_while(|&&c| c == b'\\').count() % 2 == 1 {
             i += 1;
             continue;
         }

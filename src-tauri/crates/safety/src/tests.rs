@@ -227,6 +227,7 @@ fn tokenizer_traps_from_fuzzing_end() {
         "$(e<<  -\0",
         "`/((\0`$(<<\0 ",
         "$(a<<\0\0sh`\nsh\n`\x1d",
+        "$(\\<<<\0\0",
     ];
     let more = [
         "cat <<- ;",
@@ -239,6 +240,8 @@ fn tokenizer_traps_from_fuzzing_end() {
         "cat <<EOF`\nEOF\n`",
         "cat <<EOF $(\nEOF\n)",
         "cat <<E\"F\"\nEF\n",
+        "cat <\\\n< ;",
+        "cat \\\\<< ;",
     ];
     for cmd in found.into_iter().chain(more) {
         let a = classify(cmd);
