@@ -344,6 +344,24 @@ pub fn mapped(content: &Content, map: &Arc<memmap2::Mmap>, name: &str) -> Option
     Some(Mapped { map: map.clone(), range, dtype: info.ggml_dtype, dims: info.shape.dims().to_vec() })
 }
 
+/// Appends tensor `name`'s bytes, as stored, to `buf`.
+pub fn read_raw(
+    content: &Content,
+    reader: &mut BufReader<File>,
+    name: &str,
+    buf: &mut Vec<u8>,
+) -> candle_core::Result<()> {
+    let Some(info) = content.tensor_infos.get(name) else { candle_core::bail!("cannot find tensor info for {name}") };
+    let len = info.shape.elem_count() / info.ggml_dtype.block_size() * info.ggml_dtype.type_size();
+    reader.seek(SeekFrom::Start(content.tensor_data_offset + info.offset))?;
+    buf.reserve_exact(len);
+    // Into spare capacity: no zeroing first.
+    if reader.take(len as u64).read_to_end(buf)? != len {
+        candle_core::bail!("tensor {name} ends past the end of the file");
+    }
+    Ok(())
+}
+
 /// Reads a tensor straight into the typed storage the CPU kernels use: one
 /// copy from the file (candle's reader makes two, with a byte buffer in
 /// between), which halves the memory touched while loading.

@@ -17,25 +17,65 @@ use rayon::prelude::*;
 
 use crate::qmatmul::{Bytes, Linear};
 use candle_core::quantized::{ggml_file::qtensor_from_ggml, gguf_file, GgmlDType, QTensor};
-use candle_core::{DType, Device, Result, Tensor};
+use candle_core::{DType, Device, Result, Tensor, D};
 
 use crate::gguf::{Architecture, GgufFile};
 
 struct Layer {
     attn_norm: Tensor,
-    wq: Linear,
-    wk: Linear,
-    wv: Linear,
-    bq: Option<Tensor>,
-    bk: Option<Tensor>,
-    bv: Option<Tensor>,
+    /// q, k and v.
+    qkv: Proj<3>,
     wo: Linear,
     ffn_norm: Tensor,
-    gate: Linear,
-    up: Linear,
+    /// Gate and up.
+    gate_up: Proj<2>,
     down: Linear,
     /// Keys and values on a GPU; the CPU's are in `Host::kv`.
     cache: Option<(Tensor, Tensor)>,
+}
+
+/// Projections of one input. The CPU runs each on its own slices (biases
+/// in `Host`). A GPU runs those of one block type as one matmul over their
+/// rows end to end: there a step is bound by kernel launches, not bytes.
+enum Proj<const N: usize> {
+    Each([Linear; N]),
+    Fused(Vec<Run>),
+}
+
+/// Projections fused into one matmul: their biases end to end, if any, and
+/// each one's output width.
+struct Run {
+    w: Linear,
+    bias: Option<Tensor>,
+    widths: Vec<usize>,
+}
+
+impl<const N: usize> Proj<N> {
+    /// The CPU's matmuls.
+    fn each(&self) -> Result<&[Linear; N]> {
+        match self {
+            Proj::Each(ws) => Ok(ws),
+            Proj::Fused(_) => candle_core::bail!("projections fused for a GPU"),
+        }
+    }
+
+    /// Each projection of `x`, biased, as a view of its run's output.
+    fn forward(&self, x: &Tensor) -> Result<[Tensor; N]> {
+        let Proj::Fused(runs) = self else { candle_core::bail!("projections not fused") };
+        let mut out = Vec::with_capacity(N);
+        for r in runs {
+            let mut y = r.w.forward(x)?;
+            if let Some(b) = &r.bias {
+                y = y.broadcast_add(b)?;
+            }
+            let mut at = 0;
+            for &n in &r.widths {
+                out.push(y.narrow(D::Minus1, at, n)?);
+                at += n;
+            }
+        }
+        out.try_into().map_err(|_| candle_core::Error::Msg("projection widths do not add up".into()))
+    }
 }
 
 /// The CPU path's state: the cache, parameters as slices, and buffers
@@ -141,6 +181,8 @@ pub struct Llama {
     output: Linear,
     cos: Tensor,
     sin: Tensor,
+    /// On a GPU: `cos` and `sin` times the attention's scale, for queries.
+    rope_q: Option<(Tensor, Tensor)>,
     n_head: usize,
     n_kv_head: usize,
     head_dim: usize,
@@ -155,12 +197,16 @@ pub struct Llama {
 impl Llama {
     /// `progress` gets the share of layers read so far, 0 to 1. `map` is
     /// the file mapped, on the CPU: quantized weights are used from it.
+    /// `on_host` takes the CPU's slice path; without it a layer runs as
+    /// Candle ops, as on a GPU (on the CPU: the reference for tests).
+    #[allow(clippy::too_many_arguments)]
     pub fn load(
         g: &GgufFile,
         reader: &mut std::io::BufReader<std::fs::File>,
         map: Option<Arc<memmap2::Mmap>>,
         max_ctx: usize,
         device: &Device,
+        on_host: bool,
         progress: &dyn Fn(f32),
     ) -> Result<Self> {
         let arch = g.architecture;
@@ -185,6 +231,9 @@ impl Llama {
         let theta = g.arch_f32("rope.freq_base").unwrap_or(10_000.0);
         let ct: &gguf_file::Content = &g.content;
         let r = reader;
+        // Fused projections are read as bytes, through a second handle (each
+        // read seeks first, so sharing the file's offset is harmless).
+        let mut raw_reader = std::io::BufReader::new(r.get_ref().try_clone()?);
         let mut qt = |name: &str, dev: &Device| crate::gguf::read_tensor(ct, r, name, dev);
         let in_map = |name: &str| map.as_ref().and_then(|m| crate::gguf::mapped(ct, m, name));
         let tiled_as = |name: &str, repack: bool| {
@@ -224,6 +273,7 @@ impl Llama {
         }
         let norm = qt("output_norm.weight", device)?.dequantize(device)?;
         let mut layers = Vec::with_capacity(n_layer);
+        let mut host_biases = Vec::new();
         for i in 0..n_layer {
             progress(i as f32 / n_layer as f32);
             let p = format!("blk.{i}");
@@ -235,21 +285,44 @@ impl Llama {
                 }
             };
             let mut opt_bias = |n: &str| qt(&format!("{p}.{n}"), device).ok().map(|b| b.dequantize(device)).transpose();
-            let (bq, bk, bv) = (opt_bias("attn_q.bias")?, opt_bias("attn_k.bias")?, opt_bias("attn_v.bias")?);
-            let cache = || Tensor::zeros((1, n_kv_head, max_ctx, head_dim), DType::F32, device);
-            let cache = if device.is_cpu() { None } else { Some((cache()?, cache()?)) };
+            let biases = [opt_bias("attn_q.bias")?, opt_bias("attn_k.bias")?, opt_bias("attn_v.bias")?];
+            let (qkv, gate_up, cache) = if on_host {
+                let v = |b: &Option<Tensor>| b.as_ref().map(|b| b.to_vec1::<f32>()).transpose();
+                host_biases.push([v(&biases[0])?, v(&biases[1])?, v(&biases[2])?]);
+                let qkv = [mm(&mut qt, "attn_q.weight")?, mm(&mut qt, "attn_k.weight")?, mm(&mut qt, "attn_v.weight")?];
+                (Proj::Each(qkv), Proj::Each([mm(&mut qt, "ffn_gate.weight")?, mm(&mut qt, "ffn_up.weight")?]), None)
+            } else {
+                let names = |ns: &[&str]| ns.iter().map(|n| format!("{p}.{n}")).collect::<Vec<_>>();
+                let part = |n: &String| match ct.tensor_infos.get(n) {
+                    Some(i) => Ok((i.ggml_dtype, i.shape.dims().to_vec())),
+                    None => Err(candle_core::Error::Msg(format!("cannot find tensor info for {n}"))),
+                };
+                let (qkv, gate_up) = (
+                    names(&["attn_q.weight", "attn_k.weight", "attn_v.weight"]),
+                    names(&["ffn_gate.weight", "ffn_up.weight"]),
+                );
+                let mut read = |n: &String, buf: &mut Vec<u8>| crate::gguf::read_raw(ct, &mut raw_reader, n, buf);
+                let qkv = fuse(
+                    [part(&qkv[0])?, part(&qkv[1])?, part(&qkv[2])?],
+                    &mut |i, b| read(&qkv[i], b),
+                    biases,
+                    device,
+                )?;
+                let gate_up = fuse(
+                    [part(&gate_up[0])?, part(&gate_up[1])?],
+                    &mut |i, b| read(&gate_up[i], b),
+                    [None, None],
+                    device,
+                )?;
+                let cache = || Tensor::zeros((1, n_kv_head, max_ctx, head_dim), DType::F32, device);
+                (qkv, gate_up, Some((cache()?, cache()?)))
+            };
             layers.push(Layer {
                 attn_norm: qt(&format!("{p}.attn_norm.weight"), device)?.dequantize(device)?,
-                wq: mm(&mut qt, "attn_q.weight")?,
-                wk: mm(&mut qt, "attn_k.weight")?,
-                wv: mm(&mut qt, "attn_v.weight")?,
-                bq,
-                bk,
-                bv,
+                qkv,
                 wo: mm(&mut qt, "attn_output.weight")?,
                 ffn_norm: qt(&format!("{p}.ffn_norm.weight"), device)?.dequantize(device)?,
-                gate: mm(&mut qt, "ffn_gate.weight")?,
-                up: mm(&mut qt, "ffn_up.weight")?,
+                gate_up,
                 down: mm(&mut qt, "ffn_down.weight")?,
                 cache,
             });
@@ -259,15 +332,21 @@ impl Llama {
         let t = Tensor::arange(0u32, max_ctx as u32, device)?.to_dtype(DType::F32)?.reshape((max_ctx, 1))?;
         let freqs = t.matmul(&inv)?;
         let (cos, sin) = (freqs.cos()?, freqs.sin()?);
-        let host = match device.is_cpu() {
+        // Queries take the attention's 1/sqrt(d) with their rotation: one
+        // op fewer per layer on a GPU.
+        let scale = 1.0 / (head_dim as f64).sqrt();
+        let rope_q = match on_host {
+            true => None,
+            false => Some(((&cos * scale)?, (&sin * scale)?)),
+        };
+        let host = match on_host {
             false => None,
             true => {
                 let v = |t: &Tensor| t.flatten_all()?.to_vec1::<f32>();
-                let ov = |t: &Option<Tensor>| t.as_ref().map(v).transpose();
                 Some(Host {
                     kv: KvCache::new(n_layer, n_kv_head, max_ctx, head_dim),
                     norms: layers.iter().map(|l| Ok([v(&l.attn_norm)?, v(&l.ffn_norm)?])).collect::<Result<_>>()?,
-                    biases: layers.iter().map(|l| Ok([ov(&l.bq)?, ov(&l.bk)?, ov(&l.bv)?])).collect::<Result<_>>()?,
+                    biases: host_biases,
                     out_norm: v(&norm)?,
                     cos: v(&cos)?,
                     sin: v(&sin)?,
@@ -282,6 +361,7 @@ impl Llama {
             output,
             cos,
             sin,
+            rope_q,
             n_head,
             n_kv_head,
             head_dim,
@@ -293,19 +373,6 @@ impl Llama {
             len: 0,
             host,
         })
-    }
-
-    /// Runs the CPU on Candle's ops over an f32 cache, as on a GPU, from an
-    /// empty cache: the reference the slice path is tested against.
-    pub fn use_candle_ops(&mut self) -> Result<()> {
-        let (kvh, ctx, d) = (self.n_kv_head, self.max_ctx, self.head_dim);
-        for l in &mut self.layers {
-            let cache = || Tensor::zeros((1, kvh, ctx, d), DType::F32, &Device::Cpu);
-            l.cache = Some((cache()?, cache()?));
-        }
-        self.host = None;
-        self.len = 0;
-        Ok(())
     }
 
     /// Runs `tokens` at positions `pos..` into the cache and, where `out`
@@ -347,9 +414,10 @@ impl Llama {
         for (i, l) in self.layers.iter().enumerate() {
             let ([attn_norm, ffn_norm], [bq, bk, bv]) = (&norms[i], &biases[i]);
             rms_norm(&b.x, attn_norm, self.eps, &mut b.xs);
-            l.wq.forward_into(&b.xs, t, &mut b.q)?;
-            l.wk.forward_into(&b.xs, t, &mut b.k)?;
-            l.wv.forward_into(&b.xs, t, &mut b.v)?;
+            let [wq, wk, wv] = l.qkv.each()?;
+            wq.forward_into(&b.xs, t, &mut b.q)?;
+            wk.forward_into(&b.xs, t, &mut b.k)?;
+            wv.forward_into(&b.xs, t, &mut b.v)?;
             add_bias(&mut b.q, bq);
             add_bias(&mut b.k, bk);
             add_bias(&mut b.v, bv);
@@ -361,8 +429,9 @@ impl Llama {
             l.wo.forward_into(&b.att, t, &mut b.o)?;
             add(&mut b.x, &b.o);
             rms_norm(&b.x, ffn_norm, self.eps, &mut b.xs);
-            l.gate.forward_into(&b.xs, t, &mut b.gate)?;
-            l.up.forward_into(&b.xs, t, &mut b.up)?;
+            let [gate, up] = l.gate_up.each()?;
+            gate.forward_into(&b.xs, t, &mut b.gate)?;
+            up.forward_into(&b.xs, t, &mut b.up)?;
             silu_mul(&mut b.gate, &b.up);
             l.down.forward_into(&b.gate, t, &mut b.o)?;
             add(&mut b.x, &b.o);
@@ -392,27 +461,23 @@ impl Llama {
         } else {
             None
         };
-        let cos = self.cos.narrow(0, pos, t)?;
-        let sin = self.sin.narrow(0, pos, t)?;
-        let scale = 1.0 / (d as f64).sqrt();
+        let Some((cos_q, sin_q)) = &self.rope_q else { candle_core::bail!("no device rotary tables") };
+        let at = |c: &Tensor| c.narrow(0, pos, t);
+        let (cos, sin, cos_q, sin_q) = (at(&self.cos)?, at(&self.sin)?, at(cos_q)?, at(sin_q)?);
+        let rope = |x: &Tensor, cos: &Tensor, sin: &Tensor| match self.interleaved_rope {
+            true => candle_nn::rotary_emb::rope_i(x, cos, sin),
+            false => candle_nn::rotary_emb::rope(x, cos, sin),
+        };
+        // (1, t, heads * d) to (1, heads, t, d): a view when t is 1.
+        let heads = |x: &Tensor, n: usize| x.reshape((1, t, n, d))?.transpose(1, 2)?.contiguous();
         for l in &self.layers {
             let residual = &x;
             let xs = candle_nn::ops::rms_norm(&x, &l.attn_norm, self.eps)?;
-            let proj = |w: &Linear, b: &Option<Tensor>| -> Result<Tensor> {
-                let y = w.forward(&xs)?;
-                match b {
-                    Some(b) => y.broadcast_add(b),
-                    None => Ok(y),
-                }
-            };
-            let q = proj(&l.wq, &l.bq)?.reshape((1, t, h, d))?.transpose(1, 2)?.contiguous()?;
-            let k = proj(&l.wk, &l.bk)?.reshape((1, t, kvh, d))?.transpose(1, 2)?.contiguous()?;
-            let v = proj(&l.wv, &l.bv)?.reshape((1, t, kvh, d))?.transpose(1, 2)?.contiguous()?;
-            let (q, k) = if self.interleaved_rope {
-                (candle_nn::rotary_emb::rope_i(&q, &cos, &sin)?, candle_nn::rotary_emb::rope_i(&k, &cos, &sin)?)
-            } else {
-                (candle_nn::rotary_emb::rope(&q, &cos, &sin)?, candle_nn::rotary_emb::rope(&k, &cos, &sin)?)
-            };
+            let [q, k, v] = l.qkv.forward(&xs)?;
+            // Scaled for the attention by its tables.
+            let q = rope(&heads(&q, h)?, &cos_q, &sin_q)?;
+            let k = rope(&heads(&k, kvh)?, &cos, &sin)?;
+            let v = heads(&v, kvh)?;
             let Some((k_cache, v_cache)) = &l.cache else { candle_core::bail!("no device cache") };
             k_cache.slice_set(&k, 2, pos)?;
             v_cache.slice_set(&v, 2, pos)?;
@@ -420,7 +485,7 @@ impl Llama {
             let v_all = v_cache.narrow(2, 0, total)?;
             // Heads that share a kv head become extra rows: no K/V copies.
             let q = q.reshape((1, kvh, groups * t, d))?;
-            let att = (q.matmul(&k_all.t()?)? * scale)?;
+            let att = q.matmul(&k_all.t()?)?;
             let att = match &mask {
                 Some(m) => att.broadcast_add(m)?,
                 None => att,
@@ -429,7 +494,8 @@ impl Llama {
             let y = att.matmul(&v_all)?.reshape((1, h, t, d))?.transpose(1, 2)?.reshape((1, t, h * d))?;
             let x1 = (l.wo.forward(&y)? + residual)?;
             let xs = candle_nn::ops::rms_norm(&x1, &l.ffn_norm, self.eps)?;
-            let ff = (l.gate.forward(&xs)?.silu()? * l.up.forward(&xs)?)?;
+            let [gate, up] = l.gate_up.forward(&xs)?;
+            let ff = (gate.silu()? * up)?;
             x = (l.down.forward(&ff)? + x1)?;
         }
         if !logits {
@@ -439,6 +505,45 @@ impl Llama {
         let last = candle_nn::ops::rms_norm(&last, &self.norm, self.eps)?;
         Ok(Some(self.output.forward(&last)?.squeeze(0)?.squeeze(0)?))
     }
+}
+
+/// Joins each run of projections of one block type (rows end to end) into
+/// one matmul on `device`, with their biases, zeros for any missing.
+/// `parts` are the block types and shapes; `read(i, buf)` appends part
+/// `i`'s bytes, so a run is read straight into one buffer.
+fn fuse<const N: usize>(
+    parts: [(GgmlDType, Vec<usize>); N],
+    read: &mut dyn FnMut(usize, &mut Vec<u8>) -> Result<()>,
+    biases: [Option<Tensor>; N],
+    device: &Device,
+) -> Result<Proj<N>> {
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < N {
+        let (dtype, k) = match parts[i].1[..] {
+            [_, k] => (parts[i].0, k),
+            _ => candle_core::bail!("a projection of shape {:?} is not a matrix", parts[i].1),
+        };
+        let j = (i..N).find(|&j| parts[j].0 != dtype || parts[j].1.get(1) != Some(&k)).unwrap_or(N);
+        let widths: Vec<usize> = parts[i..j].iter().map(|p| p.1[0]).collect();
+        let mut raw = Vec::new();
+        for x in i..j {
+            read(x, &mut raw)?;
+        }
+        let w = Linear::from_qtensor(qtensor_from_ggml(dtype, &raw, vec![widths.iter().sum(), k], device)?)?;
+        let bias = match biases[i..j].iter().any(Option::is_some) {
+            false => None,
+            true => {
+                let b = (i..j)
+                    .map(|x| biases[x].clone().map_or_else(|| Tensor::zeros(widths[x - i], DType::F32, device), Ok))
+                    .collect::<Result<Vec<_>>>()?;
+                Some(Tensor::cat(&b, 0)?)
+            }
+        };
+        runs.push(Run { w, bias, widths });
+        i = j;
+    }
+    Ok(Proj::Fused(runs))
 }
 
 /// Rows of `x.len() / w.len()`, each scaled to unit root mean square, times
@@ -513,5 +618,41 @@ fn silu_mul(gate: &mut [f32], up: &[f32]) {
         gate.par_chunks_mut(CHUNK).zip(up.par_chunks(CHUNK)).for_each(f);
     } else {
         f((gate, up));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs of one block type become one matmul each, a missing bias reads
+    /// as zeros, and every projection comes back as its own matmul would.
+    #[test]
+    fn fused_projections_equal_separate_ones() -> Result<()> {
+        let dev = Device::Cpu;
+        let k = 64;
+        let x = Tensor::randn(0f32, 1.0, (1, 3, k), &dev)?;
+        let ws: Vec<Tensor> =
+            [32, 16, 16].iter().map(|&n| Tensor::randn(0f32, 0.1, (n, k), &dev)).collect::<Result<_>>()?;
+        let types = [GgmlDType::F32, GgmlDType::F32, GgmlDType::F16];
+        let q = |i: usize| QTensor::quantize(&ws[i], types[i]);
+        let biases = [Some(Tensor::randn(0f32, 1.0, 32, &dev)?), None, Some(Tensor::randn(0f32, 1.0, 16, &dev)?)];
+        let part = |i: usize| (types[i], ws[i].dims().to_vec());
+        let mut read = |i: usize, buf: &mut Vec<u8>| {
+            buf.extend_from_slice(&q(i)?.data()?);
+            Ok(())
+        };
+        let p = fuse([part(0), part(1), part(2)], &mut read, biases.clone(), &dev)?;
+        let Proj::Fused(runs) = &p else { panic!("not fused") };
+        assert_eq!(runs.iter().map(|r| r.widths.clone()).collect::<Vec<_>>(), [vec![32, 16], vec![16]]);
+        for (i, y) in p.forward(&x)?.iter().enumerate() {
+            let mut want = Linear::from_qtensor(q(i)?)?.forward(&x)?;
+            if let Some(b) = &biases[i] {
+                want = want.broadcast_add(b)?;
+            }
+            let diff = (y - want)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()?;
+            assert!(diff < 1e-5, "projection {i} differs by {diff}");
+        }
+        Ok(())
     }
 }

@@ -83,6 +83,24 @@ impl Model {
         max_context: usize,
         progress: &dyn Fn(f32),
     ) -> Result<Self> {
+        Self::load_as(path, pref, max_context, progress, false)
+    }
+
+    /// For tests: llama and qwen2 models on the CPU, run as on a GPU (Candle's
+    /// ops, fused projections, an f32 cache): the reference for the CPU's own
+    /// path, and the GPU path's test.
+    #[doc(hidden)]
+    pub fn load_reference(path: &Path, max_context: usize) -> Result<Self> {
+        Self::load_as(path, DevicePreference::Cpu, max_context, &|_| {}, true)
+    }
+
+    fn load_as(
+        path: &Path,
+        pref: DevicePreference,
+        max_context: usize,
+        progress: &dyn Fn(f32),
+        as_gpu: bool,
+    ) -> Result<Self> {
         let start = Instant::now();
         let mut gguf = GgufFile::open(path)?;
         // The vocabulary's size checks the shapes before anything is sized
@@ -126,7 +144,10 @@ impl Model {
                         }
                         text
                     });
-                    let weights = crate::llama::Llama::load(gguf, &mut reader, map, context_length, &device, progress);
+                    let weights = {
+                        let on_host = device.is_cpu() && !as_gpu;
+                        crate::llama::Llama::load(gguf, &mut reader, map, context_length, &device, on_host, progress)
+                    };
                     let text = text.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
                     (text, weights.map(Weights::Llama))
                 })
@@ -181,19 +202,6 @@ impl Model {
         self.saved.extend_from_slice(out);
         self.saved_at = prompt.len();
         Ok(reuse)
-    }
-
-    /// For tests: llama and qwen2 models on the CPU switch to Candle's ops
-    /// (the GPU path), from an empty cache.
-    #[doc(hidden)]
-    pub fn use_reference_ops(&mut self) -> Result<()> {
-        if let Weights::Llama(m) = &mut self.weights {
-            m.use_candle_ops()?;
-        }
-        self.cached.clear();
-        self.saved.clear();
-        self.saved_at = 0;
-        Ok(())
     }
 
     /// The tokens in the cache: the prompt and what was generated after it.

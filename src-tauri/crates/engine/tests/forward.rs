@@ -26,8 +26,7 @@ fn compare(name: &str, path: &std::path::Path, prompt: &str, tolerance: f32) {
     let ids = m.tokenizer.encode(prompt).unwrap();
     assert!(ids.len() > 256, "{name}: {} tokens, one prompt slice", ids.len());
     let ours = run(&mut m, &ids);
-    m.use_reference_ops().unwrap();
-    let reference = run(&mut m, &ids);
+    let reference = run(&mut Model::load_reference(path, 1024).unwrap(), &ids);
     for (step, (a, b)) in ours.iter().zip(&reference).enumerate() {
         assert!(a.len() == m.info.vocab_size && b.len() == a.len(), "{name}, step {step}: {} logits", a.len());
         let scale = b.iter().fold(0f32, |m, x| m.max(x.abs()));
