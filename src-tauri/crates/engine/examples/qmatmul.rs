@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
-use cmdbar_engine::qmatmul::Linear;
+use cmdbar_engine::qmatmul::{Bytes, Linear};
 
 fn main() -> candle_core::Result<()> {
     let runs: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(5);
@@ -25,15 +25,24 @@ fn main() -> candle_core::Result<()> {
         (GgmlDType::Q5_0, 4864, 896),
         (GgmlDType::Q8_0, 896, 4864),
     ];
-    println!("{:<6} {:>11} {:>6} {:>10} {:>9} {:>7}", "type", "n x k", "tokens", "ms", "GMAC/s", "GB/s");
-    for (dtype, n, k) in cases {
+    println!(
+        "{:<6} {:<6} {:>11} {:>6} {:>10} {:>9} {:>7}",
+        "type", "layout", "n x k", "tokens", "ms", "GMAC/s", "GB/s"
+    );
+    // Each type repacked (where the CPU has the repacked kernels), then in
+    // the file's layout.
+    for ((dtype, n, k), repack) in cases.into_iter().flat_map(|c| [(c, true), (c, false)]) {
         let w = Tensor::randn(0f32, 1.0, (n, k), &dev)?;
         let q = QTensor::quantize(&w, dtype)?;
         let bytes = q.storage_size_in_bytes();
         // 256 MiB of copies at one token: more than any cache.
         let copies = if tokens.contains(&1) { (256usize << 20).div_ceil(bytes) } else { 1 };
         let lins = (0..copies)
-            .map(|_| Linear::from_qtensor(QTensor::quantize(&w, dtype)?))
+            .map(|_| {
+                let q = std::sync::Arc::new(QTensor::quantize(&w, dtype)?);
+                Linear::tiled(Bytes::Tensor(q), dtype, &[n, k], repack)
+                    .ok_or_else(|| candle_core::Error::Msg(format!("no tiled kernel for {dtype:?}")))
+            })
             .collect::<candle_core::Result<Vec<_>>>()?;
         for &t in &tokens {
             let x = Tensor::randn(0f32, 1.0, (t, k), &dev)?;
@@ -56,8 +65,9 @@ fn main() -> candle_core::Result<()> {
             // Streaming speed means something only where the weights stream.
             let gbs = if t == 1 { format!("{:.1}", bytes as f64 / s / 1e9) } else { "-".into() };
             println!(
-                "{:<6} {:>11} {:>6} {:>10.3} {:>9.1} {:>7}",
+                "{:<6} {:<6} {:>11} {:>6} {:>10.3} {:>9.1} {:>7}",
                 format!("{dtype:?}"),
+                if repack { "x8" } else { "file" },
                 format!("{n}x{k}"),
                 t,
                 s * 1e3,
