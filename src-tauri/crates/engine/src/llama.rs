@@ -239,7 +239,20 @@ impl Llama {
         let tiled_as = |name: &str, repack: bool| {
             in_map(name).and_then(|m| Linear::tiled(Bytes::Map(m.map, m.range), m.dtype, &m.dims, repack))
         };
-        let tiled = |name: &str| tiled_as(name, true);
+        // Q6_K in the file's layout costs nothing at load and streams as
+        // fast at one token (31 against 26 GB/s), but its kernel takes half
+        // as many tokens a second in prompts: so it is repacked only where
+        // most of the layers' bytes are Q6_K. A Q4_K_M model (Q6_K in half
+        // its FFN down projections) loads ~13% faster, its prompts ~8% slower.
+        let layer_bytes = |pick: &dyn Fn(GgmlDType) -> bool| -> usize {
+            let blk = ct.tensor_infos.iter().filter(|(n, i)| n.starts_with("blk.") && pick(i.ggml_dtype));
+            blk.map(|(_, i)| i.shape.elem_count() / i.ggml_dtype.block_size() * i.ggml_dtype.type_size()).sum()
+        };
+        let repack_q6k = 2 * layer_bytes(&|d| d == GgmlDType::Q6K) > layer_bytes(&|_| true);
+        let tiled = |name: &str| {
+            let repack = repack_q6k || ct.tensor_infos.get(name).is_none_or(|i| i.ggml_dtype != GgmlDType::Q6K);
+            tiled_as(name, repack)
+        };
 
         let (embed, dtype) = match in_map("token_embd.weight") {
             Some(m) => (Bytes::Map(m.map, m.range), m.dtype),
