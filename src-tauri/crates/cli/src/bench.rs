@@ -200,7 +200,7 @@ fn bytes_per_token(path: &std::path::Path) -> anyhow::Result<u64> {
     Ok(infos
         .iter()
         .filter(|(name, _)| tied || name.as_str() != "token_embd.weight")
-        .map(|(_, i)| (i.shape.elem_count() / i.ggml_dtype.block_size() * i.ggml_dtype.type_size()) as u64)
+        .map(|(_, i)| cmdbar_engine::gguf::tensor_bytes(i) as u64)
         .sum())
 }
 

@@ -339,9 +339,14 @@ fn classify_read_error(path: &Path, e: candle_core::Error) -> EngineError {
 pub fn mapped(content: &Content, map: &Arc<memmap2::Mmap>, name: &str) -> Option<Mapped> {
     let info = content.tensor_infos.get(name)?;
     let start = usize::try_from(content.tensor_data_offset + info.offset).ok()?;
-    let len = info.shape.elem_count() / info.ggml_dtype.block_size() * info.ggml_dtype.type_size();
+    let len = tensor_bytes(info);
     let range = start..start.checked_add(len).filter(|&end| end <= map.len())?;
     Some(Mapped { map: map.clone(), range, dtype: info.ggml_dtype, dims: info.shape.dims().to_vec() })
+}
+
+/// The bytes a tensor takes in the file: whole blocks of its type.
+pub fn tensor_bytes(info: &candle_core::quantized::gguf_file::TensorInfo) -> usize {
+    info.shape.elem_count() / info.ggml_dtype.block_size() * info.ggml_dtype.type_size()
 }
 
 /// Appends tensor `name`'s bytes, as stored, to `buf`.
@@ -352,7 +357,7 @@ pub fn read_raw(
     buf: &mut Vec<u8>,
 ) -> candle_core::Result<()> {
     let Some(info) = content.tensor_infos.get(name) else { candle_core::bail!("cannot find tensor info for {name}") };
-    let len = info.shape.elem_count() / info.ggml_dtype.block_size() * info.ggml_dtype.type_size();
+    let len = tensor_bytes(info);
     reader.seek(SeekFrom::Start(content.tensor_data_offset + info.offset))?;
     buf.reserve_exact(len);
     // Into spare capacity: no zeroing first.
@@ -477,7 +482,7 @@ pub fn synthesize(from: &Path, to: &Path) -> Result<()> {
     let mut at = 0u64;
     for t in tensors {
         let dtype = t.ggml_dtype;
-        let bytes = (t.shape.elem_count() / dtype.block_size() * dtype.type_size()) as u64;
+        let bytes = tensor_bytes(t) as u64;
         if !patterns.contains_key(&dtype) {
             let (mean, std) = if dtype == GgmlDType::F32 { (1f32, 0.1) } else { (0f32, 0.05) };
             let x = candle_core::Tensor::randn(mean, std, 256 * 64, &candle_core::Device::Cpu)?;
