@@ -231,9 +231,9 @@ impl Llama {
         let theta = g.arch_f32("rope.freq_base").unwrap_or(10_000.0);
         let ct: &gguf_file::Content = &g.content;
         let r = reader;
-        // Fused projections are read as bytes, through a second handle (each
-        // read seeks first, so sharing the file's offset is harmless).
-        let mut raw_reader = std::io::BufReader::new(r.get_ref().try_clone()?);
+        // Off the host, fused projections are read as bytes through a second
+        // handle (each read seeks first, so sharing the offset is harmless).
+        let mut raw_reader = (!on_host).then(|| r.get_ref().try_clone().map(std::io::BufReader::new)).transpose()?;
         let mut qt = |name: &str, dev: &Device| crate::gguf::read_tensor(ct, r, name, dev);
         let in_map = |name: &str| map.as_ref().and_then(|m| crate::gguf::mapped(ct, m, name));
         let tiled_as = |name: &str, repack: bool| {
@@ -305,28 +305,17 @@ impl Llama {
                 let qkv = [mm(&mut qt, "attn_q.weight")?, mm(&mut qt, "attn_k.weight")?, mm(&mut qt, "attn_v.weight")?];
                 (Proj::Each(qkv), Proj::Each([mm(&mut qt, "ffn_gate.weight")?, mm(&mut qt, "ffn_up.weight")?]), None)
             } else {
-                let names = |ns: &[&str]| ns.iter().map(|n| format!("{p}.{n}")).collect::<Vec<_>>();
-                let part = |n: &String| match ct.tensor_infos.get(n) {
-                    Some(i) => Ok((i.ggml_dtype, i.shape.dims().to_vec())),
-                    None => Err(candle_core::Error::Msg(format!("cannot find tensor info for {n}"))),
+                let raw = raw_reader.as_mut().expect("opened off the host");
+                // Present and matrices: `shapes::check` saw to both.
+                let part = |n: &str| {
+                    let i = &ct.tensor_infos[&format!("{p}.{n}")];
+                    (i.ggml_dtype, i.shape.dims().to_vec())
                 };
-                let (qkv, gate_up) = (
-                    names(&["attn_q.weight", "attn_k.weight", "attn_v.weight"]),
-                    names(&["ffn_gate.weight", "ffn_up.weight"]),
-                );
-                let mut read = |n: &String, buf: &mut Vec<u8>| crate::gguf::read_raw(ct, &mut raw_reader, n, buf);
-                let qkv = fuse(
-                    [part(&qkv[0])?, part(&qkv[1])?, part(&qkv[2])?],
-                    &mut |i, b| read(&qkv[i], b),
-                    biases,
-                    device,
-                )?;
-                let gate_up = fuse(
-                    [part(&gate_up[0])?, part(&gate_up[1])?],
-                    &mut |i, b| read(&gate_up[i], b),
-                    [None, None],
-                    device,
-                )?;
+                let mut read = |n: &str, buf: &mut Vec<u8>| crate::gguf::read_raw(ct, raw, &format!("{p}.{n}"), buf);
+                let names = ["attn_q.weight", "attn_k.weight", "attn_v.weight"];
+                let qkv = fuse(names.map(part), &mut |i, b| read(names[i], b), biases, device)?;
+                let names = ["ffn_gate.weight", "ffn_up.weight"];
+                let gate_up = fuse(names.map(part), &mut |i, b| read(names[i], b), [None, None], device)?;
                 let cache = || Tensor::zeros((1, n_kv_head, max_ctx, head_dim), DType::F32, device);
                 (qkv, gate_up, Some((cache()?, cache()?)))
             };
