@@ -30,10 +30,30 @@ export type Suggestion =
   | { type: "error"; id: number; message: string }
   | { type: "cancelled"; id: number };
 
+/// `fallback`: set when a GPU was wanted and the model runs on the CPU; it
+/// says why. `missing`: no model on this machine; `model` is the catalog's
+/// default, to offer on first run.
 export type ModelStatus =
   | { state: "loading"; name: string; progress: number }
-  | { state: "ready"; name: string; device: string; load_ms: number }
-  | { state: "error"; name: string; message: string };
+  | { state: "ready"; name: string; device: string; load_ms: number; fallback: string | null }
+  | { state: "error"; name: string; message: string }
+  | { state: "missing"; name: string; model: DefaultModel };
+
+export interface DefaultModel {
+  id: string;
+  name: string;
+  repo: string;
+  file: string;
+  size: number;
+  fit: FitHint | null;
+}
+
+/// `problem` is set while the saved hotkey could not be registered.
+export interface HotkeyState {
+  hotkey: string;
+  active: boolean;
+  problem: string | null;
+}
 
 export interface Settings {
   version: number;
@@ -129,6 +149,9 @@ export const api = {
   history: (filter: string) => invoke<HistoryEntry[]>("history", { filter }),
   clearHistory: () => invoke<void>("clear_history"),
   hidePopup: () => invoke<void>("hide_popup"),
+  /// Logical pixels; the app clamps it to the screen.
+  popupResize: (height: number) => invoke<void>("popup_resize", { height }),
+  hotkeyState: () => invoke<HotkeyState>("hotkey_state"),
   openSettings: (tab?: string) => invoke<void>("open_settings", { tab: tab ?? null }),
   modelsList: () => invoke<Listing>("models_list"),
   modelsCatalog: () => invoke<CatalogItem[]>("models_catalog"),
@@ -149,6 +172,8 @@ export const events = {
     listen<ModelStatus>("model-status", (e) => f(e.payload)),
   popupShown: (f: () => void): Promise<UnlistenFn> => listen("popup-shown", () => f()),
   download: (f: (d: DownloadEvent) => void): Promise<UnlistenFn> => listen<DownloadEvent>("download", (e) => f(e.payload)),
+  hotkeyState: (f: (h: HotkeyState) => void): Promise<UnlistenFn> =>
+    listen<HotkeyState>("hotkey-state", (e) => f(e.payload)),
   settingsTab: (f: (tab: string) => void): Promise<UnlistenFn> => listen<string>("settings-tab", (e) => f(e.payload)),
 };
 

@@ -94,7 +94,7 @@ export class ModelsPane {
     if (!active)
       item.append(
         button("Delete", async () => {
-          if (!confirm(`Delete ${m.name}?`)) return;
+          if (!(await confirmDelete(m.name))) return;
           await this.run(() => api.modelsDelete(m.path));
           await this.refresh();
         }),
@@ -200,6 +200,73 @@ export class ModelsPane {
       ul.append(item);
     }
   }
+}
+
+/// Asks in the page: the macOS webview answers window.confirm() with false
+/// and shows nothing. Focus stays on the two buttons, Cancel first; Esc
+/// cancels and Enter presses the focused button.
+export function confirmDelete(name: string): Promise<boolean> {
+  const back = document.activeElement as HTMLElement | null;
+  const backdrop = document.createElement("div");
+  backdrop.className = "dialog-backdrop";
+  const box = document.createElement("div");
+  box.className = "dialog";
+  box.setAttribute("role", "alertdialog");
+  box.setAttribute("aria-modal", "true");
+  box.setAttribute("aria-labelledby", "confirm-text");
+  const text = document.createElement("p");
+  text.id = "confirm-text";
+  text.textContent = `Delete ${name}? This removes the file from disk.`;
+  const row = document.createElement("div");
+  row.className = "buttons";
+  const del = document.createElement("button");
+  del.type = "button";
+  del.id = "confirm-delete";
+  del.textContent = "Delete";
+  const cancel = document.createElement("button");
+  cancel.type = "button";
+  cancel.id = "confirm-cancel";
+  cancel.textContent = "Cancel";
+  row.append(del, cancel);
+  box.append(text, row);
+  backdrop.append(box);
+  document.body.append(backdrop);
+  cancel.focus();
+  return new Promise((resolve) => {
+    // On the document, so the keys work wherever the focus went, and the
+    // page behind hears none of them.
+    const onKey = (e: KeyboardEvent) => {
+      e.stopPropagation();
+      if (e.key === "Escape") {
+        e.preventDefault();
+        close(false);
+      } else if (e.key === "Enter") {
+        e.preventDefault();
+        (document.activeElement === del ? del : cancel).click();
+      } else if (e.key === "Tab") {
+        e.preventDefault();
+        (document.activeElement === del ? cancel : del).focus();
+      }
+    };
+    const onFocus = (e: FocusEvent) => {
+      if (!box.contains(e.target as Node)) cancel.focus();
+    };
+    const close = (yes: boolean) => {
+      document.removeEventListener("keydown", onKey, true);
+      document.removeEventListener("focusin", onFocus, true);
+      backdrop.remove();
+      back?.focus();
+      resolve(yes);
+    };
+    document.addEventListener("keydown", onKey, true);
+    document.addEventListener("focusin", onFocus, true);
+    del.addEventListener("click", () => close(true));
+    cancel.addEventListener("click", () => close(false));
+    // A click on the backdrop must not take the focus out of the dialog.
+    backdrop.addEventListener("mousedown", (e) => {
+      if (e.target === backdrop) e.preventDefault();
+    });
+  });
 }
 
 function fitBadge(f: FitHint | null): HTMLElement {

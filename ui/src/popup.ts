@@ -1,14 +1,28 @@
 // The Ask popup: one input, a list of candidates, a status line and a
-// quiet footer. The keyboard does everything.
+// quiet footer. The keyboard does everything. The window's height follows
+// its content.
 import { api, events, message, type Candidate, type HistoryEntry, type ModelStatus, type Suggestion } from "./ipc";
+import { Welcome } from "./welcome";
 
-const IS_MAC = typeof navigator !== "undefined" && /Mac/.test(navigator.platform);
+// Read when used, not at load, so tests can pretend to be a Mac.
+const isMac = () => typeof navigator !== "undefined" && /Mac/.test(navigator.platform);
+
+/// What the app answers for a command of several lines; the popup says it
+/// without asking. Nothing was copied, so the clipboard clause is not said.
+export const MULTILINE_REFUSAL =
+  "a command of several lines is not pasted, because a shell without bracketed paste would run each line; press Enter to copy it instead";
 
 export class Popup {
   private input: HTMLInputElement;
   private list: HTMLOListElement;
   private status: HTMLElement;
   private footer: HTMLElement;
+  private area: HTMLElement;
+  private welcome: Welcome;
+  private missing = false;
+  private fallback: string | null = null;
+  private height = 0;
+  private frame = 0;
   private candidates: Candidate[] = [];
   private history: HistoryEntry[] = [];
   private mode: "results" | "history" = "results";
@@ -16,6 +30,7 @@ export class Popup {
   private requestId = 0;
   private asked = "";
   private confirming: number | null = null;
+  private confirmFor: "copy" | "paste" = "copy";
   private editing: number | null = null;
 
   constructor(private root: HTMLElement) {
@@ -24,13 +39,25 @@ export class Popup {
         <input id="query" type="text" autocomplete="off" spellcheck="false"
                placeholder="Say what you want to do…" aria-label="What do you want to do?" />
         <div id="status" class="status" role="status" aria-live="polite"></div>
-        <ol id="candidates" class="candidates" role="listbox" aria-label="Suggested commands"></ol>
+        <div id="results" class="results-area">
+          <ol id="candidates" class="candidates" role="listbox" aria-label="Suggested commands"></ol>
+        </div>
         <div id="footer" class="footer"></div>
       </div>`;
     this.input = root.querySelector("#query")!;
     this.list = root.querySelector("#candidates")!;
     this.status = root.querySelector("#status")!;
     this.footer = root.querySelector("#footer")!;
+    this.area = root.querySelector("#results")!;
+    this.welcome = new Welcome(() => void api.openSettings("models"));
+    this.area.prepend(this.welcome.el);
+    // Any change of content may change the height the window needs.
+    new MutationObserver(() => this.fitHeight()).observe(root, {
+      childList: true,
+      subtree: true,
+      characterData: true,
+      attributes: true,
+    });
     this.input.addEventListener("keydown", (e) => this.onKey(e));
     this.input.addEventListener("input", () => {
       if (this.mode === "history") void this.showHistory();
@@ -41,10 +68,12 @@ export class Popup {
     await events.suggestion((s) => this.onSuggestion(s));
     await events.modelStatus((s) => this.onModelStatus(s));
     await events.popupShown(() => this.focus());
+    await events.download((d) => this.welcome.onDownload(d));
     this.onModelStatus(await api.getStatus());
     const notices = await api.takeNotices();
     if (notices.length) this.setStatus(notices.join(" "), "notice");
     this.focus();
+    this.fitHeight();
   }
 
   focus(): void {
@@ -53,14 +82,27 @@ export class Popup {
   }
 
   onModelStatus(s: ModelStatus): void {
-    if (s.state === "loading") this.setStatus(`Loading ${s.name}… ${Math.round(s.progress * 100)}%`, "loading");
+    const welcomed = this.welcome.visible;
+    this.welcome.onStatus(s);
+    this.list.hidden = this.welcome.visible;
+    this.missing = s.state === "missing";
+    this.fallback = s.state === "ready" ? (s.fallback ?? null) : null;
+    // The card shows the loading of a model it fetched; the status line stays quiet.
+    if (s.state === "loading" && !this.welcome.visible)
+      this.setStatus(`Loading ${s.name}… ${Math.round(s.progress * 100)}%`, "loading");
     else if (s.state === "error") this.setStatus(`${s.name} could not be loaded: ${s.message}`, "error");
-    else if (this.status.dataset.kind === "loading" || this.status.dataset.kind === "error") this.setStatus("", "");
+    else if (!this.status.textContent || ["loading", "error", "nomodel", "fallback"].includes(this.status.dataset.kind ?? ""))
+      this.setStatus("", ""); // and a CPU fallback, if any, shows
+    if (s.state === "ready" && welcomed) this.focus();
   }
 
   async send(): Promise<void> {
     const query = this.input.value.trim();
     this.mode = "results";
+    if (this.missing) {
+      this.setStatus("There is no model yet: download one below first.", "nomodel");
+      return;
+    }
     if (!query) {
       this.setStatus('Type what you want to do, e.g. "find files over 100 MB changed this week".', "error");
       return;
@@ -103,7 +145,7 @@ export class Popup {
   }
 
   private onKey(e: KeyboardEvent): void {
-    const mod = IS_MAC ? e.metaKey : e.ctrlKey;
+    const mod = isMac() ? e.metaKey : e.ctrlKey;
     const items = this.mode === "history" ? this.history.length : this.candidates.length;
     if (e.key === "Escape") {
       e.preventDefault();
@@ -125,8 +167,10 @@ export class Popup {
       else if (items) this.select(this.selected - 1);
     } else if (e.key === "Enter") {
       e.preventDefault();
+      const chosen = this.candidates.length && this.input.value.trim() === this.asked;
       if (this.mode === "history") this.pickHistory();
-      else if (this.candidates.length && this.input.value.trim() === this.asked) void this.copySelected();
+      else if (chosen && mod) void this.pasteSelected();
+      else if (chosen) void this.copySelected();
       else void this.send();
     } else if (mod && e.key.toLowerCase() === "c" && this.candidates.length && this.input.selectionStart === this.input.selectionEnd) {
       // With text selected in the input, ⌘C copies that text as usual.
@@ -151,22 +195,56 @@ export class Popup {
     this.render();
   }
 
-  async copySelected(): Promise<void> {
+  /// The selected command as it stands (edited or not), and whether it may
+  /// go now: one that needs a confirm first shows the confirm instead.
+  private chosen(purpose: "copy" | "paste"): { command: string; confirmed: boolean } | null {
     const c = this.candidates[this.selected];
-    if (!c) return;
+    if (!c) return null;
     const editor = this.list.querySelector<HTMLInputElement>(".edit");
     const command = this.editing === this.selected && editor ? editor.value : c.command;
     const confirmed = this.confirming === this.selected;
     if (c.action === "confirm" && !confirmed) {
       this.confirming = this.selected;
+      this.confirmFor = purpose;
       this.render();
-      return;
+      return null;
     }
+    return { command, confirmed };
+  }
+
+  async copySelected(): Promise<void> {
+    const chosen = this.chosen("copy");
+    if (!chosen) return;
+    const { command, confirmed } = chosen;
     try {
       await api.copy(command, confirmed, this.asked || null);
       this.confirming = this.editing = null;
       this.render();
       this.setStatus("Copied to the clipboard ✓", "copied");
+    } catch (e) {
+      this.setStatus(message(e), "error");
+    }
+  }
+
+  /// ⌘↵: copies the command and pastes it into the frontmost terminal (the
+  /// app does both, on macOS only). A command of several lines is refused
+  /// here, as the app would refuse it.
+  async pasteSelected(): Promise<void> {
+    const c = this.candidates[this.selected];
+    if (!c) return;
+    const editor = this.list.querySelector<HTMLInputElement>(".edit");
+    const command = this.editing === this.selected && editor ? editor.value : c.command;
+    if (/[\r\n]/.test(command)) {
+      this.setStatus(MULTILINE_REFUSAL, "error");
+      return;
+    }
+    const chosen = this.chosen("paste");
+    if (!chosen) return;
+    try {
+      await api.pasteToTerminal(chosen.command, chosen.confirmed);
+      this.confirming = this.editing = null;
+      this.render();
+      this.setStatus("Pasted into the terminal ✓", "copied");
     } catch (e) {
       this.setStatus(message(e), "error");
     }
@@ -203,8 +281,27 @@ export class Popup {
   }
 
   private setStatus(text: string, kind: string): void {
+    // With nothing else to say, a model that fell back to the CPU says why.
+    if (!text && this.fallback) [text, kind] = [`Running on the CPU: ${this.fallback}`, "fallback"];
     this.status.textContent = text;
     this.status.dataset.kind = kind;
+  }
+
+  /// Asks the app for the height the content needs, once a frame at most and
+  /// only when it changed. The results area may be clipped by the window,
+  /// so its full scroll height is counted.
+  private fitHeight(): void {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      const popup = this.root.querySelector(".popup");
+      if (!popup) return;
+      const { clientHeight, scrollHeight } = this.area;
+      const h = Math.ceil(popup.getBoundingClientRect().height - clientHeight + Math.max(clientHeight, scrollHeight));
+      if (h <= 0 || h === this.height) return;
+      this.height = h;
+      api.popupResize(h).catch(() => {});
+    });
   }
 
   render(): void {
@@ -232,7 +329,8 @@ export class Popup {
         editor.addEventListener("keydown", (e) => {
           if (e.key === "Enter") {
             e.preventDefault();
-            void this.copySelected();
+            if (isMac() ? e.metaKey : e.ctrlKey) void this.pasteSelected();
+            else void this.copySelected();
           } else if (e.key === "Escape") {
             e.preventDefault();
             this.editing = null;
@@ -251,9 +349,18 @@ export class Popup {
       if (c.explanation) li.append(el("div", "explanation", c.explanation));
       if (c.portability) li.append(el("div", "portability", `May not run here: ${c.portability}`));
       if (this.confirming === i) {
-        li.append(
-          el("div", "confirm", `⚠ This command ${c.risk_reason}. Press Enter again to copy it anyway, or Esc to cancel.`),
-        );
+        const again = this.confirmFor === "paste" ? `${isMac() ? "⌘↵" : "Ctrl+Enter"} again to paste` : "Enter again to copy";
+        li.append(el("div", "confirm", `⚠ This command ${c.risk_reason}. Press ${again} it anyway, or Esc to cancel.`));
+      }
+      if (i === this.selected && isMac()) {
+        const paste = el("button", "paste", "Paste into Terminal");
+        paste.type = "button";
+        paste.title = "Paste into Terminal (⌘↵)";
+        paste.addEventListener("click", (e) => {
+          e.stopPropagation(); // not the row's click, which copies
+          void this.pasteSelected();
+        });
+        head.append(paste);
       }
       li.addEventListener("click", () => {
         this.selected = i;

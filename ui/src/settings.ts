@@ -1,8 +1,9 @@
 // The Settings window. Each change is applied and saved at once; a change
 // the app refuses (a taken hotkey, a value out of range) is shown beside
 // its field and the field goes back to the saved value.
-import { api, events, message, type ModelStatus, type Settings } from "./ipc";
+import { api, events, message, type HotkeyState, type ModelStatus, type Settings } from "./ipc";
 import { ModelsPane } from "./models";
+import { Welcome } from "./welcome";
 
 export class SettingsPane {
   private settings!: Settings;
@@ -10,12 +11,14 @@ export class SettingsPane {
   private error: HTMLElement;
   private saved: HTMLElement;
   private models!: ModelsPane;
+  private welcome: Welcome;
 
   constructor(private root: HTMLElement) {
     root.innerHTML = `
       <form class="settings" id="settings-form" autocomplete="off">
         <h1>Settings</h1>
         <div id="notices" class="notices" role="status"></div>
+        <div id="hotkey-problem" class="hotkey-problem" role="alert" hidden></div>
         <label>Hotkey
           <input name="hotkey" id="hotkey" type="text" spellcheck="false" />
           <small>Press the keys, or type them like Ctrl+Shift+Space.</small>
@@ -57,6 +60,9 @@ export class SettingsPane {
     this.form.addEventListener("submit", (e) => e.preventDefault());
     this.field("hotkey").addEventListener("keydown", (e) => this.recordHotkey(e as KeyboardEvent));
     root.querySelector("#clear-history")!.addEventListener("click", () => void this.clearHistory());
+    // The first-run card goes above everything: without a model nothing else matters.
+    this.welcome = new Welcome(() => this.root.querySelector("#models")?.scrollIntoView?.());
+    root.querySelector("h1")!.after(this.welcome.el);
   }
 
   async start(): Promise<void> {
@@ -64,8 +70,11 @@ export class SettingsPane {
     this.fill();
     this.models = new ModelsPane(this.root.querySelector("#models-pane")!, () => this.settings.active_model);
     await this.models.start();
+    await events.download((d) => this.welcome.onDownload(d));
     this.showModel(await api.getStatus());
     await events.modelStatus((s) => this.showModel(s));
+    await events.hotkeyState((h) => this.showHotkey(h));
+    await this.fetchHotkey();
     await events.settingsTab((tab) => this.root.querySelector(tab === "models" ? "#models" : "h1")?.scrollIntoView());
     const notices = await api.takeNotices();
     this.root.querySelector("#notices")!.textContent = notices.join(" ");
@@ -103,8 +112,11 @@ export class SettingsPane {
     this.error.textContent = "";
     this.saved.textContent = "";
     try {
+      const hotkey = this.settings.hotkey;
       this.settings = await api.setSettings(this.read());
       this.saved.textContent = "Saved";
+      // `hotkey-state` says so too; asking does not rely on its timing.
+      if (this.settings.hotkey !== hotkey) await this.fetchHotkey();
     } catch (e) {
       this.error.textContent = message(e);
       this.fill();
@@ -131,7 +143,23 @@ export class SettingsPane {
     }
   }
 
+  private async fetchHotkey(): Promise<void> {
+    try {
+      this.showHotkey(await api.hotkeyState());
+    } catch {
+      // An app without the command has no problem to tell.
+    }
+  }
+
+  /// Stays while the saved hotkey is not registered, whatever else is saved.
+  private showHotkey(h: HotkeyState): void {
+    const el = this.root.querySelector<HTMLElement>("#hotkey-problem")!;
+    el.hidden = !h.problem;
+    el.textContent = h.problem ? `The hotkey ${h.hotkey} is not active: ${h.problem}. Choose another below.` : "";
+  }
+
   private showModel(s: ModelStatus): void {
+    this.welcome.onStatus(s);
     // A switch of model shows up here: reread the settings for the active one.
     if (s.state !== "loading" && this.models)
       void api.getSettings().then((v) => {
@@ -144,6 +172,14 @@ export class SettingsPane {
         ? `${s.name}: ready on ${s.device} (loaded in ${(s.load_ms / 1000).toFixed(1)} s)`
         : s.state === "loading"
           ? `${s.name}: loading… ${Math.round(s.progress * 100)}%`
-          : `${s.name}: could not be loaded: ${s.message}`;
+          : s.state === "missing"
+            ? "No model yet: download the one above, or choose another below."
+            : `${s.name}: could not be loaded: ${s.message}`;
+    if (s.state === "ready" && s.fallback) {
+      const why = document.createElement("span");
+      why.className = "model-fallback";
+      why.textContent = `Running on the CPU: ${s.fallback}`;
+      el.append(why);
+    }
   }
 }

@@ -144,16 +144,42 @@ describe("models pane", () => {
     expect(q("#models-error").textContent).toContain("not a GGUF file");
   });
 
-  it("delete asks first", async () => {
+  it("delete asks in the page, not with window.confirm: Cancel and Esc keep the file, Delete removes it", async () => {
     await pane();
-    const confirm = vi.spyOn(window, "confirm").mockReturnValueOnce(false).mockReturnValueOnce(true);
+    // The macOS webview answers confirm() with false and shows nothing.
+    const confirm = vi.spyOn(window, "confirm").mockReturnValue(false);
     const del = () => buttons("#installed").find((b) => b.textContent === "Delete")!;
+    const dialog = () => document.querySelector<HTMLElement>('[role="alertdialog"]');
+    const press = (k: string, opts: KeyboardEventInit = {}) =>
+      document.activeElement!.dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true, cancelable: true, ...opts }));
+
     del().click();
     await tick();
+    expect(dialog()!.textContent).toContain("Delete gemma.gguf? This removes the file from disk.");
+    expect(document.activeElement).toBe(q("#confirm-cancel"));
+    press("Tab");
+    expect(document.activeElement).toBe(q("#confirm-delete"));
+    press("Tab", { shiftKey: true });
+    expect(document.activeElement).toBe(q("#confirm-cancel"));
+    q<HTMLButtonElement>("#confirm-cancel").click();
+    await tick();
+    expect(dialog()).toBeNull();
+
+    del().click();
+    await tick();
+    press("Escape");
+    await tick();
+    expect(dialog()).toBeNull();
     expect(calls.some((c) => c.cmd === "models_delete")).toBe(false);
+
     del().click();
     await tick();
+    press("Tab");
+    press("Enter");
+    await tick();
+    await tick();
+    expect(dialog()).toBeNull();
     expect(calls.find((c) => c.cmd === "models_delete")!.args.path).toBe(gemma.path);
-    expect(confirm).toHaveBeenCalledTimes(2);
+    expect(confirm).not.toHaveBeenCalled();
   });
 });

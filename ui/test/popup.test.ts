@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks } from "@tauri-apps/api/mocks";
 import { mockBackend, tick, type Call, type Replies } from "./ipc-mock";
 import { emit } from "@tauri-apps/api/event";
@@ -26,7 +26,10 @@ beforeEach(() => {
   calls = mockBackend(replies);
   document.body.innerHTML = '<div id="app"></div>';
 });
-afterEach(() => clearMocks());
+afterEach(() => {
+  clearMocks();
+  vi.restoreAllMocks();
+});
 
 async function popup(): Promise<Popup> {
   const p = new Popup(document.getElementById("app")!);
@@ -193,5 +196,210 @@ describe("popup", () => {
     await emit("suggestion", { type: "error", id, message: "the model gave no usable command; try rephrasing the request" });
     await tick();
     expect(status()).toContain("rephrasing");
+  });
+});
+
+const coder = {
+  id: "qwen2.5-coder-1.5b", name: "Qwen2.5-Coder 1.5B", repo: "Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF",
+  file: "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", size: 1_117_320_768,
+  fit: { fit: "fits", needed: 1.6e9, text: "fits: needs about 1.6 GB of 16.0 GB" },
+};
+const missing = { state: "missing", name: coder.name, model: coder };
+const dl = (state: string, downloaded = 0, total = 0, extra: Record<string, unknown> = {}) => ({
+  id: 7, repo: coder.repo, file: coder.file, state, downloaded, total, bytes_per_sec: 2e6, eta_secs: 75,
+  message: null, path: null, ...extra,
+});
+const welcome = () => document.querySelector<HTMLElement>("#welcome")!;
+const button = (id: string) => document.querySelector<HTMLButtonElement>(id)!;
+const shown = (id: string) => !document.querySelector<HTMLElement>(id)!.hidden;
+const frame = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+const mac = () => vi.spyOn(navigator, "platform", "get").mockReturnValue("MacIntel");
+
+describe("welcome card (no model yet)", () => {
+  beforeEach(() => {
+    replies.get_status = () => missing;
+    replies.models_download = () => 7;
+  });
+
+  it("offers the default model with its size and fit, instead of the results", async () => {
+    await popup();
+    expect(shown("#welcome")).toBe(true);
+    expect(welcome().dataset.state).toBe("idle");
+    expect(welcome().textContent).toContain("Cmdbar needs a model to answer: Qwen2.5-Coder 1.5B, 1.1 GB");
+    expect(welcome().textContent).toContain("fits: needs about 1.6 GB of 16.0 GB");
+    expect(button("#welcome-download").textContent).toBe("Download");
+    expect(shown("#welcome-pause")).toBe(false);
+    expect(shown("#welcome-progress")).toBe(false);
+    expect(shown("#candidates")).toBe(false);
+    button("#welcome-other").click();
+    await tick();
+    expect(calls.find((c) => c.cmd === "open_settings")!.args).toEqual({ tab: "models" });
+  });
+
+  it("Enter with no model points at the card and asks nothing; the input keeps the focus", async () => {
+    await popup();
+    expect(document.activeElement).toBe(input());
+    input().value = "list files";
+    key("Enter");
+    await tick();
+    expect(calls.some((c) => c.cmd === "ask")).toBe(false);
+    expect(status()).toContain("download one below");
+  });
+
+  it("downloads with progress, speed and time left; pauses, resumes, retries; then loads and goes away", async () => {
+    await popup();
+    button("#welcome-download").click();
+    await tick();
+    expect(calls.find((c) => c.cmd === "models_download")!.args).toEqual({ repo: coder.repo, file: coder.file });
+    expect(welcome().dataset.state).toBe("running");
+    await emit("download", dl("running", 50, 200));
+    expect(document.querySelector<HTMLProgressElement>("#welcome-progress")!.value).toBe(0.25);
+    expect(welcome().textContent).toContain("25% · 2.0 MB/s · 1 min left");
+    expect(shown("#welcome-download")).toBe(false);
+    button("#welcome-pause").click();
+    await tick();
+    expect(calls.find((c) => c.cmd === "models_pause")!.args).toEqual({ id: 7 });
+    // Terminal events carry no byte counts; the last ones stay.
+    await emit("download", dl("paused"));
+    expect(welcome().dataset.state).toBe("paused");
+    expect(welcome().textContent).toContain("25% · paused");
+    expect(shown("#welcome-pause")).toBe(false);
+    expect(button("#welcome-download").textContent).toBe("Resume");
+    button("#welcome-download").click();
+    await tick();
+    expect(calls.filter((c) => c.cmd === "models_download")).toHaveLength(2);
+    await emit("download", dl("error", 0, 0, { message: "the connection was reset" }));
+    expect(welcome().dataset.state).toBe("error");
+    expect(welcome().textContent).toContain("the connection was reset");
+    expect(button("#welcome-download").textContent).toBe("Retry");
+    button("#welcome-download").click();
+    await tick();
+    expect(calls.filter((c) => c.cmd === "models_download")).toHaveLength(3);
+    // A download of another file is not this card's.
+    await emit("download", { ...dl("error", 0, 0, { message: "other" }), file: "other.gguf" });
+    expect(welcome().dataset.state).toBe("running");
+    await emit("download", dl("running", 200, 200));
+    await emit("download", dl("done", 0, 0, { path: "/m/coder.gguf" }));
+    expect(welcome().dataset.state).toBe("loading");
+    input().blur();
+    await emit("model-status", { state: "loading", name: coder.name, progress: 0.5 });
+    expect(welcome().textContent).toContain("Loading… 50%");
+    expect(status()).toBe("");
+    await emit("model-status", { state: "ready", name: coder.name, device: "metal", load_ms: 900, fallback: null });
+    expect(shown("#welcome")).toBe(false);
+    expect(shown("#candidates")).toBe(true);
+    expect(document.activeElement).toBe(input());
+    await ask("list files");
+    expect(calls.some((c) => c.cmd === "ask")).toBe(true);
+  });
+
+  it("a download that can't start shows why, with Retry", async () => {
+    replies.models_download = () => {
+      throw "the Hub could not be reached: offline";
+    };
+    await popup();
+    button("#welcome-download").click();
+    await tick();
+    await tick();
+    expect(welcome().dataset.state).toBe("error");
+    expect(welcome().textContent).toContain("offline");
+    expect(button("#welcome-download").textContent).toBe("Retry");
+  });
+});
+
+describe("paste into Terminal", () => {
+  async function one(command: string, risk: Candidate["risk"] = "safe", action: Candidate["action"] = "show") {
+    await popup();
+    const id = await ask("q");
+    await emit("suggestion", { type: "candidate", id, candidate: cand(command, risk, action) });
+    await tick();
+  }
+  const pastes = () => calls.filter((c) => c.cmd === "paste_to_terminal");
+
+  it("⌘↵ on a Mac pastes the selected command; Enter still copies", async () => {
+    mac();
+    await one("df -h");
+    key("Enter", { metaKey: true });
+    await tick();
+    expect(pastes().map((c) => c.args)).toEqual([{ command: "df -h", confirmed: false }]);
+    expect(calls.some((c) => c.cmd === "copy")).toBe(false);
+    expect(status()).toContain("Pasted");
+  });
+
+  it("Ctrl+Enter elsewhere, and the app's refusal shows in the status line", async () => {
+    replies.paste_to_terminal = () => {
+      throw "pasting into a terminal is only available on macOS; the command is on the clipboard";
+    };
+    await one("df -h");
+    key("Enter", { ctrlKey: true });
+    await tick();
+    await tick();
+    expect(pastes()).toHaveLength(1);
+    expect(status()).toBe("pasting into a terminal is only available on macOS; the command is on the clipboard");
+    expect(document.querySelector("#status")!.getAttribute("data-kind")).toBe("error");
+  });
+
+  it("a high-risk command is pasted only after the confirm, and then as confirmed", async () => {
+    mac();
+    await one("rm -rf /", "critical", "confirm");
+    key("Enter", { metaKey: true });
+    await tick();
+    expect(pastes()).toHaveLength(0);
+    expect(document.querySelector(".confirm")!.textContent).toContain("⌘↵ again to paste");
+    key("Enter", { metaKey: true });
+    await tick();
+    expect(pastes().map((c) => c.args)).toEqual([{ command: "rm -rf /", confirmed: true }]);
+  });
+
+  it("a command of several lines is not pasted, and says why", async () => {
+    mac();
+    await one("cd /tmp\nrm -rf build");
+    key("Enter", { metaKey: true });
+    await tick();
+    expect(pastes()).toHaveLength(0);
+    expect(calls.some((c) => c.cmd === "copy")).toBe(false);
+    expect(status()).toContain("a command of several lines is not pasted");
+  });
+
+  it("the selected row has a Paste into Terminal button on a Mac only", async () => {
+    await one("df -h");
+    expect(document.querySelector(".candidate .paste")).toBeNull();
+    mac();
+    await one("du -sh");
+    const paste = document.querySelector<HTMLButtonElement>(".candidate.selected .paste")!;
+    expect(paste.textContent).toBe("Paste into Terminal");
+    paste.click();
+    await tick();
+    expect(pastes().map((c) => c.args.command)).toEqual(["du -sh"]);
+    expect(calls.some((c) => c.cmd === "copy")).toBe(false);
+  });
+});
+
+describe("popup", () => {
+  it("a model on the CPU instead of the GPU says why, quietly", async () => {
+    replies.get_status = () => ({ state: "ready", name: "qwen", device: "cpu", load_ms: 9, fallback: "Metal is not available on this Mac" });
+    await popup();
+    expect(status()).toBe("Running on the CPU: Metal is not available on this Mac");
+    expect(document.querySelector("#status")!.getAttribute("data-kind")).toBe("fallback");
+    await emit("model-status", { state: "ready", name: "qwen", device: "metal", load_ms: 9, fallback: null });
+    expect(status()).toBe("");
+  });
+
+  it("asks for the window height the content needs, once a frame and only when it changed", async () => {
+    await popup();
+    const area = document.querySelector<HTMLElement>("#results")!;
+    // jsdom has no layout: the results area is 60 px a candidate.
+    Object.defineProperty(area, "scrollHeight", { configurable: true, get: () => 60 * items().length });
+    await frame();
+    const resizes = () => calls.filter((c) => c.cmd === "popup_resize").map((c) => c.args.height);
+    const before = resizes().length;
+    const id = await ask("list");
+    for (const c of ["ls", "ls -la", "ls -1"]) await emit("suggestion", { type: "candidate", id, candidate: cand(c) });
+    await frame();
+    expect(resizes().slice(before)).toEqual([180]);
+    key("ArrowDown"); // the rows are redrawn, at the same height
+    await tick();
+    await frame();
+    expect(resizes().slice(before)).toEqual([180]);
   });
 });

@@ -1,7 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { SettingsPane } from "../src/settings";
-import type { Settings } from "../src/ipc";
+import { emit } from "@tauri-apps/api/event";
+import type { HotkeyState, ModelStatus, Settings } from "../src/ipc";
 
 const defaults: Settings = {
   version: 1, hotkey: "Ctrl+Shift+Space", shell: "auto", safety: "moderate", candidates: 3, temperature: 0.7,
@@ -9,16 +10,25 @@ const defaults: Settings = {
 };
 let saved: Settings[];
 let refuse: string | null;
+let status: ModelStatus;
+let hotkey: HotkeyState;
+let calls: { cmd: string; args: unknown }[];
 
 beforeEach(() => {
   saved = [];
   refuse = null;
+  status = { state: "ready", name: "qwen", device: "cpu", load_ms: 1500, fallback: null };
+  hotkey = { hotkey: "Ctrl+Shift+Space", active: true, problem: null };
+  calls = [];
   mockIPC(
     (cmd, args) => {
+      calls.push({ cmd, args });
       if (cmd === "get_settings") return defaults;
+      if (cmd === "hotkey_state") return hotkey;
+      if (cmd === "models_download") return 3;
       if (cmd === "models_list") return { models: [], notices: [] };
       if (cmd === "models_catalog") return [];
-      if (cmd === "get_status") return { state: "ready", name: "qwen", device: "cpu", load_ms: 1500 };
+      if (cmd === "get_status") return status;
       if (cmd === "take_notices") return ["settings.json could not be used; defaults are in use"];
       if (cmd === "set_settings") {
         if (refuse) throw refuse;
@@ -72,5 +82,61 @@ describe("settings", () => {
     );
     await tick();
     expect(saved.at(-1)!.hotkey).toBe("Ctrl+Alt+K");
+  });
+
+  it("says while the saved hotkey is not active, until one is", async () => {
+    hotkey = { hotkey: "Ctrl+Shift+Space", active: false, problem: "another app uses it" };
+    await new SettingsPane(document.getElementById("app")!).start();
+    const notice = document.querySelector<HTMLElement>("#hotkey-problem")!;
+    expect(notice.hidden).toBe(false);
+    expect(notice.textContent).toBe("The hotkey Ctrl+Shift+Space is not active: another app uses it. Choose another below.");
+    // Another setting saved: the notice stays.
+    field<HTMLSelectElement>("safety").value = "strict";
+    field<HTMLSelectElement>("safety").dispatchEvent(new Event("change", { bubbles: true }));
+    await tick();
+    expect(notice.hidden).toBe(false);
+    await emit("hotkey-state", { hotkey: "Ctrl+Alt+K", active: true, problem: null });
+    expect(notice.hidden).toBe(true);
+    expect(notice.textContent).toBe("");
+  });
+
+  it("a new hotkey saved asks again whether it is active", async () => {
+    hotkey = { hotkey: "Ctrl+Shift+Space", active: false, problem: "another app uses it" };
+    await new SettingsPane(document.getElementById("app")!).start();
+    hotkey = { hotkey: "Ctrl+Alt+K", active: true, problem: null };
+    field("hotkey").value = "Ctrl+Alt+K";
+    field("hotkey").dispatchEvent(new Event("change", { bubbles: true }));
+    await tick();
+    await tick();
+    expect(document.querySelector<HTMLElement>("#hotkey-problem")!.hidden).toBe(true);
+  });
+
+  it("a model on the CPU instead of the GPU says why", async () => {
+    status = { state: "ready", name: "qwen", device: "cpu", load_ms: 1500, fallback: "Metal could not start: no device" };
+    await new SettingsPane(document.getElementById("app")!).start();
+    expect(document.querySelector("#model-status")!.textContent).toContain("Running on the CPU: Metal could not start: no device");
+  });
+
+  it("with no model, the welcome card is at the top and downloads the default", async () => {
+    status = {
+      state: "missing", name: "Qwen2.5-Coder 1.5B",
+      model: { id: "c", name: "Qwen2.5-Coder 1.5B", repo: "Qwen/C-GGUF", file: "c.gguf", size: 1_117_320_768, fit: null },
+    };
+    await new SettingsPane(document.getElementById("app")!).start();
+    const card = document.querySelector<HTMLElement>("#welcome")!;
+    expect(card.hidden).toBe(false);
+    expect(document.querySelector("h1")!.nextElementSibling).toBe(card);
+    expect(card.textContent).toContain("Cmdbar needs a model to answer: Qwen2.5-Coder 1.5B, 1.1 GB");
+    const scroll = vi.fn();
+    document.querySelector<HTMLElement>("#models")!.scrollIntoView = scroll;
+    document.querySelector<HTMLButtonElement>("#welcome-other")!.click();
+    expect(scroll).toHaveBeenCalled();
+    document.querySelector<HTMLButtonElement>("#welcome-download")!.click();
+    await tick();
+    expect(calls.find((c) => c.cmd === "models_download")!.args).toEqual({ repo: "Qwen/C-GGUF", file: "c.gguf" });
+    await emit("model-status", { state: "loading", name: "Qwen2.5-Coder 1.5B", progress: 0.1 });
+    expect(card.dataset.state).toBe("loading");
+    await emit("model-status", { state: "ready", name: "Qwen2.5-Coder 1.5B", device: "metal", load_ms: 800, fallback: null });
+    expect(card.hidden).toBe(true);
   });
 });
