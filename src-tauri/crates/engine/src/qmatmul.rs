@@ -33,6 +33,8 @@ impl Bytes {
     /// Maps the pages in now, from the page cache, rather than fault them
     /// in one by one during the first prompt.
     pub fn prefault(&self) {
+        // memmap2 has PopulateRead on Linux only.
+        #[cfg(target_os = "linux")]
         if let Bytes::Map(m, r) = self {
             // Older kernels lack it: the pages then fault in on first use.
             let _ = m.advise_range(memmap2::Advice::PopulateRead, r.start, r.len());
@@ -87,7 +89,13 @@ impl Linear {
     /// `repack` allows the repacked layout, which pays at load for speed
     /// over many tokens: a layer that only ever sees one token at a time
     /// (the output layer) streams as fast from the file's layout.
-    pub fn tiled(w: Bytes, dtype: GgmlDType, dims: &[usize], repack: bool) -> Option<Self> {
+    pub fn tiled(
+        w: Bytes,
+        dtype: GgmlDType,
+        dims: &[usize],
+        // Only x86-64 has a repacked layout.
+        #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))] repack: bool,
+    ) -> Option<Self> {
         let &[n, k] = dims else { return None };
         let aligned = match &w {
             Bytes::Tensor(_) => true,
@@ -413,6 +421,7 @@ fn tiles_x8(w: &X8, acts: &Acts, t: usize, n: usize, blocks: usize, out: &mut [f
 
 /// Token groups `(first, count)`: eight while eight are left, then four,
 /// then one, the sizes the VNNI kernels are built for.
+#[cfg(target_arch = "x86_64")]
 fn token_steps(t: usize) -> impl Iterator<Item = (usize, usize)> {
     let mut tok = 0;
     std::iter::from_fn(move || {
@@ -1229,6 +1238,7 @@ mod tests {
                 let w = Tensor::randn(0f32, 1.0, (n, k), &dev).unwrap();
                 let q = Arc::new(QTensor::quantize(&w, dtype).unwrap());
                 let best = Linear::from_arc(q.clone()).unwrap();
+                #[cfg(target_arch = "x86_64")]
                 let repacked = matches!(dtype, GgmlDType::Q4K | GgmlDType::Q6K | GgmlDType::Q8_0 | GgmlDType::Q5_0)
                     && n % 8 == 0
                     && Isa::detect() == Isa::Avx512Vnni;

@@ -7,7 +7,11 @@ use std::time::{Duration, Instant};
 /// `memory` is added to what the process has mapped now (Linux enforces it;
 /// elsewhere only the time limit applies). Call it while the process is
 /// small: fork copies the page tables.
-pub(crate) fn run(memory: u64, time: Duration, f: impl FnOnce() -> i32) -> Option<i32> {
+pub(crate) fn run(
+    #[cfg_attr(not(target_os = "linux"), allow(unused_variables))] memory: u64,
+    time: Duration,
+    f: impl FnOnce() -> i32,
+) -> Option<i32> {
     #[cfg(target_os = "linux")]
     let limit = std::fs::read_to_string("/proc/self/statm")
         .ok()
