@@ -210,12 +210,17 @@ impl<T: Copy> Packed<T> {
     fn zeroed(count: usize) -> std::io::Result<Self> {
         let len = (count * std::mem::size_of::<T>()).max(1);
         let map = memmap2::MmapMut::map_anon(len)?;
-        const CHUNK: usize = 4 << 20;
-        (0..len.div_ceil(CHUNK)).into_par_iter().for_each(|c| {
-            let from = c * CHUNK;
-            // Older kernels lack it: the pages then fault in as written.
-            let _ = map.advise_range(memmap2::Advice::PopulateWrite, from, CHUNK.min(len - from));
-        });
+        // memmap2 has PopulateWrite on Linux only: elsewhere the pages fault
+        // in as written.
+        #[cfg(target_os = "linux")]
+        {
+            const CHUNK: usize = 4 << 20;
+            (0..len.div_ceil(CHUNK)).into_par_iter().for_each(|c| {
+                let from = c * CHUNK;
+                // Older kernels lack it: the pages then fault in as written.
+                let _ = map.advise_range(memmap2::Advice::PopulateWrite, from, CHUNK.min(len - from));
+            });
+        }
         Ok(Packed(map, std::marker::PhantomData))
     }
     /// `n` rows of `blocks` source blocks each (`n` a multiple of 8),
