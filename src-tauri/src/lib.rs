@@ -33,6 +33,8 @@ pub fn run() {
         .setup(|app| {
             #[cfg(target_os = "macos")]
             app.set_activation_policy(tauri::ActivationPolicy::Accessory);
+            #[cfg(target_os = "macos")]
+            windows::init_popup_panel(app.handle())?;
             let state = AppState::new(state::Paths::detect());
             app.manage(state);
             tray::create(app.handle())?;
