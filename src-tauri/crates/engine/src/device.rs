@@ -27,24 +27,37 @@ impl std::str::FromStr for DevicePreference {
     }
 }
 
-pub fn select(pref: DevicePreference) -> Device {
+/// The device to run on, and why it is the CPU when a GPU was wanted and
+/// is compiled in but did not start (shown to the user, not only logged).
+pub fn select(pref: DevicePreference) -> (Device, Option<String>) {
     if pref == DevicePreference::Cpu {
-        return Device::Cpu;
+        return (Device::Cpu, None);
     }
+    let mut fallback = None;
     if matches!(pref, DevicePreference::Auto | DevicePreference::Cuda) {
         match cuda() {
-            Ok(d) => return d,
-            Err(why) => tracing::info!("not using CUDA: {why}; falling back"),
+            Ok(d) => return (d, None),
+            Err(why) => {
+                tracing::info!("not using CUDA: {why}; falling back");
+                if cfg!(feature = "cuda") || pref == DevicePreference::Cuda {
+                    fallback = Some(format!("CUDA did not start: {why}"));
+                }
+            }
         }
     }
     if matches!(pref, DevicePreference::Auto | DevicePreference::Metal) {
         match metal() {
-            Ok(d) => return d,
-            Err(why) => tracing::info!("not using Metal: {why}; falling back"),
+            Ok(d) => return (d, None),
+            Err(why) => {
+                tracing::info!("not using Metal: {why}; falling back");
+                if cfg!(feature = "metal") || pref == DevicePreference::Metal {
+                    fallback = Some(format!("Metal did not start: {why}"));
+                }
+            }
         }
     }
     tracing::info!("running on the CPU");
-    Device::Cpu
+    (Device::Cpu, fallback)
 }
 
 #[cfg(feature = "cuda")]
@@ -76,5 +89,23 @@ pub fn describe(d: &Device) -> &'static str {
         Device::Cpu => "cpu",
         Device::Cuda(_) => "cuda",
         Device::Metal(_) => "metal",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gpu_asked_for_but_not_there_falls_back_to_the_cpu_with_the_reason() {
+        assert!(matches!(select(DevicePreference::Cpu), (Device::Cpu, None)));
+        #[cfg(not(feature = "metal"))]
+        {
+            let (d, why) = select(DevicePreference::Metal);
+            assert!(d.is_cpu());
+            assert!(why.is_some_and(|w| w.starts_with("Metal did not start") && w.contains("feature `metal`")));
+        }
+        #[cfg(not(any(feature = "metal", feature = "cuda")))]
+        assert!(matches!(select(DevicePreference::Auto), (Device::Cpu, None)), "no GPU built in: the CPU is expected");
     }
 }

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 
 use crate::device::DevicePreference;
 use crate::error::{EngineError, Result};
-use crate::generate::{self, Cancel, Event, Request, Scratch};
+use crate::generate::{self, Cancel, Event, Prompt, Request, Scratch};
 use crate::model::{Model, ModelInfo};
 
 #[derive(Debug, Clone)]
@@ -38,6 +38,12 @@ enum Job {
         epoch: u64,
         request: Request,
         events: Sender<Event>,
+    },
+    /// Computes `prompt` into the cache, so a request that starts with it
+    /// only pays for the rest.
+    Warm {
+        prompt: Prompt,
+        done: Sender<Result<usize>>,
     },
     /// Tests: the next generation panics on the engine thread.
     #[cfg(feature = "fault-injection")]
@@ -121,6 +127,17 @@ impl Engine {
         rx
     }
 
+    /// Puts `prompt` (a request's fixed prefix) into the model's cache now,
+    /// so the first request after a load is as fast as the next. It never
+    /// cancels a running request; the reply is the number of tokens cached.
+    pub fn warm(&self, prompt: Prompt) -> Receiver<Result<usize>> {
+        let (done, rx) = channel();
+        if let Err(e) = self.send(Job::Warm { prompt, done: done.clone() }) {
+            let _ = done.send(Err(e));
+        }
+        rx
+    }
+
     /// Makes the next generation panic on the engine thread, to test that a
     /// crash is caught, reported and recovered from.
     #[cfg(feature = "fault-injection")]
@@ -168,6 +185,19 @@ fn worker(config: EngineConfig, jobs: Receiver<Job>, epoch: Arc<AtomicU64>) {
                     model = Some(m);
                     info
                 }));
+            }
+            Job::Warm { prompt, done } => {
+                let Some(m) = model.as_mut() else {
+                    let _ = done.send(Err(EngineError::NoModel));
+                    continue;
+                };
+                let outcome = catch_unwind(AssertUnwindSafe(|| generate::warm(m, &prompt, &mut scratch)))
+                    .unwrap_or_else(|p| Err(panic_error("warming the cache", p)));
+                if matches!(outcome, Err(EngineError::Crashed(_))) {
+                    model = None;
+                    scratch = Scratch::default();
+                }
+                let _ = done.send(outcome);
             }
             Job::Generate { epoch: mine, request, events } => {
                 let cancel = EpochCancel { current: &epoch, mine };

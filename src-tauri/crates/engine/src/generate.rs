@@ -139,6 +139,21 @@ pub struct Scratch {
     pending: Vec<u8>,
 }
 
+/// Prefills `prompt` so that the next request sharing its start reuses
+/// the cache; returns the tokens now cached (0 where the model cannot
+/// reuse a prefix, and nothing is computed).
+pub fn warm(model: &mut Model, prompt: &Prompt, scratch: &mut Scratch) -> Result<usize> {
+    if !model.reuses_prefix() {
+        return Ok(0);
+    }
+    let ids = prompt.ids(&model.tokenizer, &model.template)?;
+    if ids.len() + 1 > model.info.context_length {
+        return Err(EngineError::ContextOverflow { prompt_tokens: ids.len(), context: model.info.context_length });
+    }
+    model.prefill(&ids, &mut scratch.logits)?;
+    Ok(ids.len())
+}
+
 pub fn run(
     model: &mut Model,
     req: &Request,

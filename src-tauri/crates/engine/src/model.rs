@@ -29,6 +29,8 @@ pub struct ModelInfo {
     pub vocab_size: usize,
     pub file_size: u64,
     pub device: &'static str,
+    /// Why this runs on the CPU although a GPU was wanted, if it does.
+    pub fallback: Option<String>,
     /// False when the file has no chat template and a plain one is used.
     pub chat_template: bool,
     pub load_ms: u64,
@@ -118,7 +120,7 @@ impl Model {
             .string("general.name")
             .map(str::to_string)
             .unwrap_or_else(|| path.file_stem().unwrap_or_default().to_string_lossy().into_owned());
-        let device = device::select(pref);
+        let (device, fallback) = device::select(pref);
         let arch = gguf.architecture;
         let file_size = gguf.file_size;
         let corrupt = |e: candle_core::Error| EngineError::Corrupt { path: path.to_path_buf(), detail: e.to_string() };
@@ -172,6 +174,7 @@ impl Model {
             vocab_size: tokenizer.vocab_size(),
             file_size,
             device: device::describe(&device),
+            fallback,
             chat_template: template.is_model_template,
             load_ms: start.elapsed().as_millis() as u64,
             control_tokens: tokenizer.control_tokens().clone(),
@@ -202,6 +205,12 @@ impl Model {
         self.saved.extend_from_slice(out);
         self.saved_at = prompt.len();
         Ok(reuse)
+    }
+
+    /// Whether a prompt's cached start is reused by the next prompt (our
+    /// llama/qwen2 forward; Candle's gemma3 recomputes every prompt).
+    pub fn reuses_prefix(&self) -> bool {
+        matches!(self.weights, Weights::Llama(_))
     }
 
     /// The tokens in the cache: the prompt and what was generated after it.

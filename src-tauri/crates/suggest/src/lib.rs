@@ -123,6 +123,14 @@ pub fn prepare(ctx: &Context, query: &str, opts: &Options, model: &ModelInfo) ->
 }
 
 /// The checks that need no model: an empty query, or small talk.
+/// Computes the prompt's fixed start (system message and examples) into
+/// the engine's cache right after a load, so the first request is as fast
+/// as the second. Returns at once; the reply says how many tokens were
+/// cached.
+pub fn warm_up(engine: &Engine, ctx: &Context) -> std::sync::mpsc::Receiver<cmdbar_engine::Result<usize>> {
+    engine.warm(cmdbar_engine::Prompt::Chat(prompt::prefix(ctx)))
+}
+
 pub fn check_query(query: &str) -> Result<(), SuggestError> {
     let q = query.trim();
     if q.is_empty() {
@@ -305,6 +313,7 @@ mod tests {
             vocab_size: 10,
             file_size: 1,
             device: "cpu",
+            fallback: None,
             chat_template: true,
             load_ms: 0,
             control_tokens: control,

@@ -55,7 +55,9 @@ pub fn format_answer(command: &str, explanation: &str) -> String {
     format!("```sh\n{command}\n```\n{explanation}")
 }
 
-pub fn messages(ctx: &Context, query: &str) -> Vec<Message> {
+/// The system message and the worked examples: the same for every request
+/// in this context, so the engine can compute them once.
+pub fn prefix(ctx: &Context) -> Vec<Message> {
     let examples = match ctx.os {
         Os::Linux => LINUX,
         Os::MacOs => MACOS,
@@ -65,6 +67,11 @@ pub fn messages(ctx: &Context, query: &str) -> Vec<Message> {
         m.push(Message::new("user", ex.request));
         m.push(Message::new("assistant", format_answer(ex.command, ex.explanation)));
     }
+    m
+}
+
+pub fn messages(ctx: &Context, query: &str) -> Vec<Message> {
+    let mut m = prefix(ctx);
     m.push(Message::new("user", query));
     m
 }

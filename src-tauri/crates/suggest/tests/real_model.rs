@@ -140,3 +140,22 @@ fn explain_splits_a_pipeline_and_rates_it() {
     ));
     assert!(matches!(cmdbar_suggest::explain::explain(engine, &linux(), " ", info), Err(SuggestError::EmptyCommand)));
 }
+
+/// The first request after a load finds the system prompt and examples
+/// already computed, and answers exactly as it would have without them.
+#[test]
+fn warming_up_after_a_load_caches_the_prompt_start_and_changes_no_answer() {
+    let (warm_engine, info) = load(4096);
+    let (cold_engine, _) = load(4096);
+    let cached = cmdbar_suggest::warm_up(&warm_engine, &linux()).recv().unwrap().unwrap();
+    assert!(cached > 50, "the system prompt and examples are cached: {cached}");
+    let opts = Options { candidates: 1, ..Default::default() };
+    let query = "list the files in this folder by size";
+    let warm = suggest(&warm_engine, prepare(&linux(), query, &opts, &info).unwrap(), |_| {}).unwrap();
+    let cold = suggest(&cold_engine, prepare(&linux(), query, &opts, &info).unwrap(), |_| {}).unwrap();
+    // Everything up to the last example's end is reused; the cold engine
+    // computes the whole prompt.
+    assert!(warm.timings.cached_tokens + 4 >= cached, "{:?} after warming {cached}", warm.timings);
+    assert_eq!(cold.timings.cached_tokens, 0);
+    assert_eq!(warm.candidates[0].command, cold.candidates[0].command, "greedy answers are the same");
+}
