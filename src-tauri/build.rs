@@ -8,6 +8,8 @@ const COMMANDS: &[&str] = &[
     "get_settings",
     "set_settings",
     "get_status",
+    "hotkey_state",
+    "popup_resize",
     "take_notices",
     "history",
     "clear_history",

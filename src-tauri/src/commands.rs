@@ -1,13 +1,13 @@
 //! IPC commands: each checks its arguments, calls the core and returns a
 //! message the UI can show as it is. Nothing here blocks on the model.
 use cmdbar_safety::Action;
-use cmdbar_settings::{Entry, Settings, ShellChoice};
-use cmdbar_suggest::{Candidate, Context, Options, Shell, SuggestError};
+use cmdbar_settings::{Entry, Settings};
+use cmdbar_suggest::{Candidate, Options, SuggestError};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 
-use crate::state::{lock, AppState, ModelStatus};
+use crate::state::{context, lock, AppState, ModelStatus};
 
 pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
@@ -18,6 +18,8 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         get_settings,
         set_settings,
         get_status,
+        hotkey_state,
+        popup_resize,
         take_notices,
         history,
         clear_history,
@@ -64,17 +66,6 @@ pub mod limits {
     }
 }
 
-fn context(s: &Settings) -> Context {
-    let mut ctx = Context::detect();
-    ctx.shell = match s.shell {
-        ShellChoice::Auto => ctx.shell,
-        ShellChoice::Zsh => Shell::Zsh,
-        ShellChoice::Bash => Shell::Bash,
-        ShellChoice::Fish => Shell::Fish,
-    };
-    ctx
-}
-
 /// Starts a request and returns at once; candidates follow as events. A
 /// request already running is cancelled by the engine.
 #[tauri::command]
@@ -85,6 +76,9 @@ pub fn ask<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, query: Str
         return Err(match &*lock(&state.status) {
             ModelStatus::Loading { name, .. } => format!("{name} is still loading; try again in a moment"),
             ModelStatus::Error { name, message } => format!("{name} could not be loaded: {message}"),
+            ModelStatus::Missing { model, .. } => {
+                format!("Cmdbar needs a model to answer: download {} first", model.name)
+            }
             ModelStatus::Ready { .. } => "no model is loaded".into(),
         });
     };
@@ -177,8 +171,21 @@ pub fn paste_to_terminal<R: Runtime>(
     command: String,
     confirmed: bool,
 ) -> Result<(), String> {
-    copy(app.clone(), state, command, confirmed, None)?;
+    copy(app.clone(), state, command.clone(), confirmed, None)?;
+    pasteable(&command)?;
     paste(&app)
+}
+
+/// A pasted newline is a Return: a shell without bracketed paste (macOS's
+/// /bin/bash 3.2) would run each line as it arrives, before the user has
+/// read it. So only one-line commands are pasted.
+pub fn pasteable(command: &str) -> Result<(), String> {
+    if command.contains(['\n', '\r']) {
+        return Err("a command of several lines is not pasted, because a shell without bracketed paste would run \
+                    each line; it is on the clipboard"
+            .into());
+    }
+    Ok(())
 }
 
 #[cfg(target_os = "macos")]
@@ -265,6 +272,21 @@ pub fn clear_history(state: State<'_, AppState>) -> Result<(), String> {
     let mut h = lock(&state.history);
     h.clear();
     h.save(&state.paths.history).map_err(|e| format!("could not save history: {e}"))
+}
+
+#[tauri::command]
+pub fn hotkey_state<R: Runtime>(app: AppHandle<R>) -> crate::hotkey::HotkeyState {
+    crate::hotkey::state(&app)
+}
+
+/// The popup's height follows its content; the window code bounds it.
+#[tauri::command]
+pub fn popup_resize<R: Runtime>(app: AppHandle<R>, height: f64) -> Result<(), String> {
+    if !height.is_finite() || height <= 0.0 {
+        return Err(format!("{height} is not a window height"));
+    }
+    crate::windows::fit_popup(&app, height);
+    Ok(())
 }
 
 #[tauri::command]

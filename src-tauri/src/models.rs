@@ -135,7 +135,10 @@ pub fn models_download<R: Runtime>(
             Err(e) => Err(e),
         };
         let done = match result {
-            Ok(path) => event("done", None, None, Some(path)),
+            Ok(path) => {
+                crate::state::adopt_if_missing(&app, &path);
+                event("done", None, None, Some(path))
+            }
             Err(ModelsError::Paused) => event("paused", None, None, None),
             Err(ModelsError::Cancelled) => event("cancelled", None, None, None),
             Err(e) => event("error", None, Some(e.to_string()), None),

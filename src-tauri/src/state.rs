@@ -36,11 +36,46 @@ pub enum ModelStatus {
         name: String,
         device: String,
         load_ms: u64,
+        /// Why it runs on the CPU although a GPU was wanted, if it does.
+        fallback: Option<String>,
     },
     Error {
         name: String,
         message: String,
     },
+    /// No model anywhere on this machine: the UI offers `model`, the
+    /// catalog's default, for download.
+    Missing {
+        name: String,
+        model: Offer,
+    },
+}
+
+/// A catalog model offered for download, with its fit on this machine.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Offer {
+    pub id: String,
+    pub name: String,
+    pub repo: String,
+    pub file: String,
+    pub size: u64,
+    pub fit: Option<cmdbar_models::FitHint>,
+}
+
+impl Offer {
+    pub fn default_model() -> Self {
+        let e = cmdbar_models::catalog::default_entry();
+        let fit = cmdbar_models::Memory::of_this_machine()
+            .map(|m| cmdbar_models::catalog::judge(cmdbar_models::catalog::ram_needed(e.size, Some(e.kv)), m));
+        Self { id: e.id.clone(), name: e.name.clone(), repo: e.repo.clone(), file: e.file.clone(), size: e.size, fit }
+    }
+}
+
+impl ModelStatus {
+    fn missing() -> Self {
+        let model = Offer::default_model();
+        Self::Missing { name: model.name.clone(), model }
+    }
 }
 
 pub struct AppState {
@@ -54,6 +89,8 @@ pub struct AppState {
     pub notices: Mutex<Vec<String>>,
     /// The hotkey that is registered now, if any.
     pub hotkey: Mutex<Option<String>>,
+    /// Why the saved hotkey could not be registered, until one is.
+    pub hotkey_problem: Mutex<Option<String>>,
 }
 
 impl AppState {
@@ -63,18 +100,37 @@ impl AppState {
         notices.extend(s.notice);
         let h = History::load(&paths.history);
         notices.extend(h.notice);
-        let model = model_path(&s.value);
+        let status = match model_path(&s.value) {
+            Some(p) => ModelStatus::Loading { name: file_name(&p), progress: 0.0 },
+            None => ModelStatus::missing(),
+        };
         Self {
             engine: Engine::spawn(EngineConfig { device: DevicePreference::Auto, max_context: 4096 }),
             paths,
             settings: Mutex::new(s.value),
             history: Mutex::new(h.value),
-            status: Mutex::new(ModelStatus::Loading { name: file_name(&model), progress: 0.0 }),
+            status: Mutex::new(status),
             model: Mutex::new(None),
             notices: Mutex::new(notices),
             hotkey: Mutex::new(None),
+            hotkey_problem: Mutex::new(None),
         }
     }
+}
+
+/// The OS, the shell (as chosen in Settings) and the folder a request is
+/// for.
+pub fn context(s: &Settings) -> cmdbar_suggest::Context {
+    use cmdbar_settings::ShellChoice;
+    use cmdbar_suggest::Shell;
+    let mut ctx = cmdbar_suggest::Context::detect();
+    ctx.shell = match s.shell {
+        ShellChoice::Auto => ctx.shell,
+        ShellChoice::Zsh => Shell::Zsh,
+        ShellChoice::Bash => Shell::Bash,
+        ShellChoice::Fish => Shell::Fish,
+    };
+    ctx
 }
 
 /// Locks, recovering from a panic in another holder: the data are plain
@@ -87,9 +143,10 @@ fn file_name(p: &std::path::Path) -> String {
     p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| p.display().to_string())
 }
 
-/// The settings' model, else `$CMDBAR_MODEL`, else the default model.
-pub fn model_path(s: &Settings) -> PathBuf {
-    s.active_model.clone().unwrap_or_else(cmdbar_models::default_model_path)
+/// The settings' model, else `$CMDBAR_MODEL`, else the default model
+/// wherever it is installed; None when there is none.
+pub fn model_path(s: &Settings) -> Option<PathBuf> {
+    s.active_model.clone().or_else(cmdbar_models::default_model_path)
 }
 
 pub fn set_status<R: Runtime>(app: &AppHandle<R>, status: ModelStatus) {
@@ -97,6 +154,23 @@ pub fn set_status<R: Runtime>(app: &AppHandle<R>, status: ModelStatus) {
     *lock(&state.status) = status.clone();
     crate::tray::show_status(app, &status);
     let _ = app.emit("model-status", status);
+}
+
+/// On a first run (no model anywhere), a model that has just been
+/// downloaded becomes the active one and loads, with no further click.
+pub fn adopt_if_missing<R: Runtime>(app: &AppHandle<R>, path: &std::path::Path) {
+    let state = app.state::<AppState>();
+    if !matches!(*lock(&state.status), ModelStatus::Missing { .. }) {
+        return;
+    }
+    {
+        let mut s = lock(&state.settings);
+        s.active_model = Some(path.to_path_buf());
+        if let Err(e) = s.save(&state.paths.settings) {
+            tracing::warn!("saving the new active model: {e}");
+        }
+    }
+    load_model(app.clone());
 }
 
 /// Loads the model on the engine thread and reports the outcome as a
@@ -110,7 +184,10 @@ pub fn load_model<R: Runtime>(app: AppHandle<R>) {
 /// keeps the old weights on a failed load).
 pub fn load_model_or_revert<R: Runtime>(app: AppHandle<R>, previous: Option<Option<PathBuf>>) {
     let state = app.state::<AppState>();
-    let path = model_path(&lock(&state.settings));
+    let Some(path) = model_path(&lock(&state.settings)) else {
+        set_status(&app, ModelStatus::missing());
+        return;
+    };
     let name = file_name(&path);
     set_status(&app, ModelStatus::Loading { name: name.clone(), progress: 0.0 });
     let (a, n) = (app.clone(), name.clone());
@@ -121,9 +198,17 @@ pub fn load_model_or_revert<R: Runtime>(app: AppHandle<R>, previous: Option<Opti
         let state = app.state::<AppState>();
         let status = match rx.recv() {
             Ok(Ok(info)) => {
-                let s =
-                    ModelStatus::Ready { name: info.name.clone(), device: info.device.into(), load_ms: info.load_ms };
+                let s = ModelStatus::Ready {
+                    name: info.name.clone(),
+                    device: info.device.into(),
+                    load_ms: info.load_ms,
+                    fallback: info.fallback.clone(),
+                };
                 *lock(&state.model) = Some(info);
+                // The fixed prompt start is computed now, not on the first
+                // question; a question asked meanwhile waits its turn.
+                let ctx = context(&lock(&state.settings));
+                drop(cmdbar_suggest::warm_up(&state.engine, &ctx));
                 s
             }
             Ok(Err(e)) => {

@@ -7,9 +7,12 @@ use crate::state::ModelStatus;
 
 const TRAY: &str = "cmdbar";
 const STATUS: &str = "status";
+const HOTKEY: &str = "hotkey";
 
 pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     let status = MenuItem::with_id(app, STATUS, "Model: loading…", false, None::<&str>)?;
+    // Shown only while the hotkey is not active; it opens Settings.
+    let hotkey = MenuItem::with_id(app, HOTKEY, "Hotkey not active: choose one…", true, None::<&str>)?;
     let menu = Menu::with_items(
         app,
         &[
@@ -18,11 +21,13 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
             &MenuItem::with_id(app, "models", "Models…", true, None::<&str>)?,
             &PredefinedMenuItem::separator(app)?,
             &status,
+            &hotkey,
             &PredefinedMenuItem::separator(app)?,
             &MenuItem::with_id(app, "quit", "Quit Cmdbar", true, None::<&str>)?,
         ],
     )?;
     app.manage(StatusItem(status));
+    app.manage(HotkeyItem(hotkey));
     // A template image that macOS tints; elsewhere the coloured icon, which
     // shows on light and dark panels alike.
     #[cfg(target_os = "macos")]
@@ -38,6 +43,7 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
             "ask" => crate::windows::show_popup(app),
             "settings" => crate::windows::open_settings(app, None),
             "models" => crate::windows::open_settings(app, Some("models")),
+            HOTKEY => crate::windows::open_settings(app, Some("general")),
             "quit" => app.exit(0),
             _ => {}
         })
@@ -45,7 +51,24 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         .build(app)?;
     let status = crate::state::lock(&app.state::<crate::AppState>().status).clone();
     show_status(app, &status);
+    show_hotkey(app, &crate::hotkey::state(app));
     Ok(())
+}
+
+struct HotkeyItem<R: Runtime>(MenuItem<R>);
+
+/// The hotkey line reads as a warning while the hotkey is not active, and
+/// is empty and disabled otherwise.
+pub fn show_hotkey<R: Runtime>(app: &AppHandle<R>, s: &crate::hotkey::HotkeyState) {
+    if let Some(item) = app.try_state::<HotkeyItem<R>>() {
+        let text = if s.active {
+            format!("Hotkey: {}", s.hotkey)
+        } else {
+            format!("⚠ Hotkey {} not active: choose another…", s.hotkey)
+        };
+        let _ = item.0.set_text(text);
+        let _ = item.0.set_enabled(!s.active);
+    }
 }
 
 struct StatusItem<R: Runtime>(MenuItem<R>);
@@ -53,8 +76,10 @@ struct StatusItem<R: Runtime>(MenuItem<R>);
 pub fn show_status<R: Runtime>(app: &AppHandle<R>, status: &ModelStatus) {
     let text = match status {
         ModelStatus::Loading { name, progress } => format!("{name}: loading… {:.0}%", progress * 100.0),
+        ModelStatus::Ready { name, fallback: Some(why), .. } => format!("{name}: ready on the CPU ({why})"),
         ModelStatus::Ready { name, device, .. } => format!("{name}: ready ({device})"),
         ModelStatus::Error { name, .. } => format!("{name}: failed to load"),
+        ModelStatus::Missing { .. } => "No model yet: download one…".into(),
     };
     if let Some(item) = app.try_state::<StatusItem<R>>() {
         let _ = item.0.set_text(text);

@@ -11,7 +11,24 @@ use tauri::{App, Listener, Manager, WebviewWindow, WebviewWindowBuilder};
 
 use crate::state::{AppState, Paths};
 
+/// No model is installed where these tests look, whatever this machine
+/// holds: the models folder and the Hub cache are empty, set once for the
+/// process before any app is built.
+fn empty_model_places() {
+    static ONCE: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    ONCE.get_or_init(|| {
+        let d = tempfile::tempdir().unwrap();
+        // Found first, since the test models' folder follows XDG_CACHE_HOME.
+        TEST_MODEL.get_or_init(find_test_model);
+        std::env::remove_var("CMDBAR_MODEL");
+        std::env::set_var("XDG_CACHE_HOME", d.path().join("cache"));
+        std::env::set_var("HF_HUB_CACHE", d.path().join("hub"));
+        d
+    });
+}
+
 fn app(dir: &std::path::Path) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    empty_model_places();
     let app = mock_builder()
         .plugin(tauri_plugin_clipboard_manager::init())
         .invoke_handler(super::handler())
@@ -94,7 +111,8 @@ fn ask_refuses_empty_queries_and_says_when_no_model_is_ready() {
     let (_app, w) = app(dir.path());
     assert!(err(call(&w, "ask", json!({"query": "  ", "id": 1}))).contains("type what you want"));
     assert!(err(call(&w, "ask", json!({"query": "hello", "id": 1}))).contains("Say what you want done"));
-    assert!(err(call(&w, "ask", json!({"query": "list files", "id": 1}))).contains("still loading"));
+    let e = err(call(&w, "ask", json!({"query": "list files", "id": 1})));
+    assert!(e.contains("needs a model") && e.contains("Qwen2.5-Coder 1.5B"), "{e}");
     assert!(err(call(&w, "ask", json!({"query": "list files", "id": "one"}))).contains("invalid type"));
 }
 
@@ -112,6 +130,73 @@ fn copy_needs_a_confirm_for_dangerous_commands() {
     assert!(err(call(&w, "copy", json!({"command": "rm -rf /", "confirmed": true}))).contains("does not allow"));
 }
 
+/// First run: no model anywhere. The status offers the catalog's default
+/// for download, with its size and fit, instead of a load error.
+#[test]
+fn with_no_model_the_status_offers_the_default_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, w) = app(dir.path());
+    let (tx, rx) = mpsc::channel::<Value>();
+    app.listen_any("model-status", move |e| tx.send(serde_json::from_str(e.payload()).unwrap()).unwrap());
+    crate::state::load_model(app.handle().clone());
+    let s = rx.recv_timeout(Duration::from_secs(10)).expect("model status");
+    assert_eq!(s["state"], "missing", "{s}");
+    assert_eq!(s, call(&w, "get_status", json!({})).unwrap());
+    assert_eq!(s["model"]["file"], cmdbar_models::DEFAULT_MODEL_FILE);
+    assert_eq!(s["model"]["size"], 1117320768u64);
+    assert!(s["model"]["fit"]["text"].is_string(), "{s}");
+}
+
+/// A model downloaded on a first run becomes active and loads by itself;
+/// once a model is active, a later download changes nothing.
+#[test]
+fn a_model_downloaded_on_a_first_run_becomes_active_and_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, w) = app(dir.path());
+    let (tx, rx) = mpsc::channel::<Value>();
+    app.listen_any("model-status", move |e| tx.send(serde_json::from_str(e.payload()).unwrap()).unwrap());
+    crate::state::load_model(app.handle().clone());
+    assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap()["state"], "missing");
+
+    crate::state::adopt_if_missing(app.handle(), &model_path());
+    let ready = loop {
+        let v = rx.recv_timeout(Duration::from_secs(120)).expect("model status");
+        assert_ne!(v["state"], "error", "{v}");
+        if v["state"] == "ready" {
+            break v;
+        }
+    };
+    assert_eq!(ready["fallback"], Value::Null, "no GPU is built in here, so none was missed: {ready}");
+    assert_eq!(call(&w, "get_settings", json!({})).unwrap()["active_model"], json!(model_path()));
+    let on_disk = cmdbar_settings::Settings::load(&dir.path().join("settings.json")).value;
+    assert_eq!(on_disk.active_model, Some(model_path()), "saved, so the next start loads it");
+
+    crate::state::adopt_if_missing(app.handle(), std::path::Path::new("/elsewhere/other.gguf"));
+    assert!(rx.recv_timeout(Duration::from_millis(500)).is_err(), "no second load");
+    assert_eq!(call(&w, "get_settings", json!({})).unwrap()["active_model"], json!(model_path()));
+}
+
+#[test]
+fn a_multi_line_command_is_never_pasted() {
+    for c in ["ls\nrm -rf ~", "ls\r", "echo a &&\ncurl x"] {
+        assert!(super::pasteable(c).unwrap_err().contains("several lines"), "{c:?}");
+    }
+    assert_eq!(super::pasteable("ls -la | sort"), Ok(()));
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, w) = app(dir.path());
+    let e = err(call(&w, "paste_to_terminal", json!({"command": "ls\nrm -rf ~", "confirmed": true})));
+    assert!(e.contains("several lines") && e.contains("on the clipboard"), "{e}");
+}
+
+#[test]
+fn popup_resize_refuses_heights_that_are_not_heights() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, w) = app(dir.path());
+    assert!(err(call(&w, "popup_resize", json!({"height": -3.0}))).contains("not a window height"));
+    assert!(err(call(&w, "popup_resize", json!({"height": "tall"}))).contains("invalid type"));
+    assert_eq!(call(&w, "popup_resize", json!({"height": 300.0})), Ok(Value::Null));
+}
+
 #[test]
 fn paste_to_terminal_is_macos_only() {
     if cfg!(target_os = "macos") {
@@ -123,7 +208,15 @@ fn paste_to_terminal_is_macos_only() {
     assert!(e.contains("confirm"), "the confirm comes first: {e}");
 }
 
+static TEST_MODEL: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// The real 0.5B, fetched by scripts/fetch-test-models.
 fn model_path() -> std::path::PathBuf {
+    empty_model_places();
+    TEST_MODEL.get_or_init(find_test_model).clone()
+}
+
+fn find_test_model() -> std::path::PathBuf {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let out = std::process::Command::new(root.join("scripts/fetch-test-models"))
         .args(["--print-path", "0.5b"])

@@ -120,6 +120,10 @@ enum Command {
         model: ModelArgs,
         #[command(flatten)]
         ask: AskArgs,
+        /// Don't compute the prompt's fixed start right after the load (as
+        /// the app does), so the first request pays for it: for measuring.
+        #[arg(long)]
+        no_warm_up: bool,
     },
     /// Describe an existing command piece by piece, with its risk.
     Explain {
@@ -152,20 +156,44 @@ fn parse_os(s: &str) -> Result<Os, String> {
 }
 
 /// The model path from the flag, else `$CMDBAR_MODEL`, else the active
-/// model (`cmdbar models use`, or the app's choice), else the default.
-fn model_path(arg: &Option<PathBuf>) -> PathBuf {
+/// model (`cmdbar models use`, or the app's choice), else the default
+/// model wherever it is installed; None when there is none.
+fn model_path(arg: &Option<PathBuf>) -> Option<PathBuf> {
     if let Some(p) = arg.clone().or_else(|| std::env::var_os("CMDBAR_MODEL").map(PathBuf::from)) {
-        return p;
+        return Some(p);
     }
     let active = cmdbar_settings::Settings::load(&cmdbar_settings::settings_path()).value.active_model;
-    active.unwrap_or_else(cmdbar_models::default_model_path)
+    active.or_else(cmdbar_models::default_model_path)
+}
+
+/// No model to load, and what to run about it.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "no model is installed; download the default one with `cmdbar models pull {id}` ({size:.1} GB), \
+     or give one with --model FILE.gguf"
+)]
+pub struct NoModel {
+    id: &'static str,
+    size: f64,
+}
+
+impl NoModel {
+    pub fn new() -> Self {
+        let d = cmdbar_models::catalog::default_entry();
+        Self { id: &d.id, size: d.size as f64 / 1e9 }
+    }
 }
 
 /// Spawns the engine thread and loads the model on it.
-pub fn start(args: &ModelArgs) -> Result<(Engine, ModelInfo), EngineError> {
+pub fn start(args: &ModelArgs) -> anyhow::Result<(Engine, ModelInfo)> {
+    let path = model_path(&args.model).ok_or_else(NoModel::new)?;
     let engine = Engine::spawn(EngineConfig { device: args.device, max_context: args.context });
-    let path = model_path(&args.model);
-    let info = engine.load(&path).recv().map_err(|_| EngineError::Disconnected)??;
+    let info = engine.load(&path).recv().map_err(|_| EngineError::Disconnected)?.map_err(|e| match e {
+        // The chosen or default file is gone: say how to get one.
+        EngineError::NotFound(p) => anyhow::Error::new(EngineError::NotFound(p))
+            .context(format!("download the default model with `cmdbar models pull {}`", NoModel::new().id)),
+        e => e.into(),
+    })?;
     Ok((engine, info))
 }
 
@@ -202,6 +230,9 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     if e.downcast_ref::<cmdbar_models::ModelsError>().is_some() {
         return 6;
     }
+    if e.downcast_ref::<NoModel>().is_some() {
+        return 3;
+    }
     e.downcast_ref::<EngineError>().map(engine_code).unwrap_or(1)
 }
 
@@ -231,7 +262,9 @@ fn main() -> ExitCode {
         Command::Suggest { query, model, ask, json, max_tokens } => {
             suggest(&query, &model, ask.context(), ask.options(max_tokens), json)
         }
-        Command::Batch { model, ask } => batch(&model, ask.context(), ask.options(Options::default().max_tokens)),
+        Command::Batch { model, ask, no_warm_up } => {
+            batch(&model, ask.context(), ask.options(Options::default().max_tokens), !no_warm_up)
+        }
         Command::Explain { command, model, target, json } => explain(&command, &model, target.context(), json),
         Command::Models(cmd) => models::run(cmd),
         Command::Bench(args) => bench::run(args),
@@ -252,9 +285,14 @@ struct BatchIn {
     query: String,
 }
 
-fn batch(model: &ModelArgs, ctx: Context, opts: Options) -> anyhow::Result<()> {
+fn batch(model: &ModelArgs, ctx: Context, opts: Options, warm_up: bool) -> anyhow::Result<()> {
     use std::io::{BufRead, Write};
     let (engine, info) = start(model)?;
+    // As the app does after a load: the fixed prompt start is computed
+    // while the first request is being read.
+    if warm_up {
+        drop(cmdbar_suggest::warm_up(&engine, &ctx));
+    }
     let stdout = std::io::stdout();
     for (n, line) in std::io::stdin().lock().lines().enumerate() {
         let line = line.context("reading stdin")?;

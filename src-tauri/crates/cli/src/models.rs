@@ -137,7 +137,7 @@ fn list() -> anyhow::Result<()> {
             Source::Imported => "imported",
         };
         let arch = m.architecture.as_deref().unwrap_or("unusable");
-        let mark = if m.path == active { "*" } else { " " };
+        let mark = if active.as_ref() == Some(&m.path) { "*" } else { " " };
         let fit = m.fit.map(|f| f.text).unwrap_or_default();
         println!("{mark} {from}\t{}\t{arch}\t{:.1} MB\t{fit}\t{}", m.name, m.size as f64 / 1e6, m.path.display());
     }

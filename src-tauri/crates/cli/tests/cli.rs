@@ -160,3 +160,28 @@ fn batch_answers_each_line_and_reports_bad_lines_without_stopping() {
     assert_eq!(lines[2]["id"], 3);
     assert!(lines[2]["error"].as_str().unwrap().contains("type what you want"), "{}", lines[2]);
 }
+
+#[test]
+fn with_no_model_anywhere_the_error_says_what_to_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cmdbar"))
+        .args(["suggest", "list files"])
+        .env_remove("CMDBAR_MODEL")
+        .env("CMDBAR_CONFIG_DIR", dir.path().join("config"))
+        .env("XDG_CACHE_HOME", dir.path().join("cache"))
+        .env("HF_HUB_CACHE", dir.path().join("hub"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("cmdbar models pull qwen2.5-coder-1.5b") && e.contains("1.1 GB"), "{e}");
+
+    // A chosen model that has gone says the same way out.
+    let out = Command::new(env!("CARGO_BIN_EXE_cmdbar"))
+        .args(["suggest", "list files", "--model", "/nonexistent/m.gguf"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("not found") && e.contains("cmdbar models pull"), "{e}");
+}

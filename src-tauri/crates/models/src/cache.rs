@@ -46,6 +46,19 @@ impl HubCache {
         p.is_file().then_some(p)
     }
 
+    /// The file in any snapshot whose entry resolves to the blob `sha256`:
+    /// the bytes are known even when `refs/main` names another commit.
+    pub fn find_blob(&self, repo: &str, file: &str, sha256: &str) -> Option<PathBuf> {
+        let blob = std::fs::canonicalize(self.blob(repo, sha256)).ok()?;
+        let mut snaps: Vec<PathBuf> = std::fs::read_dir(self.repo_dir(repo).join("snapshots"))
+            .ok()?
+            .flatten()
+            .map(|d| d.path().join(file))
+            .collect();
+        snaps.sort();
+        snaps.into_iter().find(|p| std::fs::canonicalize(p).is_ok_and(|b| b == blob))
+    }
+
     /// Links the snapshot entry to the blob and records the commit.
     pub fn link(&self, repo: &str, commit: &str, file: &str, sha256: &str) -> std::io::Result<PathBuf> {
         let snap = self.snapshot(repo, commit, file);

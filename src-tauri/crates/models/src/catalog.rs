@@ -58,6 +58,12 @@ pub fn catalog() -> &'static [CatalogEntry] {
     C.get_or_init(|| parse(include_str!("catalog.json")).expect("catalog.json is valid"))
 }
 
+/// The model Cmdbar uses when none is chosen (the catalog has exactly one).
+pub fn default_entry() -> &'static CatalogEntry {
+    // parse() requires exactly one default, and a unit test parses the file.
+    catalog().iter().find(|m| m.default).expect("catalog has a default model")
+}
+
 pub fn by_id(id: &str) -> Option<&'static CatalogEntry> {
     catalog().iter().find(|m| m.id.eq_ignore_ascii_case(id))
 }

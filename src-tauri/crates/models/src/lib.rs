@@ -78,10 +78,13 @@ pub fn models_dir() -> PathBuf {
 }
 
 /// The model to load when none is chosen: `$CMDBAR_MODEL`, else the
-/// default model in `models_dir()`.
-pub fn default_model_path() -> PathBuf {
-    match std::env::var_os("CMDBAR_MODEL") {
-        Some(p) => p.into(),
-        None => models_dir().join(DEFAULT_MODEL_FILE),
+/// catalog's default model wherever it is installed (the Hugging Face
+/// cache, from any mirror, or Cmdbar's own folder). None when it is
+/// nowhere: the app then offers to download it.
+pub fn default_model_path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("CMDBAR_MODEL") {
+        return Some(p.into());
     }
+    let d = catalog::default_entry();
+    Library::from_env().installed(d)
 }

@@ -108,16 +108,29 @@ impl Library {
         catalog::catalog()
             .iter()
             .map(|e| {
-                let installed = self.cache.find(&e.repo, &e.file).or_else(|| {
-                    folder
-                        .iter()
-                        .find(|p| p.ends_with(&e.file) && p.metadata().is_ok_and(|m| m.len() == e.size))
-                        .cloned()
-                });
+                let installed = self.installed_in(e, &folder);
                 let fit = mem.map(|m| catalog::judge(catalog::ram_needed(e.size, Some(e.kv)), m));
                 CatalogItem { entry: e.clone(), installed, fit }
             })
             .collect()
+    }
+
+    /// Where a catalog model is installed, if anywhere.
+    pub fn installed(&self, e: &CatalogEntry) -> Option<PathBuf> {
+        self.installed_in(e, &self.folder_files())
+    }
+
+    /// The Hub cache first (the snapshot `refs/main` names, else any
+    /// snapshot whose entry is the catalog's blob, so a download from a
+    /// mirror with other commit ids counts), then a file of the same name
+    /// and size in Cmdbar's folder.
+    fn installed_in(&self, e: &CatalogEntry, folder: &[PathBuf]) -> Option<PathBuf> {
+        self.cache
+            .find(&e.repo, &e.file)
+            .or_else(|| self.cache.find_blob(&e.repo, &e.file, &e.sha256))
+            .or_else(|| {
+                folder.iter().find(|p| p.ends_with(&e.file) && p.metadata().is_ok_and(|m| m.len() == e.size)).cloned()
+            })
     }
 
     /// A path, a catalog id, or a file name of an installed model.
@@ -231,4 +244,57 @@ fn describe(path: PathBuf, source: Source, mem: Option<Memory>) -> LocalModel {
     };
     let fit = mem.filter(|_| problem.is_none()).map(|m| catalog::judge(catalog::ram_needed(size, kv), m));
     LocalModel { path, name, size, architecture, problem, source, fit }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    /// Lays out a catalog entry in the Hub cache as a download does: the
+    /// blob named by its sha256 and a snapshot entry linking to it.
+    fn install(cache: &HubCache, e: &CatalogEntry, commit: &str, refs_main: Option<&str>) -> PathBuf {
+        let blob = cache.blob(&e.repo, &e.sha256);
+        std::fs::create_dir_all(blob.parent().unwrap()).unwrap();
+        std::fs::write(&blob, b"weights").unwrap();
+        let snap = cache.link(&e.repo, commit, &e.file, &e.sha256).unwrap();
+        match refs_main {
+            Some(r) => std::fs::write(cache.repo_dir(&e.repo).join("refs/main"), r).unwrap(),
+            None => std::fs::remove_file(cache.repo_dir(&e.repo).join("refs/main")).unwrap(),
+        }
+        snap
+    }
+
+    #[test]
+    fn the_default_model_is_found_in_the_hub_cache_whatever_refs_main_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = HubCache { root: dir.path().join("hub") };
+        let lib = Library::new(cache.clone(), dir.path().join("cmdbar/imports.json"));
+        let d = catalog::default_entry();
+        assert_eq!(lib.installed(d), None, "nothing installed yet");
+
+        // A mirror's commit id, with refs/main naming another commit: the
+        // entry still resolves to the catalog's blob, so it counts.
+        let snap = install(&cache, d, "1111111111111111111111111111111111111111", Some("2222"));
+        assert_eq!(lib.installed(d), Some(snap.clone()));
+        std::fs::remove_file(cache.repo_dir(&d.repo).join("refs/main")).unwrap();
+        assert_eq!(lib.installed(d), Some(snap.clone()), "no refs/main at all");
+
+        // A snapshot entry that is some other blob is not the catalog file.
+        std::fs::remove_file(&snap).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("elsewhere"), &snap).unwrap();
+        std::fs::write(dir.path().join("elsewhere"), b"other").unwrap();
+        assert_eq!(lib.installed(d), None);
+    }
+
+    #[test]
+    fn the_default_model_is_found_where_refs_main_points() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = HubCache { root: dir.path().join("hub") };
+        let lib = Library::new(cache.clone(), dir.path().join("cmdbar/imports.json"));
+        let d = catalog::default_entry();
+        let commit = "abcdefabcdefabcdefabcdefabcdefabcdefabcd";
+        let snap = install(&cache, d, commit, Some(commit));
+        assert_eq!(lib.installed(d), Some(snap));
+        assert_eq!(lib.catalog(None).iter().find(|i| i.entry.default).unwrap().installed, lib.installed(d));
+    }
 }

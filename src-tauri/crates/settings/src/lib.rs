@@ -78,14 +78,57 @@ impl Default for Settings {
     }
 }
 
-/// ⌥Space on macOS; Ctrl+Shift+Space elsewhere, where Alt+Space is the
+/// ⌥⇧Space on macOS, where ⌥Space belongs to Alfred, Raycast and ChatGPT
+/// (see `MACOS_TAKEN`); Ctrl+Shift+Space elsewhere, where Alt+Space is the
 /// window menu.
 pub fn default_hotkey() -> &'static str {
     if cfg!(target_os = "macos") {
-        "Alt+Space"
+        "Alt+Shift+Space"
     } else {
         "Ctrl+Shift+Space"
     }
+}
+
+/// Chords that macOS or the launchers this audience runs claim by default,
+/// with who claims them. A second app asking for one of these on macOS is
+/// often not refused, only never called, so Settings warns instead.
+pub const MACOS_TAKEN: &[(&str, &str)] = &[
+    ("Super+Space", "Spotlight (and Alfred or Raycast when set to replace it)"),
+    ("Alt+Super+Space", "Spotlight's Finder search"),
+    ("Alt+Space", "Alfred, Raycast and the ChatGPT app"),
+    ("Control+Space", "macOS input sources"),
+    ("Alt+Control+Space", "macOS input sources"),
+    ("Control+Super+Space", "the macOS emoji picker"),
+];
+
+/// Who else claims `hotkey` on macOS by default, if anyone. Modifier names
+/// and order are normalised the way the shortcut parser reads them.
+pub fn macos_conflict(hotkey: &str) -> Option<&'static str> {
+    let key = normalise_chord(hotkey);
+    MACOS_TAKEN.iter().find(|(chord, _)| normalise_chord(chord) == key).map(|(_, who)| *who)
+}
+
+fn normalise_chord(hotkey: &str) -> String {
+    let mut mods: Vec<&str> = vec![];
+    let mut key = String::new();
+    for part in hotkey.split('+').map(str::trim) {
+        let m = match part.to_ascii_lowercase().as_str() {
+            "alt" | "option" => "alt",
+            "ctrl" | "control" => "control",
+            "shift" => "shift",
+            "super" | "cmd" | "command" | "meta" => "super",
+            "cmdorctrl" | "commandorcontrol" => "super",
+            _ => {
+                key = part.to_ascii_lowercase();
+                continue;
+            }
+        };
+        if !mods.contains(&m) {
+            mods.push(m);
+        }
+    }
+    mods.sort_unstable();
+    format!("{}+{key}", mods.join("+"))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -100,3 +100,17 @@ fn stale_temporary_files_are_swept() {
     assert!(!old.exists());
     assert!(fresh.exists() && other.exists());
 }
+
+#[test]
+fn the_macos_default_hotkey_collides_with_no_launcher_or_system_chord() {
+    assert_eq!(crate::macos_conflict("Alt+Shift+Space"), None);
+    assert!(crate::macos_conflict("Alt+Space").is_some_and(|w| w.contains("Raycast")));
+    assert!(crate::macos_conflict("space+option").is_some(), "order and spelling don't matter");
+    assert!(crate::macos_conflict("Cmd+Space").is_some_and(|w| w.contains("Spotlight")));
+    assert!(crate::macos_conflict("Command+Alt+Space").is_some());
+    assert!(crate::macos_conflict("Ctrl+Shift+Space").is_none());
+    if cfg!(target_os = "macos") {
+        assert_eq!(crate::default_hotkey(), "Alt+Shift+Space");
+    }
+    assert_eq!(crate::macos_conflict(crate::default_hotkey()), None, "the default on this OS is free on a Mac too");
+}
