@@ -58,6 +58,9 @@ export class Popup {
       characterData: true,
       attributes: true,
     });
+    // A new window size rewraps the text (a scroll bar comes or goes), which
+    // no mutation reports: measure again once the window has its size.
+    window.addEventListener("resize", () => this.fitHeight());
     this.input.addEventListener("keydown", (e) => this.onKey(e));
     this.input.addEventListener("input", () => {
       if (this.mode === "history") void this.showHistory();

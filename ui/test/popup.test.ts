@@ -401,5 +401,11 @@ describe("popup", () => {
     await tick();
     await frame();
     expect(resizes().slice(before)).toEqual([180]);
+    // At its new size the window rewraps a line: measured again, as no
+    // mutation says so.
+    Object.defineProperty(area, "scrollHeight", { configurable: true, get: () => 60 * items().length + 4 });
+    window.dispatchEvent(new Event("resize"));
+    await frame();
+    expect(resizes().slice(before)).toEqual([180, 184]);
   });
 });
