@@ -16,7 +16,8 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 class Hub:
-    def __init__(self, path, bytes_per_sec=40_000_000):
+    def __init__(self, path, bytes_per_sec=40_000_000, repo=REPO, file=FILE):
+        self.repo, self.file = repo, file
         self.path = path
         self.size = os.path.getsize(path)
         h = hashlib.sha256()
@@ -47,15 +48,15 @@ class Hub:
                 path, _, query = self.path.partition("?")
                 if path == "/api/models":
                     q = dict(kv.partition("=")[::2] for kv in query.split("&") if kv)
-                    hit = q.get("search", "").lower() in REPO.lower()
-                    body = [{"id": REPO, "downloads": 1234, "likes": 5}] if hit else []
+                    hit = q.get("search", "").lower() in hub.repo.lower()
+                    body = [{"id": hub.repo, "downloads": 1234, "likes": 5}] if hit else []
                     return self.reply(200, [("Content-Type", "application/json")], json.dumps(body).encode())
-                if path == f"/api/models/{REPO}":
-                    body = {"id": REPO, "sha": COMMIT, "siblings": [
+                if path == f"/api/models/{hub.repo}":
+                    body = {"id": hub.repo, "sha": COMMIT, "siblings": [
                         {"rfilename": "README.md", "size": 100},
-                        {"rfilename": FILE, "size": hub.size, "lfs": {"sha256": hub.sha256, "size": hub.size}}]}
+                        {"rfilename": hub.file, "size": hub.size, "lfs": {"sha256": hub.sha256, "size": hub.size}}]}
                     return self.reply(200, [("Content-Type", "application/json")], json.dumps(body).encode())
-                if path == f"/{REPO}/resolve/main/{FILE}":
+                if path == f"/{hub.repo}/resolve/main/{hub.file}":
                     return self.reply(302, [("X-Repo-Commit", COMMIT), ("X-Linked-Etag", f'"{hub.sha256}"'),
                                             ("X-Linked-Size", str(hub.size)), ("Location", f"/cdn/{hub.sha256}")])
                 if path == f"/cdn/{hub.sha256}":

@@ -49,6 +49,12 @@ def visible(title):
     return sh("xdotool", "search", "--onlyvisible", "--name", f"^{title}$", check=False) != ""
 
 
+def height(title):
+    """The window's height on screen, from the X server."""
+    wid = sh("xdotool", "search", "--onlyvisible", "--name", f"^{title}$").split()[0]
+    return int(sh("xdotool", "getwindowgeometry", "--shell", wid).split("HEIGHT=")[1].split()[0])
+
+
 def shot(name, where=SHOTS, window=None):
     """The whole screen, or one window by its title."""
     os.makedirs(where, exist_ok=True)
@@ -57,11 +63,11 @@ def shot(name, where=SHOTS, window=None):
 
 
 class App:
-    def __init__(self):
+    def __init__(self, hub=None):
         self.config = tempfile.mkdtemp(prefix="cmdbar-e2e-")
         os.environ["CMDBAR_CONFIG_DIR"] = self.config
         # Models come from a local Hub into an empty cache.
-        self.hub = Hub(os.environ["CMDBAR_HUB_FILE"])
+        self.hub = hub or Hub(os.environ["CMDBAR_HUB_FILE"])
         os.environ["HF_ENDPOINT"] = self.hub.url
         os.environ["HF_HOME"] = os.path.join(self.config, "hf")
         os.environ["XDG_CACHE_HOME"] = os.path.join(self.config, "cache")
@@ -122,6 +128,12 @@ def test_query_streams_candidates_with_badges(app):
         assert badge.text.lower() in ("safe", "moderate", "high", "critical"), badge.text
         assert badge.get_attribute("title"), "the reason is on hover"
         assert c.find_element(By.CSS_SELECTOR, ".command").text.strip()
+    # The window's height follows its content (within the app's bounds).
+    # The results would not fit the 96-120 px the popup starts at.
+    wait("the window to grow to its results", lambda: height("Cmdbar") > 200, 10)
+    fits = "const r = document.getElementById('results'); return r.scrollHeight <= r.clientHeight + 1"
+    wait("the results to fit the window (unless it is at its largest)",
+         lambda: app.js(fits) or height("Cmdbar") >= 638, 5)
     shot("popup.png", window="Cmdbar")
 
 
@@ -252,6 +264,77 @@ def test_models_pane_downloads_and_activates_a_model(app):
     assert f"models--{REPO.replace('/', '--')}" in saved["active_model"], saved
 
 
+# The first run, in an app of its own: no model anywhere, an empty config
+# and cache, the default model offered and fetched from the local Hub.
+DEFAULT_REPO = "Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF"
+DEFAULT_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+
+
+def first_run_app():
+    os.environ.pop("CMDBAR_MODEL", None)
+    # Fast enough to finish in seconds, slow enough to pause half-way.
+    hub = Hub(os.environ["CMDBAR_DEFAULT_FILE"], bytes_per_sec=150_000_000, repo=DEFAULT_REPO, file=DEFAULT_FILE)
+    return App(hub)
+
+
+def welcome_state(app):
+    return app.js("const w = document.getElementById('welcome'); return w && w.offsetParent !== null ? w.dataset.state : null")
+
+
+def test_first_run_offers_the_default_model(app):
+    app.window("Cmdbar")
+    time.sleep(2)
+    sh("xdotool", "key", "ctrl+shift+space")
+    wait("the popup to appear", lambda: visible("Cmdbar"), 10)
+    text = wait("the welcome card", lambda: welcome_state(app) == "idle" and app.d.find_element(By.ID, "welcome").text, 15)
+    assert "needs a model" in text and "Qwen2.5-Coder 1.5B" in text and "1.1 GB" in text, text
+    assert app.d.find_element(By.ID, "welcome-other").is_displayed()
+    wait("the window to fit the card", lambda: 96 <= height("Cmdbar") < 300, 10)
+    shot("first-run-1-welcome.png", window="Cmdbar")
+
+
+def test_first_run_download_pauses_and_resumes(app):
+    app.window("Cmdbar")
+    app.js("document.getElementById('welcome-download').click()")
+    wait("the download to start", lambda: welcome_state(app) == "running", 15)
+    pct = lambda: app.js("const p = document.getElementById('welcome-progress'); return p ? p.value / (p.max || 1) : 0")
+    wait("some progress", lambda: pct() > 0.05, 60)
+    shot("first-run-2-downloading.png", window="Cmdbar")
+    app.js("document.getElementById('welcome-pause').click()")
+    wait("the pause", lambda: welcome_state(app) == "paused", 15)
+    blobs = os.path.join(app.config, "hf", "hub", "models--" + DEFAULT_REPO.replace("/", "--"), "blobs")
+    parts = [f for f in os.listdir(blobs) if f.endswith(".part")]
+    assert len(parts) == 1 and os.path.getsize(os.path.join(blobs, parts[0])) > 0, os.listdir(blobs)
+    at_pause = pct()
+    shot("first-run-3-paused.png", window="Cmdbar")
+    # Resume carries on from the partial file, not from zero.
+    app.js("document.getElementById('welcome-download').click()")
+    wait("the download to resume", lambda: welcome_state(app) in ("running", "loading", None), 15)
+    assert pct() >= at_pause * 0.9 or welcome_state(app) != "running", (pct(), at_pause)
+
+
+def test_first_run_loads_the_model_and_answers(app):
+    app.window("Cmdbar")
+    wait("the model to load and the card to go", lambda: welcome_state(app) is None, 240)
+    saved = json.load(open(os.path.join(app.config, "settings.json")))
+    assert saved["active_model"].endswith(DEFAULT_FILE), saved
+    assert "models--Qwen--Qwen2.5-Coder-1.5B-Instruct-GGUF" in saved["active_model"], saved
+    q = app.d.find_element(By.ID, "query")
+    q.clear()
+    q.send_keys("show the disk usage of each folder here", Keys.ENTER)
+    wait("a first suggestion", lambda: app.d.find_elements(By.CSS_SELECTOR, ".candidate"), 120)
+    wait("the request to finish", lambda: app.d.find_element(By.ID, "footer").text, 180)
+    cmd = app.d.find_element(By.CSS_SELECTOR, ".candidate code").text
+    assert "du" in cmd, cmd
+    shot("first-run-4-answer.png", window="Cmdbar")
+
+
+FIRST_RUN = [
+    test_first_run_offers_the_default_model,
+    test_first_run_download_pauses_and_resumes,
+    test_first_run_loads_the_model_and_answers,
+]
+
 TESTS = [
     test_hotkey_shows_the_popup_with_focus,
     test_query_streams_candidates_with_badges,
@@ -263,11 +346,10 @@ TESTS = [
 ]
 
 
-def main():
-    app = App()
+def run(app, tests):
     passed = failed = 0
     try:
-        for t in TESTS:
+        for t in tests:
             t0 = time.time()
             try:
                 t(app)
@@ -282,6 +364,13 @@ def main():
                 print(f"  screenshot: {out}/failed-{t.__name__}.png")
     finally:
         app.close()
+    return passed, failed
+
+
+def main():
+    passed, failed = run(App(), TESTS)
+    p, f = run(first_run_app(), FIRST_RUN)
+    passed, failed = passed + p, failed + f
     print(f"e2e: {passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 
