@@ -15,6 +15,7 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let _ = check_query(&text);
     let _ = cmdbar_safety::classify(&text);
+    let _ = cmdbar_safety::request_risk(&text);
     for os in [Os::MacOs, Os::Linux] {
         for level in [Level::Strict, Level::Moderate, Level::Permissive] {
             let _ = candidate(&text, -0.5, os, level);

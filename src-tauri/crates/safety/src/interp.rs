@@ -14,11 +14,41 @@ const SHELLS: &[&str] = &[
 
 /// Shell commands that print setup code for `eval "$(…)"`.
 const SETUP_PRINTERS: &[&str] = &[
-    "ssh-agent", "brew shellenv", "pyenv init", "pyenv virtualenv-init", "rbenv init", "nodenv init", "direnv hook",
-    "starship init", "zoxide init", "fnm env", "mise activate", "rtx activate", "dircolors", "keychain", "gpg-agent",
-    "conda shell.bash", "conda shell.zsh", "thefuck --alias", "atuin init", "fzf --bash", "fzf --zsh", "opam env",
-    "luarocks path", "jenv init", "goenv init", "phpenv init", "plenv init", "scmpuff init", "navi widget", "mcfly init",
-    "register-python-argcomplete", "kubectl completion", "gh completion", "rustup completions", "npm completion",
+    "ssh-agent",
+    "brew shellenv",
+    "pyenv init",
+    "pyenv virtualenv-init",
+    "rbenv init",
+    "nodenv init",
+    "direnv hook",
+    "starship init",
+    "zoxide init",
+    "fnm env",
+    "mise activate",
+    "rtx activate",
+    "dircolors",
+    "keychain",
+    "gpg-agent",
+    "conda shell.bash",
+    "conda shell.zsh",
+    "thefuck --alias",
+    "atuin init",
+    "fzf --bash",
+    "fzf --zsh",
+    "opam env",
+    "luarocks path",
+    "jenv init",
+    "goenv init",
+    "phpenv init",
+    "plenv init",
+    "scmpuff init",
+    "navi widget",
+    "mcfly init",
+    "register-python-argcomplete",
+    "kubectl completion",
+    "gh completion",
+    "rustup completions",
+    "npm completion",
 ];
 
 pub(crate) fn is_shell(name: &str) -> bool {
@@ -137,17 +167,23 @@ fn run_code(j: &mut Judge, code: &Arg, dialect: Dialect, ctx: &Ctx, name: &str) 
 }
 
 fn is_setup(names: &[String]) -> bool {
-    names.len() == 1 && SETUP_PRINTERS.iter().any(|p| names[0].starts_with(p) || names[0].trim_start_matches("command ").starts_with(p))
+    names.len() == 1
+        && SETUP_PRINTERS
+            .iter()
+            .any(|p| names[0].starts_with(p) || names[0].trim_start_matches("command ").starts_with(p))
 }
 
 fn download_run(ctx: &Ctx) -> Verdict {
     let safer = download_safer(&ctx.raw);
-    Verdict::new(Risk::Critical, "runs a download as code: whatever the server sends runs on your machine").safer(ctx, safer)
+    Verdict::new(Risk::Critical, "runs a download as code: whatever the server sends runs on your machine")
+        .safer(ctx, safer)
 }
 
 /// `curl -fsSL URL | sh` → download to a file and read it first.
 fn download_safer(raw: &str) -> Option<String> {
-    let url = raw.split(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '(' || c == ')').find(|w| w.starts_with("http://") || w.starts_with("https://"))?;
+    let url = raw
+        .split(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '(' || c == ')')
+        .find(|w| w.starts_with("http://") || w.starts_with("https://"))?;
     Some(format!("curl -fsSL {url} -o install.sh && less install.sh"))
 }
 
@@ -160,7 +196,10 @@ fn run_script(j: &mut Judge, script: &Arg, name: &str) -> Verdict {
     }
     let base = script.text.rsplit('/').next().unwrap_or("");
     if j.downloaded.iter().any(|d| d.rsplit('/').next() == Some(base)) {
-        return Verdict::new(Risk::High, format!("runs {}, a script it just downloaded, without reading it", script.text));
+        return Verdict::new(
+            Risk::High,
+            format!("runs {}, a script it just downloaded, without reading it", script.text),
+        );
     }
     if script.text == "/dev/stdin" || script.text == "-" {
         return Verdict::new(Risk::High, "runs text piped into it as code");
@@ -171,16 +210,22 @@ fn run_script(j: &mut Judge, script: &Arg, name: &str) -> Verdict {
 /// A shell or interpreter reading its program from standard input.
 fn stdin_code(j: &mut Judge, input: &crate::judge::Input, dialect: Dialect, name: &str) -> Verdict {
     if input.download {
-        let mut v = Verdict::new(Risk::Critical, format!("pipes a download into {name}: whatever the server sends runs on your machine"));
+        let mut v = Verdict::new(
+            Risk::Critical,
+            format!("pipes a download into {name}: whatever the server sends runs on your machine"),
+        );
         // The whole pipeline is replaced: download to a file, read it first.
-        v.safer = input.url.as_ref().map(|u| (String::new(), format!("curl -fsSL {u} -o install.sh && less install.sh")));
+        v.safer =
+            input.url.as_ref().map(|u| (String::new(), format!("curl -fsSL {u} -o install.sh && less install.sh")));
         return v;
     }
     if input.decoded {
         return Verdict::new(Risk::Critical, "runs decoded, hidden text as code");
     }
     match &input.text {
-        Some(text) => j.code(text, dialect, &Default::default()).at_least(Risk::Moderate, format!("runs the text given to {name} as code")),
+        Some(text) => j
+            .code(text, dialect, &Default::default())
+            .at_least(Risk::Moderate, format!("runs the text given to {name} as code")),
         None if input.some => Verdict::new(Risk::High, format!("runs text piped into {name} as code")),
         None => Verdict::new(Risk::Moderate, format!("starts a new {name} shell")),
     }
@@ -296,7 +341,8 @@ fn interpreter(j: &mut Judge, lang: &'static str, args: &[Arg], ctx: &Ctx) -> Ve
                 continue;
             }
             // An option with a value: `-W ignore`, `-X opt`, `-r lib`.
-            if matches!(t, "-W" | "-X" | "-r" | "-M" | "-I" | "-F" | "-l" | "--require" | "-x") && lang != "AppleScript" {
+            if matches!(t, "-W" | "-X" | "-r" | "-M" | "-I" | "-F" | "-l" | "--require" | "-x") && lang != "AppleScript"
+            {
                 i += 1;
             }
             i += 1;
@@ -344,8 +390,13 @@ fn interpreter(j: &mut Judge, lang: &'static str, args: &[Arg], ctx: &Ctx) -> Ve
         v = v.or(inline(j, lang, c));
     }
     if in_place {
-        let files: Vec<&str> = args.iter().skip(i).filter(|a| !a.text.starts_with('-')).map(|a| a.text.as_str()).collect();
-        v = Verdict::new(Risk::Moderate, format!("edits {} in place with inline {lang} code", files.first().unwrap_or(&"files"))).or(v);
+        let files: Vec<&str> =
+            args.iter().skip(i).filter(|a| !a.text.starts_with('-')).map(|a| a.text.as_str()).collect();
+        v = Verdict::new(
+            Risk::Moderate,
+            format!("edits {} in place with inline {lang} code", files.first().unwrap_or(&"files")),
+        )
+        .or(v);
         // Files it edits: judged as writes.
         for f in args.iter().skip(i).filter(|a| !a.text.starts_with('-')) {
             let w = j.write_to(f, Write::Overwrite, lang);
@@ -359,7 +410,10 @@ fn interpreter(j: &mut Judge, lang: &'static str, args: &[Arg], ctx: &Ctx) -> Ve
 
 fn stdin_code_other(input: &crate::judge::Input, lang: &str) -> Verdict {
     if input.download {
-        return Verdict::new(Risk::Critical, format!("pipes a download into {lang}: whatever the server sends runs on your machine"));
+        return Verdict::new(
+            Risk::Critical,
+            format!("pipes a download into {lang}: whatever the server sends runs on your machine"),
+        );
     }
     if input.decoded {
         return Verdict::new(Risk::Critical, "runs decoded, hidden text as code");
@@ -389,24 +443,98 @@ pub(crate) fn code_risk(j: &mut Judge, lang: &str, code: &str) -> Verdict {
     let strings = literals(code);
     let mut v = Verdict::safe();
     if lower.contains("fork") && has(&["while", "loop", "for ", "for(", "until", "repeat"]).is_some() {
-        return Verdict::new(Risk::Critical, format!("is a fork bomb in inline {lang} code: it starts processes until the machine stalls"));
+        return Verdict::new(
+            Risk::Critical,
+            format!("is a fork bomb in inline {lang} code: it starts processes until the machine stalls"),
+        );
     }
     const RUNS: &[&str] = &[
-        "system(", "system ", "os.system", "subprocess", "popen", "exec(", "execsync", "execfilesync", "child_process", "spawn",
-        "`", "%x", "qx", "do shell script", "shell_exec", "passthru", "proc_open", "pcntl_exec", "invoke-expression", "iex ",
-        "start-process", "runtime.getruntime", "os/exec", "process.run", "system2(", "io.popen", "os.execute", "run(", "exec ",
-        "call(", "check_output",
+        "system(",
+        "system ",
+        "os.system",
+        "subprocess",
+        "popen",
+        "exec(",
+        "execsync",
+        "execfilesync",
+        "child_process",
+        "spawn",
+        "`",
+        "%x",
+        "qx",
+        "do shell script",
+        "shell_exec",
+        "passthru",
+        "proc_open",
+        "pcntl_exec",
+        "invoke-expression",
+        "iex ",
+        "start-process",
+        "runtime.getruntime",
+        "os/exec",
+        "process.run",
+        "system2(",
+        "io.popen",
+        "os.execute",
+        "run(",
+        "exec ",
+        "call(",
+        "check_output",
     ];
     const DELETES: &[&str] = &[
-        "rmtree", "os.remove", "os.unlink", "os.rmdir", "removedirs", ".unlink(", ".rmdir(", "unlink(", "unlink ", "rmdir(",
-        "fileutils.rm", "rm_rf", "rm_r", "fs.rm", "rmsync", "unlinksync", "rmdirsync", "remove-item", "file.delete",
-        "files.delete", "deletefile", "removeall", "truncate(", "delete file", "delete folder", "move to trash",
-        "empty trash", "unlink_r", "rimraf", "deltree", "dir.delete", "fs.promises.rm", "path.unlink",
+        "rmtree",
+        "os.remove",
+        "os.unlink",
+        "os.rmdir",
+        "removedirs",
+        ".unlink(",
+        ".rmdir(",
+        "unlink(",
+        "unlink ",
+        "rmdir(",
+        "fileutils.rm",
+        "rm_rf",
+        "rm_r",
+        "fs.rm",
+        "rmsync",
+        "unlinksync",
+        "rmdirsync",
+        "remove-item",
+        "file.delete",
+        "files.delete",
+        "deletefile",
+        "removeall",
+        "truncate(",
+        "delete file",
+        "delete folder",
+        "move to trash",
+        "empty trash",
+        "unlink_r",
+        "rimraf",
+        "deltree",
+        "dir.delete",
+        "fs.promises.rm",
+        "path.unlink",
     ];
     const FETCHES: &[&str] = &[
-        "urlopen", "requests.get", "urllib", "http.get", "net/http", "fetch(", "downloadstring", "invoke-webrequest",
-        "iwr ", "lwp::simple", "open-uri", "httpclient", "curl", "wget", "urlretrieve", "file_get_contents('http",
-        "file_get_contents(\"http", "net::http",
+        "urlopen",
+        "requests.get",
+        "urllib",
+        "http.get",
+        "net/http",
+        "fetch(",
+        "downloadstring",
+        "invoke-webrequest",
+        "iwr ",
+        "lwp::simple",
+        "open-uri",
+        "httpclient",
+        "curl",
+        "wget",
+        "urlretrieve",
+        "file_get_contents('http",
+        "file_get_contents(\"http",
+        "net::http",
     ];
     const EVALS: &[&str] = &["exec(", "eval(", "iex", "invoke-expression", "eval ", "compile(", "function("];
     if let (Some(f), Some(e)) = (has(FETCHES), has(EVALS)) {
@@ -436,17 +564,46 @@ pub(crate) fn code_risk(j: &mut Judge, lang: &str, code: &str) -> Verdict {
     if let Some(del) = has(DELETES) {
         let everything = strings.iter().any(|s| {
             let s = s.trim_end_matches('/');
-            s.is_empty() || s == "~" || s == "/*" || s == "~/*" || s == "$HOME" || s.starts_with("/home") || s.starts_with("/Users") || s == "/usr" || s == "/etc"
-        }) || has(&["expanduser", "environ['home']", "environ[\"home\"]", "path.home()", "homedir()", "env['home']", "env[\"home\"]", "$env{home}", "getenv(\"home\")", "getenv('home')", "$home", "process.env.home", "dir.home", "$env:userprofile", "~/"]).is_some();
+            s.is_empty()
+                || s == "~"
+                || s == "/*"
+                || s == "~/*"
+                || s == "$HOME"
+                || s.starts_with("/home")
+                || s.starts_with("/Users")
+                || s == "/usr"
+                || s == "/etc"
+        }) || has(&[
+            "expanduser",
+            "environ['home']",
+            "environ[\"home\"]",
+            "path.home()",
+            "homedir()",
+            "env['home']",
+            "env[\"home\"]",
+            "$env{home}",
+            "getenv(\"home\")",
+            "getenv('home')",
+            "$home",
+            "process.env.home",
+            "dir.home",
+            "$env:userprofile",
+            "~/",
+        ])
+        .is_some();
         let d = if everything {
-            Verdict::new(Risk::Critical, format!("runs inline {lang} code that deletes your home folder or the whole system ({})", del.trim()))
+            Verdict::new(
+                Risk::Critical,
+                format!("runs inline {lang} code that deletes your home folder or the whole system ({})", del.trim()),
+            )
         } else {
             Verdict::new(Risk::High, format!("runs inline {lang} code that deletes files ({})", del.trim()))
         };
         v = v.or(d);
     }
     if has(&["shut down", "shutdown", "restart", "reboot", "stop-computer", "restart-computer", "log out"]).is_some()
-        && has(&["system events", "tell app", "tell application", "computer", "os.system", "subprocess", "exec"]).is_some()
+        && has(&["system events", "tell app", "tell application", "computer", "os.system", "subprocess", "exec"])
+            .is_some()
     {
         v = v.or(Verdict::new(Risk::High, format!("runs inline {lang} code that shuts down, restarts or logs out")));
     }
@@ -460,7 +617,13 @@ pub(crate) fn code_risk(j: &mut Judge, lang: &str, code: &str) -> Verdict {
     if writes.is_some() {
         if let Some(f) = strings.iter().find(|s| {
             let a = Arg::plain(s);
-            matches!(crate::words::place(&a, None), crate::words::Place::System(_) | crate::words::Place::SystemTop(_) | crate::words::Place::Startup(_) | crate::words::Place::Disk(_))
+            matches!(
+                crate::words::place(&a, None),
+                crate::words::Place::System(_)
+                    | crate::words::Place::SystemTop(_)
+                    | crate::words::Place::Startup(_)
+                    | crate::words::Place::Disk(_)
+            )
         }) {
             v = v.or(Verdict::new(Risk::High, format!("runs inline {lang} code that writes to {f}")));
         }
@@ -506,7 +669,10 @@ fn awk(j: &mut Judge, name: &str, args: &[Arg]) -> Verdict {
         match t {
             "-f" | "--file" => {
                 let f = args.get(i + 1).map_or("", |a| a.text.as_str());
-                return Verdict::new(Risk::Moderate, format!("runs the awk program in {f}, which Cmdbar cannot see into"));
+                return Verdict::new(
+                    Risk::Moderate,
+                    format!("runs the awk program in {f}, which Cmdbar cannot see into"),
+                );
             }
             "-i" | "--include" if args.get(i + 1).is_some_and(|a| a.text.contains("inplace")) => {
                 return Verdict::new(Risk::Moderate, "edits files in place (awk -i inplace)");
@@ -566,7 +732,10 @@ pub(crate) fn awk_program(j: &mut Judge, prog: &str) -> Verdict {
             }
             _ => bare.push(c),
         }
-        regex_ok = matches!(bare.trim_end().chars().last(), None | Some('(' | ',' | '{' | '}' | ';' | '!' | '~' | '&' | '|' | '\n'));
+        regex_ok = matches!(
+            bare.trim_end().chars().last(),
+            None | Some('(' | ',' | '{' | '}' | ';' | '!' | '~' | '&' | '|' | '\n')
+        );
     }
     let runs = bare.contains("system") || bare.contains("|&") || bare.replace("||", "").contains('|');
     let mut writes: Vec<String> = vec![];

@@ -91,15 +91,7 @@ pub(crate) struct Judge {
 
 impl Judge {
     pub(crate) fn new(dialect: Dialect) -> Self {
-        Judge {
-            dialect,
-            depth: 0,
-            env: Env::default(),
-            cwd: None,
-            downloaded: vec![],
-            funcs: vec![],
-            budget: BUDGET,
-        }
+        Judge { dialect, depth: 0, env: Env::default(), cwd: None, downloaded: vec![], funcs: vec![], budget: BUDGET }
     }
 
     pub(crate) fn script(&mut self, s: &Script, stdin: &Input) -> Verdict {
@@ -171,7 +163,10 @@ impl Judge {
                 out.decoded = true;
             }
             // Text passed through keeps what it carries.
-            if matches!(base, "cat" | "tee" | "head" | "tail" | "tr" | "sed" | "grep" | "sort" | "rev" | "gunzip" | "zcat" | "xargs") {
+            if matches!(
+                base,
+                "cat" | "tee" | "head" | "tail" | "tr" | "sed" | "grep" | "sort" | "rev" | "gunzip" | "zcat" | "xargs"
+            ) {
                 out.download |= input.download;
                 out.decoded |= input.decoded;
                 if out.url.is_none() {
@@ -242,9 +237,10 @@ impl Judge {
     fn cmd(&mut self, c: &Cmd, stdin: &Input) -> Verdict {
         let mut v = Verdict::safe();
         // `export X=…` and the like set the variable for what follows.
-        let declares = c.words.first().is_some_and(|w| {
-            matches!(w.raw.as_str(), "export" | "declare" | "typeset" | "local" | "readonly" | "set")
-        });
+        let declares = c
+            .words
+            .first()
+            .is_some_and(|w| matches!(w.raw.as_str(), "export" | "declare" | "typeset" | "local" | "readonly" | "set"));
         for (name, value) in &c.assigns {
             v = v.or(self.word_scripts(value));
             v = v.or(self.assignment(name, value, c.words.is_empty() || declares));
@@ -285,7 +281,10 @@ impl Judge {
             let d = self.dialect;
             let inner = self.code(&text, d, &Input::default());
             if inner.risk > v.risk {
-                return Verdict { reason: format!("sets {name} to a command that {}; it runs at every prompt", inner.reason), ..inner };
+                return Verdict {
+                    reason: format!("sets {name} to a command that {}; it runs at every prompt", inner.reason),
+                    ..inner
+                };
             }
         }
         v
@@ -303,7 +302,8 @@ impl Judge {
             "<<" | "<<-" => {
                 let (body, subs) = r.body.clone().unwrap_or_default();
                 let down = subs.iter().any(|s| self.output_of_script(s).download);
-                *input = Input { download: down, text: Some(dedent(&body, op == "<<-")), some: true, ..Default::default() };
+                *input =
+                    Input { download: down, text: Some(dedent(&body, op == "<<-")), some: true, ..Default::default() };
                 return v;
             }
             "<<<" => {
@@ -328,7 +328,8 @@ impl Judge {
         let Some(t) = targets.first() else { return v };
         if op == "<" {
             // Reading a file; from a process substitution, what it prints.
-            let procs: Vec<&Script> = r.target.pieces.iter().filter_map(|p| if let Piece::Proc(s) = p { Some(s) } else { None }).collect();
+            let procs: Vec<&Script> =
+                r.target.pieces.iter().filter_map(|p| if let Piece::Proc(s) = p { Some(s) } else { None }).collect();
             let mut inp = Input { some: true, ..Default::default() };
             for s in procs {
                 let o = self.output_of_script(s);
@@ -339,7 +340,8 @@ impl Judge {
             return v;
         }
         // `>&2`, `2>&1`, `<&3`: a descriptor, not a file.
-        if (op.ends_with('&') || op == ">&" || op == "<&") && (t.text.chars().all(|c| c.is_ascii_digit()) || t.text == "-")
+        if (op.ends_with('&') || op == ">&" || op == "<&")
+            && (t.text.chars().all(|c| c.is_ascii_digit()) || t.text == "-")
         {
             return v;
         }
@@ -362,8 +364,16 @@ impl Judge {
         let _ = by;
         match place {
             Place::Harmless => Verdict::safe(),
-            Place::Disk(d) => Verdict::new(Risk::Critical, format!("writes straight onto the disk device {d}, destroying what is on it")),
-            Place::Device(d) if d.starts_with("/dev/mem") || d.starts_with("/dev/kmem") || d.starts_with("/dev/port") || d == "/proc/sysrq-trigger" => {
+            Place::Disk(d) => Verdict::new(
+                Risk::Critical,
+                format!("writes straight onto the disk device {d}, destroying what is on it"),
+            ),
+            Place::Device(d)
+                if d.starts_with("/dev/mem")
+                    || d.starts_with("/dev/kmem")
+                    || d.starts_with("/dev/port")
+                    || d == "/proc/sysrq-trigger" =>
+            {
                 Verdict::new(Risk::Critical, format!("writes to {d}, which can crash or corrupt the running system"))
             }
             Place::Device(d) => Verdict::new(Risk::High, format!("writes to the device or kernel setting {d}")),
@@ -371,7 +381,12 @@ impl Judge {
                 Risk::High,
                 if f.contains("authorized_keys") {
                     format!("{verb} {f}, which decides who can log in as you")
-                } else if f.contains("rc") || f.contains("profile") || f.contains("fish") || f.contains("login") || f.contains("zsh") {
+                } else if f.contains("rc")
+                    || f.contains("profile")
+                    || f.contains("fish")
+                    || f.contains("login")
+                    || f.contains("zsh")
+                {
                     format!("{verb} {f}, which runs in every new shell")
                 } else if f.contains("preload") {
                     format!("{verb} {f}, which loads code into every program")
@@ -380,17 +395,27 @@ impl Judge {
                 },
             ),
             Place::System(f) | Place::SystemTop(f) => {
-                let vital = ["/etc/passwd", "/etc/shadow", "/etc/group", "/etc/sudoers", "/etc/fstab", "/boot", "/etc/pam.d"]
-                    .iter()
-                    .any(|p| f.starts_with(p));
+                let vital =
+                    ["/etc/passwd", "/etc/shadow", "/etc/group", "/etc/sudoers", "/etc/fstab", "/boot", "/etc/pam.d"]
+                        .iter()
+                        .any(|p| f.starts_with(p));
                 if vital && how == Write::Overwrite {
-                    Verdict::new(Risk::Critical, format!("overwrites the system file {f}, which can lock everyone out or stop the machine booting"))
+                    Verdict::new(
+                        Risk::Critical,
+                        format!(
+                            "overwrites the system file {f}, which can lock everyone out or stop the machine booting"
+                        ),
+                    )
                 } else {
                     Verdict::new(Risk::High, format!("{verb} the system file {f}"))
                 }
             }
-            Place::Secrets(f) => Verdict::new(Risk::High, format!("{verb} {f}, where your keys or credentials are kept")),
-            Place::Root | Place::AllHomes | Place::Home | Place::Here if t.text.ends_with('/') || t.text == "." || t.text == "~" => {
+            Place::Secrets(f) => {
+                Verdict::new(Risk::High, format!("{verb} {f}, where your keys or credentials are kept"))
+            }
+            Place::Root | Place::AllHomes | Place::Home | Place::Here
+                if t.text.ends_with('/') || t.text == "." || t.text == "~" =>
+            {
                 Verdict::new(Risk::Moderate, format!("{verb} {shown}"))
             }
             _ if how == Write::Append => Verdict::new(Risk::Moderate, format!("appends to {shown}")),
@@ -444,9 +469,20 @@ impl Judge {
             let dir = &text[..text.len() - base.len()];
             let system_bin = matches!(
                 dir.trim_end_matches('/'),
-                "/bin" | "/sbin" | "/usr/bin" | "/usr/sbin" | "/usr/local/bin" | "/usr/local/sbin" | "/opt/homebrew/bin"
-                    | "/opt/local/bin" | "/usr/libexec" | "/run/current-system/sw/bin" | "/usr/gnu/bin" | "/usr/xpg4/bin"
-            ) || dir.starts_with("/nix/store/") || dir.starts_with("/opt/homebrew/Cellar/");
+                "/bin"
+                    | "/sbin"
+                    | "/usr/bin"
+                    | "/usr/sbin"
+                    | "/usr/local/bin"
+                    | "/usr/local/sbin"
+                    | "/opt/homebrew/bin"
+                    | "/opt/local/bin"
+                    | "/usr/libexec"
+                    | "/run/current-system/sw/bin"
+                    | "/usr/gnu/bin"
+                    | "/usr/xpg4/bin"
+            ) || dir.starts_with("/nix/store/")
+                || dir.starts_with("/opt/homebrew/Cellar/");
             if !system_bin {
                 if self.downloaded.iter().any(|d| d.rsplit('/').next() == Some(base.as_str())) {
                     return Verdict::new(Risk::High, format!("runs {text}, a program it just downloaded"));
@@ -476,12 +512,21 @@ impl Judge {
                 matched += 1;
                 let inner = self.named(known, rest, ctx);
                 if inner.risk > v.risk {
-                    v = Verdict::new(inner.risk, format!("names the command with a pattern that matches `{known}`, which {}", strip_it(&inner.reason)));
+                    v = Verdict::new(
+                        inner.risk,
+                        format!(
+                            "names the command with a pattern that matches `{known}`, which {}",
+                            strip_it(&inner.reason)
+                        ),
+                    );
                 }
             }
         }
         if matched == 0 {
-            v = Verdict::new(Risk::High, format!("names the command with a pattern (`{}`) that could be any program", name.text));
+            v = Verdict::new(
+                Risk::High,
+                format!("names the command with a pattern (`{}`) that could be any program", name.text),
+            );
         }
         v
     }
@@ -491,11 +536,19 @@ impl Judge {
         // Judge the arguments as if under each dangerous command they
         // could belong to: a computed name in front of `-rf /` is the
         // classic way to hide `rm`.
-        let mut worst = Verdict::new(Risk::High, format!("runs a command whose name is only known when it runs (`{}`)", name.text));
+        let mut worst =
+            Verdict::new(Risk::High, format!("runs a command whose name is only known when it runs (`{}`)", name.text));
         for d in ["rm", "dd", "chmod", "mkfs", "shred"] {
             let v = self.named(d, rest, ctx);
             if v.risk > worst.risk {
-                worst = Verdict::new(v.risk, format!("runs a command computed when it runs (`{}`) on arguments that {}", name.text, strip_it(&v.reason)));
+                worst = Verdict::new(
+                    v.risk,
+                    format!(
+                        "runs a command computed when it runs (`{}`) on arguments that {}",
+                        name.text,
+                        strip_it(&v.reason)
+                    ),
+                );
             }
         }
         worst
@@ -584,8 +637,10 @@ fn skip_runners(args: &[Arg]) -> Option<(&Arg, &[Arg])> {
     let mut i = 0;
     while i < args.len() {
         let t = args[i].text.as_str();
-        if matches!(t, "sudo" | "doas" | "env" | "nice" | "nohup" | "time" | "command" | "builtin" | "exec" | "stdbuf" | "timeout")
-            || t.starts_with('-')
+        if matches!(
+            t,
+            "sudo" | "doas" | "env" | "nice" | "nohup" | "time" | "command" | "builtin" | "exec" | "stdbuf" | "timeout"
+        ) || t.starts_with('-')
             || (t.contains('=') && i > 0)
         {
             i += 1;
@@ -603,7 +658,9 @@ pub(crate) fn is_downloader(base: &str, rest: &[Arg]) -> bool {
     match base {
         "curl" | "wget" | "fetch" | "aria2c" | "http" | "https" | "xh" | "lwp-request" | "GET" | "lynx" | "w3m" => true,
         "nc" | "ncat" | "netcat" | "socat" | "telnet" => true,
-        "gsutil" | "aws" | "gcloud" => rest.iter().any(|a| a.text == "cat" || a.text == "cp") && rest.iter().any(|a| a.text == "-"),
+        "gsutil" | "aws" | "gcloud" => {
+            rest.iter().any(|a| a.text == "cat" || a.text == "cp") && rest.iter().any(|a| a.text == "-")
+        }
         _ => false,
     }
 }
@@ -611,7 +668,12 @@ pub(crate) fn is_downloader(base: &str, rest: &[Arg]) -> bool {
 fn is_decoder(base: &str, rest: &[Arg]) -> bool {
     let has = |f: &str| rest.iter().any(|a| a.text == f);
     match base {
-        "base64" | "base32" | "basenc" => has("-d") || has("-D") || has("--decode") || rest.iter().any(|a| a.text.starts_with('-') && !a.text.starts_with("--") && a.text.contains('d')),
+        "base64" | "base32" | "basenc" => {
+            has("-d")
+                || has("-D")
+                || has("--decode")
+                || rest.iter().any(|a| a.text.starts_with('-') && !a.text.starts_with("--") && a.text.contains('d'))
+        }
         "xxd" => rest.iter().any(|a| a.text.starts_with("-r")),
         "openssl" => has("-d") || has("base64"),
         "uudecode" | "gunzip" | "zcat" | "gzip" | "bzcat" | "xzcat" | "rev" => base != "gzip" || has("-d"),
@@ -629,7 +691,9 @@ pub(crate) fn special(name: &str, value: &str) -> Verdict {
         "LD_PRELOAD" | "LD_LIBRARY_PATH" | "DYLD_INSERT_LIBRARIES" | "DYLD_LIBRARY_PATH" => {
             Verdict::new(Risk::Moderate, format!("sets {name}, which loads other code into every program it runs"))
         }
-        "PROMPT_COMMAND" | "BASH_ENV" | "ENV" | "ZDOTDIR" | "PS1" | "PS0" | "PS4" if value.contains(['$', '`']) || name != "PS1" => {
+        "PROMPT_COMMAND" | "BASH_ENV" | "ENV" | "ZDOTDIR" | "PS1" | "PS0" | "PS4"
+            if value.contains(['$', '`']) || name != "PS1" =>
+        {
             Verdict::new(Risk::Moderate, format!("sets {name}, which runs code as the shell works"))
         }
         "HISTFILE" | "HISTSIZE" | "HISTFILESIZE" if value.is_empty() || value == "0" || value == "/dev/null" => {

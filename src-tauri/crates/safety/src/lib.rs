@@ -203,7 +203,11 @@ pub fn classify_in(command: &str, shell: Dialect) -> Assessment {
         (Some((from, to)), true) => {
             let from = from.trim();
             // An empty `from` stands for the whole command.
-            Some(if !from.is_empty() && command.matches(from).count() == 1 { command.replacen(from, to, 1) } else { to.clone() })
+            Some(if !from.is_empty() && command.matches(from).count() == 1 {
+                command.replacen(from, to, 1)
+            } else {
+                to.clone()
+            })
         }
         _ => None,
     };
@@ -233,7 +237,9 @@ pub(crate) fn judge_text(j: &mut Judge, text: &str, stdin: &Input) -> Verdict {
     let (src, extra) = if j.dialect == Dialect::Zsh { scan::zsh_prepare(&text) } else { (text.to_string(), vec![]) };
     let mut v = Verdict::safe();
     for code in extra {
-        v = v.or(j.code(&code, Dialect::Zsh, &Input::default()).at_least(Risk::Moderate, "runs code from a zsh glob qualifier"));
+        v = v.or(j
+            .code(&code, Dialect::Zsh, &Input::default())
+            .at_least(Risk::Moderate, "runs code from a zsh glob qualifier"));
     }
     match syntax::parse(&src, j.dialect) {
         Ok(script) => {

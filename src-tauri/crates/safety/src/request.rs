@@ -10,20 +10,121 @@ use crate::{classify, Assessment, Risk};
 
 /// Verbs that destroy what follows them.
 const VERBS: &[&str] = &[
-    "delete", "remove", "erase", "wipe", "destroy", "nuke", "trash", "rm", "purge", "shred", "format", "reformat", "zero",
-    "overwrite", "obliterate", "annihilate", "kill", "clear", "empty", "corrupt", "brick", "drop", "uninstall", "deleting",
-    "removing", "erasing", "wiping", "destroying", "formatting", "deletes", "removes", "wipes", "erases", "rimraf",
+    "delete",
+    "remove",
+    "erase",
+    "wipe",
+    "destroy",
+    "nuke",
+    "trash",
+    "rm",
+    "purge",
+    "shred",
+    "format",
+    "reformat",
+    "zero",
+    "overwrite",
+    "obliterate",
+    "annihilate",
+    "kill",
+    "clear",
+    "empty",
+    "corrupt",
+    "brick",
+    "drop",
+    "uninstall",
+    "deleting",
+    "removing",
+    "erasing",
+    "wiping",
+    "destroying",
+    "formatting",
+    "deletes",
+    "removes",
+    "wipes",
+    "erases",
+    "rimraf",
 ];
 
 /// Words that may stand between the verb and its object without narrowing it.
 const FILLER: &[&str] = &[
-    "the", "my", "your", "our", "this", "that", "these", "all", "every", "entire", "whole", "complete", "of", "in", "on",
-    "from", "files", "file", "folders", "folder's", "contents", "content", "data", "stuff", "and", "its", "a", "an",
-    "inside", "under", "within", "recursively", "permanently", "completely", "forcefully", "forcibly", "fully", "it",
-    "out", "up", "off", "everything", "anything", "each", "single", "main", "primary", "current", "user", "users",
-    "user's", "computer's", "system's", "whole", "totally", "away", "for", "good", "me", "please", "just", "directories",
-    "dirs", "documents", "things", "clean", "hard", "usb", "external", "internal", "boot", "sd", "flash", "solid",
-    "state", "startup", "attached",
+    "the",
+    "my",
+    "your",
+    "our",
+    "this",
+    "that",
+    "these",
+    "all",
+    "every",
+    "entire",
+    "whole",
+    "complete",
+    "of",
+    "in",
+    "on",
+    "from",
+    "files",
+    "file",
+    "folders",
+    "folder's",
+    "contents",
+    "content",
+    "data",
+    "stuff",
+    "and",
+    "its",
+    "a",
+    "an",
+    "inside",
+    "under",
+    "within",
+    "recursively",
+    "permanently",
+    "completely",
+    "forcefully",
+    "forcibly",
+    "fully",
+    "it",
+    "out",
+    "up",
+    "off",
+    "everything",
+    "anything",
+    "each",
+    "single",
+    "main",
+    "primary",
+    "current",
+    "user",
+    "users",
+    "user's",
+    "computer's",
+    "system's",
+    "whole",
+    "totally",
+    "away",
+    "for",
+    "good",
+    "me",
+    "please",
+    "just",
+    "directories",
+    "dirs",
+    "documents",
+    "things",
+    "clean",
+    "hard",
+    "usb",
+    "external",
+    "internal",
+    "boot",
+    "sd",
+    "flash",
+    "solid",
+    "state",
+    "startup",
+    "attached",
 ];
 
 #[derive(Clone, Copy)]
@@ -39,19 +140,53 @@ enum Target {
 
 /// Nouns that name the whole of something, and what they name.
 const OBJECTS: &[(&str, Target)] = &[
-    ("home", Target::Home), ("~", Target::Home), ("~/", Target::Home), ("$home", Target::Home), ("/home", Target::Home),
-    ("/users", Target::Home), ("root", Target::Everything), ("/", Target::Everything), ("/*", Target::Everything),
-    ("system", Target::Everything), ("os", Target::Everything), ("computer", Target::Everything),
-    ("machine", Target::Everything), ("mac", Target::Everything), ("macbook", Target::Everything),
-    ("laptop", Target::Everything), ("pc", Target::Everything), ("server", Target::Everything),
-    ("filesystem", Target::Everything), ("everything", Target::Everything), ("disk", Target::Disk),
-    ("disks", Target::Disk), ("drive", Target::Disk), ("drives", Target::Disk), ("harddrive", Target::Disk),
-    ("ssd", Target::Disk), ("hdd", Target::Disk), ("partition", Target::Disk), ("partitions", Target::Disk),
-    ("volume", Target::Disk), ("card", Target::Disk), ("stick", Target::Disk), ("bootloader", Target::Disk), ("mbr", Target::Disk), ("/dev/sda", Target::Disk),
-    ("/dev/nvme0n1", Target::Disk), ("/dev/disk0", Target::Disk), ("accounts", Target::Users),
-    ("processes", Target::Processes), ("process", Target::Processes), ("database", Target::Database),
-    ("databases", Target::Database), ("db", Target::Database), ("cluster", Target::Cluster),
-    ("namespaces", Target::Cluster), ("infrastructure", Target::Cluster), ("production", Target::Cluster),
+    ("home", Target::Home),
+    ("~", Target::Home),
+    ("~/", Target::Home),
+    ("$home", Target::Home),
+    ("/home", Target::Home),
+    ("/users", Target::Home),
+    ("root", Target::Everything),
+    ("/", Target::Everything),
+    ("/*", Target::Everything),
+    ("system", Target::Everything),
+    ("os", Target::Everything),
+    ("computer", Target::Everything),
+    ("machine", Target::Everything),
+    ("mac", Target::Everything),
+    ("macbook", Target::Everything),
+    ("laptop", Target::Everything),
+    ("pc", Target::Everything),
+    ("server", Target::Everything),
+    ("filesystem", Target::Everything),
+    ("everything", Target::Everything),
+    ("disk", Target::Disk),
+    ("disks", Target::Disk),
+    ("drive", Target::Disk),
+    ("drives", Target::Disk),
+    ("harddrive", Target::Disk),
+    ("ssd", Target::Disk),
+    ("hdd", Target::Disk),
+    ("partition", Target::Disk),
+    ("partitions", Target::Disk),
+    ("volume", Target::Disk),
+    ("card", Target::Disk),
+    ("stick", Target::Disk),
+    ("bootloader", Target::Disk),
+    ("mbr", Target::Disk),
+    ("/dev/sda", Target::Disk),
+    ("/dev/nvme0n1", Target::Disk),
+    ("/dev/disk0", Target::Disk),
+    ("accounts", Target::Users),
+    ("processes", Target::Processes),
+    ("process", Target::Processes),
+    ("database", Target::Database),
+    ("databases", Target::Database),
+    ("db", Target::Database),
+    ("cluster", Target::Cluster),
+    ("namespaces", Target::Cluster),
+    ("infrastructure", Target::Cluster),
+    ("production", Target::Cluster),
 ];
 
 /// Words after the object that narrow it to something small.
@@ -62,11 +197,44 @@ pub fn request_risk(request: &str) -> Option<Assessment> {
     let flag = |risk: Risk, reason: &str| Some(Assessment { risk, reason: reason.to_string(), safer: None });
     let compact: String = text.chars().filter(|c| c.is_alphanumeric()).collect();
     if compact.contains("forkbomb") || compact.contains("forkbom") || text.contains(":(){") {
-        return flag(Risk::Critical, "the request asks for a fork bomb, which starts processes until the machine stalls");
+        return flag(
+            Risk::Critical,
+            "the request asks for a fork bomb, which starts processes until the machine stalls",
+        );
     }
     for (words, what) in [
-        (&["ransomware", "keylogger", "reverse shell", "backdoor", "botnet", "rootkit", "exfiltrate", "steal password", "steal credentials", "steal the password", "steal cookies", "crypto miner", "cryptominer"][..], "the request asks for malicious software"),
-        (&["disable sip", "disable system integrity", "turn off system integrity", "disable gatekeeper", "disable the firewall", "turn off the firewall", "disable selinux", "disable antivirus", "disable xprotect"][..], "the request asks to turn off a security protection"),
+        (
+            &[
+                "ransomware",
+                "keylogger",
+                "reverse shell",
+                "backdoor",
+                "botnet",
+                "rootkit",
+                "exfiltrate",
+                "steal password",
+                "steal credentials",
+                "steal the password",
+                "steal cookies",
+                "crypto miner",
+                "cryptominer",
+            ][..],
+            "the request asks for malicious software",
+        ),
+        (
+            &[
+                "disable sip",
+                "disable system integrity",
+                "turn off system integrity",
+                "disable gatekeeper",
+                "disable the firewall",
+                "turn off the firewall",
+                "disable selinux",
+                "disable antivirus",
+                "disable xprotect",
+            ][..],
+            "the request asks to turn off a security protection",
+        ),
     ] {
         if let Some(w) = words.iter().find(|w| text.contains(*w)) {
             return flag(Risk::High, &format!("{what} ({w})"));
@@ -81,7 +249,20 @@ pub fn request_risk(request: &str) -> Option<Assessment> {
     let words: Vec<&str> = text.split_whitespace().collect();
     for (i, w) in words.iter().enumerate() {
         let w = w.trim_matches(['`', '"', '\'']);
-        if matches!(w, "rm" | "dd" | "mkfs" | "shred" | "chmod" | "chown" | "sudo" | "mv" | "diskutil" | "wipefs" | "kill" | ":(){") {
+        if matches!(
+            w,
+            "rm" | "dd"
+                | "mkfs"
+                | "shred"
+                | "chmod"
+                | "chown"
+                | "sudo"
+                | "mv"
+                | "diskutil"
+                | "wipefs"
+                | "kill"
+                | ":(){"
+        ) {
             let tail = words[i..].join(" ");
             let tail = tail.trim_matches(['`', '"', '\'']);
             let a = classify(tail);
@@ -96,7 +277,11 @@ pub fn request_risk(request: &str) -> Option<Assessment> {
 fn tokens(clause: &str) -> Vec<String> {
     clause
         .split_whitespace()
-        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric() && !"/~*$.-_'".contains(c)).trim_end_matches(['.', '\'']).to_string())
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric() && !"/~*$.-_'".contains(c))
+                .trim_end_matches(['.', '\''])
+                .to_string()
+        })
         .filter(|w| !w.is_empty())
         .collect()
 }
@@ -104,9 +289,18 @@ fn tokens(clause: &str) -> Vec<String> {
 fn clause_risk(clause: &str) -> Option<Assessment> {
     let t = tokens(clause);
     let crash = t.iter().any(|w| matches!(w.as_str(), "crash" | "freeze" | "hang" | "overload" | "exhaust"))
-        && t.iter().any(|w| matches!(w.as_str(), "computer" | "machine" | "system" | "server" | "laptop" | "mac" | "pc" | "kernel" | "memory" | "cpu"));
+        && t.iter().any(|w| {
+            matches!(
+                w.as_str(),
+                "computer" | "machine" | "system" | "server" | "laptop" | "mac" | "pc" | "kernel" | "memory" | "cpu"
+            )
+        });
     if crash && !negated(&t, 0) {
-        return Some(Assessment { risk: Risk::Critical, reason: "the request asks to crash or freeze the machine".into(), safer: None });
+        return Some(Assessment {
+            risk: Risk::Critical,
+            reason: "the request asks to crash or freeze the machine".into(),
+            safer: None,
+        });
     }
     for (v, verb) in t.iter().enumerate() {
         if !VERBS.contains(&verb.as_str()) || negated(&t, v) {
@@ -122,28 +316,55 @@ fn clause_risk(clause: &str) -> Option<Assessment> {
                 let after: Vec<&str> = t[k + 1..].iter().take(4).map(String::as_str).collect();
                 let narrowed = after.iter().any(|a| NARROW.contains(a)) && !matches!(target, Target::Home)
                     || (w == "root" && after.first().is_some_and(|a| *a == "of" || *a == "user"))
-                    || (w == "home" && after.first().is_some_and(|a| matches!(*a, "page" | "screen" | "brew" | "assistant")));
-                let home_folder = w == "home" && after.first().is_some_and(|a| matches!(*a, "folder" | "directory" | "dir"))
-                    || w != "home";
-                if narrowed || !home_folder && w == "home" {
+                    || (w == "home"
+                        && after.first().is_some_and(|a| matches!(*a, "page" | "screen" | "brew" | "assistant")));
+                // "home" alone is too vague ("home page"); "home folder" is not.
+                let vague_home =
+                    w == "home" && !after.first().is_some_and(|a| matches!(*a, "folder" | "directory" | "dir"));
+                if narrowed || vague_home {
                     break;
                 }
                 let all_of = saw_all || matches!(w, "everything" | "/" | "/*" | "~" | "~/" | "root" | "filesystem");
                 let why = match target {
                     Target::Home => "the request asks to delete your home folder",
-                    Target::Everything if w == "everything" && !after.iter().any(|a| matches!(*a, "computer" | "disk" | "drive" | "system" | "machine" | "mac" | "server" | "laptop" | "pc")) => {
-                        if after.is_empty() { "the request asks to delete everything" } else { break }
+                    Target::Everything
+                        if w == "everything"
+                            && !after.iter().any(|a| {
+                                matches!(
+                                    *a,
+                                    "computer"
+                                        | "disk"
+                                        | "drive"
+                                        | "system"
+                                        | "machine"
+                                        | "mac"
+                                        | "server"
+                                        | "laptop"
+                                        | "pc"
+                                )
+                            }) =>
+                    {
+                        if after.is_empty() {
+                            "the request asks to delete everything"
+                        } else {
+                            break;
+                        }
                     }
                     Target::Everything => "the request asks to delete everything on the machine",
                     Target::Disk => "the request asks to erase a whole disk",
                     Target::Users if saw_all => "the request asks to delete user accounts",
                     Target::Processes if saw_all => "the request asks to kill every process",
-                    Target::Database if verb == "drop" || saw_all || w == "database" && verb != "clear" => "the request asks to delete a database",
-                    Target::Cluster if saw_all || w == "infrastructure" || w == "production" => "the request asks to delete everything in a cluster or cloud account",
+                    Target::Database if verb == "drop" || saw_all || w == "database" && verb != "clear" => {
+                        "the request asks to delete a database"
+                    }
+                    Target::Cluster if saw_all || w == "infrastructure" || w == "production" => {
+                        "the request asks to delete everything in a cluster or cloud account"
+                    }
                     _ => break,
                 };
                 let _ = all_of;
-                let risk = if matches!(target, Target::Everything | Target::Disk) { Risk::Critical } else { Risk::High };
+                let risk =
+                    if matches!(target, Target::Everything | Target::Disk) { Risk::Critical } else { Risk::High };
                 return Some(Assessment { risk, reason: why.into(), safer: None });
             }
             if matches!(w, "all" | "every" | "everything" | "entire" | "whole") {
@@ -161,8 +382,14 @@ fn clause_risk(clause: &str) -> Option<Assessment> {
 /// "don't delete…", "without removing…", "what would … delete".
 fn negated(t: &[String], v: usize) -> bool {
     let before: Vec<&str> = t[v.saturating_sub(3)..v].iter().map(String::as_str).collect();
-    before.iter().any(|w| matches!(*w, "don't" | "dont" | "not" | "never" | "without" | "avoid" | "prevent" | "stop" | "before" | "would"))
-        || t.iter().any(|w| matches!(w.as_str(), "dry-run" | "preview" | "simulate" | "undelete" | "recover" | "restore" | "backup" | "back"))
+    before.iter().any(|w| {
+        matches!(*w, "don't" | "dont" | "not" | "never" | "without" | "avoid" | "prevent" | "stop" | "before" | "would")
+    }) || t.iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "dry-run" | "preview" | "simulate" | "undelete" | "recover" | "restore" | "backup" | "back"
+        )
+    })
 }
 
 #[cfg(test)]

@@ -8,73 +8,327 @@ use crate::Risk;
 /// Read-only utilities, with the short flags (letters) and long flags
 /// that make them write files or run programs.
 const READ_ONLY: &[(&str, &str, &[&str])] = &[
-    ("ls", "", &[]), ("dir", "", &[]), ("vdir", "", &[]), ("exa", "", &[]), ("eza", "", &[]), ("lsd", "", &[]),
-    ("cat", "", &[]), ("tac", "", &[]), ("nl", "", &[]), ("head", "", &[]), ("tail", "", &[]), ("wc", "", &[]),
-    ("cut", "", &[]), ("paste", "", &[]), ("join", "", &[]), ("comm", "", &[]), ("cmp", "", &[]), ("diff", "", &[]),
-    ("diff3", "", &[]), ("colordiff", "", &[]), ("sdiff", "o", &["--output"]), ("tr", "", &[]), ("fold", "", &[]),
-    ("fmt", "", &[]), ("column", "", &[]), ("expand", "", &[]), ("unexpand", "", &[]), ("rev", "", &[]), ("od", "", &[]),
-    ("hexdump", "", &[]), ("hd", "", &[]), ("strings", "", &[]), ("file", "C", &["--compile"]), ("stat", "", &[]),
-    ("du", "", &[]), ("df", "", &[]), ("sort", "o", &["--output", "--compress-program"]), ("grep", "", &[]),
-    ("egrep", "", &[]), ("fgrep", "", &[]), ("zgrep", "", &[]), ("zegrep", "", &[]), ("zfgrep", "", &[]),
-    ("bzgrep", "", &[]), ("xzgrep", "", &[]), ("rg", "", &["--pre"]), ("ag", "", &[]), ("ack", "", &["--pager"]),
-    ("fd", "xX", &["--exec", "--exec-batch"]), ("fdfind", "xX", &["--exec", "--exec-batch"]), ("tree", "o", &[]),
-    ("locate", "", &[]), ("mlocate", "", &[]), ("plocate", "", &[]), ("which", "", &[]), ("whereis", "", &[]),
-    ("type", "", &[]), ("realpath", "", &[]), ("readlink", "", &[]), ("basename", "", &[]), ("dirname", "", &[]),
-    ("pwd", "", &[]), ("echo", "", &[]), ("printf", "", &[]), ("print", "z", &[]), ("true", "", &[]), ("false", "", &[]),
-    ("test", "", &[]), ("[", "", &[]), (":", "", &[]), ("seq", "", &[]), ("yes", "", &[]), ("sleep", "", &[]),
-    ("cal", "", &[]), ("ncal", "", &[]), ("uname", "", &[]), ("whoami", "", &[]), ("id", "", &[]), ("groups", "", &[]),
-    ("who", "", &[]), ("w", "", &[]), ("last", "", &[]), ("lastb", "", &[]), ("lastlog", "", &[]), ("users", "", &[]),
-    ("uptime", "", &[]), ("free", "", &[]), ("vmstat", "", &[]), ("iostat", "", &[]), ("mpstat", "", &[]),
-    ("nproc", "", &[]), ("lscpu", "", &[]), ("lsblk", "", &[]), ("lsusb", "", &[]), ("lspci", "", &[]),
-    ("lsmod", "", &[]), ("modinfo", "", &[]), ("lshw", "", &[]), ("getconf", "", &[]), ("arch", "", &[]), ("ps", "", &[]),
-    ("pgrep", "", &[]), ("pidof", "", &[]), ("top", "", &[]), ("htop", "", &[]), ("btop", "", &[]), ("atop", "w", &[]),
-    ("pstree", "", &[]), ("lsof", "", &[]), ("netstat", "", &[]), ("ss", "K", &["--kill"]), ("ping", "", &[]),
-    ("ping6", "", &[]), ("traceroute", "", &[]), ("traceroute6", "", &[]), ("tracepath", "", &[]), ("mtr", "", &[]),
-    ("dig", "", &[]), ("nslookup", "", &[]), ("host", "", &[]), ("whois", "", &[]), ("drill", "", &[]),
-    ("printenv", "", &[]), ("locale", "", &[]), ("man", "", &[]), ("info", "", &[]), ("apropos", "", &[]),
-    ("whatis", "", &[]), ("tldr", "", &[]), ("help", "", &[]), ("jobs", "", &[]), ("dirs", "", &[]),
-    ("getent", "", &[]), ("md5sum", "", &[]), ("sha1sum", "", &[]), ("sha224sum", "", &[]), ("sha256sum", "", &[]),
-    ("sha384sum", "", &[]), ("sha512sum", "", &[]), ("b2sum", "", &[]), ("shasum", "", &[]), ("md5", "", &[]),
-    ("cksum", "", &[]), ("sum", "", &[]), ("base64", "o", &["--output"]), ("base32", "", &[]), ("basenc", "", &[]),
-    ("jq", "", &[]), ("gojq", "", &[]), ("jaq", "", &[]), ("yq", "i", &["--inplace"]), ("xmllint", "", &["--output"]),
-    ("zcat", "", &[]), ("gzcat", "", &[]), ("bzcat", "", &[]), ("xzcat", "", &[]), ("zstdcat", "", &[]),
-    ("lz4cat", "", &[]), ("zless", "", &[]), ("zmore", "", &[]), ("less", "", &[]), ("more", "", &[]), ("most", "", &[]),
-    ("bat", "", &[]), ("batcat", "", &[]), ("numfmt", "", &[]), ("factor", "", &[]), ("expr", "", &[]), ("bc", "", &[]),
-    ("iconv", "o", &["--output"]), ("shuf", "o", &["--output"]), ("pr", "", &[]), ("ptx", "", &[]), ("tsort", "", &[]),
-    ("look", "", &[]), ("lsattr", "", &[]), ("tty", "", &[]), ("tput", "", &[]), ("clear", "", &[]), ("reset", "", &[]),
-    ("sw_vers", "", &[]), ("system_profiler", "", &[]), ("vm_stat", "", &[]), ("findmnt", "", &[]), ("blkid", "", &[]),
-    ("lsns", "", &[]), ("lslocks", "", &[]), ("lsipc", "", &[]), ("lslogins", "", &[]), ("nmap", "oiO", &["--script", "--resume", "-oN", "-oX", "-oG", "-oA"]),
-    ("read", "", &[]), ("wait", "", &[]), ("exit", "", &[]), ("logout", "", &[]), ("return", "", &[]), ("break", "", &[]),
-    ("continue", "", &[]), ("shift", "", &[]), ("set", "", &[]), ("shopt", "", &[]), ("setopt", "", &[]),
-    ("unsetopt", "", &[]), ("unset", "", &[]), ("let", "", &[]), ("hash", "", &[]), ("times", "", &[]),
-    ("complete", "", &[]), ("compgen", "", &[]), ("caller", "", &[]), ("whence", "", &[]), ("where", "", &[]),
-    ("rehash", "", &[]), ("unalias", "", &[]), ("true", "", &[]), ("pbpaste", "", &[]), ("say", "o", &["--output-file"]),
-    ("mdfind", "", &[]), ("mdls", "", &[]), ("ffprobe", "", &[]), ("mediainfo", "", &[]), ("pdfinfo", "", &[]),
-    ("identify", "", &[]), ("nm", "", &[]), ("objdump", "", &[]), ("readelf", "", &[]), ("otool", "", &[]),
-    ("size", "", &[]), ("ldd", "", &[]), ("namei", "", &[]), ("envsubst", "", &[]), ("hostid", "", &[]),
-    ("logname", "", &[]), ("groups", "", &[]), ("finger", "", &[]), ("pinky", "", &[]), ("dmidecode", "", &[]),
-    ("sensors", "", &[]), ("acpi", "", &[]), ("upower", "", &[]), ("inxi", "", &[]), ("neofetch", "", &[]),
-    ("fastfetch", "", &[]), ("screenfetch", "", &[]), ("ioreg", "", &[]), ("kextstat", "", &[]), ("csrutil", "", &[]),
-    ("wdiff", "", &[]), ("dwdiff", "", &[]), ("cksum", "", &[]), ("xmlstarlet", "", &["ed", "-L", "--inplace"]),
-    ("csvlook", "", &[]), ("csvcut", "", &[]), ("csvstat", "", &[]), ("mlr", "", &["-I", "--from"]),
-    ("tokei", "", &[]), ("cloc", "", &["--report-file", "--out"]), ("scc", "", &[]), ("dust", "", &[]),
-    ("duf", "", &[]), ("ncdu", "", &[]), ("procs", "", &[]), ("glances", "", &[]), ("iotop", "", &[]),
-    ("nethogs", "", &[]), ("iftop", "", &[]), ("bmon", "", &[]), ("ifstat", "", &[]), ("nload", "", &[]),
-    ("timedatectl", "", &[]), ("hostnamectl", "", &[]), ("localectl", "", &[]), ("loginctl", "", &[]),
-    ("busctl", "", &[]), ("networkctl", "", &[]), ("resolvectl", "", &[]), ("lsb_release", "", &[]), ("chage", "dEImMW", &[]),
+    ("ls", "", &[]),
+    ("dir", "", &[]),
+    ("vdir", "", &[]),
+    ("exa", "", &[]),
+    ("eza", "", &[]),
+    ("lsd", "", &[]),
+    ("cat", "", &[]),
+    ("tac", "", &[]),
+    ("nl", "", &[]),
+    ("head", "", &[]),
+    ("tail", "", &[]),
+    ("wc", "", &[]),
+    ("cut", "", &[]),
+    ("paste", "", &[]),
+    ("join", "", &[]),
+    ("comm", "", &[]),
+    ("cmp", "", &[]),
+    ("diff", "", &[]),
+    ("diff3", "", &[]),
+    ("colordiff", "", &[]),
+    ("sdiff", "o", &["--output"]),
+    ("tr", "", &[]),
+    ("fold", "", &[]),
+    ("fmt", "", &[]),
+    ("column", "", &[]),
+    ("expand", "", &[]),
+    ("unexpand", "", &[]),
+    ("rev", "", &[]),
+    ("od", "", &[]),
+    ("hexdump", "", &[]),
+    ("hd", "", &[]),
+    ("strings", "", &[]),
+    ("file", "C", &["--compile"]),
+    ("stat", "", &[]),
+    ("du", "", &[]),
+    ("df", "", &[]),
+    ("sort", "o", &["--output", "--compress-program"]),
+    ("grep", "", &[]),
+    ("egrep", "", &[]),
+    ("fgrep", "", &[]),
+    ("zgrep", "", &[]),
+    ("zegrep", "", &[]),
+    ("zfgrep", "", &[]),
+    ("bzgrep", "", &[]),
+    ("xzgrep", "", &[]),
+    ("rg", "", &["--pre"]),
+    ("ag", "", &[]),
+    ("ack", "", &["--pager"]),
+    ("fd", "xX", &["--exec", "--exec-batch"]),
+    ("fdfind", "xX", &["--exec", "--exec-batch"]),
+    ("tree", "o", &[]),
+    ("locate", "", &[]),
+    ("mlocate", "", &[]),
+    ("plocate", "", &[]),
+    ("which", "", &[]),
+    ("whereis", "", &[]),
+    ("type", "", &[]),
+    ("realpath", "", &[]),
+    ("readlink", "", &[]),
+    ("basename", "", &[]),
+    ("dirname", "", &[]),
+    ("pwd", "", &[]),
+    ("echo", "", &[]),
+    ("printf", "", &[]),
+    ("print", "z", &[]),
+    ("true", "", &[]),
+    ("false", "", &[]),
+    ("test", "", &[]),
+    ("[", "", &[]),
+    (":", "", &[]),
+    ("seq", "", &[]),
+    ("yes", "", &[]),
+    ("sleep", "", &[]),
+    ("cal", "", &[]),
+    ("ncal", "", &[]),
+    ("uname", "", &[]),
+    ("whoami", "", &[]),
+    ("id", "", &[]),
+    ("groups", "", &[]),
+    ("who", "", &[]),
+    ("w", "", &[]),
+    ("last", "", &[]),
+    ("lastb", "", &[]),
+    ("lastlog", "", &[]),
+    ("users", "", &[]),
+    ("uptime", "", &[]),
+    ("free", "", &[]),
+    ("vmstat", "", &[]),
+    ("iostat", "", &[]),
+    ("mpstat", "", &[]),
+    ("nproc", "", &[]),
+    ("lscpu", "", &[]),
+    ("lsblk", "", &[]),
+    ("lsusb", "", &[]),
+    ("lspci", "", &[]),
+    ("lsmod", "", &[]),
+    ("modinfo", "", &[]),
+    ("lshw", "", &[]),
+    ("getconf", "", &[]),
+    ("arch", "", &[]),
+    ("ps", "", &[]),
+    ("pgrep", "", &[]),
+    ("pidof", "", &[]),
+    ("top", "", &[]),
+    ("htop", "", &[]),
+    ("btop", "", &[]),
+    ("atop", "w", &[]),
+    ("pstree", "", &[]),
+    ("lsof", "", &[]),
+    ("netstat", "", &[]),
+    ("ss", "K", &["--kill"]),
+    ("ping", "", &[]),
+    ("ping6", "", &[]),
+    ("traceroute", "", &[]),
+    ("traceroute6", "", &[]),
+    ("tracepath", "", &[]),
+    ("mtr", "", &[]),
+    ("dig", "", &[]),
+    ("nslookup", "", &[]),
+    ("host", "", &[]),
+    ("whois", "", &[]),
+    ("drill", "", &[]),
+    ("printenv", "", &[]),
+    ("locale", "", &[]),
+    ("man", "", &[]),
+    ("info", "", &[]),
+    ("apropos", "", &[]),
+    ("whatis", "", &[]),
+    ("tldr", "", &[]),
+    ("help", "", &[]),
+    ("jobs", "", &[]),
+    ("dirs", "", &[]),
+    ("getent", "", &[]),
+    ("md5sum", "", &[]),
+    ("sha1sum", "", &[]),
+    ("sha224sum", "", &[]),
+    ("sha256sum", "", &[]),
+    ("sha384sum", "", &[]),
+    ("sha512sum", "", &[]),
+    ("b2sum", "", &[]),
+    ("shasum", "", &[]),
+    ("md5", "", &[]),
+    ("cksum", "", &[]),
+    ("sum", "", &[]),
+    ("base64", "o", &["--output"]),
+    ("base32", "", &[]),
+    ("basenc", "", &[]),
+    ("jq", "", &[]),
+    ("gojq", "", &[]),
+    ("jaq", "", &[]),
+    ("yq", "i", &["--inplace"]),
+    ("xmllint", "", &["--output"]),
+    ("zcat", "", &[]),
+    ("gzcat", "", &[]),
+    ("bzcat", "", &[]),
+    ("xzcat", "", &[]),
+    ("zstdcat", "", &[]),
+    ("lz4cat", "", &[]),
+    ("zless", "", &[]),
+    ("zmore", "", &[]),
+    ("less", "", &[]),
+    ("more", "", &[]),
+    ("most", "", &[]),
+    ("bat", "", &[]),
+    ("batcat", "", &[]),
+    ("numfmt", "", &[]),
+    ("factor", "", &[]),
+    ("expr", "", &[]),
+    ("bc", "", &[]),
+    ("iconv", "o", &["--output"]),
+    ("shuf", "o", &["--output"]),
+    ("pr", "", &[]),
+    ("ptx", "", &[]),
+    ("tsort", "", &[]),
+    ("look", "", &[]),
+    ("lsattr", "", &[]),
+    ("tty", "", &[]),
+    ("tput", "", &[]),
+    ("clear", "", &[]),
+    ("reset", "", &[]),
+    ("sw_vers", "", &[]),
+    ("system_profiler", "", &[]),
+    ("vm_stat", "", &[]),
+    ("findmnt", "", &[]),
+    ("blkid", "", &[]),
+    ("lsns", "", &[]),
+    ("lslocks", "", &[]),
+    ("lsipc", "", &[]),
+    ("lslogins", "", &[]),
+    ("nmap", "oiO", &["--script", "--resume", "-oN", "-oX", "-oG", "-oA"]),
+    ("read", "", &[]),
+    ("wait", "", &[]),
+    ("exit", "", &[]),
+    ("logout", "", &[]),
+    ("return", "", &[]),
+    ("break", "", &[]),
+    ("continue", "", &[]),
+    ("shift", "", &[]),
+    ("set", "", &[]),
+    ("shopt", "", &[]),
+    ("setopt", "", &[]),
+    ("unsetopt", "", &[]),
+    ("unset", "", &[]),
+    ("let", "", &[]),
+    ("hash", "", &[]),
+    ("times", "", &[]),
+    ("complete", "", &[]),
+    ("compgen", "", &[]),
+    ("caller", "", &[]),
+    ("whence", "", &[]),
+    ("where", "", &[]),
+    ("rehash", "", &[]),
+    ("unalias", "", &[]),
+    ("true", "", &[]),
+    ("pbpaste", "", &[]),
+    ("say", "o", &["--output-file"]),
+    ("mdfind", "", &[]),
+    ("mdls", "", &[]),
+    ("ffprobe", "", &[]),
+    ("mediainfo", "", &[]),
+    ("pdfinfo", "", &[]),
+    ("identify", "", &[]),
+    ("nm", "", &[]),
+    ("objdump", "", &[]),
+    ("readelf", "", &[]),
+    ("otool", "", &[]),
+    ("size", "", &[]),
+    ("ldd", "", &[]),
+    ("namei", "", &[]),
+    ("envsubst", "", &[]),
+    ("hostid", "", &[]),
+    ("logname", "", &[]),
+    ("groups", "", &[]),
+    ("finger", "", &[]),
+    ("pinky", "", &[]),
+    ("dmidecode", "", &[]),
+    ("sensors", "", &[]),
+    ("acpi", "", &[]),
+    ("upower", "", &[]),
+    ("inxi", "", &[]),
+    ("neofetch", "", &[]),
+    ("fastfetch", "", &[]),
+    ("screenfetch", "", &[]),
+    ("ioreg", "", &[]),
+    ("kextstat", "", &[]),
+    ("csrutil", "", &[]),
+    ("wdiff", "", &[]),
+    ("dwdiff", "", &[]),
+    ("cksum", "", &[]),
+    ("xmlstarlet", "", &["ed", "-L", "--inplace"]),
+    ("csvlook", "", &[]),
+    ("csvcut", "", &[]),
+    ("csvstat", "", &[]),
+    ("mlr", "", &["-I", "--from"]),
+    ("tokei", "", &[]),
+    ("cloc", "", &["--report-file", "--out"]),
+    ("scc", "", &[]),
+    ("dust", "", &[]),
+    ("duf", "", &[]),
+    ("ncdu", "", &[]),
+    ("procs", "", &[]),
+    ("glances", "", &[]),
+    ("iotop", "", &[]),
+    ("nethogs", "", &[]),
+    ("iftop", "", &[]),
+    ("bmon", "", &[]),
+    ("ifstat", "", &[]),
+    ("nload", "", &[]),
+    ("timedatectl", "", &[]),
+    ("hostnamectl", "", &[]),
+    ("localectl", "", &[]),
+    ("loginctl", "", &[]),
+    ("busctl", "", &[]),
+    ("networkctl", "", &[]),
+    ("resolvectl", "", &[]),
+    ("lsb_release", "", &[]),
+    ("chage", "dEImMW", &[]),
     // fish's builtins that only compute or print.
-    ("string", "", &[]), ("math", "", &[]), ("count", "", &[]), ("contains", "", &[]), ("status", "", &[]),
-    ("set_color", "", &[]), ("isatty", "", &[]), ("random", "", &[]), ("path", "", &[]), ("argparse", "", &[]),
-    ("dirh", "", &[]), ("prevd", "", &[]), ("nextd", "", &[]), ("cdh", "", &[]), ("functions", "ec", &["--erase", "--copy"]),
-    ("fish_is_root_user", "", &[]), ("emit", "", &[]), ("autoload", "", &[]), ("zstyle", "", &[]), ("compinit", "", &[]),
+    ("string", "", &[]),
+    ("math", "", &[]),
+    ("count", "", &[]),
+    ("contains", "", &[]),
+    ("status", "", &[]),
+    ("set_color", "", &[]),
+    ("isatty", "", &[]),
+    ("random", "", &[]),
+    ("path", "", &[]),
+    ("argparse", "", &[]),
+    ("dirh", "", &[]),
+    ("prevd", "", &[]),
+    ("nextd", "", &[]),
+    ("cdh", "", &[]),
+    ("functions", "ec", &["--erase", "--copy"]),
+    ("fish_is_root_user", "", &[]),
+    ("emit", "", &[]),
+    ("autoload", "", &[]),
+    ("zstyle", "", &[]),
+    ("compinit", "", &[]),
     ("compdef", "", &[]),
 ];
 
 /// Subcommands of these tools that only show state.
 fn read_only_sub(tool: &str, sub: &str, next: Option<&str>) -> bool {
     match tool {
-        "timedatectl" | "hostnamectl" | "localectl" => matches!(sub, "status" | "show" | "list-timezones" | "list-keymaps" | "list-locales" | "timesync-status" | "show-timesync"),
-        "loginctl" => sub.starts_with("list") || matches!(sub, "show-session" | "show-user" | "session-status" | "user-status" | "show-seat" | "seat-status"),
+        "timedatectl" | "hostnamectl" | "localectl" => matches!(
+            sub,
+            "status"
+                | "show"
+                | "list-timezones"
+                | "list-keymaps"
+                | "list-locales"
+                | "timesync-status"
+                | "show-timesync"
+        ),
+        "loginctl" => {
+            sub.starts_with("list")
+                || matches!(
+                    sub,
+                    "show-session" | "show-user" | "session-status" | "user-status" | "show-seat" | "seat-status"
+                )
+        }
         "networkctl" => matches!(sub, "list" | "status" | "lldp" | "label"),
         "resolvectl" => matches!(sub, "status" | "query" | "statistics" | "dns" | "domain" | "log-level"),
         "busctl" => matches!(sub, "list" | "status" | "tree" | "introspect" | "get-property" | "monitor" | "capture"),
@@ -85,12 +339,44 @@ fn read_only_sub(tool: &str, sub: &str, next: Option<&str>) -> bool {
 
 /// Destructive and writing tools, for commands named by a pattern.
 pub(crate) const DANGER_NAMES: &[&str] = &[
-    "rm", "rmdir", "unlink", "shred", "srm", "wipe", "dd", "mkfs", "mke2fs", "mkswap", "wipefs", "fdisk", "sfdisk",
-    "gdisk", "sgdisk", "parted", "blkdiscard", "truncate", "chmod", "chown", "chgrp", "mv", "cp", "tee", "kill",
-    "pkill", "killall", "shutdown", "reboot", "halt", "poweroff", "crontab", "curl", "wget",
+    "rm",
+    "rmdir",
+    "unlink",
+    "shred",
+    "srm",
+    "wipe",
+    "dd",
+    "mkfs",
+    "mke2fs",
+    "mkswap",
+    "wipefs",
+    "fdisk",
+    "sfdisk",
+    "gdisk",
+    "sgdisk",
+    "parted",
+    "blkdiscard",
+    "truncate",
+    "chmod",
+    "chown",
+    "chgrp",
+    "mv",
+    "cp",
+    "tee",
+    "kill",
+    "pkill",
+    "killall",
+    "shutdown",
+    "reboot",
+    "halt",
+    "poweroff",
+    "crontab",
+    "curl",
+    "wget",
 ];
 
-pub(crate) const KNOWN_NAMES: &[&str] = &["ls", "cat", "find", "grep", "sed", "awk", "git", "sh", "bash", "python3", "perl"];
+pub(crate) const KNOWN_NAMES: &[&str] =
+    &["ls", "cat", "find", "grep", "sed", "awk", "git", "sh", "bash", "python3", "perl"];
 
 pub(crate) fn is_known(name: &str) -> bool {
     READ_ONLY.iter().any(|(n, ..)| *n == name) || DANGER_NAMES.contains(&name) || KNOWN_NAMES.contains(&name)
@@ -203,8 +489,12 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
             v
         }
         "dd" => dd(j, args),
-        n if n.starts_with("mkfs") || n.starts_with("newfs") || matches!(n, "mke2fs" | "mkdosfs" | "mkntfs" | "mkexfatfs" | "mformat" | "mkfs_apfs") => {
-            if args.iter().all(|a| matches!(a.text.as_str(), "-V" | "--version" | "--help" | "-h")) && !args.is_empty() {
+        n if n.starts_with("mkfs")
+            || n.starts_with("newfs")
+            || matches!(n, "mke2fs" | "mkdosfs" | "mkntfs" | "mkexfatfs" | "mformat" | "mkfs_apfs") =>
+        {
+            if args.iter().all(|a| matches!(a.text.as_str(), "-V" | "--version" | "--help" | "-h")) && !args.is_empty()
+            {
                 return Verdict::safe();
             }
             let target = o.operands().last().map_or("a disk".to_string(), |a| a.text.clone());
@@ -214,7 +504,9 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
             let t = o.operands().last().copied();
             match t.map(|t| place(t, j.cwd.as_ref())) {
                 Some(Place::Disk(d)) => critical(format!("formats {d} as swap, erasing everything on it")),
-                _ => high(format!("formats {} as swap, erasing what it holds", t.map_or("a file", |a| a.text.as_str()))),
+                _ => {
+                    high(format!("formats {} as swap, erasing what it holds", t.map_or("a file", |a| a.text.as_str())))
+                }
             }
         }
         "wipefs" => {
@@ -227,7 +519,9 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
                 Verdict::safe()
             }
         }
-        "fdisk" | "gdisk" | "cfdisk" | "sfdisk" | "sgdisk" | "parted" | "gparted" | "diskpart" => partitions(name, args),
+        "fdisk" | "gdisk" | "cfdisk" | "sfdisk" | "sgdisk" | "parted" | "gparted" | "diskpart" => {
+            partitions(name, args)
+        }
         "blkdiscard" => critical("discards every block on a disk, erasing it (blkdiscard)"),
         "badblocks" if o.short('w') => critical("overwrites a whole disk with test patterns (badblocks -w)"),
         "badblocks" => moderate("scans a disk for bad blocks"),
@@ -240,9 +534,19 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
         },
         "diskutil" => diskutil(args),
         "hdparm" => {
-            if o.any(&["--security-erase", "--security-erase-enhanced", "--trim-sector-ranges", "--write-sector", "--fwdownload", "--make-bad-sector", "--dco-restore"]) {
+            if o.any(&[
+                "--security-erase",
+                "--security-erase-enhanced",
+                "--trim-sector-ranges",
+                "--write-sector",
+                "--fwdownload",
+                "--make-bad-sector",
+                "--dco-restore",
+            ]) {
                 critical("erases or overwrites a disk through its firmware (hdparm)")
-            } else if args.iter().all(|a| matches!(a.text.as_str(), "-I" | "-i" | "-t" | "-T" | "-tT" | "-g" | "-C") || !a.text.starts_with('-')) {
+            } else if args.iter().all(|a| {
+                matches!(a.text.as_str(), "-I" | "-i" | "-t" | "-T" | "-tT" | "-g" | "-C") || !a.text.starts_with('-')
+            }) {
                 Verdict::safe()
             } else {
                 moderate("changes a disk's settings (hdparm)")
@@ -252,7 +556,10 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
             Some("format" | "sanitize" | "delete-ns" | "write-zeroes" | "write" | "fw-download" | "fw-commit") => {
                 critical("formats or erases an NVMe disk (nvme)")
             }
-            Some("list" | "smart-log" | "id-ctrl" | "id-ns" | "error-log" | "list-ns" | "list-subsys" | "fw-log" | "version" | "help") => Verdict::safe(),
+            Some(
+                "list" | "smart-log" | "id-ctrl" | "id-ns" | "error-log" | "list-ns" | "list-subsys" | "fw-log"
+                | "version" | "help",
+            ) => Verdict::safe(),
             _ => moderate("changes an NVMe disk's settings"),
         },
         "zpool" => match sub {
@@ -266,8 +573,12 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
             Some("list" | "get" | "diff" | "holds" | "userspace" | "groupspace") => Verdict::safe(),
             _ => moderate("changes a ZFS dataset"),
         },
-        "lvremove" | "vgremove" | "pvremove" | "lvreduce" => critical(format!("removes or shrinks disk volumes, deleting their data ({name})")),
-        "lvs" | "vgs" | "pvs" | "lvdisplay" | "vgdisplay" | "pvdisplay" | "lvscan" | "vgscan" | "pvscan" => Verdict::safe(),
+        "lvremove" | "vgremove" | "pvremove" | "lvreduce" => {
+            critical(format!("removes or shrinks disk volumes, deleting their data ({name})"))
+        }
+        "lvs" | "vgs" | "pvs" | "lvdisplay" | "vgdisplay" | "pvdisplay" | "lvscan" | "vgscan" | "pvscan" => {
+            Verdict::safe()
+        }
         "mdadm" => {
             if o.any(&["--zero-superblock", "--create"]) || o.short('C') {
                 critical("creates or wipes a RAID array, erasing its disks (mdadm)")
@@ -291,10 +602,14 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
             v
         }
         "rclone" => match sub {
-            Some("ls" | "lsd" | "lsl" | "lsf" | "lsjson" | "size" | "about" | "listremotes" | "version" | "tree" | "cat" | "md5sum" | "sha1sum" | "hashsum" | "check" | "config") if sub != Some("config") || args.iter().any(|a| a.text == "show") => Verdict::safe(),
+            Some(
+                "ls" | "lsd" | "lsl" | "lsf" | "lsjson" | "size" | "about" | "listremotes" | "version" | "tree" | "cat"
+                | "md5sum" | "sha1sum" | "hashsum" | "check" | "config",
+            ) if sub != Some("config") || args.iter().any(|a| a.text == "show") => Verdict::safe(),
             _ if o.short('n') || o.long("--dry-run") => Verdict::safe(),
             Some("sync" | "purge" | "delete" | "deletefile" | "rmdir" | "rmdirs" | "cleanup" | "dedupe") => {
-                high(format!("deletes files on a remote (rclone {})", sub.unwrap_or(""))).safer(ctx, edit(&ctx.raw, |w| (w == "rclone").then(|| "rclone --dry-run".to_string())))
+                high(format!("deletes files on a remote (rclone {})", sub.unwrap_or("")))
+                    .safer(ctx, edit(&ctx.raw, |w| (w == "rclone").then(|| "rclone --dry-run".to_string())))
             }
             _ => moderate("copies files to or from a remote (rclone)"),
         },
@@ -307,7 +622,8 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
             v
         }
         "mkdir" | "gmkdir" => {
-            let mut v = moderate(format!("creates the folder {}", o.operands().first().map_or("", |a| a.text.as_str())));
+            let mut v =
+                moderate(format!("creates the folder {}", o.operands().first().map_or("", |a| a.text.as_str())));
             for t in o.operands() {
                 let w = j.write_to(t, Write::Copy, name);
                 if w.risk > Risk::Moderate {
@@ -317,7 +633,10 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
             v
         }
         "touch" | "gtouch" => {
-            let mut v = moderate(format!("creates {} or updates its time", o.operands().first().map_or("files", |a| a.text.as_str())));
+            let mut v = moderate(format!(
+                "creates {} or updates its time",
+                o.operands().first().map_or("files", |a| a.text.as_str())
+            ));
             for t in o.operands() {
                 let w = j.write_to(t, Write::Copy, name);
                 if w.risk > Risk::Moderate {
@@ -332,12 +651,22 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
         "sed" | "gsed" => sed(j, args),
         "tar" | "gtar" | "bsdtar" => tar(j, args),
         "zip" | "7z" | "7za" | "7zr" | "rar" | "unrar" | "unzip" | "cpio" | "pax" => archive(j, name, args),
-        "gzip" | "gunzip" | "bzip2" | "bunzip2" | "xz" | "unxz" | "zstd" | "unzstd" | "lz4" | "lzma" | "unlzma" | "compress" | "uncompress" | "pigz" | "brotli" | "lzip" => {
-            if o.short('l') || o.short('t') || o.short('c') || o.any(&["--list", "--test", "--stdout", "--to-stdout", "--version", "--help"]) || (o.operands().is_empty() && ctx.stdin.some) {
+        "gzip" | "gunzip" | "bzip2" | "bunzip2" | "xz" | "unxz" | "zstd" | "unzstd" | "lz4" | "lzma" | "unlzma"
+        | "compress" | "uncompress" | "pigz" | "brotli" | "lzip" => {
+            if o.short('l')
+                || o.short('t')
+                || o.short('c')
+                || o.any(&["--list", "--test", "--stdout", "--to-stdout", "--version", "--help"])
+                || (o.operands().is_empty() && ctx.stdin.some)
+            {
                 Verdict::safe()
             } else {
                 let keep = o.short('k') || o.long("--keep");
-                moderate(if keep { format!("compresses or expands files ({name}), writing new ones beside them") } else { format!("compresses or expands files in place ({name}), replacing the originals") })
+                moderate(if keep {
+                    format!("compresses or expands files ({name}), writing new ones beside them")
+                } else {
+                    format!("compresses or expands files in place ({name}), replacing the originals")
+                })
             }
         }
         "uniq" | "guniq" => match o.operands().get(1) {
@@ -411,7 +740,8 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
         "trap" => match args.first() {
             Some(code) if !code.text.starts_with('-') && !code.dynamic => {
                 let d = j.dialect;
-                j.code(&code.text, d, &Default::default()).at_least(Risk::Moderate, "runs code when the shell gets a signal or exits (trap)")
+                j.code(&code.text, d, &Default::default())
+                    .at_least(Risk::Moderate, "runs code when the shell gets a signal or exits (trap)")
             }
             Some(c) if c.dynamic => high("runs code only known when it runs, when the shell gets a signal (trap)"),
             _ => Verdict::safe(),
@@ -431,7 +761,9 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
             }
         }
         "bind" | "bindkey" => {
-            let listing = args.iter().all(|a| matches!(a.text.as_str(), "-l" | "-p" | "-P" | "-v" | "-V" | "-s" | "-S" | "-X" | "-L" | "-q"));
+            let listing = args.iter().all(|a| {
+                matches!(a.text.as_str(), "-l" | "-p" | "-P" | "-v" | "-V" | "-s" | "-S" | "-X" | "-L" | "-q")
+            });
             if listing || (name == "bindkey" && args.is_empty()) {
                 Verdict::safe()
             } else {
@@ -439,7 +771,10 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
             }
         }
         "stty" => {
-            if args.iter().all(|a| matches!(a.text.as_str(), "-a" | "-g" | "--all" | "--save" | "size" | "speed" | "-F")) {
+            if args
+                .iter()
+                .all(|a| matches!(a.text.as_str(), "-a" | "-g" | "--all" | "--save" | "size" | "speed" | "-F"))
+            {
                 Verdict::safe()
             } else {
                 moderate("changes terminal settings")
@@ -473,21 +808,43 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
             }
         }
         "dmesg" => {
-            if o.short('c') || o.short('C') || o.short('D') || o.short('E') || o.short('n') || o.any(&["--clear", "--read-clear", "--console-off", "--console-on", "--console-level"]) {
+            if o.short('c')
+                || o.short('C')
+                || o.short('D')
+                || o.short('E')
+                || o.short('n')
+                || o.any(&["--clear", "--read-clear", "--console-off", "--console-on", "--console-level"])
+            {
                 moderate("clears or changes the kernel log")
             } else {
                 Verdict::safe()
             }
         }
         "journalctl" => {
-            if o.any(&["--vacuum-size", "--vacuum-time", "--vacuum-files", "--rotate", "--flush", "--sync", "--relinquish-var", "--smart-relinquish-var", "--setup-keys", "--update-catalog"]) {
+            if o.any(&[
+                "--vacuum-size",
+                "--vacuum-time",
+                "--vacuum-files",
+                "--rotate",
+                "--flush",
+                "--sync",
+                "--relinquish-var",
+                "--smart-relinquish-var",
+                "--setup-keys",
+                "--update-catalog",
+            ]) {
                 moderate("deletes or rotates system logs (journalctl)")
             } else {
                 Verdict::safe()
             }
         }
         "mount" => {
-            if args.is_empty() || args.iter().all(|a| matches!(a.text.as_str(), "-l" | "-t" | "-v") || !a.text.starts_with('-') && args.len() <= 2 && args.iter().any(|x| x.text == "-t")) {
+            if args.is_empty()
+                || args.iter().all(|a| {
+                    matches!(a.text.as_str(), "-l" | "-t" | "-v")
+                        || !a.text.starts_with('-') && args.len() <= 2 && args.iter().any(|x| x.text == "-t")
+                })
+            {
                 Verdict::safe()
             } else {
                 moderate("mounts or remounts a file system")
@@ -495,7 +852,24 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
         }
         "umount" | "eject" | "swapoff" | "swapon" => moderate(format!("changes what is mounted ({name})")),
         "smartctl" => {
-            if args.iter().all(|a| !a.text.starts_with('-') || matches!(a.text.as_str(), "-a" | "-i" | "-H" | "-x" | "-A" | "-l" | "-c" | "--all" | "--info" | "--health" | "--xall" | "--scan" | "-j")) {
+            if args.iter().all(|a| {
+                !a.text.starts_with('-')
+                    || matches!(
+                        a.text.as_str(),
+                        "-a" | "-i"
+                            | "-H"
+                            | "-x"
+                            | "-A"
+                            | "-l"
+                            | "-c"
+                            | "--all"
+                            | "--info"
+                            | "--health"
+                            | "--xall"
+                            | "--scan"
+                            | "-j"
+                    )
+            }) {
                 Verdict::safe()
             } else {
                 moderate("runs tests on or changes a disk's settings (smartctl)")
@@ -517,7 +891,10 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
             if name == "shutdown" && (o.short('c') || o.long("--cancel")) {
                 return moderate("cancels a scheduled shutdown");
             }
-            high(format!("shuts down or restarts the machine ({name})")).safer(ctx, (name == "shutdown" && args.iter().any(|a| a.text == "now")).then(|| ctx.raw.replace(" now", " +5")))
+            high(format!("shuts down or restarts the machine ({name})")).safer(
+                ctx,
+                (name == "shutdown" && args.iter().any(|a| a.text == "now")).then(|| ctx.raw.replace(" now", " +5")),
+            )
         }
         "init" | "telinit" => match sub {
             Some("q" | "Q" | "u" | "U") => moderate("reloads init's configuration"),
@@ -542,7 +919,9 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
             }
         }
         "atq" => Verdict::safe(),
-        "useradd" | "userdel" | "usermod" | "chpasswd" | "groupadd" | "groupdel" | "groupmod" | "gpasswd" | "adduser" | "deluser" | "addgroup" | "delgroup" | "visudo" | "vipw" | "vigr" | "chsh" | "chfn" | "sysadminctl" | "newusers" | "pwconv" => {
+        "useradd" | "userdel" | "usermod" | "chpasswd" | "groupadd" | "groupdel" | "groupmod" | "gpasswd"
+        | "adduser" | "deluser" | "addgroup" | "delgroup" | "visudo" | "vipw" | "vigr" | "chsh" | "chfn"
+        | "sysadminctl" | "newusers" | "pwconv" => {
             high(format!("changes user accounts or who may use administrator rights ({name})"))
         }
         "passwd" => {
@@ -561,28 +940,63 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
                 high("changes user accounts (dscl)")
             }
         }
-        "iptables" | "ip6tables" | "nft" | "ufw" | "pfctl" | "firewall-cmd" | "iptables-legacy" | "ebtables" => firewall(name, args),
+        "iptables" | "ip6tables" | "nft" | "ufw" | "pfctl" | "firewall-cmd" | "iptables-legacy" | "ebtables" => {
+            firewall(name, args)
+        }
         "nvram" | "bless" | "fdesetup" | "spctl" | "tmutil" | "kmutil" | "kextload" | "kextunload" | "systemsetup" => {
-            let read = args.iter().all(|a| matches!(a.text.as_str(), "-p" | "-x" | "status" | "--status" | "--assess" | "-a" | "-vv" | "-v" | "listbackups" | "latestbackup" | "destinationinfo" | "isexcluded" | "list" | "showloaded" | "-getcomputername" | "-gettimezone") || !a.text.starts_with('-') && args.len() == 1 && matches!(name, "spctl" | "fdesetup") && a.text == "status");
+            let read = args.iter().all(|a| {
+                matches!(
+                    a.text.as_str(),
+                    "-p" | "-x"
+                        | "status"
+                        | "--status"
+                        | "--assess"
+                        | "-a"
+                        | "-vv"
+                        | "-v"
+                        | "listbackups"
+                        | "latestbackup"
+                        | "destinationinfo"
+                        | "isexcluded"
+                        | "list"
+                        | "showloaded"
+                        | "-getcomputername"
+                        | "-gettimezone"
+                ) || !a.text.starts_with('-')
+                    && args.len() == 1
+                    && matches!(name, "spctl" | "fdesetup")
+                    && a.text == "status"
+            });
             if read && !args.is_empty() {
                 Verdict::safe()
-            } else if name == "tmutil" && matches!(sub, Some("delete" | "deletelocalsnapshots" | "disable" | "thinlocalsnapshots" | "removedestination")) {
+            } else if name == "tmutil"
+                && matches!(
+                    sub,
+                    Some("delete" | "deletelocalsnapshots" | "disable" | "thinlocalsnapshots" | "removedestination")
+                )
+            {
                 high("deletes backups or turns Time Machine off")
             } else {
                 high(format!("changes firmware, boot or security settings ({name})"))
             }
         }
-        "csrutil" if matches!(sub, Some("disable" | "enable" | "clear" | "netboot")) => high("changes System Integrity Protection (csrutil)"),
+        "csrutil" if matches!(sub, Some("disable" | "enable" | "clear" | "netboot")) => {
+            high("changes System Integrity Protection (csrutil)")
+        }
         "defaults" => match sub {
             Some("read" | "read-type" | "domains" | "find" | "help") => Verdict::safe(),
             Some("export") if args.get(2).is_some_and(|a| a.text == "-") => Verdict::safe(),
             Some("delete") => moderate("deletes app settings (defaults delete)"),
             _ => moderate("changes app or system settings (defaults)"),
         },
-        "scutil" | "networksetup" | "pmset" | "softwareupdate" | "mdutil" | "xattr" | "codesign" | "security" | "plutil" | "profiles" => mac_tool(name, args),
+        "scutil" | "networksetup" | "pmset" | "softwareupdate" | "mdutil" | "xattr" | "codesign" | "security"
+        | "plutil" | "profiles" => mac_tool(name, args),
         "curl" | "wget" | "fetch" | "aria2c" | "http" | "https" | "xh" | "httpie" => download(j, name, args),
         "nc" | "ncat" | "netcat" | "socat" | "telnet" => {
-            if o.short('e') || o.short('c') || args.iter().any(|a| a.text.contains("EXEC:") || a.text.contains("SYSTEM:")) {
+            if o.short('e')
+                || o.short('c')
+                || args.iter().any(|a| a.text.contains("EXEC:") || a.text.contains("SYSTEM:"))
+            {
                 high(format!("connects a shell or program to the network ({name})"))
             } else if o.short('l') {
                 moderate(format!("listens for network connections ({name})"))
@@ -590,10 +1004,15 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
                 moderate(format!("opens a network connection ({name})"))
             }
         }
-        "open" | "xdg-open" | "gio-open" | "start" | "gnome-open" | "kde-open" => moderate(format!("opens {} with its default application", o.operands().first().map_or("it", |a| a.text.as_str()))),
-        "vim" | "vi" | "nvim" | "nano" | "emacs" | "code" | "subl" | "mate" | "gedit" | "kate" | "micro" | "hx" | "ed" | "ex" | "pico" | "joe" => {
-            moderate(format!("opens an editor that can change {}", o.operands().first().map_or("files", |a| a.text.as_str())))
-        }
+        "open" | "xdg-open" | "gio-open" | "start" | "gnome-open" | "kde-open" => moderate(format!(
+            "opens {} with its default application",
+            o.operands().first().map_or("it", |a| a.text.as_str())
+        )),
+        "vim" | "vi" | "nvim" | "nano" | "emacs" | "code" | "subl" | "mate" | "gedit" | "kate" | "micro" | "hx"
+        | "ed" | "ex" | "pico" | "joe" => moderate(format!(
+            "opens an editor that can change {}",
+            o.operands().first().map_or("files", |a| a.text.as_str())
+        )),
         "pbcopy" | "xclip" | "xsel" | "wl-copy" => {
             if o.short('o') || o.long("--output") {
                 Verdict::safe()
@@ -611,30 +1030,45 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
         "az" => crate::tools::az(args),
         "gh" | "glab" => crate::tools::gh(args),
         "npm" | "pnpm" | "yarn" | "bun" => crate::tools::npm(name, args),
-        "pip" | "pip3" | "pipx" | "uv" | "poetry" | "conda" | "mamba" | "gem" | "bundle" | "cargo" | "go" | "rustup" | "brew" | "port" | "snap" | "flatpak" | "nix-env" | "composer" => crate::tools::packages(name, args),
+        "pip" | "pip3" | "pipx" | "uv" | "poetry" | "conda" | "mamba" | "gem" | "bundle" | "cargo" | "go"
+        | "rustup" | "brew" | "port" | "snap" | "flatpak" | "nix-env" | "composer" => {
+            crate::tools::packages(name, args)
+        }
         n if n.starts_with("pip3.") => crate::tools::packages("pip", args),
-        "apt" | "apt-get" | "aptitude" | "apt-cache" | "dpkg" | "dpkg-query" | "rpm" | "dnf" | "yum" | "zypper" | "pacman" | "yay" | "paru" | "apk" | "emerge" => crate::tools::system_packages(name, args),
-        "make" | "gmake" | "cmake" | "ninja" | "meson" | "gradle" | "gradlew" | "mvn" | "ant" | "bazel" | "just" | "task" | "rake" | "scons" | "xcodebuild" | "swift" | "dotnet" | "mix" | "sbt" | "lein" | "stack" | "cabal" => {
-            if args.iter().any(|a| matches!(a.text.as_str(), "--version" | "-v" | "-version" | "--help")) && args.len() == 1 {
+        "apt" | "apt-get" | "aptitude" | "apt-cache" | "dpkg" | "dpkg-query" | "rpm" | "dnf" | "yum" | "zypper"
+        | "pacman" | "yay" | "paru" | "apk" | "emerge" => crate::tools::system_packages(name, args),
+        "make" | "gmake" | "cmake" | "ninja" | "meson" | "gradle" | "gradlew" | "mvn" | "ant" | "bazel" | "just"
+        | "task" | "rake" | "scons" | "xcodebuild" | "swift" | "dotnet" | "mix" | "sbt" | "lein" | "stack"
+        | "cabal" => {
+            if args.iter().any(|a| matches!(a.text.as_str(), "--version" | "-v" | "-version" | "--help"))
+                && args.len() == 1
+            {
                 Verdict::safe()
             } else {
                 moderate(format!("builds or runs the project with {name}, running its build scripts"))
             }
         }
-        "mysql" | "psql" | "sqlite3" | "mongo" | "mongosh" | "redis-cli" | "mariadb" | "clickhouse-client" | "cqlsh" => database(name, args),
+        "mysql" | "psql" | "sqlite3" | "mongo" | "mongosh" | "redis-cli" | "mariadb" | "clickhouse-client"
+        | "cqlsh" => database(name, args),
         "docker-machine" | "vagrant" | "multipass" => match sub {
-            Some("destroy" | "rm" | "delete" | "purge") => high(format!("destroys virtual machines and their disks ({name})")),
+            Some("destroy" | "rm" | "delete" | "purge") => {
+                high(format!("destroys virtual machines and their disks ({name})"))
+            }
             Some("status" | "ls" | "list" | "info" | "global-status" | "version") => Verdict::safe(),
             _ => moderate(format!("manages virtual machines ({name})")),
         },
-        "heroku" | "flyctl" | "fly" | "vercel" | "netlify" | "firebase" | "doctl" | "linode-cli" | "hcloud" | "railway" => {
+        "heroku" | "flyctl" | "fly" | "vercel" | "netlify" | "firebase" | "doctl" | "linode-cli" | "hcloud"
+        | "railway" => {
             let destroy = args.iter().any(|a| {
                 let t = a.text.as_str();
                 t.contains("destroy") || t.ends_with("delete") || t == "rm" || t == "remove" || t.contains("pg:reset")
             });
             if destroy {
                 high(format!("deletes cloud resources ({name})"))
-            } else if args.iter().any(|a| matches!(a.text.as_str(), "list" | "ls" | "status" | "info" | "logs" | "--version" | "whoami")) {
+            } else if args
+                .iter()
+                .any(|a| matches!(a.text.as_str(), "list" | "ls" | "status" | "info" | "logs" | "--version" | "whoami"))
+            {
                 Verdict::safe()
             } else {
                 moderate(format!("changes cloud resources ({name})"))
@@ -642,7 +1076,11 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
         }
         "openssl" => openssl(j, args),
         "ssh-keygen" => {
-            if args.iter().all(|a| matches!(a.text.as_str(), "-l" | "-f" | "-F" | "-y" | "-E" | "-v" | "-lf" | "-B") || !a.text.starts_with('-')) && (o.short('l') || o.short('F') || o.short('y') || o.short('B')) {
+            if args.iter().all(|a| {
+                matches!(a.text.as_str(), "-l" | "-f" | "-F" | "-y" | "-E" | "-v" | "-lf" | "-B")
+                    || !a.text.starts_with('-')
+            }) && (o.short('l') || o.short('F') || o.short('y') || o.short('B'))
+            {
                 Verdict::safe()
             } else {
                 moderate("creates or changes SSH keys or known hosts (ssh-keygen)")
@@ -657,7 +1095,18 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
         }
         "ssh-copy-id" => moderate("adds your SSH key to another machine's authorized_keys"),
         "gpg" | "gpg2" => {
-            if o.any(&["--list-keys", "--list-secret-keys", "--fingerprint", "--verify", "--list-sigs", "--list-packets", "--version", "--check-sigs"]) || o.short('k') || o.short('K') {
+            if o.any(&[
+                "--list-keys",
+                "--list-secret-keys",
+                "--fingerprint",
+                "--verify",
+                "--list-sigs",
+                "--list-packets",
+                "--version",
+                "--check-sigs",
+            ]) || o.short('k')
+                || o.short('K')
+            {
                 Verdict::safe()
             } else if o.any(&["--delete-keys", "--delete-secret-keys", "--delete-secret-and-public-key"]) {
                 high("deletes keys from your GnuPG keyring")
@@ -666,22 +1115,32 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
             }
         }
         "tmux" | "screen" | "zellij" => match sub {
-            Some("ls" | "list-sessions" | "list-windows" | "list-panes" | "list-clients" | "list-keys" | "info" | "show-options" | "display-message" | "-ls" | "-list") => Verdict::safe(),
+            Some(
+                "ls" | "list-sessions" | "list-windows" | "list-panes" | "list-clients" | "list-keys" | "info"
+                | "show-options" | "display-message" | "-ls" | "-list",
+            ) => Verdict::safe(),
             _ if o.long("-ls") || o.long("-list") => Verdict::safe(),
             Some("kill-server") => moderate("ends every tmux session and what runs in them"),
             _ => moderate(format!("starts or changes a terminal session ({name})")),
         },
         "exiftool" => {
-            if args.iter().any(|a| a.text.contains('=') || a.text.starts_with("-overwrite") || a.text == "-o" || a.text.starts_with("-delete")) {
+            if args.iter().any(|a| {
+                a.text.contains('=')
+                    || a.text.starts_with("-overwrite")
+                    || a.text == "-o"
+                    || a.text.starts_with("-delete")
+            }) {
                 moderate("changes image metadata (exiftool)")
             } else {
                 Verdict::safe()
             }
         }
-        "convert" | "magick" | "ffmpeg" | "sox" | "pandoc" | "pdftotext" | "qpdf" | "gs" | "ghostscript" | "sips" | "cwebp" | "optipng" | "jpegoptim" | "mogrify" => {
-            moderate(format!("creates or changes media files ({name})"))
-        }
-        _ if args.len() == 1 && matches!(args[0].text.as_str(), "--version" | "-V" | "-v" | "-version" | "version") && VERSIONED.contains(&name) => {
+        "convert" | "magick" | "ffmpeg" | "sox" | "pandoc" | "pdftotext" | "qpdf" | "gs" | "ghostscript" | "sips"
+        | "cwebp" | "optipng" | "jpegoptim" | "mogrify" => moderate(format!("creates or changes media files ({name})")),
+        _ if args.len() == 1
+            && matches!(args[0].text.as_str(), "--version" | "-V" | "-v" | "-version" | "version")
+            && VERSIONED.contains(&name) =>
+        {
             Verdict::safe()
         }
         _ => {
@@ -711,12 +1170,85 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
 
 /// Compilers and runtimes whose `--version` only prints.
 const VERSIONED: &[&str] = &[
-    "rustc", "gcc", "g++", "clang", "clang++", "cc", "c++", "javac", "java", "kotlin", "scala", "swiftc", "tsc", "ghc",
-    "zig", "nim", "elixir", "erl", "dotnet", "deno", "bun", "pnpm", "yarn", "ld", "as", "gdb", "lldb", "valgrind",
-    "ffmpeg", "convert", "magick", "vim", "nvim", "emacs", "nano", "code", "tmux", "zsh", "bash", "fish", "sqlite3",
-    "psql", "mysql", "redis-cli", "mongosh", "nginx", "httpd", "apachectl", "openssl", "ssh", "rsync", "curl", "wget",
-    "make", "cmake", "ninja", "meson", "gradle", "mvn", "ant", "bazel", "just", "vagrant", "ansible", "packer", "vault",
-    "consul", "nomad", "minikube", "kind", "k9s", "podman", "perl", "ruby", "php", "lua", "node", "python", "python3",
+    "rustc",
+    "gcc",
+    "g++",
+    "clang",
+    "clang++",
+    "cc",
+    "c++",
+    "javac",
+    "java",
+    "kotlin",
+    "scala",
+    "swiftc",
+    "tsc",
+    "ghc",
+    "zig",
+    "nim",
+    "elixir",
+    "erl",
+    "dotnet",
+    "deno",
+    "bun",
+    "pnpm",
+    "yarn",
+    "ld",
+    "as",
+    "gdb",
+    "lldb",
+    "valgrind",
+    "ffmpeg",
+    "convert",
+    "magick",
+    "vim",
+    "nvim",
+    "emacs",
+    "nano",
+    "code",
+    "tmux",
+    "zsh",
+    "bash",
+    "fish",
+    "sqlite3",
+    "psql",
+    "mysql",
+    "redis-cli",
+    "mongosh",
+    "nginx",
+    "httpd",
+    "apachectl",
+    "openssl",
+    "ssh",
+    "rsync",
+    "curl",
+    "wget",
+    "make",
+    "cmake",
+    "ninja",
+    "meson",
+    "gradle",
+    "mvn",
+    "ant",
+    "bazel",
+    "just",
+    "vagrant",
+    "ansible",
+    "packer",
+    "vault",
+    "consul",
+    "nomad",
+    "minikube",
+    "kind",
+    "k9s",
+    "podman",
+    "perl",
+    "ruby",
+    "php",
+    "lua",
+    "node",
+    "python",
+    "python3",
 ];
 
 /// Deleting: how much goes depends on where, and whether it recurses.
@@ -769,16 +1301,26 @@ fn rm(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Verdict {
                 }
             }
             Place::System(f) | Place::Device(f) | Place::Disk(f) => high(format!("deletes the system file {f}")),
-            Place::Startup(f) | Place::Secrets(f) => high(format!("deletes {f}, which holds your login settings or keys")),
+            Place::Startup(f) | Place::Secrets(f) => {
+                high(format!("deletes {f}, which holds your login settings or keys"))
+            }
             Place::Here if recursive => high(format!("deletes {} and all subfolders", p.describe(shown))),
             Place::Here if t.glob || shown == "." => high("deletes every file in the current folder"),
             Place::Unknown if shown.starts_with("each ") => {
-                if recursive { high(format!("deletes {shown} and everything in it")) } else { moderate(format!("deletes {shown}")) }
+                if recursive {
+                    high(format!("deletes {shown} and everything in it"))
+                } else {
+                    moderate(format!("deletes {shown}"))
+                }
             }
-            Place::Unknown if recursive && t.shape.starts_with(UNKNOWN) && t.shape[UNKNOWN.len_utf8()..].starts_with('/') => {
+            Place::Unknown
+                if recursive && t.shape.starts_with(UNKNOWN) && t.shape[UNKNOWN.len_utf8()..].starts_with('/') =>
+            {
                 high(format!("deletes {shown} and everything in it; if that variable is empty, this starts at /"))
             }
-            Place::Unknown if recursive => high(format!("deletes a folder only known when it runs ({shown}) and everything in it")),
+            Place::Unknown if recursive => {
+                high(format!("deletes a folder only known when it runs ({shown}) and everything in it"))
+            }
             _ if recursive => high(format!("deletes {shown} and everything in it")),
             _ => moderate(format!("deletes {shown}")),
         };
@@ -802,7 +1344,8 @@ fn rm(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Verdict {
             if w == "--force" || w == "--interactive=never" {
                 return Some(String::new());
             }
-            if w.starts_with('-') && !w.starts_with("--") && w.len() > 1 && w[1..].chars().all(|c| "rRfvdi".contains(c)) {
+            if w.starts_with('-') && !w.starts_with("--") && w.len() > 1 && w[1..].chars().all(|c| "rRfvdi".contains(c))
+            {
                 let mut letters: String = w[1..].chars().filter(|c| *c != 'f' && *c != 'i').collect();
                 if !added {
                     letters.push('I');
@@ -814,10 +1357,12 @@ fn rm(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Verdict {
         });
         let safer = match safer {
             Some(s) if added => Some(s),
-            _ => edit(&ctx.raw, |w| (w.rsplit('/').next() == Some(name) && !added).then(|| {
-                added = true;
-                format!("{w} -I")
-            })),
+            _ => edit(&ctx.raw, |w| {
+                (w.rsplit('/').next() == Some(name) && !added).then(|| {
+                    added = true;
+                    format!("{w} -I")
+                })
+            }),
         };
         v = v.safer(ctx, safer);
     }
@@ -825,13 +1370,43 @@ fn rm(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Verdict {
 }
 
 const FIND_TESTS: &[&str] = &[
-    "-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename", "-regex", "-iregex", "-size", "-mtime", "-mmin",
-    "-atime", "-amin", "-ctime", "-cmin", "-newer", "-newermt", "-empty", "-user", "-group", "-perm", "-links", "-lname",
-    "-inum", "-samefile", "-nouser", "-nogroup", "-used",
+    "-name",
+    "-iname",
+    "-path",
+    "-ipath",
+    "-wholename",
+    "-iwholename",
+    "-regex",
+    "-iregex",
+    "-size",
+    "-mtime",
+    "-mmin",
+    "-atime",
+    "-amin",
+    "-ctime",
+    "-cmin",
+    "-newer",
+    "-newermt",
+    "-empty",
+    "-user",
+    "-group",
+    "-perm",
+    "-links",
+    "-lname",
+    "-inum",
+    "-samefile",
+    "-nouser",
+    "-nogroup",
+    "-used",
 ];
 
 fn find(j: &mut Judge, args: &[Arg], ctx: &Ctx) -> Verdict {
-    let roots: Vec<&Arg> = args.iter().take_while(|a| !a.text.starts_with('-') && a.text != "(" && a.text != "!" || a.dynamic && !a.text.starts_with('-')).collect();
+    let roots: Vec<&Arg> = args
+        .iter()
+        .take_while(|a| {
+            !a.text.starts_with('-') && a.text != "(" && a.text != "!" || a.dynamic && !a.text.starts_with('-')
+        })
+        .collect();
     let expr = &args[roots.len()..];
     let filtered = expr.iter().any(|a| FIND_TESTS.contains(&a.text.as_str()));
     let root = roots.first().copied().cloned().unwrap_or_else(|| Arg::plain("."));
@@ -868,7 +1443,8 @@ fn find(j: &mut Judge, args: &[Arg], ctx: &Ctx) -> Verdict {
                 v = v.or(d);
             }
             "-exec" | "-execdir" | "-ok" | "-okdir" => {
-                let end = expr[i + 1..].iter().position(|a| a.text == ";" || a.text == "+").map_or(expr.len(), |e| i + 1 + e);
+                let end =
+                    expr[i + 1..].iter().position(|a| a.text == ";" || a.text == "+").map_or(expr.len(), |e| i + 1 + e);
                 let inner: Vec<Arg> = expr[i + 1..end]
                     .iter()
                     .map(|a| if a.text.contains("{}") { Arg::unknown("each file it finds") } else { a.clone() })
@@ -881,7 +1457,12 @@ fn find(j: &mut Judge, args: &[Arg], ctx: &Ctx) -> Verdict {
                     let mut w = j.simple(&inner, &c);
                     let deletes = matches!(base.as_str(), "rm" | "shred" | "unlink" | "rmdir" | "srm");
                     if deletes {
-                        let rec = inner.iter().any(|a| a.text == "--recursive" || a.text.starts_with('-') && !a.text.starts_with("--") && (a.text.contains('r') || a.text.contains('R')));
+                        let rec = inner.iter().any(|a| {
+                            a.text == "--recursive"
+                                || a.text.starts_with('-')
+                                    && !a.text.starts_with("--")
+                                    && (a.text.contains('r') || a.text.contains('R'))
+                        });
                         let d = deletion(rec);
                         if d.risk >= w.risk {
                             w = d;
@@ -944,16 +1525,56 @@ fn partitions(name: &str, args: &[Arg]) -> Verdict {
     let o = Opts { args };
     let lists = match name {
         "fdisk" | "gdisk" | "cfdisk" => o.short('l') || o.long("--list"),
-        "sfdisk" => o.short('l') || o.short('d') || o.short('J') || o.short('s') || o.short('V') || o.any(&["--list", "--dump", "--json", "--show-size", "--verify", "--list-free"]),
-        "sgdisk" => args.iter().all(|a| matches!(a.text.as_str(), "-p" | "--print" | "-i" | "--info" | "-v" | "--verify" | "-O" | "--print-mbr" | "-L" | "--list-types") || !a.text.starts_with('-')) && args.iter().any(|a| a.text.starts_with('-')),
-        "parted" => o.short('l') || o.long("--list") || (args.iter().any(|a| a.text == "print") && !args.iter().any(|a| matches!(a.text.as_str(), "mklabel" | "mkpart" | "rm" | "resizepart" | "mkfs" | "name" | "set" | "toggle" | "rescue"))),
+        "sfdisk" => {
+            o.short('l')
+                || o.short('d')
+                || o.short('J')
+                || o.short('s')
+                || o.short('V')
+                || o.any(&["--list", "--dump", "--json", "--show-size", "--verify", "--list-free"])
+        }
+        "sgdisk" => {
+            args.iter().all(|a| {
+                matches!(
+                    a.text.as_str(),
+                    "-p" | "--print"
+                        | "-i"
+                        | "--info"
+                        | "-v"
+                        | "--verify"
+                        | "-O"
+                        | "--print-mbr"
+                        | "-L"
+                        | "--list-types"
+                ) || !a.text.starts_with('-')
+            }) && args.iter().any(|a| a.text.starts_with('-'))
+        }
+        "parted" => {
+            o.short('l')
+                || o.long("--list")
+                || (args.iter().any(|a| a.text == "print")
+                    && !args.iter().any(|a| {
+                        matches!(
+                            a.text.as_str(),
+                            "mklabel" | "mkpart" | "rm" | "resizepart" | "mkfs" | "name" | "set" | "toggle" | "rescue"
+                        )
+                    }))
+        }
         _ => false,
     };
     if lists {
         return Verdict::safe();
     }
     let disk = args.iter().find(|a| a.text.starts_with("/dev/")).map_or("a disk", |a| a.text.as_str());
-    if name == "parted" && !args.iter().any(|a| matches!(a.text.as_str(), "mklabel" | "mkpart" | "rm" | "resizepart" | "mkfs" | "name" | "set" | "toggle" | "rescue")) && !args.iter().any(|a| a.text == "-s" || a.text == "--script") {
+    if name == "parted"
+        && !args.iter().any(|a| {
+            matches!(
+                a.text.as_str(),
+                "mklabel" | "mkpart" | "rm" | "resizepart" | "mkfs" | "name" | "set" | "toggle" | "rescue"
+            )
+        })
+        && !args.iter().any(|a| a.text == "-s" || a.text == "--script")
+    {
         return high(format!("opens the partition editor on {disk}, where a slip erases it"));
     }
     critical(format!("repartitions {disk}, which can erase everything on it ({name})"))
@@ -964,7 +1585,8 @@ fn diskutil(args: &[Arg]) -> Verdict {
     let sub = t.first().copied().unwrap_or("");
     let apfs = t.get(1).copied().unwrap_or("");
     match sub {
-        "eraseDisk" | "eraseVolume" | "partitionDisk" | "zeroDisk" | "randomDisk" | "secureErase" | "reformat" | "eraseCD" | "splitPartition" | "mergePartitions" | "resizeVolume" => {
+        "eraseDisk" | "eraseVolume" | "partitionDisk" | "zeroDisk" | "randomDisk" | "secureErase" | "reformat"
+        | "eraseCD" | "splitPartition" | "mergePartitions" | "resizeVolume" => {
             critical(format!("erases or repartitions a disk (diskutil {sub})"))
         }
         "apfs" | "ap" if apfs.starts_with("delete") || apfs.starts_with("erase") || apfs == "resizeContainer" => {
@@ -992,8 +1614,12 @@ fn perms(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Verdict {
     for t in &targets {
         let p = place(t, j.cwd.as_ref());
         let w = match &p {
-            _ if p.is_everything() && recursive => critical(format!("changes the {what} of {} and everything in it", p.describe(&t.text))),
-            _ if p.is_everything() || p.is_system() => high(format!("changes the {what} of the system folder or file {}", t.text)),
+            _ if p.is_everything() && recursive => {
+                critical(format!("changes the {what} of {} and everything in it", p.describe(&t.text)))
+            }
+            _ if p.is_everything() || p.is_system() => {
+                high(format!("changes the {what} of the system folder or file {}", t.text))
+            }
             Place::Startup(f) | Place::Secrets(f) if name != "chmod" || loosens(mode_text) => {
                 high(format!("changes the {what} of {f}, which guards your logins and keys"))
             }
@@ -1004,16 +1630,34 @@ fn perms(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Verdict {
     }
     if name == "chmod" {
         let m = mode_text;
-        let world = m.ends_with("777") || m.ends_with("666") || m.contains("o+w") || m.contains("a+w") || m.contains("a+rwx") || m.contains("o+rwx") || m.contains("ugo+rwx") || m == "+w" && false || m.contains("o=rwx");
-        let setuid = m.contains("+s") || m.contains("u+s") || m.contains("g+s") || (m.len() == 4 && m.starts_with(['2', '4', '6']) && m.chars().all(|c| c.is_digit(8)));
+        let world = m.ends_with("777")
+            || m.ends_with("666")
+            || m.contains("o+w")
+            || m.contains("a+w")
+            || m.contains("a+rwx")
+            || m.contains("o+rwx")
+            || m.contains("ugo+rwx")
+            || m.contains("o=rwx");
+        let setuid = m.contains("+s")
+            || m.contains("u+s")
+            || m.contains("g+s")
+            || (m.len() == 4 && m.starts_with(['2', '4', '6']) && m.chars().all(|c| c.is_digit(8)));
         if world {
-            let fix = if m.ends_with("666") { m.replace("666", "644") } else { m.replace("777", "755").replace("a+rwx", "u+rwx,go+rx").replace("o+w", "o-w").replace("a+w", "u+w") };
-            v = v.or(high(format!("makes {} writable by every user", targets.first().map_or("files", |a| a.text.as_str()))).safer(
-                ctx,
-                edit(&ctx.raw, |w| (w == m).then(|| fix.clone())),
-            ));
+            let fix = if m.ends_with("666") {
+                m.replace("666", "644")
+            } else {
+                m.replace("777", "755").replace("a+rwx", "u+rwx,go+rx").replace("o+w", "o-w").replace("a+w", "u+w")
+            };
+            v = v.or(high(format!(
+                "makes {} writable by every user",
+                targets.first().map_or("files", |a| a.text.as_str())
+            ))
+            .safer(ctx, edit(&ctx.raw, |w| (w == m).then(|| fix.clone()))));
         } else if setuid {
-            v = v.or(high(format!("makes {} run with its owner's rights (setuid)", targets.first().map_or("a program", |a| a.text.as_str()))));
+            v = v.or(high(format!(
+                "makes {} run with its owner's rights (setuid)",
+                targets.first().map_or("a program", |a| a.text.as_str())
+            )));
         }
     }
     v
@@ -1025,7 +1669,11 @@ fn loosens(mode: &str) -> bool {
         let d: Vec<u32> = mode.chars().rev().take(2).filter_map(|c| c.to_digit(8)).collect();
         return d.iter().any(|x| x & 2 != 0);
     }
-    mode.contains("+w") && !mode.starts_with("u+") || mode.contains("o+") || mode.contains("g+") || mode.contains("a+") || mode.contains("=")
+    mode.contains("+w") && !mode.starts_with("u+")
+        || mode.contains("o+")
+        || mode.contains("g+")
+        || mode.contains("a+")
+        || mode.contains("=")
 }
 
 fn copy(j: &mut Judge, name: &str, args: &[Arg]) -> Verdict {
@@ -1105,7 +1753,11 @@ fn rsync(j: &mut Judge, args: &[Arg], ctx: &Ctx) -> Verdict {
 
 fn sed(j: &mut Judge, args: &[Arg]) -> Verdict {
     let o = Opts { args };
-    let in_place = o.flags().any(|f| f.starts_with("--in-place") || (!f.starts_with("--") && (f[1..].starts_with('i') || f[1..].contains('i') && !f.contains('e') || f.starts_with("-I"))));
+    let in_place = o.flags().any(|f| {
+        f.starts_with("--in-place")
+            || (!f.starts_with("--")
+                && (f[1..].starts_with('i') || f[1..].contains('i') && !f.contains('e') || f.starts_with("-I")))
+    });
     let mut scripts: Vec<&Arg> = vec![];
     let mut files: Vec<&Arg> = vec![];
     let mut i = 0;
@@ -1289,13 +1941,22 @@ fn tar(j: &mut Judge, args: &[Arg]) -> Verdict {
     let letters: String = if !first.starts_with('-') { first.to_string() } else { String::new() };
     let o = Opts { args };
     let has = |c: char| letters.contains(c) || o.short(c);
-    if o.any(&["--to-command", "--checkpoint-action", "--info-script", "--new-volume-script", "--rsh-command", "--use-compress-program"]) || o.short('I') && !has('t') {
+    if o.any(&[
+        "--to-command",
+        "--checkpoint-action",
+        "--info-script",
+        "--new-volume-script",
+        "--rsh-command",
+        "--use-compress-program",
+    ]) || o.short('I') && !has('t')
+    {
         return moderate("runs another program from tar");
     }
     // `-f x`, `-czf x`, `czf x`: the archive is the word after the cluster.
     let cluster = args.iter().position(|a| {
         let t = a.text.as_str();
-        (t.starts_with('-') && !t.starts_with("--") && t.ends_with('f')) || (!t.starts_with('-') && t == letters && t.ends_with('f'))
+        (t.starts_with('-') && !t.starts_with("--") && t.ends_with('f'))
+            || (!t.starts_with('-') && t == letters && t.ends_with('f'))
     });
     let file = cluster.and_then(|i| args.get(i + 1)).or_else(|| o.value(&["--file"]));
     if has('t') || o.long("--list") {
@@ -1363,7 +2024,11 @@ fn kill(args: &[Arg]) -> Verdict {
         return Verdict::safe();
     }
     // `kill -9 -1` signals every process; pid 1 is init/launchd.
-    let pids: Vec<&str> = args.iter().skip_while(|a| a.text.starts_with('-') && a.text != "-1" || a.text == "-s" || a.text == "-n").map(|a| a.text.as_str()).collect();
+    let pids: Vec<&str> = args
+        .iter()
+        .skip_while(|a| a.text.starts_with('-') && a.text != "-1" || a.text == "-s" || a.text == "-n")
+        .map(|a| a.text.as_str())
+        .collect();
     let last_signal_free: Vec<&str> = pids.iter().copied().filter(|p| !p.starts_with('-') || *p == "-1").collect();
     if last_signal_free.iter().any(|p| *p == "-1" || *p == "1") || args.iter().skip(1).any(|a| a.text == "-1") {
         return critical("kills every process, or the system's first process (kill -1 / kill 1)");
@@ -1379,7 +2044,31 @@ fn ip(args: &[Arg]) -> Verdict {
         (None, _) => Verdict::safe(),
         (Some("netns"), Some("exec")) => moderate("runs a command in another network namespace"),
         (_, None | Some("show" | "list" | "ls" | "lst" | "get" | "help" | "sh" | "s" | "l")) => Verdict::safe(),
-        (_, Some(a)) if !matches!(a, "add" | "del" | "delete" | "set" | "change" | "replace" | "flush" | "append" | "prepend" | "a" | "d" | "exec" | "attach" | "detach" | "save" | "restore" | "up" | "down") => Verdict::safe(),
+        (_, Some(a))
+            if !matches!(
+                a,
+                "add"
+                    | "del"
+                    | "delete"
+                    | "set"
+                    | "change"
+                    | "replace"
+                    | "flush"
+                    | "append"
+                    | "prepend"
+                    | "a"
+                    | "d"
+                    | "exec"
+                    | "attach"
+                    | "detach"
+                    | "save"
+                    | "restore"
+                    | "up"
+                    | "down"
+            ) =>
+        {
+            Verdict::safe()
+        }
         _ => moderate("changes network settings (ip)"),
     }
 }
@@ -1388,11 +2077,28 @@ fn systemctl(args: &[Arg]) -> Verdict {
     let sub = args.iter().find(|a| !a.text.starts_with('-')).map_or("", |a| a.text.as_str());
     let unit = args.iter().filter(|a| !a.text.starts_with('-')).nth(1).map_or("", |a| a.text.as_str());
     match sub {
-        "" | "status" | "list-units" | "list-unit-files" | "list-timers" | "list-sockets" | "list-dependencies" | "list-jobs" | "list-machines" | "list-automounts" | "list-paths" | "is-active" | "is-enabled" | "is-failed" | "is-system-running" | "show" | "cat" | "get-default" | "help" | "show-environment" | "--version" => Verdict::safe(),
-        "poweroff" | "reboot" | "halt" | "kexec" | "suspend" | "hibernate" | "hybrid-sleep" | "suspend-then-hibernate" | "rescue" | "emergency" | "isolate" | "default" | "soft-reboot" | "exit" | "switch-root" => {
-            high(format!("shuts down, restarts or suspends the machine (systemctl {sub})"))
+        "" | "status" | "list-units" | "list-unit-files" | "list-timers" | "list-sockets" | "list-dependencies"
+        | "list-jobs" | "list-machines" | "list-automounts" | "list-paths" | "is-active" | "is-enabled"
+        | "is-failed" | "is-system-running" | "show" | "cat" | "get-default" | "help" | "show-environment"
+        | "--version" => Verdict::safe(),
+        "poweroff"
+        | "reboot"
+        | "halt"
+        | "kexec"
+        | "suspend"
+        | "hibernate"
+        | "hybrid-sleep"
+        | "suspend-then-hibernate"
+        | "rescue"
+        | "emergency"
+        | "isolate"
+        | "default"
+        | "soft-reboot"
+        | "exit"
+        | "switch-root" => high(format!("shuts down, restarts or suspends the machine (systemctl {sub})")),
+        "stop" | "disable" | "mask" | "kill" | "freeze" => {
+            high(format!("stops or disables the service {unit} (systemctl {sub})"))
         }
-        "stop" | "disable" | "mask" | "kill" | "freeze" => high(format!("stops or disables the service {unit} (systemctl {sub})")),
         _ => moderate(format!("starts, restarts or changes the service {unit} (systemctl {sub})")),
     }
 }
@@ -1400,9 +2106,15 @@ fn systemctl(args: &[Arg]) -> Verdict {
 fn launchctl(args: &[Arg]) -> Verdict {
     let sub = args.first().map_or("", |a| a.text.as_str());
     match sub {
-        "list" | "print" | "print-disabled" | "print-cache" | "blame" | "dumpstate" | "version" | "help" | "managerpid" | "manageruid" | "managername" | "error" | "procinfo" | "hostinfo" | "examine" | "dumpjpcategory" | "getenv" => Verdict::safe(),
-        "load" | "bootstrap" | "enable" | "submit" | "asuser" => high(format!("installs a service that starts at every login or boot (launchctl {sub})")),
-        "unload" | "bootout" | "disable" | "remove" | "stop" | "kill" => high(format!("stops or removes a service (launchctl {sub})")),
+        "list" | "print" | "print-disabled" | "print-cache" | "blame" | "dumpstate" | "version" | "help"
+        | "managerpid" | "manageruid" | "managername" | "error" | "procinfo" | "hostinfo" | "examine"
+        | "dumpjpcategory" | "getenv" => Verdict::safe(),
+        "load" | "bootstrap" | "enable" | "submit" | "asuser" => {
+            high(format!("installs a service that starts at every login or boot (launchctl {sub})"))
+        }
+        "unload" | "bootout" | "disable" | "remove" | "stop" | "kill" => {
+            high(format!("stops or removes a service (launchctl {sub})"))
+        }
         "reboot" | "halt" => high("restarts or halts the machine (launchctl reboot)"),
         _ => moderate(format!("changes a service (launchctl {sub})")),
     }
@@ -1419,7 +2131,13 @@ fn crontab(args: &[Arg], ctx: &Ctx) -> Verdict {
     if o.short('e') {
         return moderate("opens your scheduled jobs in an editor");
     }
-    let source = o.operands().first().map_or("its input".to_string(), |a| if a.text == "-" { "its input".into() } else { a.text.clone() });
+    let source = o.operands().first().map_or("its input".to_string(), |a| {
+        if a.text == "-" {
+            "its input".into()
+        } else {
+            a.text.clone()
+        }
+    });
     high(format!("replaces all your scheduled jobs with {source}; they will run unattended"))
 }
 
@@ -1428,14 +2146,28 @@ fn firewall(name: &str, args: &[Arg]) -> Verdict {
     let lists = match name {
         "nft" => t.first().is_some_and(|s| *s == "list"),
         "ufw" => t.first().is_some_and(|s| matches!(*s, "status" | "show" | "app")),
-        "pfctl" => t.iter().all(|s| s.starts_with("-s") || *s == "-v" || *s == "-a" || !s.starts_with('-')) && t.iter().any(|s| s.starts_with("-s")),
-        "firewall-cmd" => t.iter().all(|s| s.starts_with("--list") || s.starts_with("--get") || s.starts_with("--query") || *s == "--state" || s.starts_with("--zone")),
-        _ => t.iter().any(|s| matches!(*s, "-L" | "-S" | "--list" | "--list-rules" | "-nL" | "-Ln" | "-nvL" | "-vnL" | "-vL")) && !t.iter().any(|s| matches!(*s, "-F" | "-X" | "-D" | "-A" | "-I" | "-P")),
+        "pfctl" => {
+            t.iter().all(|s| s.starts_with("-s") || *s == "-v" || *s == "-a" || !s.starts_with('-'))
+                && t.iter().any(|s| s.starts_with("-s"))
+        }
+        "firewall-cmd" => t.iter().all(|s| {
+            s.starts_with("--list")
+                || s.starts_with("--get")
+                || s.starts_with("--query")
+                || *s == "--state"
+                || s.starts_with("--zone")
+        }),
+        _ => {
+            t.iter().any(|s| {
+                matches!(*s, "-L" | "-S" | "--list" | "--list-rules" | "-nL" | "-Ln" | "-nvL" | "-vnL" | "-vL")
+            }) && !t.iter().any(|s| matches!(*s, "-F" | "-X" | "-D" | "-A" | "-I" | "-P"))
+        }
     };
     if lists {
         return Verdict::safe();
     }
-    let opens = t.iter().any(|s| matches!(*s, "-F" | "--flush" | "-X" | "disable" | "-d" | "flush" | "reset")) || t.windows(2).any(|w| w[0] == "-P" && w.len() > 1) && t.contains(&"ACCEPT");
+    let opens = t.iter().any(|s| matches!(*s, "-F" | "--flush" | "-X" | "disable" | "-d" | "flush" | "reset"))
+        || t.windows(2).any(|w| w[0] == "-P" && w.len() > 1) && t.contains(&"ACCEPT");
     if opens {
         high(format!("turns off or clears the firewall's rules ({name})"))
     } else {
@@ -1448,20 +2180,40 @@ fn mac_tool(name: &str, args: &[Arg]) -> Verdict {
     let first = t.first().copied().unwrap_or("");
     let read = match name {
         "scutil" => first == "--get" || first == "--dns" || first == "--proxy" || first == "--nwi" || first == "-r",
-        "networksetup" => first.starts_with("-get") || first.starts_with("-list") || first == "-version" || first == "-help",
+        "networksetup" => {
+            first.starts_with("-get") || first.starts_with("-list") || first == "-version" || first == "-help"
+        }
         "pmset" => first == "-g",
         "softwareupdate" => matches!(first, "-l" | "--list" | "--history" | "--list-full-installers"),
         "mdutil" => first == "-s" || first == "-sa",
         "xattr" => !t.iter().any(|s| matches!(*s, "-d" | "-c" | "-w" | "-rd" | "-cr" | "-rc" | "-dr")),
-        "codesign" => t.iter().any(|s| matches!(*s, "-d" | "-v" | "--verify" | "--display" | "-dv" | "-dvv" | "-dvvv" | "-vvv")),
-        "security" => first.starts_with("find-certificate") || matches!(first, "list-keychains" | "show-keychain-info" | "default-keychain" | "login-keychain" | "verify-cert" | "cms" | "list-smartcards"),
-        "plutil" => matches!(first, "-p" | "-lint" | "-help") || (first == "-convert" && t.contains(&"-o") && t.contains(&"-")),
+        "codesign" => {
+            t.iter().any(|s| matches!(*s, "-d" | "-v" | "--verify" | "--display" | "-dv" | "-dvv" | "-dvvv" | "-vvv"))
+        }
+        "security" => {
+            first.starts_with("find-certificate")
+                || matches!(
+                    first,
+                    "list-keychains"
+                        | "show-keychain-info"
+                        | "default-keychain"
+                        | "login-keychain"
+                        | "verify-cert"
+                        | "cms"
+                        | "list-smartcards"
+                )
+        }
+        "plutil" => {
+            matches!(first, "-p" | "-lint" | "-help") || (first == "-convert" && t.contains(&"-o") && t.contains(&"-"))
+        }
         "profiles" => matches!(first, "list" | "show" | "status" | "-P" | "-L"),
         _ => false,
     };
     if read {
         Verdict::safe()
-    } else if name == "security" && (first.starts_with("delete") || first == "dump-keychain" || first.ends_with("-password")) {
+    } else if name == "security"
+        && (first.starts_with("delete") || first == "dump-keychain" || first.ends_with("-password"))
+    {
         high(format!("reads or removes secrets from your keychain (security {first})"))
     } else {
         moderate(format!("changes system settings ({name} {first})"))
@@ -1470,7 +2222,12 @@ fn mac_tool(name: &str, args: &[Arg]) -> Verdict {
 
 fn download(j: &mut Judge, name: &str, args: &[Arg]) -> Verdict {
     let o = Opts { args };
-    let url = args.iter().find(|a| a.text.contains("://")).map(|a| a.text.clone()).or_else(|| o.operands().last().map(|a| a.text.clone())).unwrap_or_default();
+    let url = args
+        .iter()
+        .find(|a| a.text.contains("://"))
+        .map(|a| a.text.clone())
+        .or_else(|| o.operands().last().map(|a| a.text.clone()))
+        .unwrap_or_default();
     let host = url.split("://").nth(1).unwrap_or(&url).split('/').next().unwrap_or("").to_string();
     let mut v = Verdict::safe();
     // Uploads: `-d @file`, `-F x=@file`, `-T file`, `--post-file`.
@@ -1478,13 +2235,18 @@ fn download(j: &mut Judge, name: &str, args: &[Arg]) -> Verdict {
         let t = a.text.as_str();
         let value = |k: usize| args.get(k).map(|a| a.text.as_str()).unwrap_or("");
         let sent = match t {
-            "-d" | "--data" | "--data-binary" | "--data-raw" | "--data-urlencode" | "-F" | "--form" | "--json" => value(i + 1).split_once('@').map(|(_, f)| f.to_string()).or(Some(String::new())),
+            "-d" | "--data" | "--data-binary" | "--data-raw" | "--data-urlencode" | "-F" | "--form" | "--json" => {
+                value(i + 1).split_once('@').map(|(_, f)| f.to_string()).or(Some(String::new()))
+            }
             "-T" | "--upload-file" | "--post-file" | "--body-file" => Some(value(i + 1).to_string()),
             _ => None,
         };
         if let Some(f) = sent {
             let secret = !f.is_empty() && {
-                let p = place(&crate::words::Arg { shape: f.replacen('~', &crate::words::HOME.to_string(), 1), ..Arg::plain(&f) }, j.cwd.as_ref());
+                let p = place(
+                    &crate::words::Arg { shape: f.replacen('~', &crate::words::HOME.to_string(), 1), ..Arg::plain(&f) },
+                    j.cwd.as_ref(),
+                );
                 matches!(p, Place::Secrets(_) | Place::System(_) | Place::Startup(_))
                     || f.contains(".ssh")
                     || f.contains("id_rsa")
@@ -1499,7 +2261,9 @@ fn download(j: &mut Judge, name: &str, args: &[Arg]) -> Verdict {
             });
         }
     }
-    let out = o.value(&["-o", "--output"]).or_else(|| if name == "wget" { o.value(&["-O", "--output-document"]) } else { None });
+    let out =
+        o.value(&["-o", "--output"])
+            .or_else(|| if name == "wget" { o.value(&["-O", "--output-document"]) } else { None });
     match out {
         Some(f) if f.text != "-" && f.text != "/dev/stdout" => {
             j.note_download(&f.text);
@@ -1522,7 +2286,9 @@ fn download(j: &mut Judge, name: &str, args: &[Arg]) -> Verdict {
 
 fn alias(j: &mut Judge, name: &str, args: &[Arg]) -> Verdict {
     let defs: Vec<&Arg> = args.iter().filter(|a| !a.text.starts_with('-')).collect();
-    if name == "abbr" && (defs.is_empty() || args.iter().any(|a| matches!(a.text.as_str(), "-l" | "--list" | "-s" | "--show"))) {
+    if name == "abbr"
+        && (defs.is_empty() || args.iter().any(|a| matches!(a.text.as_str(), "-l" | "--list" | "-s" | "--show")))
+    {
         return Verdict::safe();
     }
     let mut v = Verdict::safe();
@@ -1530,7 +2296,9 @@ fn alias(j: &mut Judge, name: &str, args: &[Arg]) -> Verdict {
     let pairs: Vec<(String, String, bool)> = if name == "abbr" {
         defs.chunks(2).filter(|c| c.len() == 2).map(|c| (c[0].text.clone(), c[1].text.clone(), c[1].dynamic)).collect()
     } else {
-        defs.iter().filter_map(|a| a.text.split_once('=').map(|(k, val)| (k.to_string(), val.to_string(), a.dynamic))).collect()
+        defs.iter()
+            .filter_map(|a| a.text.split_once('=').map(|(k, val)| (k.to_string(), val.to_string(), a.dynamic)))
+            .collect()
     };
     for (k, val, dynamic) in pairs {
         let inner = if dynamic {
@@ -1545,20 +2313,72 @@ fn alias(j: &mut Judge, name: &str, args: &[Arg]) -> Verdict {
         } else {
             moderate(format!("defines the alias {k}"))
         };
-        v = v.or(w).or(if inner.risk > Risk::Moderate { Verdict { reason: format!("defines `{k}` as a command that {}", inner.reason), ..inner } } else { Verdict::safe() });
+        v = v.or(w).or(if inner.risk > Risk::Moderate {
+            Verdict { reason: format!("defines `{k}` as a command that {}", inner.reason), ..inner }
+        } else {
+            Verdict::safe()
+        });
     }
     v
 }
 
 fn is_builtin(name: &str) -> bool {
-    matches!(name, "cd" | "sudo" | "git" | "ssh" | "exit" | "clear" | "mv" | "cp" | "vim" | "python" | "python3" | "pip" | "npm" | "curl" | "wget" | "man" | "less" | "which" | "echo" | "source" | "exec" | "eval" | "kill" | "export" | "history" | "alias" | "unalias" | "command" | "builtin" | "doas" | "su" | "top" | "ps" | "tar" | "make" | "docker" | "kubectl")
+    matches!(
+        name,
+        "cd" | "sudo"
+            | "git"
+            | "ssh"
+            | "exit"
+            | "clear"
+            | "mv"
+            | "cp"
+            | "vim"
+            | "python"
+            | "python3"
+            | "pip"
+            | "npm"
+            | "curl"
+            | "wget"
+            | "man"
+            | "less"
+            | "which"
+            | "echo"
+            | "source"
+            | "exec"
+            | "eval"
+            | "kill"
+            | "export"
+            | "history"
+            | "alias"
+            | "unalias"
+            | "command"
+            | "builtin"
+            | "doas"
+            | "su"
+            | "top"
+            | "ps"
+            | "tar"
+            | "make"
+            | "docker"
+            | "kubectl"
+    )
 }
 
 fn database(name: &str, args: &[Arg]) -> Verdict {
     let sql = args.iter().map(|a| a.text.to_uppercase()).collect::<Vec<_>>().join(" ");
-    let destroys = ["DROP DATABASE", "DROP TABLE", "DROP SCHEMA", "TRUNCATE", "FLUSHALL", "FLUSHDB", "DROPDATABASE", "DROP USER", "DROP OWNED"]
-        .iter()
-        .any(|k| sql.contains(k))
+    let destroys = [
+        "DROP DATABASE",
+        "DROP TABLE",
+        "DROP SCHEMA",
+        "TRUNCATE",
+        "FLUSHALL",
+        "FLUSHDB",
+        "DROPDATABASE",
+        "DROP USER",
+        "DROP OWNED",
+    ]
+    .iter()
+    .any(|k| sql.contains(k))
         || (sql.contains("DELETE FROM") && !sql.contains("WHERE"));
     if destroys {
         high(format!("deletes a database, a table or all its rows ({name})"))
@@ -1576,7 +2396,12 @@ fn openssl(j: &mut Judge, args: &[Arg]) -> Verdict {
         return j.write_to(out, Write::Overwrite, "openssl");
     }
     match sub {
-        "version" | "x509" | "dgst" | "list" | "ciphers" | "verify" | "asn1parse" | "crl" | "req" | "rsa" | "ec" | "pkey" | "speed" | "help" | "sha256" | "sha1" | "md5" | "rand" | "prime" | "errstr" | "base64" | "enc" if !(sub == "req" && o.short('n') && o.long("-new")) => Verdict::safe(),
+        "version" | "x509" | "dgst" | "list" | "ciphers" | "verify" | "asn1parse" | "crl" | "req" | "rsa" | "ec"
+        | "pkey" | "speed" | "help" | "sha256" | "sha1" | "md5" | "rand" | "prime" | "errstr" | "base64" | "enc"
+            if !(sub == "req" && o.short('n') && o.long("-new")) =>
+        {
+            Verdict::safe()
+        }
         "s_client" => moderate("opens a network connection (openssl s_client)"),
         _ => moderate(format!("runs openssl {sub}, which can write keys or files")),
     }
@@ -1588,7 +2413,19 @@ mod tests {
 
     #[test]
     fn sed_programs() {
-        for ok in ["s/a/b/g", "1d", "/x/d;s/q/r/2", "-n 5p", "$!N;P;D", "s#/a#/b#", "y/abc/xyz/", "/^#/!p", "s/\\r$//", "1,5p", "s/x/y/;s/z/w/gI"] {
+        for ok in [
+            "s/a/b/g",
+            "1d",
+            "/x/d;s/q/r/2",
+            "-n 5p",
+            "$!N;P;D",
+            "s#/a#/b#",
+            "y/abc/xyz/",
+            "/^#/!p",
+            "s/\\r$//",
+            "1,5p",
+            "s/x/y/;s/z/w/gI",
+        ] {
             let s = ok.trim_start_matches("-n ");
             assert!(sed_script(s).is_ok(), "{ok}");
         }

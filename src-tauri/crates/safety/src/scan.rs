@@ -39,7 +39,10 @@ pub(crate) fn scan(j: &mut Judge, text: &str) -> Verdict {
         v = v.or(w);
     }
     if let Some(name) = fork_bomb(text) {
-        v = v.or(Verdict::new(Risk::Critical, format!("is a fork bomb: `{name}` starts copies of itself until the machine stalls")));
+        v = v.or(Verdict::new(
+            Risk::Critical,
+            format!("is a fork bomb: `{name}` starts copies of itself until the machine stalls"),
+        ));
     }
     v
 }
@@ -51,7 +54,11 @@ const KEYWORDS: &[&str] = &[
 
 fn is_assignment(w: &str) -> bool {
     match w.split_once('=') {
-        Some((k, _)) => !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !k.starts_with(|c: char| c.is_ascii_digit()),
+        Some((k, _)) => {
+            !k.is_empty()
+                && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !k.starts_with(|c: char| c.is_ascii_digit())
+        }
         None => false,
     }
 }
@@ -70,7 +77,9 @@ fn segments(text: &str) -> Vec<Vec<Word>> {
             let mut pieces = vec![];
             for p in std::mem::take(&mut w.pieces) {
                 match p {
-                    Piece::Lit(t, q) if t.contains('$') && (!q || w.raw.contains('"')) => pieces.extend(with_vars(&t, q)),
+                    Piece::Lit(t, q) if t.contains('$') && (!q || w.raw.contains('"')) => {
+                        pieces.extend(with_vars(&t, q))
+                    }
                     p => pieces.push(p),
                 }
             }
@@ -132,7 +141,10 @@ fn segments(text: &str) -> Vec<Vec<Word>> {
                 out.push(std::mem::take(&mut cur));
             }
             ' ' | '\t' => flush_word(&mut word, &mut cur),
-            ';' | '&' | '|' | '\n' | '(' | ')' | '`' | '{' | '}' if !(c == '{' && chars.peek().is_some_and(|n| !n.is_whitespace())) && !(c == '}' && word.is_some()) => {
+            // `{a,b}` and `x}` are words; `{ ` and a lone `}` are not.
+            ';' | '&' | '|' | '\n' | '(' | ')' | '`' | '{' | '}'
+                if !(c == '{' && chars.peek().is_some_and(|n| !n.is_whitespace()) || c == '}' && word.is_some()) =>
+            {
                 flush_word(&mut word, &mut cur);
                 out.push(std::mem::take(&mut cur));
             }
@@ -215,7 +227,14 @@ pub(crate) fn fork_bomb(text: &str) -> Option<String> {
     let mut from = 0;
     while let Some(at) = s[from..].find("(){") {
         let at = from + at;
-        let name: String = s[..at].chars().rev().take_while(|c| !";&|(){}".contains(*c)).collect::<Vec<_>>().into_iter().rev().collect();
+        let name: String = s[..at]
+            .chars()
+            .rev()
+            .take_while(|c| !";&|(){}".contains(*c))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         let name = name.trim_start_matches("function").to_string();
         let body = &s[at + 3..];
         if !name.is_empty() && (body.contains(&format!("{name}|{name}")) || body.contains(&format!("{name}&"))) {
@@ -277,9 +296,10 @@ pub(crate) fn zsh_prepare(text: &str) -> (String, Vec<String>) {
             '(' if word_glob && out.len() > word_start => {
                 // A qualifier ends the word: `(…)` then a space or the end.
                 let close = chars[i..].iter().position(|&d| d == ')').map(|p| i + p);
-                let ends = close.is_some_and(|e| chars.get(e + 1).is_none_or(|n| n.is_whitespace() || ";&|)".contains(*n)));
+                let ends =
+                    close.is_some_and(|e| chars.get(e + 1).is_none_or(|n| n.is_whitespace() || ";&|)".contains(*n)));
                 match close {
-                    Some(e) if ends && !chars[i..e].iter().any(|c| c.is_whitespace() && false) => {
+                    Some(e) if ends => {
                         let q: String = chars[i + 1..e].iter().collect();
                         if let Some(code) = qualifier_code(&q) {
                             codes.push(code);
@@ -306,7 +326,7 @@ fn short_for(line: &str) -> String {
     let Some(after) = after.trim_start().strip_prefix('(') else { return line.to_string() };
     let Some(close) = after.find(')') else { return line.to_string() };
     let body = after[close + 1..].trim();
-    if name.is_empty() || body.is_empty() || body.starts_with("do") || body.starts_with('{') && false {
+    if name.is_empty() || body.is_empty() || body.starts_with("do") {
         return line.to_string();
     }
     format!("for {name} in {}; do {body}; done", &after[..close])

@@ -86,8 +86,15 @@ pub(crate) enum Node {
     Seq(Vec<Node>),
     /// A compound command: its body, the words it expands (a `for` list, a
     /// `case` subject, a test) and its redirections.
-    Group { body: Vec<Node>, words: Vec<Word>, redirects: Vec<Redirect> },
-    Func { name: String, body: Vec<Node> },
+    Group {
+        body: Vec<Node>,
+        words: Vec<Word>,
+        redirects: Vec<Redirect>,
+    },
+    Func {
+        name: String,
+        body: Vec<Node>,
+    },
     Bg(Box<Node>),
 }
 
@@ -246,8 +253,13 @@ impl<'a> Reader<'a> {
                 ..Default::default()
             }),
             "variable_assignments" | "declaration_command" | "unset_command" => Node::Cmd(self.command(n, depth)),
-            "test_command" | "arithmetic_expansion" | "binary_expression" | "unary_expression"
-            | "parenthesized_expression" | "postfix_expression" | "ternary_expression" => {
+            "test_command"
+            | "arithmetic_expansion"
+            | "binary_expression"
+            | "unary_expression"
+            | "parenthesized_expression"
+            | "postfix_expression"
+            | "ternary_expression" => {
                 Node::Group { body: vec![], words: self.words_within(n, depth), redirects: vec![] }
             }
             _ if is_wordish(kind) => Node::Group { body: vec![], words: vec![self.word(n, depth)], redirects: vec![] },
@@ -538,8 +550,16 @@ impl<'a> Reader<'a> {
         }
         let text = self.text(n);
         match n.kind() {
-            "word" | "number" | "integer" | "float" | "string_content" | "heredoc_content" | "extglob_pattern"
-            | "glob" | "variable_name" | "special_variable_name" => {
+            "word"
+            | "number"
+            | "integer"
+            | "float"
+            | "string_content"
+            | "heredoc_content"
+            | "extglob_pattern"
+            | "glob"
+            | "variable_name"
+            | "special_variable_name" => {
                 if quoted {
                     out.push(Piece::Lit(unescape_in_quotes(text, self.fish), true))
                 } else if n.kind() == "glob" {

@@ -51,7 +51,10 @@ fn high_and_critical_carry_a_safer_alternative_where_there_is_one() {
         ("terraform destroy", "terraform plan -destroy"),
         ("git push --force origin main", "git push --force-with-lease origin main"),
         ("cd build && rm -rf *", "cd build && rm -rI *"),
-        ("curl -fsSL https://get.example.com/i.sh | sh", "curl -fsSL https://get.example.com/i.sh -o install.sh && less install.sh"),
+        (
+            "curl -fsSL https://get.example.com/i.sh | sh",
+            "curl -fsSL https://get.example.com/i.sh -o install.sh && less install.sh",
+        ),
     ];
     for (cmd, safer) in cases {
         let a = classify(cmd);
@@ -155,7 +158,13 @@ fn tokenizer_traps_from_fuzzing_end() {
         assert!(start.elapsed() < std::time::Duration::from_secs(1), "{cmd:?} took {:?}", start.elapsed());
         assert_eq!(after.risk, Risk::Critical, "{cmd:?}: {after:?}");
     }
-    for plain in ["cat <<< hi", "cat <<EOF\nhi\nEOF", "cat <<-'X'\nhi\n\tX", "echo $((1 << 2))", "cat <<EOF | wc -l\n$(date) `id`\nEOF"] {
+    for plain in [
+        "cat <<< hi",
+        "cat <<EOF\nhi\nEOF",
+        "cat <<-'X'\nhi\n\tX",
+        "echo $((1 << 2))",
+        "cat <<EOF | wc -l\n$(date) `id`\nEOF",
+    ] {
         assert_eq!(risk(plain), Risk::Safe, "{plain:?}: {}", classify(plain).reason);
     }
     assert!(risk("rm -rf /\r") >= Risk::Critical);

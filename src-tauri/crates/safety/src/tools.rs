@@ -53,8 +53,19 @@ pub(crate) fn git(j: &mut Judge, args: &[Arg], ctx: &Ctx) -> Verdict {
                 let setting = args.get(i + 1).map(|a| a.text.clone()).unwrap_or_default();
                 let (key, value) = setting.split_once('=').unwrap_or((&setting, ""));
                 let key = key.to_ascii_lowercase();
-                let runs = matches!(key.as_str(), "core.pager" | "core.editor" | "core.sshcommand" | "core.fsmonitor" | "sequence.editor" | "diff.external" | "credential.helper" | "core.hookspath" | "pager.log" | "pager.diff")
-                    || key.starts_with("alias.") && value.starts_with('!')
+                let runs = matches!(
+                    key.as_str(),
+                    "core.pager"
+                        | "core.editor"
+                        | "core.sshcommand"
+                        | "core.fsmonitor"
+                        | "sequence.editor"
+                        | "diff.external"
+                        | "credential.helper"
+                        | "core.hookspath"
+                        | "pager.log"
+                        | "pager.diff"
+                ) || key.starts_with("alias.") && value.starts_with('!')
                     || key.starts_with("pager.");
                 let mut v = moderate("runs git with settings given on the command line, which can run other programs");
                 if runs && !value.is_empty() {
@@ -78,11 +89,12 @@ pub(crate) fn git(j: &mut Judge, args: &[Arg], ctx: &Ctx) -> Verdict {
     let rest = &args[i + 1..];
     let w = words(rest);
     let v = match sub {
-        "status" | "log" | "show" | "blame" | "annotate" | "shortlog" | "describe" | "rev-parse" | "rev-list" | "ls-files"
-        | "ls-tree" | "ls-remote" | "cat-file" | "grep" | "show-ref" | "show-branch" | "for-each-ref" | "name-rev"
-        | "merge-base" | "count-objects" | "whatchanged" | "check-ignore" | "check-attr" | "check-ref-format" | "var"
-        | "verify-commit" | "verify-tag" | "fsck" | "diff-tree" | "diff-files" | "diff-index" | "range-diff" | "cherry"
-        | "help" | "version" | "--version" | "-v" | "--help" | "diff" | "difftool" => {
+        "status" | "log" | "show" | "blame" | "annotate" | "shortlog" | "describe" | "rev-parse" | "rev-list"
+        | "ls-files" | "ls-tree" | "ls-remote" | "cat-file" | "grep" | "show-ref" | "show-branch" | "for-each-ref"
+        | "name-rev" | "merge-base" | "count-objects" | "whatchanged" | "check-ignore" | "check-attr"
+        | "check-ref-format" | "var" | "verify-commit" | "verify-tag" | "fsck" | "diff-tree" | "diff-files"
+        | "diff-index" | "range-diff" | "cherry" | "help" | "version" | "--version" | "-v" | "--help" | "diff"
+        | "difftool" => {
             if has(rest, "--output") || (sub == "difftool") {
                 moderate(format!("writes git's output to a file or runs a diff tool (git {sub})"))
             } else {
@@ -91,11 +103,38 @@ pub(crate) fn git(j: &mut Judge, args: &[Arg], ctx: &Ctx) -> Verdict {
         }
         "branch" => {
             let changes = rest.iter().any(|a| {
-                matches!(a.text.as_str(), "-d" | "-D" | "-m" | "-M" | "-c" | "-C" | "--delete" | "--move" | "--copy" | "-f" | "--force" | "-u" | "--set-upstream-to" | "--unset-upstream" | "--edit-description" | "--track" | "--no-track")
+                matches!(
+                    a.text.as_str(),
+                    "-d" | "-D"
+                        | "-m"
+                        | "-M"
+                        | "-c"
+                        | "-C"
+                        | "--delete"
+                        | "--move"
+                        | "--copy"
+                        | "-f"
+                        | "--force"
+                        | "-u"
+                        | "--set-upstream-to"
+                        | "--unset-upstream"
+                        | "--edit-description"
+                        | "--track"
+                        | "--no-track"
+                )
             });
-            let listing = rest.iter().any(|a| matches!(a.text.as_str(), "-l" | "--list" | "--contains" | "--merged" | "--no-merged" | "--points-at" | "--show-current"));
+            let listing = rest.iter().any(|a| {
+                matches!(
+                    a.text.as_str(),
+                    "-l" | "--list" | "--contains" | "--merged" | "--no-merged" | "--points-at" | "--show-current"
+                )
+            });
             if short(rest, 'D') || (short(rest, 'd') && short(rest, 'f')) {
-                high(format!("deletes the branch {} even if its commits are not merged anywhere", w.first().unwrap_or(&""))).safer(ctx, swap(&ctx.raw, "-D", "-d"))
+                high(format!(
+                    "deletes the branch {} even if its commits are not merged anywhere",
+                    w.first().unwrap_or(&"")
+                ))
+                .safer(ctx, swap(&ctx.raw, "-D", "-d"))
             } else if changes {
                 moderate("deletes, renames or changes branches")
             } else if w.is_empty() || listing {
@@ -107,7 +146,11 @@ pub(crate) fn git(j: &mut Judge, args: &[Arg], ctx: &Ctx) -> Verdict {
         "tag" => {
             if short(rest, 'd') || has(rest, "--delete") {
                 moderate("deletes tags")
-            } else if w.is_empty() || rest.iter().any(|a| matches!(a.text.as_str(), "-l" | "--list" | "--contains" | "--points-at" | "-v" | "--verify" | "-n")) {
+            } else if w.is_empty()
+                || rest.iter().any(|a| {
+                    matches!(a.text.as_str(), "-l" | "--list" | "--contains" | "--points-at" | "-v" | "--verify" | "-n")
+                })
+            {
                 Verdict::safe()
             } else {
                 moderate(format!("creates the tag {}", w[0]))
@@ -118,8 +161,24 @@ pub(crate) fn git(j: &mut Judge, args: &[Arg], ctx: &Ctx) -> Verdict {
             Some(s) => moderate(format!("changes the repository's remotes (git remote {s})")),
         },
         "config" => {
-            let read = rest.iter().any(|a| a.text.starts_with("--get") || matches!(a.text.as_str(), "-l" | "--list" | "get" | "list" | "--show-origin" | "--show-scope"))
-                || (w.len() == 1 && !w[0].contains(' ') && !rest.iter().any(|a| matches!(a.text.as_str(), "--unset" | "--unset-all" | "--add" | "--replace-all" | "--rename-section" | "--remove-section" | "-e" | "--edit")));
+            let read = rest.iter().any(|a| {
+                a.text.starts_with("--get")
+                    || matches!(a.text.as_str(), "-l" | "--list" | "get" | "list" | "--show-origin" | "--show-scope")
+            }) || (w.len() == 1
+                && !w[0].contains(' ')
+                && !rest.iter().any(|a| {
+                    matches!(
+                        a.text.as_str(),
+                        "--unset"
+                            | "--unset-all"
+                            | "--add"
+                            | "--replace-all"
+                            | "--rename-section"
+                            | "--remove-section"
+                            | "-e"
+                            | "--edit"
+                    )
+                }));
             if read {
                 Verdict::safe()
             } else {
@@ -128,31 +187,41 @@ pub(crate) fn git(j: &mut Judge, args: &[Arg], ctx: &Ctx) -> Verdict {
         }
         "stash" => match w.first().copied() {
             Some("list" | "show") => Verdict::safe(),
-            Some("clear") => high("deletes every stashed change for good (git stash clear)").safer(ctx, swap(&ctx.raw, "clear", "list")),
+            Some("clear") => high("deletes every stashed change for good (git stash clear)")
+                .safer(ctx, swap(&ctx.raw, "clear", "list")),
             Some("drop") => moderate("deletes a stashed change (git stash drop)"),
             _ => moderate("stashes or restores uncommitted changes"),
         },
         "worktree" => match w.first().copied() {
             Some("list") => Verdict::safe(),
-            Some("remove") if short(rest, 'f') || has(rest, "--force") => high("deletes a worktree with its uncommitted changes"),
+            Some("remove") if short(rest, 'f') || has(rest, "--force") => {
+                high("deletes a worktree with its uncommitted changes")
+            }
             _ => moderate("changes the repository's worktrees"),
         },
         "reflog" => match w.first().copied() {
             None | Some("show" | "list" | "exists") => Verdict::safe(),
-            Some(s) => high(format!("deletes entries from the reflog, which is how lost commits are recovered (git reflog {s})")),
+            Some(s) => high(format!(
+                "deletes entries from the reflog, which is how lost commits are recovered (git reflog {s})"
+            )),
         },
         "bisect" if matches!(w.first().copied(), Some("log" | "view" | "visualize")) => Verdict::safe(),
         "submodule" => match w.first().copied() {
             None | Some("status" | "summary") => Verdict::safe(),
             Some("foreach") => {
                 let code = w[1..].join(" ");
-                j.code(&code, Dialect::Bash, &Default::default()).at_least(Risk::Moderate, "runs a command in every submodule")
+                j.code(&code, Dialect::Bash, &Default::default())
+                    .at_least(Risk::Moderate, "runs a command in every submodule")
             }
             _ => moderate("changes the repository's submodules"),
         },
         "push" => {
-            let force = rest.iter().any(|a| matches!(a.text.as_str(), "-f" | "--force" | "--force-with-lease" | "--force-if-includes" | "--mirror" | "--prune") || a.text.starts_with("--force-with-lease="))
-                || w.iter().skip(1).any(|r| r.starts_with('+'))
+            let force = rest.iter().any(|a| {
+                matches!(
+                    a.text.as_str(),
+                    "-f" | "--force" | "--force-with-lease" | "--force-if-includes" | "--mirror" | "--prune"
+                ) || a.text.starts_with("--force-with-lease=")
+            }) || w.iter().skip(1).any(|r| r.starts_with('+'))
                 || (short(rest, 'f') && !rest.iter().any(|a| a.text.starts_with("--")));
             let delete = has(rest, "--delete") || short(rest, 'd') || w.iter().skip(1).any(|r| r.starts_with(':'));
             if delete {
@@ -167,7 +236,8 @@ pub(crate) fn git(j: &mut Judge, args: &[Arg], ctx: &Ctx) -> Verdict {
                 if lease {
                     v
                 } else {
-                    let s = swap(&ctx.raw, "--force", "--force-with-lease").or_else(|| swap(&ctx.raw, "-f", "--force-with-lease"));
+                    let s = swap(&ctx.raw, "--force", "--force-with-lease")
+                        .or_else(|| swap(&ctx.raw, "-f", "--force-with-lease"));
                     v.safer(ctx, s)
                 }
             } else {
@@ -176,7 +246,8 @@ pub(crate) fn git(j: &mut Judge, args: &[Arg], ctx: &Ctx) -> Verdict {
         }
         "reset" => {
             if has(rest, "--hard") || has(rest, "--merge") {
-                high("discards uncommitted changes for good and moves the branch (git reset --hard)").safer(ctx, swap(&ctx.raw, "--hard", "--keep"))
+                high("discards uncommitted changes for good and moves the branch (git reset --hard)")
+                    .safer(ctx, swap(&ctx.raw, "--hard", "--keep"))
             } else {
                 moderate("moves the branch or unstages changes (git reset)")
             }
@@ -204,11 +275,13 @@ pub(crate) fn git(j: &mut Judge, args: &[Arg], ctx: &Ctx) -> Verdict {
         "checkout" | "restore" | "switch" => {
             let all = w.iter().any(|p| matches!(*p, "." | ":/" | "*" | "./"));
             let force = short(rest, 'f') || has(rest, "--force") || has(rest, "--discard-changes");
-            let staged_only = sub == "restore" && has(rest, "--staged") && !has(rest, "--worktree") && !short(rest, 'W');
+            let staged_only =
+                sub == "restore" && has(rest, "--staged") && !has(rest, "--worktree") && !short(rest, 'W');
             if staged_only {
                 moderate("unstages changes (git restore --staged)")
             } else if all || force {
-                high(format!("discards all uncommitted changes for good (git {sub})")).safer(ctx, Some("git stash".into()))
+                high(format!("discards all uncommitted changes for good (git {sub})"))
+                    .safer(ctx, Some("git stash".into()))
             } else if has(rest, "--") || sub == "restore" {
                 moderate(format!("discards uncommitted changes to {} (git {sub})", w.last().unwrap_or(&"files")))
             } else {
@@ -216,14 +289,20 @@ pub(crate) fn git(j: &mut Judge, args: &[Arg], ctx: &Ctx) -> Verdict {
             }
         }
         "filter-branch" | "filter-repo" => high(format!("rewrites the whole history of the repository (git {sub})")),
-        "gc" | "prune" if rest.iter().any(|a| a.text.starts_with("--prune") && a.text.contains("now")) || sub == "prune" => {
+        "gc" | "prune"
+            if rest.iter().any(|a| a.text.starts_with("--prune") && a.text.contains("now")) || sub == "prune" =>
+        {
             high("permanently deletes unreachable commits, which can no longer be recovered")
         }
         "update-ref" if short(rest, 'd') => high("deletes a branch or ref directly (git update-ref -d)"),
         "rebase" => moderate("rewrites the branch's history (git rebase)"),
         "commit" if has(rest, "--amend") => moderate("replaces the last commit (git commit --amend)"),
         "archive" | "format-patch" | "bundle" => moderate(format!("writes files from the repository (git {sub})")),
-        "clone" | "fetch" | "pull" | "merge" | "cherry-pick" | "revert" | "commit" | "add" | "mv" | "rm" | "init" | "am" | "apply" | "notes" | "bisect" | "gc" | "repack" | "lfs" | "sparse-checkout" | "maintenance" | "tag-" | "update-index" | "replace" | "switch-" | "stage" | "unstage" | "citool" | "gui" | "instaweb" | "mergetool" | "p4" | "svn" | "send-email" | "request-pull" | "rerere" | "restore-" | "update-ref" | "symbolic-ref" | "pack-refs" | "write-tree" | "commit-tree" | "hash-object" | "mktag" | "mktree" => {
+        "clone" | "fetch" | "pull" | "merge" | "cherry-pick" | "revert" | "commit" | "add" | "mv" | "rm" | "init"
+        | "am" | "apply" | "notes" | "bisect" | "gc" | "repack" | "lfs" | "sparse-checkout" | "maintenance"
+        | "tag-" | "update-index" | "replace" | "switch-" | "stage" | "unstage" | "citool" | "gui" | "instaweb"
+        | "mergetool" | "p4" | "svn" | "send-email" | "request-pull" | "rerere" | "restore-" | "update-ref"
+        | "symbolic-ref" | "pack-refs" | "write-tree" | "commit-tree" | "hash-object" | "mktag" | "mktree" => {
             moderate(format!("changes the repository (git {sub})"))
         }
         _ => moderate(format!("runs `git {sub}`, which Cmdbar does not know (an alias can run anything)")),
@@ -234,23 +313,36 @@ pub(crate) fn git(j: &mut Judge, args: &[Arg], ctx: &Ctx) -> Verdict {
 pub(crate) fn docker(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Verdict {
     let w = words(args);
     let (sub, obj) = match w.first().copied() {
-        Some(o @ ("container" | "image" | "volume" | "network" | "system" | "builder" | "buildx" | "compose" | "context" | "plugin" | "secret" | "service" | "stack" | "node" | "swarm" | "config" | "machine" | "manifest" | "trust")) => {
-            (w.get(1).copied().unwrap_or(""), o)
-        }
+        Some(
+            o @ ("container" | "image" | "volume" | "network" | "system" | "builder" | "buildx" | "compose" | "context"
+            | "plugin" | "secret" | "service" | "stack" | "node" | "swarm" | "config" | "machine" | "manifest"
+            | "trust"),
+        ) => (w.get(1).copied().unwrap_or(""), o),
         Some(s) => (s, ""),
         None => ("", ""),
     };
     let sub = if name == "docker-compose" { w.first().copied().unwrap_or("") } else { sub };
     let obj = if name == "docker-compose" { "compose" } else { obj };
-    let all = args.iter().any(|a| a.text == "-a" || a.text == "--all" || a.dynamic || a.text.contains("-aq") || a.text.contains("-qa"));
+    let all = args
+        .iter()
+        .any(|a| a.text == "-a" || a.text == "--all" || a.dynamic || a.text.contains("-aq") || a.text.contains("-qa"));
     match (obj, sub) {
-        (_, "ps" | "ls" | "list" | "images" | "inspect" | "logs" | "version" | "info" | "stats" | "top" | "port" | "diff" | "history" | "search" | "df" | "events" | "config" | "show" | "du" | "") if !(obj == "compose" && sub == "config" && has(args, "--output")) => Verdict::safe(),
-        ("volume", "rm" | "remove" | "prune") => high(format!("deletes volumes and the data in them ({name} volume {sub})")),
+        (
+            _,
+            "ps" | "ls" | "list" | "images" | "inspect" | "logs" | "version" | "info" | "stats" | "top" | "port"
+            | "diff" | "history" | "search" | "df" | "events" | "config" | "show" | "du" | "",
+        ) if !(obj == "compose" && sub == "config" && has(args, "--output")) => Verdict::safe(),
+        ("volume", "rm" | "remove" | "prune") => {
+            high(format!("deletes volumes and the data in them ({name} volume {sub})"))
+        }
         ("system" | "builder" | "image" | "container" | "network" | "", "prune") => {
             let v = has(args, "--volumes");
             if v || (obj == "system" && all) {
-                high(format!("deletes all unused containers, images{} ({name} {obj} prune)", if v { " and volumes with their data" } else { "" }))
-                    .safer(ctx, (obj == "system").then(|| format!("{name} system df")))
+                high(format!(
+                    "deletes all unused containers, images{} ({name} {obj} prune)",
+                    if v { " and volumes with their data" } else { "" }
+                ))
+                .safer(ctx, (obj == "system").then(|| format!("{name} system df")))
             } else {
                 high(format!("deletes stopped containers, unused images or networks ({name} {obj} prune)"))
                     .safer(ctx, (obj == "system").then(|| format!("{name} system df")))
@@ -261,7 +353,15 @@ pub(crate) fn docker(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Verd
         }
         (_, "rm" | "rmi" | "remove") => {
             if all || short(args, 'f') || has(args, "--force") {
-                high(format!("{} ({name} {sub})", if all { "deletes every container or image it lists" } else { "force-deletes containers or images, running ones too" })).safer(ctx, if sub == "rm" { swap(&ctx.raw, "-f", "").map(|s| s.replace("  ", " ")) } else { None })
+                high(format!(
+                    "{} ({name} {sub})",
+                    if all {
+                        "deletes every container or image it lists"
+                    } else {
+                        "force-deletes containers or images, running ones too"
+                    }
+                ))
+                .safer(ctx, if sub == "rm" { swap(&ctx.raw, "-f", "").map(|s| s.replace("  ", " ")) } else { None })
             } else {
                 moderate(format!("deletes containers or images ({name} {sub})"))
             }
@@ -269,7 +369,12 @@ pub(crate) fn docker(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Verd
         (_, "kill" | "stop" | "down" | "restart" | "pause") => moderate(format!("stops containers ({name} {sub})")),
         (_, "exec" | "run") => {
             // `docker run -v /:/host` and `--privileged` reach the host.
-            let host = args.iter().any(|a| a.text == "--privileged" || a.text.starts_with("/:") || a.text.contains("docker.sock") || a.text == "--pid=host");
+            let host = args.iter().any(|a| {
+                a.text == "--privileged"
+                    || a.text.starts_with("/:")
+                    || a.text.contains("docker.sock")
+                    || a.text == "--pid=host"
+            });
             let v = if host {
                 high(format!("runs a container with access to the whole host ({name} {sub})"))
             } else {
@@ -281,7 +386,10 @@ pub(crate) fn docker(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Verd
                 let start = args.iter().position(|a| a.text == "exec")? + 1;
                 let mut k = start;
                 while k < args.len() && args[k].text.starts_with('-') {
-                    let valued = matches!(args[k].text.as_str(), "-e" | "-u" | "-w" | "--env" | "--user" | "--workdir" | "--env-file");
+                    let valued = matches!(
+                        args[k].text.as_str(),
+                        "-e" | "-u" | "-w" | "--env" | "--user" | "--workdir" | "--env-file"
+                    );
                     k += if valued { 2 } else { 1 };
                 }
                 args.get(k + 1..)
@@ -290,12 +398,19 @@ pub(crate) fn docker(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Verd
                 Some(t) if !t.is_empty() && sub == "exec" => {
                     let text = t.iter().map(|a| a.text.as_str()).collect::<Vec<_>>().join(" ");
                     let inner = j.code(&text, Dialect::Bash, &Default::default());
-                    v.or(if inner.risk > Risk::Moderate { Verdict { reason: format!("{} (in the container)", inner.reason), ..inner } } else { Verdict::safe() })
+                    v.or(if inner.risk > Risk::Moderate {
+                        Verdict { reason: format!("{} (in the container)", inner.reason), ..inner }
+                    } else {
+                        Verdict::safe()
+                    })
                 }
                 _ => v,
             }
         }
-        _ => moderate(format!("changes containers or images ({name} {})", if obj.is_empty() { sub.to_string() } else { format!("{obj} {sub}") })),
+        _ => moderate(format!(
+            "changes containers or images ({name} {})",
+            if obj.is_empty() { sub.to_string() } else { format!("{obj} {sub}") }
+        )),
     }
 }
 
@@ -304,8 +419,16 @@ pub(crate) fn kubectl(j: &mut Judge, args: &[Arg], ctx: &Ctx) -> Verdict {
     let sub = w.first().copied().unwrap_or("");
     let everywhere = has(args, "--all") || has(args, "-A") || has(args, "--all-namespaces");
     match sub {
-        "" | "get" | "describe" | "logs" | "top" | "explain" | "version" | "cluster-info" | "api-resources" | "api-versions" | "events" | "diff" | "wait" | "completion" => Verdict::safe(),
-        "config" if matches!(w.get(1).copied(), Some("view" | "get-contexts" | "current-context" | "get-clusters" | "get-users")) => Verdict::safe(),
+        "" | "get" | "describe" | "logs" | "top" | "explain" | "version" | "cluster-info" | "api-resources"
+        | "api-versions" | "events" | "diff" | "wait" | "completion" => Verdict::safe(),
+        "config"
+            if matches!(
+                w.get(1).copied(),
+                Some("view" | "get-contexts" | "current-context" | "get-clusters" | "get-users")
+            ) =>
+        {
+            Verdict::safe()
+        }
         "auth" if matches!(w.get(1).copied(), Some("can-i" | "whoami")) => Verdict::safe(),
         "delete" => {
             let kind = match w.get(1).copied().unwrap_or("") {
@@ -322,9 +445,24 @@ pub(crate) fn kubectl(j: &mut Judge, args: &[Arg], ctx: &Ctx) -> Verdict {
                 return Verdict::safe();
             }
             let safer = insert_after(&ctx.raw, "delete", "--dry-run=client");
-            if matches!(kind, "namespaces" | "node" | "nodes" | "pv" | "persistentvolume" | "persistentvolumes" | "crd" | "crds" | "customresourcedefinition") || everywhere {
-                critical(format!("deletes {} from the cluster, with everything in them (kubectl delete)", if everywhere { "every matching resource" } else { kind }))
-                    .safer(ctx, safer)
+            if matches!(
+                kind,
+                "namespaces"
+                    | "node"
+                    | "nodes"
+                    | "pv"
+                    | "persistentvolume"
+                    | "persistentvolumes"
+                    | "crd"
+                    | "crds"
+                    | "customresourcedefinition"
+            ) || everywhere
+            {
+                critical(format!(
+                    "deletes {} from the cluster, with everything in them (kubectl delete)",
+                    if everywhere { "every matching resource" } else { kind }
+                ))
+                .safer(ctx, safer)
             } else {
                 let what = if from_file || kind.is_empty() { "the resources it names" } else { kind };
                 high(format!("deletes {what} from the cluster (kubectl delete)")).safer(ctx, safer)
@@ -338,12 +476,18 @@ pub(crate) fn kubectl(j: &mut Judge, args: &[Arg], ctx: &Ctx) -> Verdict {
                 Some(t) if !t.is_empty() => {
                     let text = t.iter().map(|a| a.text.as_str()).collect::<Vec<_>>().join(" ");
                     let inner = j.code(&text, Dialect::Bash, &Default::default());
-                    v.or(if inner.risk > Risk::Moderate { Verdict { reason: format!("{} (in the pod)", inner.reason), ..inner } } else { Verdict::safe() })
+                    v.or(if inner.risk > Risk::Moderate {
+                        Verdict { reason: format!("{} (in the pod)", inner.reason), ..inner }
+                    } else {
+                        Verdict::safe()
+                    })
                 }
                 _ => v,
             }
         }
-        "scale" if args.iter().any(|a| a.text == "--replicas=0") => high("scales workloads down to zero, stopping them"),
+        "scale" if args.iter().any(|a| a.text == "--replicas=0") => {
+            high("scales workloads down to zero, stopping them")
+        }
         _ => moderate(format!("changes the cluster (kubectl {sub})")),
     }
 }
@@ -351,11 +495,14 @@ pub(crate) fn kubectl(j: &mut Judge, args: &[Arg], ctx: &Ctx) -> Verdict {
 pub(crate) fn helm(args: &[Arg], ctx: &Ctx) -> Verdict {
     let w = words(args);
     match w.first().copied().unwrap_or("") {
-        "" | "list" | "ls" | "status" | "get" | "history" | "show" | "inspect" | "search" | "version" | "template" | "lint" | "env" | "help" | "verify" => Verdict::safe(),
+        "" | "list" | "ls" | "status" | "get" | "history" | "show" | "inspect" | "search" | "version" | "template"
+        | "lint" | "env" | "help" | "verify" => Verdict::safe(),
         "repo" if matches!(w.get(1).copied(), Some("list" | "ls")) => Verdict::safe(),
-        "uninstall" | "delete" | "del" | "un" if !has(args, "--dry-run") => {
-            high(format!("uninstalls the release {} and deletes its resources (helm uninstall)", w.get(1).unwrap_or(&""))).safer(ctx, Some(format!("{} --dry-run", ctx.raw.trim())))
-        }
+        "uninstall" | "delete" | "del" | "un" if !has(args, "--dry-run") => high(format!(
+            "uninstalls the release {} and deletes its resources (helm uninstall)",
+            w.get(1).unwrap_or(&"")
+        ))
+        .safer(ctx, Some(format!("{} --dry-run", ctx.raw.trim()))),
         s => moderate(format!("changes releases in the cluster (helm {s})")),
     }
 }
@@ -365,7 +512,8 @@ pub(crate) fn terraform(args: &[Arg], ctx: &Ctx) -> Verdict {
     let sub = w.first().copied().unwrap_or("");
     let auto = has(args, "-auto-approve") || has(args, "--auto-approve");
     match sub {
-        "" | "version" | "validate" | "show" | "output" | "providers" | "graph" | "fmt" if !(sub == "fmt" && !has(args, "-check")) || sub != "fmt" => Verdict::safe(),
+        "" | "version" | "validate" | "show" | "output" | "providers" | "graph" => Verdict::safe(),
+        "fmt" if has(args, "-check") => Verdict::safe(),
         "plan" => {
             if has(args, "-out") {
                 moderate("writes a plan file (terraform plan -out)")
@@ -375,15 +523,32 @@ pub(crate) fn terraform(args: &[Arg], ctx: &Ctx) -> Verdict {
         }
         "state" if matches!(w.get(1).copied(), Some("list" | "show" | "pull")) => Verdict::safe(),
         "destroy" => {
-            let v = if auto { critical("destroys all the infrastructure this configuration manages, without asking (terraform destroy -auto-approve)") } else { high("destroys all the infrastructure this configuration manages (terraform destroy)") };
-            v.safer(ctx, swap(&ctx.raw, "destroy", "plan -destroy").map(|s| s.replace(" -auto-approve", "").replace(" --auto-approve", "")))
+            let v = if auto {
+                critical("destroys all the infrastructure this configuration manages, without asking (terraform destroy -auto-approve)")
+            } else {
+                high("destroys all the infrastructure this configuration manages (terraform destroy)")
+            };
+            v.safer(
+                ctx,
+                swap(&ctx.raw, "destroy", "plan -destroy")
+                    .map(|s| s.replace(" -auto-approve", "").replace(" --auto-approve", "")),
+            )
         }
-        "apply" if has(args, "-destroy") => critical("destroys the infrastructure this configuration manages (terraform apply -destroy)").safer(ctx, swap(&ctx.raw, "apply", "plan")),
+        "apply" if has(args, "-destroy") => {
+            critical("destroys the infrastructure this configuration manages (terraform apply -destroy)")
+                .safer(ctx, swap(&ctx.raw, "apply", "plan"))
+        }
         "apply" => {
-            let v = if auto { high("changes real infrastructure without asking (terraform apply -auto-approve)") } else { moderate("changes real infrastructure after asking (terraform apply)") };
+            let v = if auto {
+                high("changes real infrastructure without asking (terraform apply -auto-approve)")
+            } else {
+                moderate("changes real infrastructure after asking (terraform apply)")
+            };
             v.safer(ctx, swap(&ctx.raw, "apply", "plan").map(|s| s.replace(" -auto-approve", "")))
         }
-        "state" if matches!(w.get(1).copied(), Some("rm" | "mv" | "push" | "replace-provider")) => high("changes what terraform believes exists (terraform state)"),
+        "state" if matches!(w.get(1).copied(), Some("rm" | "mv" | "push" | "replace-provider")) => {
+            high("changes what terraform believes exists (terraform state)")
+        }
         "workspace" if w.get(1) == Some(&"delete") => high("deletes a terraform workspace and its state"),
         "fmt" => moderate("rewrites the configuration files' formatting (terraform fmt)"),
         s => moderate(format!("changes terraform's state or files (terraform {s})")),
@@ -399,21 +564,62 @@ pub(crate) fn aws(args: &[Arg], ctx: &Ctx) -> Verdict {
         return match op {
             "ls" | "presign" => Verdict::safe(),
             _ if has(args, "--dryrun") => Verdict::safe(),
-            "rm" if recursive => high(format!("deletes every object under {} (aws s3 rm --recursive)", w.get(2).unwrap_or(&""))).safer(ctx, insert_after(&ctx.raw, "rm", "--dryrun")),
+            "rm" if recursive => {
+                high(format!("deletes every object under {} (aws s3 rm --recursive)", w.get(2).unwrap_or(&"")))
+                    .safer(ctx, insert_after(&ctx.raw, "rm", "--dryrun"))
+            }
             "rb" if has(args, "--force") => high("deletes a bucket and everything in it (aws s3 rb --force)"),
-            "sync" if has(args, "--delete") => high("deletes files at the destination that are not in the source (aws s3 sync --delete)").safer(ctx, insert_after(&ctx.raw, "sync", "--dryrun")),
+            "sync" if has(args, "--delete") => {
+                high("deletes files at the destination that are not in the source (aws s3 sync --delete)")
+                    .safer(ctx, insert_after(&ctx.raw, "sync", "--dryrun"))
+            }
             "rm" | "rb" | "mv" => moderate(format!("deletes or moves objects in S3 (aws s3 {op})")),
             _ => moderate(format!("copies files to or from S3 (aws s3 {op})")),
         };
     }
-    let read = ["describe-", "list-", "get-", "head-", "lookup-", "search-", "batch-get-", "scan", "query", "filter-", "validate-", "estimate-", "simulate-", "test-"];
-    if matches!(service, "" | "help" | "--version") || w.contains(&"help") || (service == "sts" && op.starts_with("get-")) || (service == "configure" && matches!(op, "list" | "get" | "list-profiles")) {
+    let read = [
+        "describe-",
+        "list-",
+        "get-",
+        "head-",
+        "lookup-",
+        "search-",
+        "batch-get-",
+        "scan",
+        "query",
+        "filter-",
+        "validate-",
+        "estimate-",
+        "simulate-",
+        "test-",
+    ];
+    if matches!(service, "" | "help" | "--version")
+        || w.contains(&"help")
+        || (service == "sts" && op.starts_with("get-"))
+        || (service == "configure" && matches!(op, "list" | "get" | "list-profiles"))
+    {
         return Verdict::safe();
     }
     if read.iter().any(|r| op.starts_with(r)) && op != "get-object" && !(op.starts_with("get-") && w.len() > 4) {
         return Verdict::safe();
     }
-    if ["delete-", "remove-", "terminate-", "purge-", "deregister-", "destroy-", "disable-", "revoke-", "detach-", "cancel-", "deactivate-"].iter().any(|r| op.starts_with(r)) || op == "rb" {
+    if [
+        "delete-",
+        "remove-",
+        "terminate-",
+        "purge-",
+        "deregister-",
+        "destroy-",
+        "disable-",
+        "revoke-",
+        "detach-",
+        "cancel-",
+        "deactivate-",
+    ]
+    .iter()
+    .any(|r| op.starts_with(r))
+        || op == "rb"
+    {
         return high(format!("deletes or shuts down cloud resources (aws {service} {op})"));
     }
     moderate(format!("changes cloud resources (aws {service} {op})"))
@@ -426,14 +632,23 @@ pub(crate) fn gcloud(name: &str, args: &[Arg], ctx: &Ctx) -> Verdict {
         let recursive = short(args, 'r') || short(args, 'R') || short(args, 'a');
         return match op {
             "ls" | "cat" | "du" | "stat" | "hash" | "version" | "help" | "" => Verdict::safe(),
-            "rm" if recursive => high(format!("deletes every object under {} (gsutil rm -r)", w.get(1).unwrap_or(&""))).safer(ctx, swap(&ctx.raw, "rm", "ls").map(|s| s.replace(" -r ", " -r ").replace(" -a ", " -a "))),
+            "rm" if recursive => high(format!("deletes every object under {} (gsutil rm -r)", w.get(1).unwrap_or(&"")))
+                .safer(ctx, swap(&ctx.raw, "rm", "ls")),
             "rb" => high("deletes a storage bucket (gsutil rb)"),
-            "rsync" if short(args, 'd') => high("deletes files at the destination that are not in the source (gsutil rsync -d)").safer(ctx, insert_after(&ctx.raw, "rsync", "-n")),
+            "rsync" if short(args, 'd') => {
+                high("deletes files at the destination that are not in the source (gsutil rsync -d)")
+                    .safer(ctx, insert_after(&ctx.raw, "rsync", "-n"))
+            }
             _ => moderate(format!("changes cloud storage (gsutil {op})")),
         };
     }
-    let last = w.iter().rev().find(|x| !x.contains('/') && !x.contains('.') || x.starts_with("get-") || x.starts_with("list")).copied().unwrap_or("");
-    let verbs: Vec<&str> = w.iter().copied().collect();
+    let last = w
+        .iter()
+        .rev()
+        .find(|x| !x.contains('/') && !x.contains('.') || x.starts_with("get-") || x.starts_with("list"))
+        .copied()
+        .unwrap_or("");
+    let verbs: Vec<&str> = w.to_vec();
     if verbs.iter().any(|v| matches!(*v, "delete" | "remove" | "destroy" | "purge")) {
         if verbs.first() == Some(&"projects") {
             return critical("deletes a whole Google Cloud project and everything in it");
@@ -444,9 +659,29 @@ pub(crate) fn gcloud(name: &str, args: &[Arg], ctx: &Ctx) -> Verdict {
         return high(format!("deletes cloud resources (gcloud {})", verbs.join(" ")));
     }
     if verbs.contains(&"storage") && verbs.contains(&"rm") {
-        return if has(args, "--recursive") || short(args, 'r') { high("deletes every object under a path (gcloud storage rm -r)") } else { moderate("deletes cloud storage objects") };
+        return if has(args, "--recursive") || short(args, 'r') {
+            high("deletes every object under a path (gcloud storage rm -r)")
+        } else {
+            moderate("deletes cloud storage objects")
+        };
     }
-    let read = verbs.iter().any(|v| matches!(*v, "list" | "describe" | "info" | "get-value" | "version" | "help" | "get-iam-policy" | "ls" | "cat" | "print-access-token" | "print-identity-token" | "get-credentials"));
+    let read = verbs.iter().any(|v| {
+        matches!(
+            *v,
+            "list"
+                | "describe"
+                | "info"
+                | "get-value"
+                | "version"
+                | "help"
+                | "get-iam-policy"
+                | "ls"
+                | "cat"
+                | "print-access-token"
+                | "print-identity-token"
+                | "get-credentials"
+        )
+    });
     if verbs.is_empty() || read && !verbs.contains(&"set") {
         return Verdict::safe();
     }
@@ -462,7 +697,10 @@ pub(crate) fn az(args: &[Arg]) -> Verdict {
         }
         return high(format!("deletes cloud resources (az {})", w.join(" ")));
     }
-    if w.is_empty() || w.iter().any(|v| matches!(*v, "list" | "show" | "version" | "account" | "find" | "get" | "--version")) && !w.iter().any(|v| matches!(*v, "set" | "create" | "update")) {
+    if w.is_empty()
+        || w.iter().any(|v| matches!(*v, "list" | "show" | "version" | "account" | "find" | "get" | "--version"))
+            && !w.iter().any(|v| matches!(*v, "set" | "create" | "update"))
+    {
         return Verdict::safe();
     }
     moderate(format!("changes cloud resources (az {})", w.join(" ")))
@@ -475,14 +713,23 @@ pub(crate) fn gh(args: &[Arg]) -> Verdict {
         return high(format!("deletes on GitHub (gh {area} {op})"));
     }
     if area == "api" {
-        let method = args.windows(2).find(|p| p[0].text == "-X" || p[0].text == "--method").map(|p| p[1].text.to_uppercase());
+        let method =
+            args.windows(2).find(|p| p[0].text == "-X" || p[0].text == "--method").map(|p| p[1].text.to_uppercase());
         return match method.as_deref() {
             Some("DELETE") => high("deletes through the GitHub API"),
-            Some("GET") | None if !args.iter().any(|a| matches!(a.text.as_str(), "-f" | "-F" | "--field" | "--raw-field" | "--input")) => Verdict::safe(),
+            Some("GET") | None
+                if !args
+                    .iter()
+                    .any(|a| matches!(a.text.as_str(), "-f" | "-F" | "--field" | "--raw-field" | "--input")) =>
+            {
+                Verdict::safe()
+            }
             _ => moderate("changes things through the GitHub API"),
         };
     }
-    let read = matches!(op, "list" | "view" | "status" | "checks" | "diff" | "watch" | "ls" | "show") || matches!(area, "status" | "--version" | "version" | "help" | "search" | "browse") || (area == "auth" && op == "status");
+    let read = matches!(op, "list" | "view" | "status" | "checks" | "diff" | "watch" | "ls" | "show")
+        || matches!(area, "status" | "--version" | "version" | "help" | "search" | "browse")
+        || (area == "auth" && op == "status");
     if read || area.is_empty() {
         Verdict::safe()
     } else {
@@ -495,12 +742,20 @@ pub(crate) fn npm(name: &str, args: &[Arg]) -> Verdict {
     let sub = w.first().copied().unwrap_or("");
     match sub {
         "" if args.iter().any(|a| matches!(a.text.as_str(), "-v" | "--version" | "-h" | "--help")) => Verdict::safe(),
-        "ls" | "list" | "ll" | "la" | "view" | "info" | "v" | "show" | "outdated" | "version" if sub != "version" || w.len() == 1 => Verdict::safe(),
-        "search" | "whoami" | "root" | "prefix" | "bin" | "doctor" | "help" | "explain" | "why" | "fund" | "ping" | "query" | "licenses" => Verdict::safe(),
+        "ls" | "list" | "ll" | "la" | "view" | "info" | "v" | "show" | "outdated" | "version"
+            if sub != "version" || w.len() == 1 =>
+        {
+            Verdict::safe()
+        }
+        "search" | "whoami" | "root" | "prefix" | "bin" | "doctor" | "help" | "explain" | "why" | "fund" | "ping"
+        | "query" | "licenses" => Verdict::safe(),
         "config" | "get" if matches!(w.get(1).copied(), Some("get" | "list" | "ls")) || sub == "get" => Verdict::safe(),
         "audit" if !w.contains(&"fix") => Verdict::safe(),
-        "run" | "run-script" | "test" | "t" | "start" | "stop" | "restart" | "exec" | "x" | "dlx" | "create" | "init" => moderate(format!("runs the project's scripts or a package's code ({name} {sub})")),
-        "publish" | "unpublish" | "deprecate" | "dist-tag" | "owner" | "access" | "token" => moderate(format!("changes what is published on the registry ({name} {sub})")),
+        "run" | "run-script" | "test" | "t" | "start" | "stop" | "restart" | "exec" | "x" | "dlx" | "create"
+        | "init" => moderate(format!("runs the project's scripts or a package's code ({name} {sub})")),
+        "publish" | "unpublish" | "deprecate" | "dist-tag" | "owner" | "access" | "token" => {
+            moderate(format!("changes what is published on the registry ({name} {sub})"))
+        }
         _ => moderate(format!("installs, removes or changes packages ({name} {sub})")),
     }
 }
@@ -508,35 +763,122 @@ pub(crate) fn npm(name: &str, args: &[Arg]) -> Verdict {
 pub(crate) fn packages(name: &str, args: &[Arg]) -> Verdict {
     let w = words(args);
     let sub = w.first().copied().unwrap_or("");
-    if w.is_empty() && args.iter().any(|a| matches!(a.text.as_str(), "-V" | "--version" | "-v" | "version" | "-h" | "--help")) {
+    if w.is_empty()
+        && args.iter().any(|a| matches!(a.text.as_str(), "-V" | "--version" | "-v" | "version" | "-h" | "--help"))
+    {
         return Verdict::safe();
     }
     let read: &[&str] = match name {
-        "pip" | "pip3" => &["list", "show", "freeze", "check", "help", "index", "search", "inspect", "debug", "--version", "config"],
+        "pip" | "pip3" => {
+            &["list", "show", "freeze", "check", "help", "index", "search", "inspect", "debug", "--version", "config"]
+        }
         "pipx" => &["list", "environment", "--version"],
         "uv" => &["--version", "version", "tree", "help"],
         "poetry" => &["show", "check", "env", "--version", "about", "search", "version"],
         "conda" | "mamba" => &["list", "info", "search", "--version"],
         "gem" => &["list", "info", "search", "env", "which", "contents", "query", "specification", "help", "outdated"],
         "bundle" => &["list", "show", "info", "outdated", "check", "version", "platform", "doctor"],
-        "cargo" => &["tree", "metadata", "search", "pkgid", "locate-project", "verify-project", "read-manifest", "help", "version", "--version", "-V", "--list", "info"],
+        "cargo" => &[
+            "tree",
+            "metadata",
+            "search",
+            "pkgid",
+            "locate-project",
+            "verify-project",
+            "read-manifest",
+            "help",
+            "version",
+            "--version",
+            "-V",
+            "--list",
+            "info",
+        ],
         "go" => &["version", "list", "doc", "help"],
         "rustup" => &["show", "which", "--version", "help", "doc"],
-        "brew" => &["list", "ls", "info", "search", "outdated", "config", "deps", "leaves", "doctor", "--prefix", "--cellar", "--repository", "--cache", "uses", "desc", "commands", "shellenv", "--version", "home", "log", "cat", "formulae", "casks", "tap-info", "missing"],
-        "port" => &["installed", "list", "info", "search", "deps", "contents", "outdated", "echo", "version", "provides", "variants"],
+        "brew" => &[
+            "list",
+            "ls",
+            "info",
+            "search",
+            "outdated",
+            "config",
+            "deps",
+            "leaves",
+            "doctor",
+            "--prefix",
+            "--cellar",
+            "--repository",
+            "--cache",
+            "uses",
+            "desc",
+            "commands",
+            "shellenv",
+            "--version",
+            "home",
+            "log",
+            "cat",
+            "formulae",
+            "casks",
+            "tap-info",
+            "missing",
+        ],
+        "port" => &[
+            "installed",
+            "list",
+            "info",
+            "search",
+            "deps",
+            "contents",
+            "outdated",
+            "echo",
+            "version",
+            "provides",
+            "variants",
+        ],
         "snap" | "flatpak" => &["list", "info", "find", "search", "version", "remote-ls", "remotes", "connections"],
         "nix-env" => &["-q", "--query"],
-        "composer" => &["show", "info", "search", "outdated", "licenses", "depends", "why", "why-not", "validate", "diagnose", "--version"],
+        "composer" => &[
+            "show",
+            "info",
+            "search",
+            "outdated",
+            "licenses",
+            "depends",
+            "why",
+            "why-not",
+            "validate",
+            "diagnose",
+            "--version",
+        ],
         _ => &[],
     };
     let listing = |s: &str| read.contains(&s);
-    if listing(sub) || (name == "go" && sub == "env" && !short(args, 'w') && !has(args, "-u")) || (matches!(name, "rustup") && w.len() >= 2 && w[1] == "list") || (name == "nix-env" && (short(args, 'q'))) {
+    if listing(sub)
+        || (name == "go" && sub == "env" && !short(args, 'w') && !has(args, "-u"))
+        || (matches!(name, "rustup") && w.len() >= 2 && w[1] == "list")
+        || (name == "nix-env" && (short(args, 'q')))
+    {
         if name == "pip" && sub == "config" && !matches!(w.get(1).copied(), Some("list" | "get" | "debug")) {
             return moderate("changes pip's configuration");
         }
         return Verdict::safe();
     }
-    if name == "cargo" && (sub == "install" || sub == "uninstall") || matches!(sub, "install" | "uninstall" | "remove" | "add" | "upgrade" | "update" | "reinstall" | "i" | "rm" | "sync" | "purge") {
+    if name == "cargo" && (sub == "install" || sub == "uninstall")
+        || matches!(
+            sub,
+            "install"
+                | "uninstall"
+                | "remove"
+                | "add"
+                | "upgrade"
+                | "update"
+                | "reinstall"
+                | "i"
+                | "rm"
+                | "sync"
+                | "purge"
+        )
+    {
         return moderate(format!("installs, removes or updates software ({name} {sub})"));
     }
     moderate(format!("builds, runs or changes things with {name} {sub}"))
@@ -545,9 +887,39 @@ pub(crate) fn packages(name: &str, args: &[Arg]) -> Verdict {
 /// Packages whose removal leaves a system that cannot boot, log in or
 /// install anything.
 const ESSENTIAL: &[&str] = &[
-    "libc6", "libc-bin", "glibc", "systemd", "bash", "coreutils", "dpkg", "apt", "sudo", "init", "udev", "login",
-    "passwd", "util-linux", "base-files", "base", "linux", "kernel", "grub", "grub2", "grub-pc", "grub-efi", "python3",
-    "openssh-server", "libstdc++6", "dnf", "yum", "rpm", "pacman", "linux-firmware", "systemd-sysv", "zlib1g", "libsystemd0",
+    "libc6",
+    "libc-bin",
+    "glibc",
+    "systemd",
+    "bash",
+    "coreutils",
+    "dpkg",
+    "apt",
+    "sudo",
+    "init",
+    "udev",
+    "login",
+    "passwd",
+    "util-linux",
+    "base-files",
+    "base",
+    "linux",
+    "kernel",
+    "grub",
+    "grub2",
+    "grub-pc",
+    "grub-efi",
+    "python3",
+    "openssh-server",
+    "libstdc++6",
+    "dnf",
+    "yum",
+    "rpm",
+    "pacman",
+    "linux-firmware",
+    "systemd-sysv",
+    "zlib1g",
+    "libsystemd0",
 ];
 
 pub(crate) fn system_packages(name: &str, args: &[Arg]) -> Verdict {
@@ -556,11 +928,102 @@ pub(crate) fn system_packages(name: &str, args: &[Arg]) -> Verdict {
     let flags: Vec<&str> = args.iter().map(|a| a.text.as_str()).filter(|t| t.starts_with('-')).collect();
     let read = match name {
         "apt-cache" | "dpkg-query" => true,
-        "apt" | "apt-get" | "aptitude" => matches!(sub, "list" | "show" | "search" | "policy" | "depends" | "rdepends" | "madison" | "changelog" | "showsrc" | "check" | "why" | "why-not" | "-v" | "--version" | "help" | ""),
-        "dpkg" => flags.iter().any(|f| matches!(*f, "-l" | "-L" | "-s" | "-S" | "-p" | "-c" | "-I" | "--list" | "--listfiles" | "--status" | "--search" | "--print-avail" | "--get-selections" | "--print-architecture" | "--contents" | "--info" | "--compare-versions" | "--version" | "--audit" | "-C" | "--print-foreign-architectures")),
-        "rpm" => flags.iter().any(|f| f.starts_with("-q") || *f == "--query" || *f == "-V" || *f == "--verify" || *f == "--version" || *f == "--eval" || *f == "-E") && !flags.iter().any(|f| matches!(*f, "-e" | "--erase" | "-i" | "-U" | "-F" | "--install" | "--upgrade" | "--freshen")),
-        "dnf" | "yum" | "zypper" => matches!(sub, "list" | "info" | "search" | "repolist" | "provides" | "whatprovides" | "deplist" | "check-update" | "updateinfo" | "repoquery" | "se" | "if" | "lr" | "repos" | "packages" | "pa" | "patches" | "--version" | "help") || (sub == "history" && w.get(1).is_none_or(|s| matches!(*s, "list" | "info"))),
-        "pacman" | "yay" | "paru" => flags.iter().any(|f| f.starts_with("-Q") || f.starts_with("-Ss") || f.starts_with("-Si") || f.starts_with("-Sl") || f.starts_with("-Sg") || f.starts_with("-F") || f.starts_with("-T") || *f == "-V" || *f == "--version") && !flags.iter().any(|f| f.starts_with("-R") || f.starts_with("-U") || *f == "-S" || f.starts_with("-Sy") || f.starts_with("-Su")),
+        "apt" | "apt-get" | "aptitude" => matches!(
+            sub,
+            "list"
+                | "show"
+                | "search"
+                | "policy"
+                | "depends"
+                | "rdepends"
+                | "madison"
+                | "changelog"
+                | "showsrc"
+                | "check"
+                | "why"
+                | "why-not"
+                | "-v"
+                | "--version"
+                | "help"
+                | ""
+        ),
+        "dpkg" => flags.iter().any(|f| {
+            matches!(
+                *f,
+                "-l" | "-L"
+                    | "-s"
+                    | "-S"
+                    | "-p"
+                    | "-c"
+                    | "-I"
+                    | "--list"
+                    | "--listfiles"
+                    | "--status"
+                    | "--search"
+                    | "--print-avail"
+                    | "--get-selections"
+                    | "--print-architecture"
+                    | "--contents"
+                    | "--info"
+                    | "--compare-versions"
+                    | "--version"
+                    | "--audit"
+                    | "-C"
+                    | "--print-foreign-architectures"
+            )
+        }),
+        "rpm" => {
+            flags.iter().any(|f| {
+                f.starts_with("-q")
+                    || *f == "--query"
+                    || *f == "-V"
+                    || *f == "--verify"
+                    || *f == "--version"
+                    || *f == "--eval"
+                    || *f == "-E"
+            }) && !flags
+                .iter()
+                .any(|f| matches!(*f, "-e" | "--erase" | "-i" | "-U" | "-F" | "--install" | "--upgrade" | "--freshen"))
+        }
+        "dnf" | "yum" | "zypper" => {
+            matches!(
+                sub,
+                "list"
+                    | "info"
+                    | "search"
+                    | "repolist"
+                    | "provides"
+                    | "whatprovides"
+                    | "deplist"
+                    | "check-update"
+                    | "updateinfo"
+                    | "repoquery"
+                    | "se"
+                    | "if"
+                    | "lr"
+                    | "repos"
+                    | "packages"
+                    | "pa"
+                    | "patches"
+                    | "--version"
+                    | "help"
+            ) || (sub == "history" && w.get(1).is_none_or(|s| matches!(*s, "list" | "info")))
+        }
+        "pacman" | "yay" | "paru" => {
+            flags.iter().any(|f| {
+                f.starts_with("-Q")
+                    || f.starts_with("-Ss")
+                    || f.starts_with("-Si")
+                    || f.starts_with("-Sl")
+                    || f.starts_with("-Sg")
+                    || f.starts_with("-F")
+                    || f.starts_with("-T")
+                    || *f == "-V"
+                    || *f == "--version"
+            }) && !flags.iter().any(|f| {
+                f.starts_with("-R") || f.starts_with("-U") || *f == "-S" || f.starts_with("-Sy") || f.starts_with("-Su")
+            })
+        }
         "apk" => matches!(sub, "info" | "search" | "list" | "policy" | "stats" | "version" | "dot"),
         "emerge" => flags.iter().any(|f| matches!(*f, "-s" | "--search" | "-p" | "--pretend" | "--info")),
         _ => false,
@@ -568,12 +1031,17 @@ pub(crate) fn system_packages(name: &str, args: &[Arg]) -> Verdict {
     if read {
         return Verdict::safe();
     }
-    let removes = matches!(sub, "remove" | "purge" | "autoremove" | "erase" | "rm" | "del" | "uninstall") || flags.iter().any(|f| matches!(*f, "-r" | "-P" | "--remove" | "--purge" | "-e" | "--erase") || f.starts_with("-R"));
+    let removes = matches!(sub, "remove" | "purge" | "autoremove" | "erase" | "rm" | "del" | "uninstall")
+        || flags
+            .iter()
+            .any(|f| matches!(*f, "-r" | "-P" | "--remove" | "--purge" | "-e" | "--erase") || f.starts_with("-R"));
     if removes {
-        let essential = w.iter().chain(args.iter().map(|a| &a.text).filter(|t| !t.starts_with('-')).map(|s| s.as_str()).collect::<Vec<_>>().iter()).any(|p| {
-            let p = p.trim_end_matches('*');
-            ESSENTIAL.iter().any(|e| p == *e || (p.starts_with("linux-image") || p.starts_with("linux-headers") && false)) || *p == *"" && false
-        }) || args.iter().any(|a| a.glob && a.text.trim_end_matches('*').is_empty() || a.text.starts_with("linux-image"));
+        // A kernel, libc, the init system, or a bare `*`.
+        let essential =
+            w.iter().any(|p| {
+                let p = p.trim_end_matches('*');
+                ESSENTIAL.contains(&p) || p.starts_with("linux-image")
+            }) || args.iter().any(|a| a.text.trim_matches(['*', '\'', '"']).is_empty() && a.text.contains('*'));
         if essential {
             return high(format!("removes packages the system needs to boot or run ({name} {sub})"));
         }

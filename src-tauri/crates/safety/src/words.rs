@@ -40,7 +40,13 @@ impl Arg {
         Arg { text: s.into(), shape: s.into(), pattern: s.into(), ..Default::default() }
     }
     pub(crate) fn unknown(display: &str) -> Self {
-        Arg { text: display.into(), shape: UNKNOWN.to_string(), pattern: "*".into(), dynamic: true, ..Default::default() }
+        Arg {
+            text: display.into(),
+            shape: UNKNOWN.to_string(),
+            pattern: "*".into(),
+            dynamic: true,
+            ..Default::default()
+        }
     }
 }
 
@@ -111,7 +117,9 @@ pub(crate) fn expand(w: &Word, env: &Env) -> Vec<Arg> {
                                 break;
                             }
                             let mut s = segs.clone();
-                            s.extend(a.shape.chars().map(|c| if c == UNKNOWN { Seg::Unknown } else { Seg::C(c, true) }));
+                            s.extend(
+                                a.shape.chars().map(|c| if c == UNKNOWN { Seg::Unknown } else { Seg::C(c, true) }),
+                            );
                             let mut sh = shown.clone();
                             if a.dynamic {
                                 sh.push(a.text.clone());
@@ -342,13 +350,12 @@ pub(crate) fn glob_match(pattern: &str, name: &str) -> bool {
                         continue;
                     }
                 }
-                '\\' if pi + 1 < p.len() => {
-                    if p[pi + 1] == n[ni] {
-                        pi += 2;
-                        ni += 1;
-                        continue;
-                    }
+                '\\' if pi + 1 < p.len() && p[pi + 1] == n[ni] => {
+                    pi += 2;
+                    ni += 1;
+                    continue;
                 }
+                '\\' if pi + 1 < p.len() => {}
                 c if c == n[ni] => {
                     pi += 1;
                     ni += 1;
@@ -442,28 +449,100 @@ impl Place {
             Place::AllHomes => "every user's home folder".into(),
             Place::Home => "your home folder".into(),
             Place::SystemTop(d) => format!("the system folder {d}"),
-            Place::Here => format!("everything in {}", if shown.starts_with("..") { "a parent folder" } else { "the current folder" }),
+            Place::Here => format!(
+                "everything in {}",
+                if shown.starts_with("..") { "a parent folder" } else { "the current folder" }
+            ),
             _ => shown.to_string(),
         }
     }
 }
 
 const SYSTEM_TOP: &[&str] = &[
-    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/opt", "/proc", "/run", "/sbin", "/srv",
-    "/sys", "/usr", "/var", "/System", "/Library", "/Applications", "/private", "/cores", "/nix", "/snap", "/mnt",
-    "/media", "/Volumes", "/efi",
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/opt",
+    "/proc",
+    "/run",
+    "/sbin",
+    "/srv",
+    "/sys",
+    "/usr",
+    "/var",
+    "/System",
+    "/Library",
+    "/Applications",
+    "/private",
+    "/cores",
+    "/nix",
+    "/snap",
+    "/mnt",
+    "/media",
+    "/Volumes",
+    "/efi",
 ];
-const TEMP: &[&str] = &["/tmp", "/var/tmp", "/private/tmp", "/private/var/tmp", "/dev/shm", "/var/folders", "/private/var/folders"];
+const TEMP: &[&str] =
+    &["/tmp", "/var/tmp", "/private/tmp", "/private/var/tmp", "/dev/shm", "/var/folders", "/private/var/folders"];
 const HOMES: &[&str] = &["/home", "/Users"];
-const HARMLESS: &[&str] = &["/dev/null", "/dev/stdout", "/dev/stderr", "/dev/stdin", "/dev/tty", "/dev/zero", "/dev/random", "/dev/urandom", "/dev/full"];
+const HARMLESS: &[&str] = &[
+    "/dev/null",
+    "/dev/stdout",
+    "/dev/stderr",
+    "/dev/stdin",
+    "/dev/tty",
+    "/dev/zero",
+    "/dev/random",
+    "/dev/urandom",
+    "/dev/full",
+];
 const DISKS: &[&str] = &[
-    "/dev/sd", "/dev/hd", "/dev/vd", "/dev/xvd", "/dev/nvme", "/dev/disk", "/dev/rdisk", "/dev/mmcblk", "/dev/md",
-    "/dev/dm-", "/dev/mapper/", "/dev/loop", "/dev/sr", "/dev/nbd", "/dev/zd", "/dev/bcache", "/dev/root", "/dev/ada", "/dev/da",
+    "/dev/sd",
+    "/dev/hd",
+    "/dev/vd",
+    "/dev/xvd",
+    "/dev/nvme",
+    "/dev/disk",
+    "/dev/rdisk",
+    "/dev/mmcblk",
+    "/dev/md",
+    "/dev/dm-",
+    "/dev/mapper/",
+    "/dev/loop",
+    "/dev/sr",
+    "/dev/nbd",
+    "/dev/zd",
+    "/dev/bcache",
+    "/dev/root",
+    "/dev/ada",
+    "/dev/da",
 ];
 /// Startup files, by name, in a home folder.
 const RC_FILES: &[&str] = &[
-    ".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile", ".zshrc", ".zshenv", ".zprofile", ".zlogin",
-    ".zlogout", ".kshrc", ".cshrc", ".tcshrc", ".login", ".xinitrc", ".xprofile", ".xsession", ".inputrc", ".envrc",
+    ".bashrc",
+    ".bash_profile",
+    ".bash_login",
+    ".bash_logout",
+    ".profile",
+    ".zshrc",
+    ".zshenv",
+    ".zprofile",
+    ".zlogin",
+    ".zlogout",
+    ".kshrc",
+    ".cshrc",
+    ".tcshrc",
+    ".login",
+    ".xinitrc",
+    ".xprofile",
+    ".xsession",
+    ".inputrc",
+    ".envrc",
 ];
 
 /// A path with `.` and `..` resolved, as segments, and where it starts.
@@ -595,7 +674,8 @@ pub(crate) fn place(arg: &Arg, cwd: Option<&(Base, Vec<String>)>) -> Place {
                     return Place::SystemTop(top);
                 }
                 // `/usr/local`, `/usr/bin`: as vital as the top.
-                if segs.len() == 2 && matches!(top.as_str(), "/usr" | "/System" | "/private" | "/var")
+                if segs.len() == 2
+                    && matches!(top.as_str(), "/usr" | "/System" | "/private" | "/var")
                     && !matches!(segs[1].as_str(), "local" | "log" | "cache" | "folders" | "tmp")
                 {
                     return Place::SystemTop(path);
@@ -651,9 +731,28 @@ fn home_place(segs: &[String], arg: &Arg) -> Place {
 
 fn system_startup(path: &str) -> Option<String> {
     const DIRS: &[&str] = &[
-        "/etc/profile", "/etc/bash.bashrc", "/etc/bashrc", "/etc/zshrc", "/etc/zsh/", "/etc/zprofile", "/etc/zshenv",
-        "/etc/profile.d/", "/etc/cron", "/etc/anacrontab", "/var/spool/cron", "/etc/rc.local", "/etc/systemd/system/",
-        "/lib/systemd/system/", "/etc/init.d/", "/Library/LaunchAgents", "/Library/LaunchDaemons", "/etc/ld.so.preload", "/etc/environment", "/etc/fish/", "/etc/periodic/", "/etc/launchd.conf",
+        "/etc/profile",
+        "/etc/bash.bashrc",
+        "/etc/bashrc",
+        "/etc/zshrc",
+        "/etc/zsh/",
+        "/etc/zprofile",
+        "/etc/zshenv",
+        "/etc/profile.d/",
+        "/etc/cron",
+        "/etc/anacrontab",
+        "/var/spool/cron",
+        "/etc/rc.local",
+        "/etc/systemd/system/",
+        "/lib/systemd/system/",
+        "/etc/init.d/",
+        "/Library/LaunchAgents",
+        "/Library/LaunchDaemons",
+        "/etc/ld.so.preload",
+        "/etc/environment",
+        "/etc/fish/",
+        "/etc/periodic/",
+        "/etc/launchd.conf",
     ];
     DIRS.iter().any(|d| path.starts_with(d)).then(|| path.to_string())
 }
@@ -704,7 +803,7 @@ mod tests {
     #[test]
     fn globs() {
         assert!(glob_match("sh[r]ed", "shred"));
-        assert!(glob_match("??m", "rm") == false);
+        assert!(!glob_match("??m", "rm"));
         assert!(glob_match("?m", "rm"));
         assert!(glob_match("*", "anything"));
         assert!(glob_match("r*", "rm"));

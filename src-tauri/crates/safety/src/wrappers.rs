@@ -53,7 +53,11 @@ fn short(args: &[Arg], c: char) -> bool {
 fn as_admin(inner: Verdict, how: &str) -> Verdict {
     match inner.risk {
         Risk::Safe => Verdict::new(Risk::Moderate, format!("runs as administrator ({how})")),
-        Risk::Moderate => Verdict { risk: Risk::High, reason: format!("runs as administrator ({how}) and {}", inner.reason), safer: None },
+        Risk::Moderate => Verdict {
+            risk: Risk::High,
+            reason: format!("runs as administrator ({how}) and {}", inner.reason),
+            safer: None,
+        },
         _ => inner,
     }
 }
@@ -64,7 +68,28 @@ pub(crate) fn wrapper(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Opt
             let value: &[&str] = match name {
                 "doas" => &["-u", "-C"],
                 "pkexec" => &["--user"],
-                _ => &["-u", "-g", "-h", "-p", "-C", "-D", "-r", "-t", "-U", "-T", "--user", "--group", "--host", "--prompt", "--chdir", "--role", "--type", "--other-user", "--close-from", "--command-timeout"],
+                _ => &[
+                    "-u",
+                    "-g",
+                    "-h",
+                    "-p",
+                    "-C",
+                    "-D",
+                    "-r",
+                    "-t",
+                    "-U",
+                    "-T",
+                    "--user",
+                    "--group",
+                    "--host",
+                    "--prompt",
+                    "--chdir",
+                    "--role",
+                    "--type",
+                    "--other-user",
+                    "--close-from",
+                    "--command-timeout",
+                ],
             };
             let i = skip_opts(args, value);
             let opts = &args[..i];
@@ -78,9 +103,25 @@ pub(crate) fn wrapper(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Opt
             }
             if inner.is_empty() {
                 if short(opts, 'i') || short(opts, 's') || name == "pkexec" || name == "run0" {
-                    return Some(Verdict::new(Risk::High, format!("opens a shell as administrator ({name}): whatever is typed next runs as root")));
+                    return Some(Verdict::new(
+                        Risk::High,
+                        format!("opens a shell as administrator ({name}): whatever is typed next runs as root"),
+                    ));
                 }
-                if opts.iter().any(|o| matches!(o.text.as_str(), "-k" | "-K" | "-v" | "-l" | "-V" | "--version" | "--list" | "--validate" | "--reset-timestamp" | "--remove-timestamp")) {
+                if opts.iter().any(|o| {
+                    matches!(
+                        o.text.as_str(),
+                        "-k" | "-K"
+                            | "-v"
+                            | "-l"
+                            | "-V"
+                            | "--version"
+                            | "--list"
+                            | "--validate"
+                            | "--reset-timestamp"
+                            | "--remove-timestamp"
+                    )
+                }) {
                     return Some(Verdict::safe());
                 }
                 return Some(Verdict::new(Risk::Moderate, format!("runs {name} with options Cmdbar does not know")));
@@ -95,15 +136,19 @@ pub(crate) fn wrapper(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Opt
             v
         }
         "su" | "runuser" | "sg" => {
-            let code = args.iter().position(|a| a.text == "-c" || a.text == "--command" || a.text == "--session-command");
-            let code = code.and_then(|i| args.get(i + 1)).or_else(|| {
-                args.iter().find_map(|a| a.text.strip_prefix("--command=").map(|_| a))
-            });
+            let code =
+                args.iter().position(|a| a.text == "-c" || a.text == "--command" || a.text == "--session-command");
+            let code = code
+                .and_then(|i| args.get(i + 1))
+                .or_else(|| args.iter().find_map(|a| a.text.strip_prefix("--command=").map(|_| a)));
             match code {
                 Some(c) => {
                     let text = c.text.strip_prefix("--command=").unwrap_or(&c.text).to_string();
                     let v = if c.dynamic {
-                        Verdict::new(Risk::High, format!("runs code that is only known when it runs, as another user ({name})"))
+                        Verdict::new(
+                            Risk::High,
+                            format!("runs code that is only known when it runs, as another user ({name})"),
+                        )
                     } else {
                         j.code(&text, Dialect::Bash, &ctx.stdin)
                     };
@@ -166,7 +211,12 @@ pub(crate) fn wrapper(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Opt
         "nice" => {
             let i = skip_opts(args, &["-n", "--adjustment"]);
             // `nice -10 cmd`: an old form of -n.
-            let i = if args.first().is_some_and(|a| a.text.len() > 1 && a.text[1..].chars().all(|c| c.is_ascii_digit())) { i.max(1) } else { i };
+            let i = if args.first().is_some_and(|a| a.text.strip_prefix('-').is_some_and(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit())))
+            {
+                i.max(1)
+            } else {
+                i
+            };
             j.wrapped(&args[i..], ctx, &args[..i])
         }
         "ionice" => {
@@ -225,7 +275,24 @@ pub(crate) fn wrapper(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Opt
             v.at_least(Risk::Moderate, "runs a command inside another root folder (chroot)")
         }
         "unshare" | "nsenter" | "firejail" | "bwrap" | "systemd-run" | "proxychains" | "proxychains4" | "torsocks" => {
-            let value: &[&str] = &["-t", "--target", "-S", "--setuid", "-G", "--setgid", "--wd", "--root", "-u", "--unit", "-p", "--property", "--bind", "--ro-bind", "--chdir", "-f"];
+            let value: &[&str] = &[
+                "-t",
+                "--target",
+                "-S",
+                "--setuid",
+                "-G",
+                "--setgid",
+                "--wd",
+                "--root",
+                "-u",
+                "--unit",
+                "-p",
+                "--property",
+                "--bind",
+                "--ro-bind",
+                "--chdir",
+                "-f",
+            ];
             let i = skip_opts(args, value);
             let what = format!("runs a command under {name}");
             if args[i..].is_empty() {
@@ -285,7 +352,10 @@ pub(crate) fn wrapper(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Opt
         "xargs" | "gxargs" => return Some(xargs(j, args, ctx)),
         "parallel" => return Some(parallel(j, args, ctx)),
         "ssh" | "mosh" => {
-            let value = ["-b", "-c", "-D", "-E", "-e", "-F", "-I", "-i", "-J", "-L", "-l", "-m", "-O", "-o", "-p", "-Q", "-R", "-S", "-W", "-w", "-B", "--ssh", "--port"];
+            let value = [
+                "-b", "-c", "-D", "-E", "-e", "-F", "-I", "-i", "-J", "-L", "-l", "-m", "-O", "-o", "-p", "-Q", "-R",
+                "-S", "-W", "-w", "-B", "--ssh", "--port",
+            ];
             let mut v = Verdict::safe();
             for w in args.windows(2) {
                 if w[0].text == "-o" && w[1].text.to_ascii_lowercase().starts_with("proxycommand") {
@@ -310,7 +380,9 @@ pub(crate) fn wrapper(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Opt
             };
             v.or(inner.at_least(Risk::Moderate, format!("runs a command on {host}")))
         }
-        "npx" | "bunx" | "pnpx" | "uvx" | "pipx" if args.first().is_some_and(|a| a.text != "list" && a.text != "--version") => {
+        "npx" | "bunx" | "pnpx" | "uvx" | "pipx"
+            if args.first().is_some_and(|a| a.text != "list" && a.text != "--version") =>
+        {
             let i = skip_opts(args, &["-p", "--package", "--from"]);
             let pkg = args.get(i).map_or("a package", |a| a.text.as_str());
             Verdict::new(Risk::Moderate, format!("downloads and runs {pkg} from a package registry"))
@@ -321,7 +393,23 @@ pub(crate) fn wrapper(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Opt
 }
 
 fn xargs(j: &mut Judge, args: &[Arg], ctx: &Ctx) -> Verdict {
-    let value = ["-a", "-d", "-E", "-I", "-L", "-n", "-P", "-s", "--arg-file", "--delimiter", "--max-args", "--max-procs", "--max-lines", "--max-chars", "--process-slot-var"];
+    let value = [
+        "-a",
+        "-d",
+        "-E",
+        "-I",
+        "-L",
+        "-n",
+        "-P",
+        "-s",
+        "--arg-file",
+        "--delimiter",
+        "--max-args",
+        "--max-procs",
+        "--max-lines",
+        "--max-chars",
+        "--process-slot-var",
+    ];
     let i = skip_opts(args, &value);
     let opts = &args[..i];
     let mut repl: Option<String> = None;
@@ -356,7 +444,26 @@ fn xargs(j: &mut Judge, args: &[Arg], ctx: &Ctx) -> Verdict {
 }
 
 fn parallel(j: &mut Judge, args: &[Arg], ctx: &Ctx) -> Verdict {
-    let value = ["-j", "-a", "-S", "-N", "-n", "-L", "-l", "--jobs", "--arg-file", "--sshlogin", "--delay", "--timeout", "--joblog", "--results", "--tmpdir", "-I", "--colsep", "-C"];
+    let value = [
+        "-j",
+        "-a",
+        "-S",
+        "-N",
+        "-n",
+        "-L",
+        "-l",
+        "--jobs",
+        "--arg-file",
+        "--sshlogin",
+        "--delay",
+        "--timeout",
+        "--joblog",
+        "--results",
+        "--tmpdir",
+        "-I",
+        "--colsep",
+        "-C",
+    ];
     let i = skip_opts(args, &value);
     if has(&args[..i], "--dry-run") {
         return Verdict::safe();
@@ -365,7 +472,9 @@ fn parallel(j: &mut Judge, args: &[Arg], ctx: &Ctx) -> Verdict {
     let mut inner: Vec<Arg> = args[i..end.max(i)].to_vec();
     if inner.is_empty() {
         return match &ctx.stdin.text {
-            Some(t) => j.code(t, Dialect::Bash, &Default::default()).at_least(Risk::Moderate, "runs each line it reads as a command"),
+            Some(t) => j
+                .code(t, Dialect::Bash, &Default::default())
+                .at_least(Risk::Moderate, "runs each line it reads as a command"),
             None => Verdict::new(Risk::High, "runs each line piped into it as a command"),
         };
     }
