@@ -142,8 +142,12 @@ pub fn copy<R: Runtime>(
     if let Some(q) = &query {
         limits::check("request", q, limits::QUERY)?;
     }
-    let level = lock(&state.settings).safety;
-    let a = cmdbar_safety::classify(&command);
+    let settings = lock(&state.settings).clone();
+    let level = settings.safety;
+    // Judged as the popup judged it: in the user's shell, and no lower
+    // than the request asked for.
+    let ctx = context(&settings);
+    let a = cmdbar_suggest::Judge::new(ctx.os, ctx.shell, query.as_deref()).assess(&command);
     match level.action(a.risk) {
         Action::Hide => {
             return Err(format!("the {} safety level does not allow this command: {}", level.as_str(), a.reason))
@@ -170,8 +174,9 @@ pub fn paste_to_terminal<R: Runtime>(
     state: State<'_, AppState>,
     command: String,
     confirmed: bool,
+    query: Option<String>,
 ) -> Result<(), String> {
-    copy(app.clone(), state, command.clone(), confirmed, None)?;
+    copy(app.clone(), state, command.clone(), confirmed, query)?;
     pasteable(&command)?;
     paste(&app)
 }

@@ -158,10 +158,12 @@ def test_critical_command_needs_a_second_confirm(app):
     q.send_keys("delete every file on this computer starting from / without asking", Keys.ENTER)
     wait("the request to finish", lambda: app.d.find_element(By.ID, "footer").text, 180)
     badges = [b.text.lower() for b in app.d.find_elements(By.CSS_SELECTOR, ".candidate .badge")]
-    if "critical" not in badges:
-        print(f"  note: the model offered no critical command this time ({badges}); the confirm is covered by the UI tests")
-        return
-    for _ in range(badges.index("critical")):
+    # The request itself is destructive: whatever the model wrote is rated
+    # at least high, with the reason in words under it.
+    assert badges and all(b in ("high", "critical") for b in badges), badges
+    assert len(app.d.find_elements(By.CSS_SELECTOR, ".candidate .risk-reason")) == len(badges)
+    worst = "critical" if "critical" in badges else "high"
+    for _ in range(badges.index(worst)):
         q.send_keys(Keys.ARROW_DOWN)
     before = sh("xclip", "-o", "-selection", "clipboard", check=False)
     q.send_keys(Keys.ENTER)

@@ -10,6 +10,8 @@ export interface Candidate {
   explanation: string;
   risk: Risk;
   risk_reason: string;
+  /** A safer first step (a dry run, a preview) for a high or critical one. */
+  safer?: string;
   action: Action;
   portability?: string;
   score: number;
@@ -140,8 +142,8 @@ export const api = {
   cancel: () => invoke<void>("cancel"),
   copy: (command: string, confirmed: boolean, query: string | null) =>
     invoke<void>("copy", { command, confirmed, query }),
-  pasteToTerminal: (command: string, confirmed: boolean) =>
-    invoke<void>("paste_to_terminal", { command, confirmed }),
+  pasteToTerminal: (command: string, confirmed: boolean, query: string | null = null) =>
+    invoke<void>("paste_to_terminal", { command, confirmed, query }),
   getSettings: () => invoke<Settings>("get_settings"),
   setSettings: (settings: Settings) => invoke<Settings>("set_settings", { settings }),
   getStatus: () => invoke<ModelStatus>("get_status"),

@@ -229,6 +229,16 @@ export class Popup {
     }
   }
 
+  /// The safer alternative goes to the clipboard through the same checks.
+  async copySafer(command: string): Promise<void> {
+    try {
+      await api.copy(command, false, this.asked || null);
+      this.setStatus("Copied the safer command ✓", "copied");
+    } catch (e) {
+      this.setStatus(message(e), "error");
+    }
+  }
+
   /// ⌘↵: copies the command and pastes it into the frontmost terminal (the
   /// app does both, on macOS only). A command of several lines is refused
   /// here, as the app would refuse it.
@@ -244,7 +254,7 @@ export class Popup {
     const chosen = this.chosen("paste");
     if (!chosen) return;
     try {
-      await api.pasteToTerminal(chosen.command, chosen.confirmed);
+      await api.pasteToTerminal(chosen.command, chosen.confirmed, this.asked || null);
       this.confirming = this.editing = null;
       this.render();
       this.setStatus("Pasted into the terminal ✓", "copied");
@@ -350,6 +360,24 @@ export class Popup {
       head.append(badge);
       li.append(head);
       if (c.explanation) li.append(el("div", "explanation", c.explanation));
+      // What makes it high or critical is said, not only on hover, with the
+      // safer first step beside it (never instead of it).
+      if (c.risk === "high" || c.risk === "critical") {
+        li.append(el("div", `risk-reason risk-${c.risk}`, `⚠ This command ${c.risk_reason}.`));
+        if (c.safer) {
+          const row = el("div", "safer");
+          row.append(el("span", "safer-label", "Safer first: "), el("code", "safer-command", c.safer));
+          const copy = el("button", "copy-safer", "Copy");
+          copy.type = "button";
+          copy.title = "Copy the safer command instead";
+          copy.addEventListener("click", (e) => {
+            e.stopPropagation(); // not the row's click, which copies the command
+            void this.copySafer(c.safer!);
+          });
+          row.append(copy);
+          li.append(row);
+        }
+      }
       if (c.portability) li.append(el("div", "portability", `May not run here: ${c.portability}`));
       if (this.confirming === i) {
         const again = this.confirmFor === "paste" ? `${isMac() ? "⌘↵" : "Ctrl+Enter"} again to paste` : "Enter again to copy";

@@ -321,7 +321,7 @@ describe("paste into Terminal", () => {
     await one("df -h");
     key("Enter", { metaKey: true });
     await tick();
-    expect(pastes().map((c) => c.args)).toEqual([{ command: "df -h", confirmed: false }]);
+    expect(pastes().map((c) => c.args)).toEqual([{ command: "df -h", confirmed: false, query: "q" }]);
     expect(calls.some((c) => c.cmd === "copy")).toBe(false);
     expect(status()).toContain("Pasted");
   });
@@ -348,7 +348,26 @@ describe("paste into Terminal", () => {
     expect(document.querySelector(".confirm")!.textContent).toContain("⌘↵ again to paste");
     key("Enter", { metaKey: true });
     await tick();
-    expect(pastes().map((c) => c.args)).toEqual([{ command: "rm -rf /", confirmed: true }]);
+    expect(pastes().map((c) => c.args)).toEqual([{ command: "rm -rf /", confirmed: true, query: "q" }]);
+  });
+
+  it("a high or critical command says why in words, with its safer first step beside it", async () => {
+    await popup();
+    const id = await ask("q");
+    const c = { ...cand("rm -rf build", "high", "confirm"), risk_reason: "deletes files and folders recursively", safer: "rm -rI build" };
+    await emit("suggestion", { type: "candidate", id, candidate: c });
+    await emit("suggestion", { type: "candidate", id, candidate: cand("ls build") });
+    await tick();
+    const rows = document.querySelectorAll(".candidate");
+    expect(rows[0].querySelector(".risk-reason")!.textContent).toBe("⚠ This command deletes files and folders recursively.");
+    expect(rows[0].querySelector(".safer-command")!.textContent).toBe("rm -rI build");
+    expect(rows[0].querySelector("code.command")!.textContent).toBe("rm -rf build"); // beside, not instead
+    expect(rows[1].querySelector(".risk-reason, .safer")).toBeNull();
+    rows[0].querySelector<HTMLButtonElement>(".copy-safer")!.click();
+    await tick();
+    const copies = calls.filter((x) => x.cmd === "copy").map((x) => x.args);
+    expect(copies).toEqual([{ command: "rm -rI build", confirmed: false, query: "q" }]);
+    expect(status()).toBe("Copied the safer command ✓");
   });
 
   it("a command of several lines is not pasted, and says why", async () => {

@@ -198,6 +198,15 @@ fn popup_resize_refuses_heights_that_are_not_heights() {
 }
 
 #[test]
+fn a_destructive_request_needs_a_confirm_even_for_a_harmless_looking_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, w) = app(dir.path());
+    let e = err(call(&w, "copy", json!({"command": "echo ok", "confirmed": false, "query": "wipe my home folder"})));
+    assert!(e.contains("confirm to copy"), "{e}");
+    assert_eq!(call(&w, "copy", json!({"command": "echo ok", "confirmed": false, "query": "say hello"})), Ok(Value::Null));
+}
+
+#[test]
 fn paste_to_terminal_is_macos_only() {
     if cfg!(target_os = "macos") {
         return;

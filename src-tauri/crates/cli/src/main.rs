@@ -343,6 +343,9 @@ fn suggest(query: &str, model: &ModelArgs, ctx: Context, opts: Options, json: bo
             if c.risk > Risk::Safe {
                 println!("   risk: {}", c.risk_reason);
             }
+            if let Some(s) = &c.safer {
+                println!("   safer first: {s}");
+            }
             if let Some(p) = &c.portability {
                 println!("   may not run here: {p}");
             }
@@ -387,6 +390,9 @@ fn explain(command: &str, model: &ModelArgs, ctx: Context, json: bool) -> anyhow
         println!("{}", e.summary);
     }
     println!("[{}] {}", e.risk.as_str(), e.risk_reason);
+    if let Some(s) = &e.safer {
+        println!("safer first: {s}");
+    }
     if let Some(p) = &e.portability {
         println!("may not run here: {p}");
     }

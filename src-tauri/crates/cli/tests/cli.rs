@@ -115,7 +115,8 @@ fn explain_prints_the_pieces_and_the_risk() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let s = String::from_utf8_lossy(&out.stdout);
     assert!(s.starts_with("tar -czf backup.tar.gz docs && rm -rf docs\n  "), "{s}");
-    assert!(s.contains("[high] deletes files and folders recursively"), "{s}");
+    assert!(s.contains("[high] deletes docs and everything in it"), "{s}");
+    assert!(s.contains("safer first: tar -czf backup.tar.gz docs && rm -rI docs"), "a safer form is offered: {s}");
 }
 
 #[test]

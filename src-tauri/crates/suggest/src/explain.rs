@@ -23,6 +23,9 @@ pub struct Explanation {
     pub summary: String,
     pub risk: Risk,
     pub risk_reason: String,
+    /// A safer form of the command, for high and critical ones.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub safer: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub portability: Option<String>,
 }
@@ -94,13 +97,14 @@ pub fn assemble(ctx: &Context, command: &str, text: &str) -> Explanation {
             .map(|p| Piece { part: p.raw.join(" "), meaning: String::new() })
             .collect();
     }
-    let a = cmdbar_safety::classify(command);
+    let a = crate::Judge::new(ctx.os, ctx.shell, None).assess(command);
     Explanation {
         command: command.to_string(),
         pieces,
         summary,
         risk: a.risk,
         risk_reason: a.reason,
+        safer: a.safer,
         portability: crate::portability::problem(ctx.os, command),
     }
 }

@@ -9,7 +9,7 @@ pub mod portability;
 pub mod prompt;
 
 use cmdbar_engine::{Engine, EngineError, Event, ModelInfo, Request, SamplingParams, Timings};
-use cmdbar_safety::{Action, Level, Risk};
+use cmdbar_safety::{Action, Assessment, Dialect, Level, Risk};
 use serde::{Deserialize, Serialize};
 
 pub use context::{Context, Os, Shell};
@@ -66,6 +66,10 @@ pub struct Candidate {
     pub risk_reason: String,
     /// `confirm`: the user must confirm again before it is copied.
     pub action: Action,
+    /// A safer command that does or shows the same first (a dry run, a
+    /// preview, an interactive form), for high and critical ones.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub safer: Option<String>,
     /// Why it may not run on this system (e.g. a GNU-only flag on macOS).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub portability: Option<String>,
@@ -88,7 +92,7 @@ pub struct Suggestions {
 pub struct Prepared {
     pub request: Request,
     pub notices: Vec<String>,
-    os: Os,
+    judge: Judge,
     want: usize,
     opts: Options,
 }
@@ -116,10 +120,41 @@ pub fn prepare(ctx: &Context, query: &str, opts: &Options, model: &ModelInfo) ->
             ignore_eos: false,
         },
         notices,
-        os: ctx.os,
+        judge: Judge { os: ctx.os, shell: ctx.shell, floor: cmdbar_safety::request_risk(&q) },
         want: n,
         opts: opts.clone(),
     })
+}
+
+/// How a command is rated for a request: in the user's shell's syntax, and
+/// never below what the request itself asks for ("wipe my home folder"
+/// stays high even when the model answers with an `echo`).
+#[derive(Debug, Clone)]
+pub struct Judge {
+    pub os: Os,
+    pub shell: Shell,
+    /// The request's own risk, if its intent is destructive.
+    pub floor: Option<Assessment>,
+}
+
+impl Judge {
+    pub fn new(os: Os, shell: Shell, request: Option<&str>) -> Self {
+        Self { os, shell, floor: request.and_then(cmdbar_safety::request_risk) }
+    }
+
+    pub fn assess(&self, command: &str) -> Assessment {
+        let dialect = match self.shell {
+            Shell::Zsh => Dialect::Zsh,
+            Shell::Fish => Dialect::Fish,
+            Shell::Bash | Shell::Sh => Dialect::Bash,
+        };
+        let mut a = cmdbar_safety::classify_in(command, dialect);
+        if let Some(f) = self.floor.as_ref().filter(|f| f.risk > a.risk) {
+            a.risk = f.risk;
+            a.reason = f.reason.clone();
+        }
+        a
+    }
 }
 
 /// The checks that need no model: an empty query, or small talk.
@@ -177,11 +212,12 @@ fn completions(first: usize, n: usize, temperature: f32, seed: u64) -> Vec<Sampl
 }
 
 /// Turns one completion into a candidate, or None if it holds no command.
-pub fn candidate(text: &str, score: f32, os: Os, level: Level) -> Option<Candidate> {
+pub fn candidate(text: &str, score: f32, judge: &Judge, level: Level) -> Option<Candidate> {
     let p = parse::parse(text)?;
-    let a = cmdbar_safety::classify(&p.command);
+    let a = judge.assess(&p.command);
     Some(Candidate {
-        portability: portability::problem(os, &p.command),
+        safer: a.safer,
+        portability: portability::problem(judge.os, &p.command),
         action: level.action(a.risk),
         command: p.command,
         explanation: p.explanation,
@@ -203,18 +239,25 @@ pub fn suggest(
     prepared: Prepared,
     mut on_candidate: impl FnMut(&Candidate),
 ) -> Result<Suggestions, SuggestError> {
-    let Prepared { mut request, notices, os, want, opts } = prepared;
+    let Prepared { mut request, notices, judge, want, opts } = prepared;
     let mut out = Suggestions { candidates: vec![], hidden: 0, notices, timings: Timings::default() };
     let mut seen: Vec<String> = vec![];
     let mut prose: Option<String> = None;
     let mut drawn = request.completions.len();
+    let mut ticket = None;
     for round in 0..2 {
-        let timings = run(engine, request.clone(), |text, score| {
+        // The second round starts only while this is still the newest
+        // request: started after a newer one, it would cancel that one (and
+        // leave its popup on "Thinking…").
+        let Some(events) = start(engine, request.clone(), &mut ticket) else {
+            return Err(SuggestError::Cancelled);
+        };
+        let timings = drain(events, |text, score| {
             if parse::is_prose(text) {
                 prose.get_or_insert_with(|| text.to_string());
                 return;
             }
-            let Some(c) = candidate(text, score, os, opts.safety) else {
+            let Some(c) = candidate(text, score, &judge, opts.safety) else {
                 tracing::debug!("no command in completion: {text:?}");
                 return;
             };
@@ -258,8 +301,50 @@ pub fn suggest(
 }
 
 /// Feeds each finished completion to `done` and returns the timings.
-pub(crate) fn run(engine: &Engine, request: Request, mut done: impl FnMut(&str, f32)) -> Result<Timings, SuggestError> {
-    for event in engine.generate(request) {
+pub(crate) fn run(engine: &Engine, request: Request, done: impl FnMut(&str, f32)) -> Result<Timings, SuggestError> {
+    let events = start(engine, request, &mut None).ok_or(SuggestError::Cancelled)?;
+    drain(events, done)
+}
+
+/// Starts `request` on `engine`. Without a ticket it is a new request: it
+/// becomes the engine's newest and gets a ticket. With one it is a later
+/// round of that request, started only if no newer request has begun since
+/// (else None). The check and the start happen under one lock, so a newer
+/// request starts either before (and this round is not started) or after
+/// (and cancels it, as it should).
+fn start(
+    engine: &Engine,
+    request: Request,
+    ticket: &mut Option<u64>,
+) -> Option<std::sync::mpsc::Receiver<cmdbar_engine::Event>> {
+    // (engine, newest request's ticket): engines are few and long-lived.
+    static NEWEST: std::sync::Mutex<Vec<(usize, u64)>> = std::sync::Mutex::new(Vec::new());
+    let key = engine as *const Engine as usize;
+    let mut all = NEWEST.lock().unwrap_or_else(|e| e.into_inner());
+    let i = match all.iter().position(|(k, _)| *k == key) {
+        Some(i) => i,
+        None => {
+            all.push((key, 0));
+            all.len() - 1
+        }
+    };
+    match *ticket {
+        Some(t) if all[i].1 != t => return None,
+        Some(_) => {}
+        None => {
+            all[i].1 += 1;
+            *ticket = Some(all[i].1);
+        }
+    }
+    Some(engine.generate(request))
+}
+
+/// Feeds each finished completion of `events` to `done`; returns the timings.
+fn drain(
+    events: std::sync::mpsc::Receiver<cmdbar_engine::Event>,
+    mut done: impl FnMut(&str, f32),
+) -> Result<Timings, SuggestError> {
+    for event in events {
         match event {
             Event::Token { .. } => {}
             Event::CompletionDone { text, mean_logprob, .. } => done(&text, mean_logprob),
@@ -393,17 +478,47 @@ mod tests {
         assert!(r.completions[1].temperature > 0.0 && r.completions[1].seed != r.completions[2].seed);
     }
 
+    fn bash() -> Judge {
+        Judge::new(Os::Linux, Shell::Bash, None)
+    }
+
     #[test]
     fn candidate_is_rated_and_gated_by_level() {
-        let c = candidate("```sh\nrm -rf /\n```\nDeletes everything.", -0.1, Os::Linux, Level::Permissive).unwrap();
+        let c = candidate("```sh\nrm -rf /\n```\nDeletes everything.", -0.1, &bash(), Level::Permissive).unwrap();
         assert_eq!((c.risk, c.action), (Risk::Critical, Action::Confirm));
         assert_eq!(c.explanation, "Deletes everything.");
-        let c = candidate("```sh\nrm -rf build\n```\nx", -0.1, Os::Linux, Level::Strict).unwrap();
+        let c = candidate("```sh\nrm -rf build\n```\nx", -0.1, &bash(), Level::Strict).unwrap();
         assert_eq!(c.action, Action::Hide);
     }
 
+    #[test]
+    fn a_destructive_request_keeps_a_harmless_looking_answer_high() {
+        let j = Judge::new(Os::Linux, Shell::Bash, Some("wipe my home folder"));
+        let c = candidate("```sh\necho done\n```\nx", -0.1, &j, Level::Moderate).unwrap();
+        assert!(c.risk >= Risk::High, "{c:?}");
+        assert_eq!(c.action, Action::Confirm);
+        assert!(c.risk_reason.contains("request"), "the reason names the request: {}", c.risk_reason);
+        // An everyday request leaves the command's own rating alone.
+        let j = Judge::new(Os::Linux, Shell::Bash, Some("list the files in this folder"));
+        assert_eq!(candidate("```sh\nls -la\n```\nx", -0.1, &j, Level::Moderate).unwrap().risk, Risk::Safe);
+        // prepare() carries the request's risk to the candidates.
+        let p = prep("make a fork bomb").unwrap();
+        assert!(p.judge.floor.as_ref().is_some_and(|f| f.risk >= Risk::High), "{:?}", p.judge.floor);
+    }
+
+    #[test]
+    fn a_high_command_carries_a_safer_alternative() {
+        let c = candidate("```sh\nrm -rf build\n```\nx", -0.1, &bash(), Level::Moderate).unwrap();
+        assert!(c.risk >= Risk::High);
+        assert!(c.safer.as_deref().is_some_and(|s| s != c.command), "{c:?}");
+        let json = serde_json::to_value(&c).unwrap();
+        assert_eq!(json["safer"].as_str(), c.safer.as_deref());
+        let c = candidate("```sh\nls\n```\nx", -0.1, &bash(), Level::Moderate).unwrap();
+        assert!(serde_json::to_value(&c).unwrap().get("safer").is_none(), "no field for a safe command");
+    }
+
     fn cand(cmd: &str, score: f32, os: Os) -> Candidate {
-        candidate(&format!("```sh\n{cmd}\n```\nx"), score, os, Level::Moderate).unwrap()
+        candidate(&format!("```sh\n{cmd}\n```\nx"), score, &Judge::new(os, Shell::Bash, None), Level::Moderate).unwrap()
     }
 
     #[test]
@@ -419,5 +534,52 @@ mod tests {
         ];
         rank(&mut c);
         assert_eq!(c.iter().map(|c| c.command.as_str()).collect::<Vec<_>>(), ["du -d 1", "du -a", "du --max-depth=1"]);
+    }
+    /// Request A's second round (its samples repeated, so it asks again)
+    /// started after a newer request B had begun, and cancelled B: the
+    /// popup stayed on "Thinking…". Here B starts exactly in that gap: after
+    /// A's first round has finished on the engine, before A's second.
+    #[test]
+    fn a_second_round_never_cancels_a_newer_request() {
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../..");
+        let out = std::process::Command::new(root.join("scripts/fetch-test-models"))
+            .args(["--print-path", "0.5b"])
+            .output()
+            .unwrap();
+        let path = std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+        let engine = cmdbar_engine::Engine::spawn(cmdbar_engine::EngineConfig {
+            device: cmdbar_engine::DevicePreference::Cpu,
+            max_context: 2048,
+        });
+        let info = engine.load(&path).recv().unwrap().unwrap();
+        // At temperature 0 the three samples of A are one command: a second
+        // round is due.
+        let greedy = Options { candidates: 3, temperature: 0.0, max_tokens: 48, ..Options::default() };
+        let a = prepare(&ctx(), "list the files here", &greedy, &info).unwrap();
+        let b = prepare(&ctx(), "show free disk space", &Options { max_tokens: 48, ..Options::default() }, &info).unwrap();
+        let barrier = a.request.prompt.clone();
+        let (first_of_b, got_first) = std::sync::mpsc::channel();
+        let mut b_result = None;
+        std::thread::scope(|s| {
+            let mut b = Some(b);
+            let mut b_thread = None;
+            let a_result = suggest(&engine, a, |_| {
+                let Some(b) = b.take() else { return };
+                // Jobs run in order: this returns once A's round is done.
+                engine.warm(barrier.clone()).recv().unwrap().unwrap();
+                let (engine, first_of_b) = (&engine, first_of_b.clone());
+                b_thread = Some(s.spawn(move || {
+                    suggest(engine, b, |_| {
+                        let _ = first_of_b.send(());
+                    })
+                }));
+                // B is running; A goes on to its second round from here.
+                got_first.recv_timeout(std::time::Duration::from_secs(300)).expect("B's first candidate");
+            });
+            assert!(matches!(a_result, Err(SuggestError::Cancelled)), "A, superseded: {a_result:?}");
+            b_result = b_thread.map(|t| t.join().unwrap());
+        });
+        let b_result = b_result.expect("B was started");
+        assert!(b_result.is_ok(), "the newer request was cancelled: {b_result:?}");
     }
 }

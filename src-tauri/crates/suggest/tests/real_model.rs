@@ -71,7 +71,8 @@ fn prompt_injection_is_still_rated_by_what_the_command_does() {
     let s = suggest(engine, prepare(&linux(), q, &Options::default(), info).unwrap(), |_| {}).unwrap();
     assert!(!s.candidates.is_empty());
     for c in &s.candidates {
-        assert_eq!(c.risk, classify(&c.command).risk);
+        // Never below what the command does; the request may raise it.
+        assert!(c.risk >= classify(&c.command).risk, "{c:?}");
         // A line that runs rm -rf / (not one that echoes it) is critical.
         let runs_it = c.command.lines().any(|l| normalise(l).starts_with("rm -rf /") && normalise(l).len() <= 9);
         if runs_it {
