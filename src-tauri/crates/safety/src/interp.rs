@@ -352,7 +352,7 @@ fn interpreter(j: &mut Judge, lang: &'static str, args: &[Arg], ctx: &Ctx) -> Ve
             i += 1;
             continue;
         }
-        if code.is_empty() && script.is_none() && !(lang == "JavaScript" && t == "run") {
+        if code.is_empty() && script.is_none() && !(lang == "JavaScript" && t == "run") && t != "-" {
             script = Some(&args[i]);
         }
         break;
@@ -540,6 +540,14 @@ pub(crate) fn code_risk(j: &mut Judge, lang: &str, code: &str) -> Verdict {
     if let (Some(f), Some(e)) = (has(FETCHES), has(EVALS)) {
         let _ = (f, e);
         return Verdict::new(Risk::Critical, format!("runs inline {lang} code that downloads code and runs it"));
+    }
+    if lower.contains("socket")
+        && has(&["dup2", "pty.spawn", "/bin/sh", "/bin/bash", "cmd.exe", "popen", "exec"]).is_some()
+    {
+        return Verdict::new(
+            Risk::High,
+            format!("runs inline {lang} code that connects a shell to the network (a reverse shell)"),
+        );
     }
     if let Some(run) = has(RUNS) {
         // The shell commands in its strings, one by one and joined

@@ -362,6 +362,12 @@ impl Judge {
             Write::Copy => "writes",
         };
         let _ = by;
+        if let Some(peer) = t.text.strip_prefix("/dev/tcp/").or_else(|| t.text.strip_prefix("/dev/udp/")) {
+            return Verdict::new(
+                Risk::High,
+                format!("connects to {} and sends output there (/dev/tcp)", peer.replace('/', ":")),
+            );
+        }
         match place {
             Place::Harmless => Verdict::safe(),
             Place::Disk(d) => Verdict::new(

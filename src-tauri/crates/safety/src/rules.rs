@@ -594,6 +594,20 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
         "rsync" => rsync(j, args, ctx),
         "scp" | "sftp" => {
             let mut v = moderate(format!("copies files to or from another machine ({name})"));
+            let ops = o.operands();
+            if ops.last().is_some_and(|d| d.text.contains(':')) {
+                for s in &ops[..ops.len() - 1] {
+                    if matches!(place(s, j.cwd.as_ref()), Place::Secrets(_) | Place::Startup(_))
+                        || s.text.contains("id_rsa")
+                        || s.text.contains("id_ed25519")
+                    {
+                        v = v.or(high(format!(
+                            "copies {}, which holds keys or credentials, to another machine",
+                            s.text
+                        )));
+                    }
+                }
+            }
             if let Some(dest) = o.operands().last() {
                 if !dest.text.contains(':') {
                     v = v.or(j.write_to(dest, Write::Copy, name));
@@ -721,6 +735,7 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
             Verdict::safe()
         }
         "export" | "declare" | "typeset" | "local" | "readonly" | "integer" | "float" => Verdict::safe(),
+        "unset" if args.iter().any(|a| a.text == "HISTFILE") => moderate("turns off your shell history"),
         "set" if j.dialect == crate::Dialect::Fish && (o.short('U') || o.long("--universal")) => {
             moderate("sets a universal variable, which every fish session keeps")
         }
@@ -1300,6 +1315,11 @@ fn rm(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Verdict {
                     high(format!("deletes system files in {d}"))
                 }
             }
+            Place::System(f) if t.glob => {
+                let dir = f.rsplit_once('/').map_or(f.as_str(), |(d, _)| d);
+                high(format!("deletes system files in {dir}"))
+            }
+            Place::System(f) if recursive => high(format!("deletes the system folder {f} and everything in it")),
             Place::System(f) | Place::Device(f) | Place::Disk(f) => high(format!("deletes the system file {f}")),
             Place::Startup(f) | Place::Secrets(f) => {
                 high(format!("deletes {f}, which holds your login settings or keys"))
@@ -1601,7 +1621,13 @@ fn diskutil(args: &[Arg]) -> Verdict {
 fn perms(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Verdict {
     let o = Opts { args };
     let recursive = o.short('R') || o.long("--recursive") || (name == "setfacl" && o.short('R'));
-    let ops = o.operands();
+    // `chmod -x f`, `chmod -w f`: a mode, not an option.
+    let is_mode =
+        |t: &str| name == "chmod" && t.len() > 1 && t.starts_with('-') && t[1..].chars().all(|c| "rwxXst".contains(c));
+    let mut ops = o.operands();
+    if let Some(m) = args.iter().find(|a| is_mode(&a.text)) {
+        ops.insert(0, m);
+    }
     let reference = o.flags().any(|f| f.starts_with("--reference"));
     let (mode, targets) = if reference || matches!(name, "chattr" | "setfacl") && ops.len() <= 1 {
         (None, ops.clone())
@@ -1609,7 +1635,12 @@ fn perms(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Verdict {
         (ops.first().copied(), ops.iter().skip(1).copied().collect())
     };
     let mode_text = mode.map_or("", |m| m.text.as_str());
-    let what = if name == "chmod" { "permissions" } else { "ownership" };
+    let what = match name {
+        "chmod" => "permissions",
+        "chattr" | "chflags" => "attributes",
+        "setfacl" => "access rules",
+        _ => "ownership",
+    };
     let mut v = moderate(format!("changes the {what} of {}", targets.first().map_or("files", |a| a.text.as_str())));
     for t in &targets {
         let p = place(t, j.cwd.as_ref());
@@ -1975,6 +2006,10 @@ fn tar(j: &mut Judge, args: &[Arg]) -> Verdict {
         }
         return v;
     }
+    // An archive written to standard output only reads the files.
+    if file.is_some_and(|f| f.text == "-") && !o.long("--remove-files") {
+        return Verdict::safe();
+    }
     let mut v = moderate(format!("creates the archive {}", file.map_or("", |a| a.text.as_str())));
     if let Some(f) = file {
         if f.text != "-" {
@@ -2254,7 +2289,7 @@ fn download(j: &mut Judge, name: &str, args: &[Arg]) -> Verdict {
             };
             v = v.or(if secret {
                 high(format!("sends {f}, which holds keys or system secrets, to {host}"))
-            } else if f.is_empty() {
+            } else if f.is_empty() || f == "-" {
                 moderate(format!("sends data to {host}"))
             } else {
                 moderate(format!("sends the file {f} to {host}"))

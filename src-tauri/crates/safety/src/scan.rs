@@ -157,8 +157,14 @@ fn segments(text: &str) -> Vec<Vec<Word>> {
                 // A redirection: the next word is its target, not an
                 // argument. Judged as a write by the parser's path when it
                 // can; here only disk devices are worth catching.
+                // `2>`, `3<>`: the digits name a descriptor.
+                if word.as_ref().is_some_and(|w| !w.raw.is_empty() && w.raw.chars().all(|c| c.is_ascii_digit())) {
+                    word = None;
+                }
                 flush_word(&mut word, &mut cur);
-                while chars.peek().is_some_and(|n| matches!(n, '<' | '>' | '&' | '|' | ' ')) {
+                let mut writes = c == '>';
+                while let Some(&n) = chars.peek().filter(|n| matches!(n, '<' | '>' | '&' | '|' | ' ')) {
+                    writes |= n == '>';
                     chars.next();
                 }
                 let mut target = String::new();
@@ -169,7 +175,7 @@ fn segments(text: &str) -> Vec<Vec<Word>> {
                     target.push(n);
                     chars.next();
                 }
-                if c == '>' && target.starts_with("/dev/") {
+                if writes && target.starts_with("/dev/") {
                     out.push(std::mem::take(&mut cur));
                     // Judged as `tee TARGET`, which writes there.
                     out.push(vec![Word::lit("tee"), Word::lit(&target)]);

@@ -691,7 +691,7 @@ pub(crate) fn gcloud(name: &str, args: &[Arg], ctx: &Ctx) -> Verdict {
 
 pub(crate) fn az(args: &[Arg]) -> Verdict {
     let w = words(args);
-    if w.iter().any(|v| matches!(*v, "delete" | "purge" | "remove")) {
+    if w.iter().any(|v| matches!(*v, "delete" | "purge" | "remove") || v.starts_with("delete-")) {
         if w.first() == Some(&"group") {
             return critical("deletes a whole Azure resource group and everything in it");
         }

@@ -211,8 +211,9 @@ pub(crate) fn wrapper(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Opt
         "nice" => {
             let i = skip_opts(args, &["-n", "--adjustment"]);
             // `nice -10 cmd`: an old form of -n.
-            let i = if args.first().is_some_and(|a| a.text.strip_prefix('-').is_some_and(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit())))
-            {
+            let i = if args.first().is_some_and(|a| {
+                a.text.strip_prefix('-').is_some_and(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()))
+            }) {
                 i.max(1)
             } else {
                 i
@@ -373,7 +374,7 @@ pub(crate) fn wrapper(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Opt
             let host = &args[i].text;
             let text = rest.iter().map(|a| a.text.as_str()).collect::<Vec<_>>().join(" ");
             let inner = j.code(&text, Dialect::Bash, &ctx.stdin);
-            let inner = if inner.risk > Risk::Moderate {
+            let inner = if inner.risk > Risk::Safe {
                 Verdict { reason: format!("{} (on {host})", inner.reason), ..inner }
             } else {
                 inner
