@@ -189,8 +189,91 @@ const OBJECTS: &[(&str, Target)] = &[
     ("production", Target::Cluster),
 ];
 
-/// Words after the object that narrow it to something small.
-const NARROW: &[&str] = &["folder", "directory", "dir", "here", "subfolder", "subdirectory"];
+/// Words that may follow a whole object: it is still the whole of it.
+const ENDERS: &[&str] = &[
+    "on",
+    "in",
+    "and",
+    "completely",
+    "entirely",
+    "permanently",
+    "now",
+    "please",
+    "for",
+    "from",
+    "with",
+    "using",
+    "folder",
+    "directory",
+    "dir",
+    "drive",
+    "disk",
+    "recursively",
+    "forever",
+    "immediately",
+    "too",
+    "also",
+    "as",
+    "to",
+    "at",
+    "then",
+    "or",
+    "fully",
+    "partition",
+    "clean",
+    "contents",
+];
+
+/// Words after the object that narrow it to a part.
+const NARROWERS: &[&str] = &[
+    "named",
+    "called",
+    "matching",
+    "that",
+    "which",
+    "whose",
+    "older",
+    "newer",
+    "larger",
+    "bigger",
+    "smaller",
+    "ending",
+    "starting",
+    "containing",
+    "except",
+    "but",
+    "other",
+    "than",
+    "owned",
+    "listening",
+    "belonging",
+    "of",
+    "here",
+    "subfolder",
+    "subdirectory",
+    "page",
+    "screen",
+    "brew",
+    "assistant",
+    "user",
+];
+
+/// "the root of the repo", "processes named node", "the system package",
+/// "home" alone ("home page"): not the whole of something.
+fn narrowed(w: &str, after: &[&str]) -> bool {
+    if after.first().is_some_and(|a| !ENDERS.contains(a)) {
+        return true;
+    }
+    if after.iter().take(3).any(|a| NARROWERS.contains(a)) {
+        return true;
+    }
+    // A folder named after the object: "the system folder of the app".
+    let folder = after.first().is_some_and(|a| matches!(*a, "folder" | "directory" | "dir"));
+    if folder && !matches!(w, "home" | "root" | "/" | "~" | "~/" | "$home") {
+        return true;
+    }
+    w == "home" && !folder
+}
 
 pub fn request_risk(request: &str) -> Option<Assessment> {
     let text = request.to_lowercase();
@@ -306,55 +389,34 @@ fn clause_risk(clause: &str) -> Option<Assessment> {
         if !VERBS.contains(&verb.as_str()) || negated(&t, v) {
             continue;
         }
-        // "get rid of", "clean out" come to the same.
         let mut k = v + 1;
         let mut saw_all = false;
         while k < t.len() && k <= v + 8 {
             let w = t[k].as_str();
             if let Some((_, target)) = OBJECTS.iter().find(|(n, _)| *n == w) {
-                // "everything in this folder", "the root of the repo": small.
                 let after: Vec<&str> = t[k + 1..].iter().take(4).map(String::as_str).collect();
-                let narrowed = after.iter().any(|a| NARROW.contains(a)) && !matches!(target, Target::Home)
-                    || (w == "root" && after.first().is_some_and(|a| *a == "of" || *a == "user"))
-                    || (w == "home"
-                        && after.first().is_some_and(|a| matches!(*a, "page" | "screen" | "brew" | "assistant")));
-                // "home" alone is too vague ("home page"); "home folder" is not.
-                let vague_home =
-                    w == "home" && !after.first().is_some_and(|a| matches!(*a, "folder" | "directory" | "dir"));
-                if narrowed || vague_home {
+                // "everything on my computer": the noun that follows says where.
+                // "the production database", "the system disk": the last noun counts.
+                if after.first().is_some_and(|a| OBJECTS.iter().any(|(n, _)| n == a)) {
+                    k += 1;
+                    continue;
+                }
+                if w == "everything" && !after.is_empty() {
+                    saw_all = true;
+                    k += 1;
+                    continue;
+                }
+                if narrowed(w, &after) {
                     break;
                 }
-                let all_of = saw_all || matches!(w, "everything" | "/" | "/*" | "~" | "~/" | "root" | "filesystem");
                 let why = match target {
                     Target::Home => "the request asks to delete your home folder",
-                    Target::Everything
-                        if w == "everything"
-                            && !after.iter().any(|a| {
-                                matches!(
-                                    *a,
-                                    "computer"
-                                        | "disk"
-                                        | "drive"
-                                        | "system"
-                                        | "machine"
-                                        | "mac"
-                                        | "server"
-                                        | "laptop"
-                                        | "pc"
-                                )
-                            }) =>
-                    {
-                        if after.is_empty() {
-                            "the request asks to delete everything"
-                        } else {
-                            break;
-                        }
-                    }
+                    Target::Everything if w == "everything" => "the request asks to delete everything",
                     Target::Everything => "the request asks to delete everything on the machine",
                     Target::Disk => "the request asks to erase a whole disk",
                     Target::Users if saw_all => "the request asks to delete user accounts",
                     Target::Processes if saw_all => "the request asks to kill every process",
-                    Target::Database if verb == "drop" || saw_all || w == "database" && verb != "clear" => {
+                    Target::Database if verb == "drop" || saw_all || (w == "database" && verb != "clear") => {
                         "the request asks to delete a database"
                     }
                     Target::Cluster if saw_all || w == "infrastructure" || w == "production" => {
@@ -362,7 +424,6 @@ fn clause_risk(clause: &str) -> Option<Assessment> {
                     }
                     _ => break,
                 };
-                let _ = all_of;
                 let risk =
                     if matches!(target, Target::Everything | Target::Disk) { Risk::Critical } else { Risk::High };
                 return Some(Assessment { risk, reason: why.into(), safer: None });
@@ -412,6 +473,10 @@ mod tests {
             "delete all files in my home folder",
             "drop the production database",
             "kill all processes",
+            "delete everything in my home folder",
+            "delete all files in the root directory",
+            "format the disk as exfat",
+            "erase everything on my mac",
         ] {
             let a = request_risk(r).unwrap_or_else(|| panic!("{r:?} not flagged"));
             assert!(a.risk >= crate::Risk::High, "{r:?}");
@@ -436,6 +501,11 @@ mod tests {
             "remove all docker containers that have exited",
             "delete the cache folder in my home directory",
             "go to the root of the repository and list files",
+            "kill all processes named node",
+            "remove the system package foo",
+            "format the output as json",
+            "delete all processes older than a day from the queue",
+            "wipe the home page cache",
             "don't delete anything, just list my home folder",
         ] {
             assert!(request_risk(r).is_none(), "{r:?} flagged: {:?}", request_risk(r));

@@ -301,6 +301,7 @@ const READ_ONLY: &[(&str, &str, &[&str])] = &[
     ("nextd", "", &[]),
     ("cdh", "", &[]),
     ("functions", "ec", &["--erase", "--copy"]),
+    ("zipinfo", "", &[]),
     ("fish_is_root_user", "", &[]),
     ("emit", "", &[]),
     ("autoload", "", &[]),
@@ -426,6 +427,25 @@ impl<'a> Opts<'a> {
         }
         None
     }
+}
+
+/// Operands, given the options that take the next word as their value.
+fn operands_skipping<'a>(args: &'a [Arg], valued: &[&str]) -> Vec<&'a Arg> {
+    let mut out = vec![];
+    let mut skip = false;
+    let mut rest = false;
+    for a in args {
+        if skip {
+            skip = false;
+        } else if rest || !a.text.starts_with('-') || a.text == "-" {
+            out.push(a);
+        } else if a.text == "--" {
+            rest = true;
+        } else if valued.contains(&a.text.as_str()) {
+            skip = true;
+        }
+    }
+    out
 }
 
 fn texts(args: &[Arg]) -> Vec<&str> {
@@ -683,17 +703,23 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
                 })
             }
         }
-        "uniq" | "guniq" => match o.operands().get(1) {
-            Some(out) => j.write_to(out, Write::Overwrite, name),
-            None => Verdict::safe(),
-        },
-        "xxd" => {
-            let ops = o.operands();
-            match ops.get(1) {
+        // `uniq IN OUT`, `xxd IN OUT`: a second operand is written.
+        "uniq" | "guniq" => {
+            match operands_skipping(args, &["-f", "-s", "-w", "--skip-fields", "--skip-chars", "--check-chars"]).get(1)
+            {
                 Some(out) => j.write_to(out, Write::Overwrite, name),
                 None => Verdict::safe(),
             }
         }
+        "xxd" => match operands_skipping(
+            args,
+            &["-l", "-s", "-c", "-g", "-o", "-n", "-len", "-seek", "-cols", "-groupsize", "-offset", "-name"],
+        )
+        .get(1)
+        {
+            Some(out) => j.write_to(out, Write::Overwrite, name),
+            None => Verdict::safe(),
+        },
         "date" | "gdate" => {
             if o.short('s') || o.long("--set") {
                 return moderate("sets the system clock");

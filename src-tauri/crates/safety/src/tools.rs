@@ -421,6 +421,7 @@ pub(crate) fn kubectl(j: &mut Judge, args: &[Arg], ctx: &Ctx) -> Verdict {
     match sub {
         "" | "get" | "describe" | "logs" | "top" | "explain" | "version" | "cluster-info" | "api-resources"
         | "api-versions" | "events" | "diff" | "wait" | "completion" => Verdict::safe(),
+        "rollout" if matches!(w.get(1).copied(), Some("status" | "history")) => Verdict::safe(),
         "config"
             if matches!(
                 w.get(1).copied(),
@@ -853,6 +854,11 @@ pub(crate) fn packages(name: &str, args: &[Arg]) -> Verdict {
         _ => &[],
     };
     let listing = |s: &str| read.contains(&s);
+    // `brew --prefix`, `cargo --list`: a read-only option alone.
+    let first = args.first().map_or("", |a| a.text.as_str());
+    if w.is_empty() && listing(first) {
+        return Verdict::safe();
+    }
     if listing(sub)
         || (name == "go" && sub == "env" && !short(args, 'w') && !has(args, "-u"))
         || (matches!(name, "rustup") && w.len() >= 2 && w[1] == "list")
