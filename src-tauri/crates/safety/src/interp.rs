@@ -399,7 +399,7 @@ fn interpreter(j: &mut Judge, lang: &'static str, args: &[Arg], ctx: &Ctx) -> Ve
         .or(v);
         // Files it edits: judged as writes.
         for f in args.iter().skip(i).filter(|a| !a.text.starts_with('-')) {
-            let w = j.write_to(f, Write::Overwrite, lang);
+            let w = j.write_to(f, Write::Overwrite);
             if w.risk > Risk::Moderate {
                 v = v.or(w);
             }
@@ -537,8 +537,7 @@ pub(crate) fn code_risk(j: &mut Judge, lang: &str, code: &str) -> Verdict {
         "net::http",
     ];
     const EVALS: &[&str] = &["exec(", "eval(", "iex", "invoke-expression", "eval ", "compile(", "function("];
-    if let (Some(f), Some(e)) = (has(FETCHES), has(EVALS)) {
-        let _ = (f, e);
+    if has(FETCHES).is_some() && has(EVALS).is_some() {
         return Verdict::new(Risk::Critical, format!("runs inline {lang} code that downloads code and runs it"));
     }
     if lower.contains("socket")
@@ -767,14 +766,11 @@ pub(crate) fn awk_program(j: &mut Judge, prog: &str) -> Verdict {
     if !writes.is_empty() {
         v = v.or(Verdict::new(Risk::Moderate, "writes files from an awk program"));
         for s in &strings {
-            let w = j.write_to(&Arg::plain(s), Write::Overwrite, "awk");
+            let w = j.write_to(&Arg::plain(s), Write::Overwrite);
             if w.risk > Risk::Moderate {
                 v = v.or(w);
             }
         }
-    }
-    if bare.contains("getline") && bare.contains('<') {
-        // Reading a file is fine; nothing to add.
     }
     v
 }

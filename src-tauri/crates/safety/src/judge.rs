@@ -349,11 +349,11 @@ impl Judge {
             return v;
         }
         let append = op.contains(">>");
-        v.or(self.write_to(t, if append { Write::Append } else { Write::Overwrite }, "the redirection"))
+        v.or(self.write_to(t, if append { Write::Append } else { Write::Overwrite }))
     }
 
     /// Judges a write to a file by any means.
-    pub(crate) fn write_to(&self, t: &Arg, how: Write, by: &str) -> Verdict {
+    pub(crate) fn write_to(&self, t: &Arg, how: Write) -> Verdict {
         let place = words::place(t, self.cwd.as_ref());
         let shown = &t.text;
         let verb = match how {
@@ -361,7 +361,6 @@ impl Judge {
             Write::Overwrite => "overwrites",
             Write::Copy => "writes",
         };
-        let _ = by;
         if let Some(peer) = t.text.strip_prefix("/dev/tcp/").or_else(|| t.text.strip_prefix("/dev/udp/")) {
             return Verdict::new(
                 Risk::High,
@@ -520,10 +519,7 @@ impl Judge {
                 if inner.risk > v.risk {
                     v = Verdict::new(
                         inner.risk,
-                        format!(
-                            "names the command with a pattern that matches `{known}`, which {}",
-                            strip_it(&inner.reason)
-                        ),
+                        format!("names the command with a pattern that matches `{known}`, which {}", inner.reason),
                     );
                 }
             }
@@ -549,11 +545,7 @@ impl Judge {
             if v.risk > worst.risk {
                 worst = Verdict::new(
                     v.risk,
-                    format!(
-                        "runs a command computed when it runs (`{}`) on arguments that {}",
-                        name.text,
-                        strip_it(&v.reason)
-                    ),
+                    format!("runs a command computed when it runs (`{}`) on arguments that {}", name.text, v.reason),
                 );
             }
         }
@@ -608,11 +600,6 @@ pub(crate) enum Write {
     Append,
     Overwrite,
     Copy,
-}
-
-/// "deletes x" from "… deletes x": for joining reasons.
-pub(crate) fn strip_it(reason: &str) -> &str {
-    reason
 }
 
 fn dedent(body: &str, tabs: bool) -> String {

@@ -504,7 +504,7 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
         "truncate" => {
             let mut v = high("cuts files to a size, destroying their contents (truncate)");
             for t in o.operands().into_iter().skip(if o.short('s') { 1 } else { 0 }) {
-                v = v.or(j.write_to(t, Write::Overwrite, name));
+                v = v.or(j.write_to(t, Write::Overwrite));
             }
             v
         }
@@ -630,7 +630,7 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
             }
             if let Some(dest) = o.operands().last() {
                 if !dest.text.contains(':') {
-                    v = v.or(j.write_to(dest, Write::Copy, name));
+                    v = v.or(j.write_to(dest, Write::Copy));
                 }
             }
             v
@@ -651,7 +651,7 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
             let mut v = Verdict::safe();
             let append = o.short('a') || o.long("--append");
             for t in o.operands() {
-                v = v.or(j.write_to(t, if append { Write::Append } else { Write::Overwrite }, name));
+                v = v.or(j.write_to(t, if append { Write::Append } else { Write::Overwrite }));
             }
             v
         }
@@ -659,7 +659,7 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
             let mut v =
                 moderate(format!("creates the folder {}", o.operands().first().map_or("", |a| a.text.as_str())));
             for t in o.operands() {
-                let w = j.write_to(t, Write::Copy, name);
+                let w = j.write_to(t, Write::Copy);
                 if w.risk > Risk::Moderate {
                     v = v.or(w);
                 }
@@ -672,7 +672,7 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
                 o.operands().first().map_or("files", |a| a.text.as_str())
             ));
             for t in o.operands() {
-                let w = j.write_to(t, Write::Copy, name);
+                let w = j.write_to(t, Write::Copy);
                 if w.risk > Risk::Moderate {
                     v = v.or(w);
                 }
@@ -707,7 +707,7 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
         "uniq" | "guniq" => {
             match operands_skipping(args, &["-f", "-s", "-w", "--skip-fields", "--skip-chars", "--check-chars"]).get(1)
             {
-                Some(out) => j.write_to(out, Write::Overwrite, name),
+                Some(out) => j.write_to(out, Write::Overwrite),
                 None => Verdict::safe(),
             }
         }
@@ -717,7 +717,7 @@ pub(crate) fn command(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Ver
         )
         .get(1)
         {
-            Some(out) => j.write_to(out, Write::Overwrite, name),
+            Some(out) => j.write_to(out, Write::Overwrite),
             None => Verdict::safe(),
         },
         "date" | "gdate" => {
@@ -1542,7 +1542,7 @@ fn find(j: &mut Judge, args: &[Arg], ctx: &Ctx) -> Verdict {
             }
             "-fprint" | "-fprint0" | "-fprintf" | "-fls" => {
                 if let Some(f) = expr.get(i + 1) {
-                    v = v.or(j.write_to(f, Write::Overwrite, "find"));
+                    v = v.or(j.write_to(f, Write::Overwrite));
                 }
             }
             _ => {}
@@ -1560,7 +1560,7 @@ fn dd(j: &mut Judge, args: &[Arg]) -> Verdict {
             match place(&target, j.cwd.as_ref()) {
                 Place::Disk(d) => critical(format!("writes raw data onto the disk {d}, destroying what is on it")),
                 Place::Harmless => moderate("copies raw data (dd)"),
-                _ => j.write_to(&target, Write::Overwrite, "dd").at_least(Risk::Moderate, format!("overwrites {path}")),
+                _ => j.write_to(&target, Write::Overwrite).at_least(Risk::Moderate, format!("overwrites {path}")),
             }
         }
         None => moderate("copies raw data (dd)"),
@@ -1742,7 +1742,7 @@ fn copy(j: &mut Judge, name: &str, args: &[Arg]) -> Verdict {
     if ops.len() < 2 && o.value(&["-t", "--target-directory"]).is_none() && !name.ends_with("ln") {
         return moderate(verb);
     }
-    let w = j.write_to(dest, Write::Copy, name);
+    let w = j.write_to(dest, Write::Copy);
     if w.risk > Risk::Moderate {
         return w;
     }
@@ -1767,7 +1767,7 @@ fn mv(j: &mut Judge, args: &[Arg]) -> Verdict {
             v = v.or(high(format!("moves {}, which holds your login settings or keys", s.text)));
         }
     }
-    let w = j.write_to(dest, Write::Copy, "mv");
+    let w = j.write_to(dest, Write::Copy);
     if w.risk > Risk::Moderate {
         v = v.or(w);
     }
@@ -1787,7 +1787,7 @@ fn rsync(j: &mut Judge, args: &[Arg], ctx: &Ctx) -> Verdict {
     if let Some(d) = dest {
         let remote = d.text.contains(':') && !d.text.starts_with('/');
         if !remote {
-            let w = j.write_to(d, Write::Copy, "rsync");
+            let w = j.write_to(d, Write::Copy);
             if w.risk > Risk::Moderate {
                 v = v.or(w);
             }
@@ -1862,7 +1862,7 @@ fn sed(j: &mut Judge, args: &[Arg]) -> Verdict {
     if in_place {
         v = v.or(moderate(format!("edits {} in place", files.first().map_or("files", |a| a.text.as_str()))));
         for f in files {
-            let w = j.write_to(f, Write::Overwrite, "sed");
+            let w = j.write_to(f, Write::Overwrite);
             if w.risk > Risk::Moderate {
                 v = v.or(w);
             }
@@ -2039,7 +2039,7 @@ fn tar(j: &mut Judge, args: &[Arg]) -> Verdict {
     let mut v = moderate(format!("creates the archive {}", file.map_or("", |a| a.text.as_str())));
     if let Some(f) = file {
         if f.text != "-" {
-            let w = j.write_to(f, Write::Overwrite, "tar");
+            let w = j.write_to(f, Write::Overwrite);
             if w.risk > Risk::Moderate {
                 v = w;
             }
@@ -2328,7 +2328,7 @@ fn download(j: &mut Judge, name: &str, args: &[Arg]) -> Verdict {
     match out {
         Some(f) if f.text != "-" && f.text != "/dev/stdout" => {
             j.note_download(&f.text);
-            let w = j.write_to(f, Write::Overwrite, name);
+            let w = j.write_to(f, Write::Overwrite);
             v = v.or(if w.risk > Risk::Moderate { w } else { moderate(format!("downloads {url} into {}", f.text)) });
         }
         Some(_) => {}
@@ -2454,7 +2454,7 @@ fn openssl(j: &mut Judge, args: &[Arg]) -> Verdict {
     let o = Opts { args };
     let sub = args.first().map_or("", |a| a.text.as_str());
     if let Some(out) = o.value(&["-out"]) {
-        return j.write_to(out, Write::Overwrite, "openssl");
+        return j.write_to(out, Write::Overwrite);
     }
     match sub {
         "version" | "x509" | "dgst" | "list" | "ciphers" | "verify" | "asn1parse" | "crl" | "req" | "rsa" | "ec"

@@ -643,12 +643,6 @@ pub(crate) fn gcloud(name: &str, args: &[Arg], ctx: &Ctx) -> Verdict {
             _ => moderate(format!("changes cloud storage (gsutil {op})")),
         };
     }
-    let last = w
-        .iter()
-        .rev()
-        .find(|x| !x.contains('/') && !x.contains('.') || x.starts_with("get-") || x.starts_with("list"))
-        .copied()
-        .unwrap_or("");
     let verbs: Vec<&str> = w.to_vec();
     if verbs.iter().any(|v| matches!(*v, "delete" | "remove" | "destroy" | "purge")) {
         if verbs.first() == Some(&"projects") {
@@ -686,7 +680,6 @@ pub(crate) fn gcloud(name: &str, args: &[Arg], ctx: &Ctx) -> Verdict {
     if verbs.is_empty() || read && !verbs.contains(&"set") {
         return Verdict::safe();
     }
-    let _ = last;
     moderate(format!("changes cloud resources (gcloud {})", verbs.join(" ")))
 }
 

@@ -297,7 +297,6 @@ fn brace_expand(segs: &[Seg], depth: usize) -> Vec<Vec<Seg>> {
             out.push(e);
         }
     }
-    let _ = body;
     out
 }
 

@@ -97,7 +97,7 @@ pub(crate) fn wrapper(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Opt
             if short(opts, 'e') || name == "sudoedit" {
                 let mut v = Verdict::new(Risk::High, format!("edits files as administrator ({name} -e)"));
                 for f in inner {
-                    v = v.or(j.write_to(f, Write::Overwrite, name));
+                    v = v.or(j.write_to(f, Write::Overwrite));
                 }
                 return Some(v);
             }
@@ -131,7 +131,7 @@ pub(crate) fn wrapper(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Opt
         "sudoedit" => {
             let mut v = Verdict::new(Risk::High, "edits files as administrator (sudoedit)");
             for f in args.iter().filter(|a| !a.text.starts_with('-')) {
-                v = v.or(j.write_to(f, Write::Overwrite, name));
+                v = v.or(j.write_to(f, Write::Overwrite));
             }
             v
         }
@@ -240,7 +240,7 @@ pub(crate) fn wrapper(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Opt
             let mut v = Verdict::safe();
             if let Some(k) = args[..i].iter().position(|a| a.text == "-o" || a.text == "--output") {
                 if let Some(f) = args.get(k + 1) {
-                    v = j.write_to(f, Write::Overwrite, name);
+                    v = j.write_to(f, Write::Overwrite);
                 }
             }
             v.or(j.wrapped(&args[i..], ctx, &args[..i]))
@@ -327,8 +327,12 @@ pub(crate) fn wrapper(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Opt
             if short(args, 'v') || short(args, 'V') {
                 return Some(Verdict::safe());
             }
+            // `command` skips functions: never treat the name as one.
             let i = skip_opts(args, &[]);
-            j.wrapped(&args[i..], ctx, &args[..i])
+            let funcs = std::mem::take(&mut j.funcs);
+            let v = j.wrapped(&args[i..], ctx, &args[..i]);
+            j.funcs = funcs;
+            v
         }
         "builtin" | "noglob" | "nocorrect" | "-" | "coproc" | "exec" => {
             let i = if name == "exec" { skip_opts(args, &["-a"]) } else { 0 };
