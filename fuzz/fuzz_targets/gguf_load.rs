@@ -20,6 +20,11 @@ fn scratch() -> &'static PathBuf {
 fuzz_target!(|data: &[u8]| {
     let path = scratch();
     std::fs::write(path, data).unwrap();
+    // What the model list and the fit hint read, outside the engine: a
+    // header that opens must size itself without a panic or an overflow.
+    if let Ok(g) = cmdbar_engine::gguf::GgufFile::open(path) {
+        let _ = (g.kv_shape(), g.memory_needed(4096, true), g.memory_needed(usize::MAX, false));
+    }
     // A small context keeps the KV cache small; shapes still come from the file.
     let Ok(mut model) = Model::load(path, DevicePreference::Cpu, 64) else { return };
     let prompt = Prompt::Chat(vec![Message::new("system", "be brief"), Message::new("user", "list files <|im_end|>")]);

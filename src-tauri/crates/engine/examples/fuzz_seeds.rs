@@ -27,6 +27,12 @@ fn main() -> std::io::Result<()> {
     {
         put("gguf_load", name, &model.bytes())?;
     }
+    // The crafted files and past findings (tests/fixtures/bad-gguf), so the
+    // fuzzer starts from each attack the loader has to refuse or bound.
+    let bad = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/fixtures/bad-gguf");
+    for f in std::fs::read_dir(&bad)?.flatten() {
+        put("gguf_load", &format!("bad-{}", f.file_name().to_string_lossy()), &std::fs::read(f.path())?)?;
+    }
     // A template, then NUL-separated messages.
     for (name, template) in [("chatml", CHATML), ("gemma", GEMMA)] {
         put("chat_template", name, format!("{template}\0be brief\0list files\0ls").as_bytes())?;

@@ -169,6 +169,110 @@ impl GgufFile {
     pub fn bool(&self, key: &str) -> Option<bool> {
         self.get(key).and_then(|v| v.to_bool().ok())
     }
+
+    /// Bytes of memory a model takes once loaded with a context of
+    /// `max_context` tokens (capped at the model's own), from its header alone:
+    /// the weights as they are held (F16 and BF16 matrices of Gemma 3 are
+    /// widened to f32), the KV cache, the rotary tables and the attention's
+    /// scratch for one slice of prompt. It grows with the context cap, never
+    /// with Candle's 131,072-position tables. Not counted: the tokenizer and
+    /// the program around the model (`cmdbar_models` adds those).
+    pub fn memory_needed(&self, max_context: usize, on_cpu: bool) -> u64 {
+        let g = self;
+        let arch = g.architecture;
+        let u = |k: &str| g.arch_u32(k).unwrap_or(0) as u64;
+        let ctx = (g.arch_u32("context_length").unwrap_or(4096) as u64).min(max_context.max(16) as u64);
+        let (layers, heads) = (u("block_count"), u("attention.head_count").max(1));
+        let kv_heads = g.arch_u32("attention.head_count_kv").map_or(heads, u64::from);
+        let head_dim = match arch {
+            Architecture::Gemma3 => u("attention.key_length"),
+            _ => u("embedding_length") / heads,
+        };
+        let hidden = u("embedding_length");
+        let ffn = g
+            .content
+            .tensor_infos
+            .get("blk.0.ffn_up.weight")
+            .and_then(|i| i.shape.dims().first())
+            .map_or(0, |&d| d as u64);
+        let vocab = g
+            .content
+            .tensor_infos
+            .get("token_embd.weight")
+            .and_then(|i| i.shape.dims().first())
+            .map_or(0, |&d| d as u64);
+        let sat = |xs: &[u64]| xs.iter().fold(1u64, |a, &b| a.saturating_mul(b));
+
+        let mut weights = 0u64;
+        for (name, info) in &g.content.tensor_infos {
+            let bytes = tensor_bytes(info) as u64;
+            use candle_core::quantized::GgmlDType as D;
+            let widened = arch == Architecture::Gemma3
+                && matches!(info.ggml_dtype, D::F16 | D::BF16)
+                && info.shape.dims().len() == 2
+                && name != "token_embd.weight";
+            weights = weights.saturating_add(if widened { bytes.saturating_mul(2) } else { bytes });
+        }
+        let tied = !g.content.tensor_infos.contains_key("output.weight");
+        let (kv, rope, scratch) = match arch {
+            Architecture::Gemma3 => {
+                // An f32 cache grown by concatenation: at worst one layer's
+                // old and new copies at once.
+                let per_layer = sat(&[2, kv_heads, head_dim, ctx, 4]);
+                let kv = per_layer.saturating_mul(layers + 1);
+                // Two tables (local and global frequency), cos and sin.
+                let rope = sat(&[2, 2, ctx, head_dim / 2, 4]);
+                // One slice of prompt: scores, their masked and softmaxed
+                // copies, keys and values repeated per head, and the mask.
+                let t = PROMPT_SLICE;
+                let scratch = sat(&[4, heads, t, ctx, 4])
+                    .saturating_add(sat(&[2, heads, ctx, head_dim, 4]))
+                    .saturating_add(sat(&[2, t, ctx, 4]))
+                    .saturating_add(sat(&[8, t, hidden.max(ffn), 4]));
+                // A tied output widened from F16 is a second copy of the table.
+                let widened_out = match g.content.tensor_infos.get("token_embd.weight") {
+                    Some(i) if tied && i.ggml_dtype.block_size() == 1 => sat(&[vocab, hidden, 4]),
+                    _ => 0,
+                };
+                (kv, rope.saturating_add(widened_out), scratch)
+            }
+            _ => {
+                let shape = crate::KvShape {
+                    layers: layers.min(u32::MAX as u64) as u32,
+                    kv_heads: kv_heads.min(u32::MAX as u64) as u32,
+                    head_dim: head_dim.min(u32::MAX as u64) as u32,
+                    context: ctx.min(u32::MAX as u64) as u32,
+                };
+                let kv = shape.bytes(ctx as usize, on_cpu);
+                let rope = sat(&[4, ctx, head_dim / 2, 4]);
+                let t = PROMPT_SLICE;
+                let scratch = sat(&[2, heads, t, ctx, 4]).saturating_add(sat(&[8, t, hidden.max(ffn), 4]));
+                (kv, rope, scratch)
+            }
+        };
+        let logits = sat(&[2, vocab, 4]);
+        weights.saturating_add(kv).saturating_add(rope).saturating_add(scratch).saturating_add(logits)
+    }
+}
+
+/// Prompt tokens per forward pass in the engine (`model::UBATCH`): the
+/// attention's scratch is sized by it.
+const PROMPT_SLICE: u64 = 256;
+
+/// The most memory a model may need: this machine's physical memory. A
+/// header whose sizes need more (a crafted file asking for a terabyte of
+/// KV cache) is refused before anything is allocated, since an allocation
+/// that fails aborts the process.
+pub fn memory_budget() -> u64 {
+    #[cfg(unix)]
+    {
+        // SAFETY: sysconf only reads system constants.
+        let (pages, size) = unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES), libc::sysconf(libc::_SC_PAGESIZE)) };
+        if pages > 0 && size > 0 {
+            return (pages as u64).saturating_mul(size as u64);
+        }
+    }
+    u64::MAX
 }
 
 /// Opens a GGUF file and reads its header (metadata and tensor infos),
@@ -196,7 +300,7 @@ fn read_header(path: &Path) -> Result<(Content, BufReader<File>, u64)> {
         });
     }
     reader.seek(SeekFrom::Start(0)).map_err(io)?;
-    HeaderCheck { r: &mut reader, pos: 0, size: file_size }
+    HeaderCheck { r: &mut reader, pos: 0, size: file_size, memory: 0 }
         .run()
         .map_err(|detail| EngineError::Corrupt { path: path.to_path_buf(), detail })?;
     reader.seek(SeekFrom::Start(0)).map_err(io)?;
@@ -204,12 +308,25 @@ fn read_header(path: &Path) -> Result<(Content, BufReader<File>, u64)> {
     Ok((content, reader, file_size))
 }
 
+/// The most memory the parsed metadata may take. Candle holds each array
+/// element as a `Value` of 32 bytes, so an array of bytes costs 32 times
+/// its size in the file; the largest real vocabularies (Gemma 3's 262,144
+/// tokens, scores and types) take about 30 MB.
+pub const MAX_METADATA_MEMORY: u64 = 128 << 20;
+
+/// The largest `general.alignment` accepted (files use 32).
+const MAX_ALIGNMENT: u64 = 1 << 20;
+
 /// Walks a GGUF header without allocating from its lengths: each string,
-/// array and count must fit in what is left of the file.
+/// array and count must fit in what is left of the file, the memory the
+/// parsed metadata will take must stay under `MAX_METADATA_MEMORY`, and the
+/// values Candle computes with (`general.alignment`) must be sound.
 struct HeaderCheck<'a> {
     r: &'a mut BufReader<File>,
     pos: u64,
     size: u64,
+    /// What Candle's parse of the metadata read so far will hold.
+    memory: u64,
 }
 
 impl HeaderCheck<'_> {
@@ -226,12 +343,31 @@ impl HeaderCheck<'_> {
         self.fits(kvs, 13, "metadata entries")?;
         self.fits(tensors, 24, "tensors")?;
         for _ in 0..kvs {
-            self.string(wide)?;
+            let key = self.key(wide)?;
             let ty = self.u32()?;
+            // A map entry: the key's String and the Value.
+            self.spend(64 + std::mem::size_of::<Value>() as u64)?;
+            if key.as_deref() == Some("general.alignment") && ty <= 5 {
+                // Candle divides by it (0 panics) and rounds up to it.
+                let a: i64 = match ty {
+                    0 => self.bytes::<1>()?[0] as i64,
+                    1 => self.bytes::<1>()?[0] as i8 as i64,
+                    2 => u16::from_le_bytes(self.bytes::<2>()?) as i64,
+                    3 => i16::from_le_bytes(self.bytes::<2>()?) as i64,
+                    4 => self.u32()? as i64,
+                    _ => self.u32()? as i32 as i64,
+                };
+                if a <= 0 || !(a as u64).is_power_of_two() || a as u64 > MAX_ALIGNMENT {
+                    return Err(format!("general.alignment {a} is not a power of two up to {MAX_ALIGNMENT}"));
+                }
+                continue;
+            }
             self.value(ty, wide, 0)?;
         }
         for _ in 0..tensors {
             self.string(wide)?;
+            // A map entry, its shape and its name's String.
+            self.spend(128)?;
             let dims = self.u32()?;
             if dims > 4 {
                 return Err(format!("a tensor claims {dims} dimensions (at most 4)"));
@@ -245,6 +381,36 @@ impl HeaderCheck<'_> {
                 })?;
             }
             self.skip(4 + 8)?;
+        }
+        Ok(())
+    }
+
+    /// A key: its text when short enough to be one we check, else skipped.
+    fn key(&mut self, wide: bool) -> std::result::Result<Option<String>, String> {
+        let n = self.len(wide)?;
+        if n > self.size - self.pos {
+            return Err(format!("a string of {n} bytes is longer than the rest of the file"));
+        }
+        self.spend(n)?;
+        if n > 64 {
+            self.skip(n)?;
+            return Ok(None);
+        }
+        let mut b = vec![0u8; n as usize];
+        self.r.read_exact(&mut b).map_err(|_| "the header ends early".to_string())?;
+        self.pos += n;
+        Ok(Some(String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    /// Counts memory the parsed header will hold, refusing past the cap.
+    fn spend(&mut self, bytes: u64) -> std::result::Result<(), String> {
+        self.memory = self.memory.saturating_add(bytes);
+        if self.memory > MAX_METADATA_MEMORY {
+            return Err(format!(
+                "the metadata would take more than {} MiB of memory once read (arrays cost {} bytes an element)",
+                MAX_METADATA_MEMORY >> 20,
+                std::mem::size_of::<Value>()
+            ));
         }
         Ok(())
     }
@@ -289,6 +455,7 @@ impl HeaderCheck<'_> {
         if n > self.size - self.pos {
             return Err(format!("a string of {n} bytes is longer than the rest of the file"));
         }
+        self.spend(n)?;
         self.skip(n)
     }
 
@@ -314,6 +481,7 @@ impl HeaderCheck<'_> {
                     t => return Err(format!("unknown metadata type {t}")),
                 };
                 self.fits(n, min, "array elements")?;
+                self.spend(n.saturating_mul(std::mem::size_of::<Value>() as u64))?;
                 match elem {
                     8 | 9 => (0..n).try_for_each(|_| self.value(elem, wide, depth + 1)),
                     _ => self.skip(n * min),
@@ -453,7 +621,10 @@ impl KvShape {
     pub fn bytes(&self, max_context: usize, on_cpu: bool) -> u64 {
         let ctx = (self.context as u64).min(max_context as u64);
         let elem = if on_cpu { 2 } else { 4 };
-        2 * self.layers as u64 * self.kv_heads as u64 * self.head_dim as u64 * ctx * elem
+        // Saturating: the shape may come from a header no check has seen.
+        [self.layers as u64, self.kv_heads as u64, self.head_dim as u64, ctx, elem]
+            .iter()
+            .fold(2u64, |a, &b| a.saturating_mul(b))
     }
 }
 

@@ -3,8 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use candle_core::{Device, Tensor};
-use candle_transformers::models::quantized_gemma3;
+use candle_core::Tensor;
 use serde::Serialize;
 
 use crate::device::{self, DevicePreference};
@@ -16,8 +15,8 @@ use crate::tokenizer::{ControlTokens, Tokenizer};
 enum Weights {
     /// llama and qwen2: our own forward, with prefix reuse.
     Llama(crate::llama::Llama),
-    /// Candle's model: its cache can only start over or append.
-    Gemma3(quantized_gemma3::ModelWeights),
+    /// Candle's Gemma 3, sized by our context cap (`gemma3` below).
+    Gemma3(gemma3::Gemma3),
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -44,7 +43,6 @@ pub struct Model {
     pub tokenizer: Tokenizer,
     pub template: ChatTemplate,
     pub info: ModelInfo,
-    device: Device,
     /// The tokens whose keys and values are in the cache, in order.
     cached: Vec<u32>,
     /// Logits after the first `saved_at` cached tokens, kept so the next
@@ -116,11 +114,14 @@ impl Model {
         // The effective context: all later limits and buffers follow it (never
         // below 16 tokens, so that any cap still loads and reports overflow).
         let context_length = (gguf.arch_u32("context_length").unwrap_or(4096) as usize).min(max_context.max(16));
+        let (device, fallback) = device::select(pref);
+        // What the header's sizes need at this context, against what the
+        // machine has, before any of it is allocated.
+        check_budget(path, gguf.memory_needed(context_length, device.is_cpu() && !as_gpu), context_length)?;
         let name = gguf
             .string("general.name")
             .map(str::to_string)
             .unwrap_or_else(|| path.file_stem().unwrap_or_default().to_string_lossy().into_owned());
-        let (device, fallback) = device::select(pref);
         let arch = gguf.architecture;
         let file_size = gguf.file_size;
         let corrupt = |e: candle_core::Error| EngineError::Corrupt { path: path.to_path_buf(), detail: e.to_string() };
@@ -156,11 +157,7 @@ impl Model {
             }
             Architecture::Gemma3 => {
                 let text = text_side(&gguf);
-                let content = std::mem::replace(&mut gguf.content, empty_content());
-                (
-                    text,
-                    quantized_gemma3::ModelWeights::from_gguf(content, &mut gguf.reader, &device).map(Weights::Gemma3),
-                )
+                (text, gemma3::Gemma3::load(&mut gguf, &device, context_length).map(Weights::Gemma3))
             }
         };
         // A bad tokenizer or template is reported before bad weights.
@@ -181,17 +178,14 @@ impl Model {
         };
         tracing::info!(?info, "model loaded");
         let cached = Vec::with_capacity(context_length);
-        Ok(Self { weights, tokenizer, template, info, device, cached, saved: Vec::new(), saved_at: 0 })
+        Ok(Self { weights, tokenizer, template, info, cached, saved: Vec::new(), saved_at: 0 })
     }
 
     /// Makes the cache hold `prompt` and puts the logits of its last token in
     /// `out`. Only the part after the longest prefix already cached is
     /// computed; returns how many tokens were reused.
     pub fn prefill(&mut self, prompt: &[u32], out: &mut Vec<f32>) -> Result<usize> {
-        let common = match self.weights {
-            Weights::Llama(_) => common_prefix(&self.cached, prompt),
-            Weights::Gemma3(_) => 0,
-        };
+        let common = common_prefix(&self.cached, prompt);
         if common == prompt.len() && self.saved_at == prompt.len() && !self.saved.is_empty() {
             self.cached.truncate(common);
             out.clear();
@@ -207,10 +201,10 @@ impl Model {
         Ok(reuse)
     }
 
-    /// Whether a prompt's cached start is reused by the next prompt (our
-    /// llama/qwen2 forward; Candle's gemma3 recomputes every prompt).
+    /// Whether a prompt's cached start is reused by the next prompt: both
+    /// our forwards keep a cache that can be cut back to any position.
     pub fn reuses_prefix(&self) -> bool {
-        matches!(self.weights, Weights::Llama(_))
+        true
     }
 
     /// The tokens in the cache: the prompt and what was generated after it.
@@ -245,9 +239,27 @@ impl Model {
                 }
             }
             Weights::Gemma3(m) => {
-                let input = Tensor::new(tokens, &self.device)?.unsqueeze(0)?;
-                let logits = m.forward(&input, pos)?.squeeze(0)?;
-                copy_logits(&logits.to_dtype(candle_core::DType::F32)?, out)?;
+                if tokens.is_empty() {
+                    return Err(EngineError::EmptyPrompt);
+                }
+                // In slices, as for llama: the attention's scratch grows
+                // with the slice times the context, not the prompt squared.
+                let mut logits = None;
+                for (i, chunk) in tokens.chunks(UBATCH).enumerate() {
+                    match m.forward(chunk, pos + i * UBATCH) {
+                        Ok(l) => logits = Some(l),
+                        Err(e) => {
+                            // A layer may have lost its cache mid-step: the
+                            // next prompt starts from position 0.
+                            self.cached.clear();
+                            self.saved_at = 0;
+                            return Err(e.into());
+                        }
+                    }
+                }
+                if let Some(l) = logits {
+                    copy_logits(&l.squeeze(0)?.to_dtype(candle_core::DType::F32)?, out)?;
+                }
             }
         }
         self.cached.extend_from_slice(tokens);
@@ -287,5 +299,287 @@ fn empty_content() -> candle_core::quantized::gguf_file::Content {
         metadata: Default::default(),
         tensor_infos: Default::default(),
         tensor_data_offset: 0,
+    }
+}
+
+fn check_budget(path: &Path, needed: u64, context: usize) -> Result<()> {
+    let budget = crate::gguf::memory_budget();
+    if needed <= budget {
+        return Ok(());
+    }
+    let gb = |b: u64| b as f64 / 1e9;
+    Err(EngineError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::OutOfMemory,
+            format!(
+                "loading it with a {context}-token context needs about {:.1} GB of memory, more than this machine's {:.1} GB",
+                gb(needed),
+                gb(budget)
+            ),
+        ),
+    })
+}
+
+/// Gemma 3, as Candle's `quantized_gemma3` computes it, but sized by the
+/// context cap instead of Candle's 131,072 positions per layer: two rotary
+/// tables (local and global frequency) for `max_ctx` positions, shared by
+/// the layers; the embedding table kept quantized, rows dequantized on
+/// lookup; prompts computed in slices, with a mask that holds for any
+/// position (Candle's can only start at 0) and the sliding window applied
+/// to single steps too.
+mod gemma3 {
+    use std::sync::Arc;
+
+    use candle_core::quantized::{ggml_file::qtensor_from_ggml, QMatMul, QTensor};
+    use candle_core::{DType, Device, IndexOp, Module, Result, Tensor};
+    use candle_transformers::quantized_nn::RmsNorm;
+
+    use crate::gguf::GgufFile;
+
+    struct Mlp {
+        gate: QMatMul,
+        up: QMatMul,
+        down: QMatMul,
+    }
+
+    struct Layer {
+        wq: QMatMul,
+        wk: QMatMul,
+        wv: QMatMul,
+        wo: QMatMul,
+        q_norm: RmsNorm,
+        k_norm: RmsNorm,
+        attn_norm: RmsNorm,
+        post_attn_norm: RmsNorm,
+        ffn_norm: RmsNorm,
+        post_ffn_norm: RmsNorm,
+        mlp: Mlp,
+        sliding_window: Option<usize>,
+        /// The table for this layer's frequency, shared.
+        cos: Tensor,
+        sin: Tensor,
+        cache: Option<(Tensor, Tensor)>,
+    }
+
+    pub struct Gemma3 {
+        /// Quantized rows on the CPU, whatever the device.
+        embd: Arc<QTensor>,
+        row_bytes: usize,
+        hidden: usize,
+        layers: Vec<Layer>,
+        norm: RmsNorm,
+        output: QMatMul,
+        n_head: usize,
+        n_kv_head: usize,
+        head_dim: usize,
+        max_ctx: usize,
+        neg_inf: Tensor,
+        device: Device,
+    }
+
+    fn rope(head_dim: usize, freq: f32, positions: usize, device: &Device) -> Result<(Tensor, Tensor)> {
+        // As Candle computes it, for `positions` rows instead of 131,072.
+        let theta: Vec<_> = (0..head_dim).step_by(2).map(|i| 1f32 / freq.powf(i as f32 / head_dim as f32)).collect();
+        let theta = Tensor::new(theta.as_slice(), device)?;
+        let idx_theta = Tensor::arange(0, positions as u32, device)?
+            .to_dtype(DType::F32)?
+            .reshape((positions, 1))?
+            .matmul(&theta.reshape((1, theta.elem_count()))?)?;
+        Ok((idx_theta.cos()?, idx_theta.sin()?))
+    }
+
+    impl Gemma3 {
+        /// `max_ctx` positions: the engine never goes past its context.
+        pub fn load(g: &mut GgufFile, device: &Device, max_ctx: usize) -> Result<Self> {
+            let md = |k: &str| -> Result<&candle_core::quantized::gguf_file::Value> {
+                g.get(&format!("gemma3.{k}"))
+                    .ok_or_else(|| candle_core::Error::Msg(format!("cannot find gemma3.{k} in metadata")))
+            };
+            let n_head = md("attention.head_count")?.to_u32()? as usize;
+            let n_kv_head = md("attention.head_count_kv")?.to_u32()? as usize;
+            let block_count = md("block_count")?.to_u32()? as usize;
+            let hidden = md("embedding_length")?.to_u32()? as usize;
+            let head_dim = md("attention.key_length")?.to_u32()? as usize;
+            let eps = md("attention.layer_norm_rms_epsilon")?.to_f32()? as f64;
+            let window = md("attention.sliding_window")?.to_u32()? as usize;
+            let window_type = md("attention.sliding_window_type").and_then(|m| Ok(m.to_u32()? as usize)).unwrap_or(6);
+            if window_type == 0 {
+                candle_core::bail!("gemma3.attention.sliding_window_type is 0");
+            }
+            let freq = md("rope.freq_base").and_then(|m| m.to_f32()).unwrap_or(1_000_000.);
+            let freq_local = md("rope.local_freq_base").and_then(|m| m.to_f32()).unwrap_or(10_000.);
+            if n_kv_head == 0 || n_head % n_kv_head != 0 {
+                candle_core::bail!("{n_head} heads cannot share {n_kv_head} kv heads");
+            }
+
+            let content = std::mem::replace(&mut g.content, super::empty_content());
+            let result = (|| {
+                let reader = &mut g.reader;
+                let mut qt = |name: &str, dev: &Device| crate::gguf::read_tensor(&content, reader, name, dev);
+                let embd = Arc::new(qt("token_embd.weight", &Device::Cpu)?);
+                let block = embd.dtype().block_size();
+                if hidden % block != 0 {
+                    candle_core::bail!("width {hidden} is not a whole number of {block}-element blocks");
+                }
+                let row_bytes = hidden / block * embd.dtype().type_size();
+                let norm = RmsNorm::from_qtensor(qt("output_norm.weight", device)?, eps)?;
+                let output = if content.tensor_infos.contains_key("output.weight") {
+                    QMatMul::from_qtensor(qt("output.weight", device)?)?
+                } else if device.is_cpu() {
+                    QMatMul::from_arc(embd.clone())?
+                } else {
+                    QMatMul::from_qtensor(qt("token_embd.weight", device)?)?
+                };
+                let global = rope(head_dim, freq, max_ctx, device)?;
+                let local = rope(head_dim, freq_local, max_ctx, device)?;
+                let mut layers = Vec::with_capacity(block_count);
+                for i in 0..block_count {
+                    let p = format!("blk.{i}");
+                    let mut w = |n: &str| qt(&format!("{p}.{n}.weight"), device);
+                    let mm = |t: QTensor| QMatMul::from_qtensor(t);
+                    let sliding = (i + 1) % window_type > 0;
+                    let (cos, sin) = if sliding { local.clone() } else { global.clone() };
+                    layers.push(Layer {
+                        wq: mm(w("attn_q")?)?,
+                        wk: mm(w("attn_k")?)?,
+                        wv: mm(w("attn_v")?)?,
+                        wo: mm(w("attn_output")?)?,
+                        q_norm: RmsNorm::from_qtensor(w("attn_q_norm")?, eps)?,
+                        k_norm: RmsNorm::from_qtensor(w("attn_k_norm")?, eps)?,
+                        attn_norm: RmsNorm::from_qtensor(w("attn_norm")?, eps)?,
+                        post_attn_norm: RmsNorm::from_qtensor(w("post_attention_norm")?, eps)?,
+                        ffn_norm: RmsNorm::from_qtensor(w("ffn_norm")?, eps)?,
+                        post_ffn_norm: RmsNorm::from_qtensor(w("post_ffw_norm")?, eps)?,
+                        mlp: Mlp { gate: mm(w("ffn_gate")?)?, up: mm(w("ffn_up")?)?, down: mm(w("ffn_down")?)? },
+                        sliding_window: sliding.then_some(window),
+                        cos,
+                        sin,
+                        cache: None,
+                    });
+                }
+                Ok(Self {
+                    embd,
+                    row_bytes,
+                    hidden,
+                    layers,
+                    norm,
+                    output,
+                    n_head,
+                    n_kv_head,
+                    head_dim,
+                    max_ctx,
+                    neg_inf: Tensor::new(f32::NEG_INFINITY, device)?,
+                    device: device.clone(),
+                })
+            })();
+            g.content = content;
+            result
+        }
+
+        fn embed(&self, tokens: &[u32]) -> Result<Tensor> {
+            let data = self.embd.data()?;
+            let rows = data.len() / self.row_bytes.max(1);
+            let mut raw = Vec::with_capacity(tokens.len() * self.row_bytes);
+            for &t in tokens {
+                let t = t as usize;
+                if t >= rows {
+                    candle_core::bail!("token id {t} is outside the vocabulary of {rows}");
+                }
+                raw.extend_from_slice(&data[t * self.row_bytes..(t + 1) * self.row_bytes]);
+            }
+            qtensor_from_ggml(self.embd.dtype(), &raw, vec![tokens.len(), self.hidden], &Device::Cpu)?
+                .dequantize(&Device::Cpu)?
+                .unsqueeze(0)?
+                .to_device(&self.device)
+        }
+
+        /// Which keys query `i` (at `pos + i`) sees: earlier ones, within
+        /// the window for a sliding layer. None when it sees them all.
+        fn mask(&self, window: Option<usize>, seq: usize, pos: usize) -> Result<Option<Tensor>> {
+            let total = pos + seq;
+            let hides = |i: usize, j: usize| {
+                let at = pos + i;
+                j > at || window.is_some_and(|w| j.saturating_add(w) < at)
+            };
+            // One query sees every key unless the window leaves some out;
+            // several always hide the later ones from the earlier.
+            if seq == 1 && !window.is_some_and(|w| w < pos) {
+                return Ok(None);
+            }
+            let m: Vec<u8> = (0..seq).flat_map(|i| (0..total).map(move |j| u8::from(!hides(i, j)))).collect();
+            Ok(Some(Tensor::from_vec(m, (1, 1, seq, total), &self.device)?))
+        }
+
+        /// Logits of the last token of `tokens`, placed at `pos`: the
+        /// cache keeps positions `< pos` and takes these.
+        pub fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Tensor> {
+            let seq = tokens.len();
+            if seq == 0 || pos + seq > self.max_ctx {
+                candle_core::bail!("positions {pos}..{} are outside the context of {}", pos + seq, self.max_ctx);
+            }
+            let mut x = (self.embed(tokens)? * (self.hidden as f64).sqrt())?;
+            // Sliding layers share one window; the others see everything.
+            let window = self.layers.iter().find_map(|l| l.sliding_window);
+            let (local, global) = (self.mask(window, seq, pos)?, self.mask(None, seq, pos)?);
+            for li in 0..self.layers.len() {
+                let mask = if self.layers[li].sliding_window.is_some() { local.clone() } else { global.clone() };
+                let l = &self.layers[li];
+                let residual = x.clone();
+                let h = l.attn_norm.forward(&x)?;
+                let h = self.attention(li, &h, mask.as_ref(), pos)?;
+                let l = &self.layers[li];
+                let h = l.post_attn_norm.forward(&h)?;
+                let x1 = (h + residual)?;
+                let h = l.ffn_norm.forward(&x1)?;
+                let gate = l.mlp.gate.forward(&h)?;
+                let up = l.mlp.up.forward(&h)?;
+                let h = l.mlp.down.forward(&(candle_nn::ops::silu(&gate)? * up)?)?;
+                let h = l.post_ffn_norm.forward(&h)?;
+                x = (h + x1)?;
+            }
+            let x = x.i((.., seq - 1, ..))?;
+            self.output.forward(&self.norm.forward(&x)?)
+        }
+
+        fn attention(&mut self, li: usize, x: &Tensor, mask: Option<&Tensor>, pos: usize) -> Result<Tensor> {
+            let (b, seq, _) = x.dims3()?;
+            let (nh, nkv, hd) = (self.n_head, self.n_kv_head, self.head_dim);
+            let l = &mut self.layers[li];
+            let q = l.wq.forward(x)?.reshape((b, seq, nh, hd))?.transpose(1, 2)?;
+            let k = l.wk.forward(x)?.reshape((b, seq, nkv, hd))?.transpose(1, 2)?;
+            let v = l.wv.forward(x)?.reshape((b, seq, nkv, hd))?.transpose(1, 2)?;
+            let q = l.q_norm.forward(&q.contiguous()?)?;
+            let k = l.k_norm.forward(&k.contiguous()?)?;
+            let cos = l.cos.narrow(0, pos, seq)?;
+            let sin = l.sin.narrow(0, pos, seq)?;
+            let q = candle_nn::rotary_emb::rope(&q.contiguous()?, &cos, &sin)?;
+            let k = candle_nn::rotary_emb::rope(&k.contiguous()?, &cos, &sin)?;
+            let (k, v) = match l.cache.take() {
+                Some((kc, vc)) if pos > 0 => {
+                    let have = kc.dim(2)?;
+                    if have < pos {
+                        candle_core::bail!("the cache holds {have} positions, not {pos}");
+                    }
+                    let (kc, vc) = (kc.narrow(2, 0, pos)?, vc.narrow(2, 0, pos)?);
+                    (Tensor::cat(&[&kc, &k], 2)?, Tensor::cat(&[&vc, &v], 2)?)
+                }
+                _ if pos > 0 => candle_core::bail!("the cache is empty but the input starts at position {pos}"),
+                _ => (k, v),
+            };
+            l.cache = Some((k.clone(), v.clone()));
+            let k = candle_transformers::utils::repeat_kv(k, nh / nkv)?;
+            let v = candle_transformers::utils::repeat_kv(v, nh / nkv)?;
+            let scale = 1.0 / (hd as f64).sqrt();
+            let mut w = (q.matmul(&k.transpose(2, 3)?)? * scale)?;
+            if let Some(m) = mask {
+                let m = m.broadcast_as(w.shape())?;
+                let neg_inf = self.neg_inf.broadcast_as(w.dims())?;
+                w = m.eq(0u8)?.where_cond(&neg_inf, &w)?;
+            }
+            let w = candle_nn::ops::softmax_last_dim(&w)?;
+            let o = w.matmul(&v)?.transpose(1, 2)?.reshape((b, seq, nh * hd))?;
+            self.layers[li].wo.forward(&o)
+        }
     }
 }

@@ -270,22 +270,251 @@ fn header_sizes_must_match_the_tensors() {
     }
 }
 
-/// Inputs the fuzzer crashed on (tests/fixtures/bad-gguf), each kept with
-/// the message it now gets. Every file there must be listed.
+/// Inputs the fuzzer crashed on and files crafted to attack the loader
+/// (tests/fixtures/bad-gguf), each kept with what it now gets: an error
+/// with this message, or a load whose peak memory stays under a bound.
+/// Every file there must be listed; `write_crafted_fixtures` makes the
+/// crafted ones.
 #[test]
-fn fuzzer_findings_stay_fixed() {
+fn fuzzer_findings_and_crafted_files_stay_fixed() {
     let dir = common::repo_root().join("tests/fixtures/bad-gguf");
-    let expected = [("tensor-dims-overflow.gguf", "dimensions multiply to more elements than any file can hold")];
+    let errors = [
+        ("tensor-dims-overflow.gguf", "dimensions multiply to more elements than any file can hold"),
+        ("alignment-zero.gguf", "general.alignment 0 is not a power of two"),
+        ("alignment-three.gguf", "general.alignment 3 is not a power of two"),
+        ("metadata-array-bloat.gguf", "the metadata would take more than 128 MiB of memory"),
+    ];
+    // Loaded in a child process, to measure its peak memory alone.
+    let bounded = ["gemma3-rope-tables.gguf", "kv-cache-beyond-memory.gguf"];
     let mut files: Vec<String> =
         std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     files.sort();
-    let mut listed: Vec<String> = expected.iter().map(|(f, _)| f.to_string()).collect();
+    let mut listed: Vec<String> =
+        errors.iter().map(|(f, _)| f.to_string()).chain(bounded.iter().map(|f| f.to_string())).collect();
     listed.sort();
-    assert_eq!(files, listed, "every fuzzer finding has an expected message");
-    for (file, want) in expected {
+    assert_eq!(files, listed, "every file has an expected outcome");
+    for (file, want) in errors {
         let msg = load_err(&dir.join(file)).to_string();
         assert!(msg.contains(file) && msg.contains(want), "{file}: {msg}");
     }
+}
+
+/// `general.alignment = 0` made Candle's header reader divide by zero: a
+/// panic in `models list`, `models import` and the app's Settings.
+#[test]
+fn a_zero_alignment_is_an_error_not_a_panic() {
+    let dir = common::repo_root().join("tests/fixtures/bad-gguf");
+    for (file, want) in [("alignment-zero.gguf", "alignment 0"), ("alignment-three.gguf", "alignment 3")] {
+        let path = dir.join(file);
+        let r = std::panic::catch_unwind(|| cmdbar_engine::gguf::GgufFile::open(&path).map(|_| ()));
+        match r {
+            Ok(Err(e)) => assert!(e.to_string().contains(want), "{file}: {e}"),
+            Ok(Ok(())) => panic!("{file} was accepted"),
+            Err(_) => panic!("{file}: the header reader panicked"),
+        }
+    }
+}
+
+/// Arrays of one-byte values cost 32 bytes each once parsed: a 4.6 MB file
+/// would hold 150 MB, a 20 MB one 633 MB. The header check refuses them.
+#[test]
+fn metadata_arrays_are_bounded_in_memory() {
+    let path = common::repo_root().join("tests/fixtures/bad-gguf/metadata-array-bloat.gguf");
+    let e = cmdbar_engine::gguf::GgufFile::open(&path).err().expect("the bloated header was accepted");
+    assert!(e.to_string().contains("128 MiB"), "{e}");
+    // The real vocabularies fit: Gemma 3's 262,144 tokens, scores and types.
+    cmdbar_engine::gguf::GgufFile::open(&common::model("gemma-270m")).unwrap();
+}
+
+/// This machine's memory, from /proc/meminfo.
+fn mem_total() -> u64 {
+    let m = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let kb: u64 = m
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .unwrap()
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .unwrap();
+    kb * 1024
+}
+
+/// A header whose sizes ask for more memory than the machine has (here a
+/// KV cache of 256 layers at a context four times the machine's memory)
+/// is refused before any of it is allocated.
+#[test]
+fn a_header_needing_more_memory_than_the_machine_has_is_refused_first() {
+    let path = common::repo_root().join("tests/fixtures/bad-gguf/kv-cache-beyond-memory.gguf");
+    // 256 layers of 2 kv heads of 8, both keys and values, f16 on the CPU.
+    let per_token = 2 * 256 * 2 * 8 * 2;
+    let ctx = (4 * mem_total() / per_token).next_power_of_two().min(u32::MAX as u64) as usize;
+    let t = std::time::Instant::now();
+    let e = match Model::load(&path, DevicePreference::Cpu, ctx) {
+        Ok(_) => panic!("loaded with a {ctx}-token context"),
+        Err(e) => e.to_string(),
+    };
+    assert!(e.contains("more than this machine's") && e.contains("GB of memory"), "{e}");
+    assert!(t.elapsed() < std::time::Duration::from_secs(20), "refused only after {:?}", t.elapsed());
+}
+
+/// Runs this test binary's test `name` alone in a child process with
+/// `CMDBAR_CHILD` set to `arg`, and returns the child's peak RSS in bytes.
+fn peak_rss_in_child(name: &str, arg: &str) -> u64 {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env("CMDBAR_CHILD", arg)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the child failed: {text}");
+    let kb: u64 = text
+        .lines()
+        .find_map(|l| l.split("peak_rss_kb=").nth(1))
+        .unwrap_or_else(|| panic!("no peak in {text}"))
+        .trim()
+        .parse()
+        .unwrap();
+    kb * 1024
+}
+
+/// In the child: loads the model at `CMDBAR_CHILD` (`path:context`), runs
+/// one short prompt and prints its peak RSS (VmHWM).
+fn child_load_and_report() -> bool {
+    let Ok(arg) = std::env::var("CMDBAR_CHILD") else { return false };
+    let (path, ctx) = arg.rsplit_once(':').unwrap();
+    let mut m = Model::load(std::path::Path::new(path), DevicePreference::Cpu, ctx.parse().unwrap()).unwrap();
+    let ids = m.tokenizer.encode("list the files in this folder, largest first").unwrap();
+    let mut logits = Vec::new();
+    m.prefill(&ids, &mut logits).unwrap();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let hwm = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).unwrap().trim().trim_end_matches("kB").trim();
+    println!("peak_rss_kb={hwm}");
+    true
+}
+
+/// Candle's Gemma 3 built rotary tables for 131,072 positions in every
+/// layer, whatever the context cap: 128 MB a layer for 256-wide heads. A
+/// 0.8 MB file of 18 such layers took 2.3 GB at a 64-token context.
+#[test]
+fn gemma3_memory_follows_the_context_cap_for_a_crafted_file() {
+    if child_load_and_report() {
+        return;
+    }
+    let path = common::repo_root().join("tests/fixtures/bad-gguf/gemma3-rope-tables.gguf");
+    let peak = peak_rss_in_child(
+        "gemma3_memory_follows_the_context_cap_for_a_crafted_file",
+        &format!("{}:64", path.display()),
+    );
+    assert!(peak < 300 << 20, "peak RSS {} MB", peak >> 20);
+}
+
+/// The real Gemma 3 270M at the default 4096-token cap took 3.6 GB; its
+/// weights are 253 MB.
+#[test]
+fn gemma3_memory_follows_the_context_cap_for_the_real_model() {
+    if child_load_and_report() {
+        return;
+    }
+    let path = common::model("gemma-270m");
+    let peak = peak_rss_in_child(
+        "gemma3_memory_follows_the_context_cap_for_the_real_model",
+        &format!("{}:4096", path.display()),
+    );
+    assert!(peak < 1200 << 20, "peak RSS {} MB", peak >> 20);
+}
+
+/// Writes the crafted files of tests/fixtures/bad-gguf (run with
+/// `--ignored` to make them again). Weights are zeros: the files are about
+/// their headers and sizes, and compress to almost nothing in git.
+#[test]
+#[ignore]
+fn write_crafted_fixtures() {
+    use candle_core::quantized::gguf_file::Value;
+    use candle_core::quantized::{GgmlDType, QTensor};
+    let dir = common::repo_root().join("tests/fixtures/bad-gguf");
+    let zeros = |shape: &[usize], dtype: GgmlDType| {
+        let t = candle_core::Tensor::zeros(shape, candle_core::DType::F32, &candle_core::Device::Cpu).unwrap();
+        QTensor::quantize(&t, dtype).unwrap()
+    };
+    // Every blk.0 tensor again for blocks 1..n, same shape and type, zeros.
+    let stack = |mut m: tiny::Tiny, n: usize| {
+        let first: Vec<(String, Vec<usize>, GgmlDType)> = m
+            .tensors
+            .iter()
+            .filter(|(k, _)| k.starts_with("blk.0."))
+            .map(|(k, t)| (k.clone(), t.shape().dims().to_vec(), t.dtype()))
+            .collect();
+        for (k, shape, dtype) in &first {
+            m.tensors.retain(|(n, _)| n != k);
+            for i in 0..n {
+                m.tensors.push((k.replacen("blk.0.", &format!("blk.{i}."), 1), zeros(shape, *dtype)));
+            }
+        }
+        m
+    };
+
+    // A header of a few bytes with general.alignment 0 (Candle divided by
+    // it) or 3 (not a power of two).
+    for (name, a) in [("alignment-zero.gguf", 0u32), ("alignment-three.gguf", 3)] {
+        let f = header_with(
+            &[key("general.alignment"), 4u32.to_le_bytes().to_vec(), a.to_le_bytes().to_vec()].concat(),
+            1,
+            0,
+        );
+        let mut b = std::fs::read(f.path()).unwrap();
+        // With an architecture, as a model would have.
+        let mut arch = key("general.architecture");
+        arch.extend(8u32.to_le_bytes());
+        arch.extend(key("qwen2"));
+        b.splice(24..24, arch);
+        b[16..24].copy_from_slice(&2u64.to_le_bytes());
+        std::fs::write(dir.join(name), b).unwrap();
+    }
+
+    // 4.5 million one-byte array elements: 4.5 MB of file, 144 MB parsed.
+    let mut bloat = key("general.architecture");
+    bloat.extend(8u32.to_le_bytes());
+    bloat.extend(key("qwen2"));
+    bloat.extend(key("general.padding"));
+    bloat.extend(9u32.to_le_bytes());
+    bloat.extend(0u32.to_le_bytes()); // of u8
+    let n = 4_500_000u64;
+    bloat.extend(n.to_le_bytes());
+    bloat.extend(std::iter::repeat_n(0u8, n as usize));
+    let f = header_with(&bloat, 2, 0);
+    std::fs::write(dir.join("metadata-array-bloat.gguf"), std::fs::read(f.path()).unwrap()).unwrap();
+
+    // Gemma 3 with 18 layers of one 256-wide head, as the 270M has: every
+    // header check passes, and Candle's tables took 2.3 GB.
+    let (w, l) = (256usize, 18usize);
+    let mut g = tiny::gemma3()
+        .set("gemma3.attention.head_count", Value::U32(1))
+        .set("gemma3.attention.key_length", Value::U32(w as u32))
+        .set("gemma3.attention.value_length", Value::U32(w as u32))
+        .set("gemma3.block_count", Value::U32(l as u32))
+        .set("gemma3.context_length", Value::U32(32768));
+    for (name, shape) in [
+        ("blk.0.attn_q.weight", vec![w, tiny::HIDDEN]),
+        ("blk.0.attn_k.weight", vec![w, tiny::HIDDEN]),
+        ("blk.0.attn_v.weight", vec![w, tiny::HIDDEN]),
+        ("blk.0.attn_output.weight", vec![tiny::HIDDEN, w]),
+    ] {
+        g.tensors.retain(|(n, _)| n != name);
+        g.tensors.push((name.into(), zeros(&shape, GgmlDType::Q8_0)));
+    }
+    for name in ["blk.0.attn_q_norm.weight", "blk.0.attn_k_norm.weight"] {
+        g.tensors.retain(|(n, _)| n != name);
+        g.tensors.push((name.into(), zeros(&[w], GgmlDType::F32)));
+    }
+    std::fs::write(dir.join("gemma3-rope-tables.gguf"), stack(g, l).bytes()).unwrap();
+
+    // A llama of 256 layers whose own context is 2^32 - 1 tokens: at a
+    // large cap its KV cache needs more than any machine has.
+    let m =
+        tiny::qwen2(true).set("llama.block_count", Value::U32(256)).set("llama.context_length", Value::U32(u32::MAX));
+    std::fs::write(dir.join("kv-cache-beyond-memory.gguf"), stack(m, 256).bytes()).unwrap();
 }
 
 /// `cmdbar bench --synthetic-from` reads a file from the command line: a bad
