@@ -46,9 +46,21 @@ pub struct Listing {
 
 #[tauri::command]
 pub fn models_list() -> Listing {
-    let lib = Library::from_env();
-    let models = lib.list();
-    Listing { models, notices: lib.take_notices() }
+    list_in(&Library::from_env())
+}
+
+/// The listing reads every model's header on this (the main) thread: a
+/// panic there would take the app down, and with it every later opening
+/// of Settings, so it is caught and reported.
+fn list_in(lib: &Library) -> Listing {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lib.list())) {
+        Ok(models) => Listing { models, notices: lib.take_notices() },
+        Err(_) => {
+            let mut notices = lib.take_notices();
+            notices.push("a model file could not be read and the list stopped; see the log".into());
+            Listing { models: vec![], notices }
+        }
+    }
 }
 
 /// The recommended models, each with its install path and fit.
@@ -171,13 +183,25 @@ pub fn models_import(path: String) -> Result<LocalModel, String> {
     if path.trim().is_empty() {
         return Err("give the path of a .gguf file".into());
     }
-    Library::from_env().import(std::path::Path::new(path.trim())).map_err(|e| e.to_string())
+    let lib = Library::from_env();
+    let path = std::path::Path::new(path.trim());
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lib.import(path))) {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("{} can't be used: the model reader crashed on it", path.display())),
+    }
+}
+
+/// Whether `a` and `b` are the same file: compared canonically, so
+/// another spelling of the active model's path (`dir/../dir/m.gguf`, a
+/// link to it) is still the active model.
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    a == b || matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
 }
 
 #[tauri::command]
 pub fn models_delete(state: State<'_, AppState>, path: PathBuf) -> Result<(), String> {
     check("path", &path.to_string_lossy(), limits::PATH)?;
-    if lock(&state.settings).active_model.as_ref() == Some(&path) {
+    if lock(&state.settings).active_model.as_deref().is_some_and(|active| same_file(active, &path)) {
         return Err("this is the active model; choose another one first".into());
     }
     Library::from_env().delete(&path).map_err(|e| e.to_string())
@@ -197,4 +221,75 @@ pub fn models_use<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, pat
     *lock(&state.settings) = s;
     crate::state::load_model_or_revert(app, Some(previous));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 166-byte GGUF whose `general.alignment` is 0 made Candle divide by
+    /// zero: the listing (Settings' Models pane) panicked with it.
+    #[test]
+    fn a_bad_file_does_not_take_the_model_list_down() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("models");
+        std::fs::create_dir_all(&folder).unwrap();
+        let fixture =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bad-gguf/alignment-zero.gguf");
+        std::fs::copy(&fixture, folder.join("alignment-zero.gguf")).unwrap();
+        let lib = Library::new(HubCache { root: dir.path().join("hub") }, folder.join("imports.json"));
+        let listing = list_in(&lib);
+        assert_eq!(listing.models.len(), 1, "{listing:?}");
+        let problem = listing.models[0].problem.as_deref().unwrap_or("");
+        assert!(problem.contains("alignment"), "{problem}");
+    }
+
+    /// Another spelling of the active model's path got past the guard.
+    #[test]
+    fn the_active_model_cannot_be_deleted_under_another_spelling() {
+        use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
+        let dir = tempfile::tempdir().unwrap();
+        let app = mock_builder().invoke_handler(crate::commands::handler()).build(mock_context(noop_assets())).unwrap();
+        let state = AppState::new(crate::state::Paths::in_dir(dir.path().to_path_buf()));
+        let active = dir.path().join("active.gguf");
+        std::fs::write(&active, b"weights").unwrap();
+        std::fs::create_dir_all(dir.path().join("sub")).unwrap();
+        lock(&state.settings).active_model = Some(active.clone());
+        app.manage(state);
+        app.manage(Downloads::default());
+        let w = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+        for spelling in [active.clone(), dir.path().join("sub/../active.gguf"), dir.path().join("./active.gguf")] {
+            let r = get_ipc_response(
+                &w,
+                tauri::webview::InvokeRequest {
+                    cmd: "models_delete".into(),
+                    callback: tauri::ipc::CallbackFn(0),
+                    error: tauri::ipc::CallbackFn(1),
+                    url: "tauri://localhost".parse().unwrap(),
+                    body: tauri::ipc::InvokeBody::Json(serde_json::json!({ "path": spelling })),
+                    headers: Default::default(),
+                    invoke_key: INVOKE_KEY.to_string(),
+                },
+            );
+            let e = r.err().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            assert!(e.contains("active model"), "{}: {e}", spelling.display());
+        }
+        assert!(active.exists());
+    }
+
+    #[test]
+    fn the_active_model_is_recognised_under_another_spelling() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("m.gguf");
+        std::fs::write(&m, b"x").unwrap();
+        let other = dir.path().join("sub/../m.gguf");
+        std::fs::create_dir_all(dir.path().join("sub")).unwrap();
+        assert!(same_file(&m, &other));
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(&m, dir.path().join("link.gguf")).unwrap();
+            assert!(same_file(&m, &dir.path().join("link.gguf")));
+        }
+        assert!(!same_file(&m, &dir.path().join("n.gguf")));
+    }
 }

@@ -148,7 +148,7 @@ fn list() -> anyhow::Result<()> {
 /// settings the app reads; the app loads it on its next start or switch.
 fn use_model(what: &str) -> anyhow::Result<()> {
     let path = std::fs::canonicalize(Library::from_env().resolve(what)?)?;
-    cmdbar_engine::gguf::GgufFile::open(&path)?;
+    cmdbar_models::read_header(&path).map_err(anyhow::Error::msg)?;
     let file = cmdbar_settings::settings_path();
     let loaded = cmdbar_settings::Settings::load(&file);
     if let Some(n) = loaded.notice {

@@ -151,3 +151,101 @@ fn use_makes_a_model_active_for_the_cli_and_the_app_and_refuses_what_cannot_load
         assert_eq!(std::fs::read(&settings).unwrap(), before, "settings unchanged after {what}");
     }
 }
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../tests/fixtures/bad-gguf").join(name)
+}
+
+/// `cmdbar` with its own empty config and caches, against `server`.
+fn against(server: &Server, dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_cmdbar"))
+        .args(args)
+        .env("HF_ENDPOINT", &server.url)
+        .env("CMDBAR_CONFIG_DIR", dir.join("config"))
+        .env("XDG_CACHE_HOME", dir.join("cache"))
+        .env("HF_HOME", dir.join("hf"))
+        .env_remove("HF_HUB_CACHE")
+        .env_remove("HF_TOKEN")
+        .env_remove("CMDBAR_MODEL")
+        .output()
+        .unwrap()
+}
+
+/// The catalog's pin compared the name as typed: `--file ./<name>` from a
+/// mirror installed other bytes, and `models catalog` then called the
+/// catalog model installed.
+#[test]
+fn a_mirror_cannot_pass_other_bytes_off_as_a_catalog_model() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(Server::start());
+    server.faults.lock().unwrap().any_name = true;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = "Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF";
+    let file = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf";
+    for spelling in [format!("./{file}"), file.to_uppercase(), file.replace(".gguf", "%2Egguf"), file.to_string()] {
+        let out = against(&server, dir.path(), &["models", "pull", repo, "--file", &spelling]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{spelling}: pulled other bytes: {err}");
+        assert!(err.contains("not the file the catalog names") || err.contains("refused"), "{spelling}: {err}");
+    }
+    let out = against(&server, dir.path(), &["models", "catalog"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.starts_with("qwen2.5-coder-0.5b")).unwrap();
+    assert!(line.ends_with("not installed"), "{line}");
+    assert!(String::from_utf8_lossy(&against(&server, dir.path(), &["models", "list"]).stdout).is_empty());
+}
+
+/// An absolute `X-Repo-Commit` replaced the user's file with a dangling
+/// link, and the pull exited 0.
+#[test]
+fn a_commit_header_that_is_a_path_fails_the_pull_and_touches_nothing() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(Server::start());
+    let dir = tempfile::tempdir().unwrap();
+    let mine = dir.path().join("mine");
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::write(mine.join(FILE), b"my notes").unwrap();
+    for commit in [mine.display().to_string(), "../../../../mine".into()] {
+        server.faults.lock().unwrap().commit = Some(Some(commit.clone()));
+        let out = against(&server, dir.path(), &["models", "pull", REPO, "--file", FILE]);
+        assert!(!out.status.success(), "{commit}: the pull succeeded");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("commit"), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(std::fs::symlink_metadata(mine.join(FILE)).unwrap().is_file());
+        assert_eq!(std::fs::read(mine.join(FILE)).unwrap(), b"my notes");
+        assert_eq!(std::fs::read_dir(&mine).unwrap().count(), 1, "{commit}: something was made in the user's folder");
+    }
+}
+
+/// A 166-byte file with `general.alignment = 0` made `models list` and
+/// `models import` exit 101 (a panic in Candle).
+#[test]
+fn one_bad_file_does_not_crash_the_model_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("cache/cmdbar/models");
+    std::fs::create_dir_all(&models).unwrap();
+    std::fs::copy(fixture("alignment-zero.gguf"), models.join("alignment-zero.gguf")).unwrap();
+    std::fs::write(models.join(FILE), &model().bytes).unwrap();
+    let out = isolated(dir.path(), &["models", "list"]);
+    assert!(out.status.success(), "{:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("alignment-zero.gguf\tunusable") && text.contains(&format!("{FILE}\tgemma3")), "{text}");
+    for bad in ["alignment-zero.gguf", "metadata-array-bloat.gguf"] {
+        let out = isolated(dir.path(), &["models", "import", fixture(bad).to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(6), "{bad}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("can't be used"), "{bad}");
+    }
+}
+
+/// `cmdbar models rm <hub root>/../victim` deleted the victim.
+#[test]
+fn rm_deletes_only_installed_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = dir.path().join("hf/hub");
+    std::fs::create_dir_all(&hub).unwrap();
+    let victim = dir.path().join("hf/victim.gguf");
+    std::fs::write(&victim, b"precious").unwrap();
+    let out = isolated(dir.path(), &["models", "rm", hub.join("../victim.gguf").to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not one of the installed models"));
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+}

@@ -68,13 +68,17 @@ pub fn by_id(id: &str) -> Option<&'static CatalogEntry> {
     catalog().iter().find(|m| m.id.eq_ignore_ascii_case(id))
 }
 
+/// The catalog entry a repo and file name stand for, compared as a server
+/// reads them (`crate::names::normalised`: `./name`, `NAME` and `na%6De`
+/// are the same file to a mirror, so they are the same pin here).
 pub fn find(repo: &str, file: &str) -> Option<&'static CatalogEntry> {
-    catalog().iter().find(|m| m.repo.eq_ignore_ascii_case(repo) && m.file == file)
+    let (repo, file) = (crate::names::normalised(repo), crate::names::normalised(file));
+    catalog().iter().find(|m| crate::names::normalised(&m.repo) == repo && crate::names::normalised(&m.file) == file)
 }
 
 /// A catalog file must be the one the catalog names: a mirror (or a
-/// changed repo) offering other bytes under that name is refused before
-/// anything is downloaded.
+/// changed repo) offering other bytes under that name, or any spelling of
+/// it, is refused before anything is downloaded.
 pub fn check_offer(f: &RemoteFile) -> Result<()> {
     match find(&f.repo, &f.file) {
         Some(e) if e.sha256 != f.sha256 => Err(ModelsError::NotTheCatalogFile {
@@ -128,6 +132,15 @@ const OVERHEAD: u64 = 300 << 20;
 pub fn ram_needed(file_size: u64, kv: Option<KvShape>) -> u64 {
     let max_context = cmdbar_engine::EngineConfig::default().max_context;
     file_size + kv.map_or(0, |k| k.bytes(max_context, false)) + OVERHEAD
+}
+
+/// Memory a model file needs loaded, from its header: what the engine
+/// allocates at its context cap (`GgufFile::memory_needed`: weights as
+/// held, KV cache, rotary tables, scratch) and the fixed overhead. The
+/// cache is counted at f32, as on a GPU.
+pub fn ram_needed_for(g: &cmdbar_engine::gguf::GgufFile) -> u64 {
+    let max_context = cmdbar_engine::EngineConfig::default().max_context;
+    g.memory_needed(max_context, false).saturating_add(OVERHEAD)
 }
 
 /// Too big when it would take over 3/4 of the machine's memory (the rest is
@@ -198,6 +211,7 @@ mod tests {
         let mut f = RemoteFile {
             repo: e.repo.clone(),
             file: e.file.clone(),
+            revision: "main".into(),
             commit: "c".repeat(40),
             sha256: e.sha256.clone(),
             size: e.size,
@@ -207,6 +221,15 @@ mod tests {
         f.sha256 = "0".repeat(64);
         let err = check_offer(&f).unwrap_err().to_string();
         assert!(err.contains("not the file the catalog names"), "{err}");
+        // Other spellings of the same file are the same pin.
+        for spelling in
+            [format!("./{}", e.file), e.file.to_uppercase(), e.file.replace('.', "%2E"), format!("/{}", e.file)]
+        {
+            let g = RemoteFile { file: spelling.clone(), ..f.clone() };
+            assert!(check_offer(&g).is_err(), "{spelling} got past the pin");
+        }
+        let g = RemoteFile { repo: e.repo.to_lowercase(), ..f.clone() };
+        assert!(check_offer(&g).is_err(), "the repo in lower case got past the pin");
         f.repo = "someone/else".into();
         check_offer(&f).unwrap();
     }

@@ -8,14 +8,17 @@ use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-use crate::{Hub, HubCache, ModelsError, RemoteFile, Result};
+use crate::{names, Hub, HubCache, ModelsError, RemoteFile, Result};
 
-/// Pause and cancel, checked between chunks. A paused download keeps its
-/// `.part` and is resumed by downloading again; a cancelled one deletes it.
+/// Pause and cancel. A wait for the next chunk or for a retry ends as soon
+/// as either is asked for. A paused download keeps its `.part` and is
+/// resumed by downloading again; a cancelled one deletes it.
 #[derive(Debug, Default)]
 pub struct Control {
     paused: AtomicBool,
     cancelled: AtomicBool,
+    /// Wakes what waits on the network or a retry's delay.
+    wake: tokio::sync::Notify,
     /// Retries after a network error, a 429 or a 5xx, with capped backoff.
     pub max_retries: u32,
     pub base_delay: Duration,
@@ -29,18 +32,33 @@ impl Control {
         Self { max_retries, base_delay, ..Default::default() }
     }
     pub fn pause(&self) {
-        self.paused.store(true, Ordering::Relaxed)
+        self.paused.store(true, Ordering::SeqCst);
+        self.wake.notify_waiters();
     }
     pub fn resume(&self) {
-        self.paused.store(false, Ordering::Relaxed)
+        self.paused.store(false, Ordering::SeqCst)
     }
     pub fn cancel(&self) {
-        self.cancelled.store(true, Ordering::Relaxed)
+        self.cancelled.store(true, Ordering::SeqCst);
+        self.wake.notify_waiters();
+    }
+    /// Resolves once the download is paused or cancelled.
+    async fn stopped(&self) {
+        loop {
+            let woken = self.wake.notified();
+            tokio::pin!(woken);
+            // Registered before the check, so a cancel in between still wakes it.
+            woken.as_mut().enable();
+            if self.check().is_err() {
+                return;
+            }
+            woken.await;
+        }
     }
     fn check(&self) -> Result<()> {
-        if self.cancelled.load(Ordering::Relaxed) {
+        if self.cancelled.load(Ordering::SeqCst) {
             Err(ModelsError::Cancelled)
-        } else if self.paused.load(Ordering::Relaxed) {
+        } else if self.paused.load(Ordering::SeqCst) {
             Err(ModelsError::Paused)
         } else {
             Ok(())
@@ -61,7 +79,8 @@ const MAX_DELAY: Duration = Duration::from_secs(30);
 
 /// Downloads `f` into `cache` and returns its snapshot path. A blob already
 /// there is reused; a `.part` is resumed. The bytes are checked against the
-/// sha256 before the blob is moved into place.
+/// sha256 before the blob is moved into place. Every name in `f` is checked
+/// before it touches the file system.
 pub async fn download(
     hub: &Hub,
     cache: &HubCache,
@@ -69,6 +88,13 @@ pub async fn download(
     control: &Control,
     mut on_progress: impl FnMut(&Progress),
 ) -> Result<PathBuf> {
+    names::repo(&f.repo)?;
+    names::relative("the file name", &f.file)?;
+    names::relative("the revision", &f.revision)?;
+    names::commit("the commit id", &f.commit)?;
+    names::sha256("the sha256", &f.sha256)?;
+    // The snapshot path is checked before a byte is downloaded.
+    cache.snapshot(&f.repo, &f.commit, &f.file)?;
     crate::catalog::check_offer(f)?;
     let blob = cache.blob(&f.repo, &f.sha256);
     let dir = blob.parent().unwrap_or(Path::new(".")).to_path_buf();
@@ -80,6 +106,36 @@ pub async fn download(
         return link(cache, f);
     }
     let part = cache.part(&f.repo, &f.sha256);
+    match fetch(hub, f, &part, &dir, control, &mut on_progress).await {
+        Ok(()) => {}
+        // However it was noticed (between chunks, waiting for one, or in a
+        // retry's delay), a cancel removes the `.part`, under the lock.
+        Err(ModelsError::Cancelled) => {
+            let _ = tokio::fs::remove_file(&part).await;
+            return Err(ModelsError::Cancelled);
+        }
+        Err(e) => return Err(e),
+    }
+    let actual = sha256_of(&part).await?;
+    if actual != f.sha256 {
+        let _ = tokio::fs::remove_file(&part).await;
+        return Err(ModelsError::Checksum { file: f.file.clone(), expected: f.sha256.clone(), actual });
+    }
+    tokio::fs::rename(&part, &blob).await.map_err(ModelsError::io(&blob))?;
+    link(cache, f)
+}
+
+/// The bytes of `f` into `part`, resumed from what it holds.
+async fn fetch(
+    hub: &Hub,
+    f: &RemoteFile,
+    part: &Path,
+    dir: &Path,
+    control: &Control,
+    on_progress: &mut impl FnMut(&Progress),
+) -> Result<()> {
+    let dir = dir.to_path_buf();
+    let part = part.to_path_buf();
     let mut have = tokio::fs::metadata(&part).await.map(|m| m.len()).unwrap_or(0);
     if have > f.size {
         have = 0;
@@ -131,7 +187,13 @@ pub async fn download(
                 if let Err(e) = control.check() {
                     return Err(Retry::Fatal(e));
                 }
-                match resp.chunk().await {
+                // A slow drip, or a server that stops sending, can't hold a
+                // pause or a cancel: it ends the wait.
+                let next = tokio::select! {
+                    c = resp.chunk() => c,
+                    _ = control.stopped() => return Err(Retry::Fatal(control.check().err().unwrap_or(ModelsError::Paused))),
+                };
+                match next {
                     Ok(Some(bytes)) => {
                         if pos + bytes.len() as u64 > f.size {
                             return Err(Retry::Fatal(ModelsError::Size {
@@ -160,11 +222,6 @@ pub async fn download(
                 retries = backoff(retries, control, None, &format!("connection closed at byte {pos}")).await?;
             }
             Ok(()) => {}
-            Err(Retry::Fatal(ModelsError::Cancelled)) => {
-                drop(out);
-                let _ = tokio::fs::remove_file(&part).await;
-                return Err(ModelsError::Cancelled);
-            }
             Err(Retry::Fatal(e)) => return Err(e),
             Err(Retry::Net(e)) => retries = backoff(retries, control, None, &e).await?,
             Err(Retry::Status(s, wait)) => retries = backoff(retries, control, wait, &format!("HTTP {s}")).await?,
@@ -173,14 +230,7 @@ pub async fn download(
     out.sync_all().await.map_err(|e| write_error(&part, pos, e))?;
     drop(out);
     on_progress(&progress(pos, have, f.size, started));
-
-    let actual = sha256_of(&part).await?;
-    if actual != f.sha256 {
-        let _ = tokio::fs::remove_file(&part).await;
-        return Err(ModelsError::Checksum { file: f.file.clone(), expected: f.sha256.clone(), actual });
-    }
-    tokio::fs::rename(&part, &blob).await.map_err(ModelsError::io(&blob))?;
-    link(cache, f)
+    Ok(())
 }
 
 /// A full disk keeps the `.part` (resumable once space is freed) and says
@@ -205,7 +255,13 @@ async fn backoff(retries: u32, control: &Control, wait: Option<Duration>, why: &
     }
     let delay = wait.unwrap_or(control.base_delay * 2u32.saturating_pow(retries)).min(MAX_DELAY);
     tracing::info!("{why}; retrying in {delay:?}");
-    tokio::time::sleep(delay).await;
+    // A pause or a cancel ends the wait at once (as Jan's downloader
+    // selects on its cancel token).
+    tokio::select! {
+        _ = tokio::time::sleep(delay) => {}
+        _ = control.stopped() => {}
+    }
+    control.check()?;
     Ok(retries + 1)
 }
 
@@ -221,7 +277,7 @@ fn progress(pos: u64, start: u64, total: u64, started: Instant) -> Progress {
 }
 
 fn link(cache: &HubCache, f: &RemoteFile) -> Result<PathBuf> {
-    cache.link(&f.repo, &f.commit, &f.file, &f.sha256).map_err(ModelsError::io(cache.repo_dir(&f.repo)))
+    cache.link(&f.repo, &f.commit, &f.file, &f.sha256, &f.revision)
 }
 
 async fn sha256_of(path: &Path) -> Result<String> {

@@ -3,7 +3,12 @@
 use reqwest::header::{HeaderMap, AUTHORIZATION};
 use reqwest::StatusCode;
 
-use crate::{ModelsError, Result};
+use crate::{names, ModelsError, Result};
+
+/// The most an API answer (a search, a repo's listing) may take: a
+/// listing of 100,000 files is ~15 MB; a mirror sending more is refused
+/// rather than held in memory.
+const MAX_API_ANSWER: usize = 64 << 20;
 
 #[derive(Debug, Clone)]
 pub struct Hub {
@@ -59,6 +64,10 @@ struct Lfs {
 pub struct RemoteFile {
     pub repo: String,
     pub file: String,
+    /// The revision asked for (`main`, a tag, a commit): its ref is
+    /// recorded under `refs/<revision>`.
+    pub revision: String,
+    /// 40 lowercase hex digits, checked.
     pub commit: String,
     pub sha256: String,
     pub size: u64,
@@ -98,8 +107,12 @@ impl Hub {
         }
     }
 
+    /// The revision is one segment (`refs/pr/1` as `refs%2Fpr%2F1`, as
+    /// huggingface_hub quotes it) and the file's segments are escaped, so
+    /// the server is asked for exactly the names that were checked.
     pub fn resolve_url(&self, repo: &str, revision: &str, file: &str) -> String {
-        format!("{}/{repo}/resolve/{revision}/{file}", self.endpoint)
+        let file: Vec<String> = file.split('/').map(names::encode_segment).collect();
+        format!("{}/{repo}/resolve/{}/{}", self.endpoint, names::encode_segment(revision), file.join("/"))
     }
 
     /// GGUF repos matching `query`, most downloaded first.
@@ -116,11 +129,16 @@ impl Hub {
         if !resp.status().is_success() {
             return Err(ModelsError::Http { url, status: resp.status().as_u16() });
         }
-        resp.json().await.map_err(|e| ModelsError::Network(format!("{url}: unexpected answer: {e}")))
+        let hits: Vec<RepoSummary> = json_bounded(resp, &url).await?;
+        // Ids are shown and passed back as repos: only well-formed ones.
+        Ok(hits.into_iter().filter(|h| names::repo(&h.id).is_ok()).collect())
     }
 
     /// The repo's commit and its GGUF files with sizes and LFS sha256.
+    /// Names that are not safe relative paths, and checksums that are not
+    /// sha256, are left out (and logged): a mirror's listing is untrusted.
     pub async fn repo_files(&self, repo: &str) -> Result<(String, Vec<RepoFile>)> {
+        names::repo(repo)?;
         let url = format!("{}/api/models/{repo}", self.endpoint);
         let resp = self
             .auth(self.client.get(&url).query(&[("blobs", "true")]))
@@ -137,27 +155,49 @@ impl Hub {
             s if !s.is_success() => return Err(ModelsError::Http { url, status: s.as_u16() }),
             _ => {}
         }
-        let info: ModelInfoJson =
-            resp.json().await.map_err(|e| ModelsError::Network(format!("{url}: unexpected answer: {e}")))?;
+        let info: ModelInfoJson = json_bounded(resp, &url).await?;
+        let mut refused = 0usize;
         let files = info
             .siblings
             .into_iter()
             .filter(|s| s.rfilename.to_ascii_lowercase().ends_with(".gguf"))
             .filter_map(|s| {
                 let lfs = s.lfs?;
+                let sha256 = lfs.sha256.to_ascii_lowercase();
+                if names::relative("a listed file", &s.rfilename).is_err()
+                    || names::sha256("a listed checksum", &sha256).is_err()
+                {
+                    refused += 1;
+                    return None;
+                }
                 Some(RepoFile {
                     quantization: quantization(&s.rfilename),
                     size: s.size.unwrap_or(lfs.size),
-                    sha256: lfs.sha256,
+                    sha256,
                     file: s.rfilename,
                 })
             })
             .collect();
-        Ok((info.sha.unwrap_or_else(|| "main".into()), files))
+        if refused > 0 {
+            tracing::warn!("{url}: {refused} listed file(s) with unsafe names or checksums left out");
+        }
+        let commit = match info.sha {
+            Some(c) => {
+                names::commit(&format!("the commit id {url} gave"), &c)?;
+                c
+            }
+            None => "main".into(),
+        };
+        Ok((commit, files))
     }
 
     /// What the Hub says of one file, without downloading it.
+    /// The repo, revision and file name are checked before the request; the
+    /// commit the server names must be a commit id.
     pub async fn file_info(&self, repo: &str, revision: &str, file: &str) -> Result<RemoteFile> {
+        names::repo(repo)?;
+        names::relative("the revision", revision)?;
+        names::relative("the file name", file)?;
         let url = self.resolve_url(repo, revision, file);
         let resp = self.auth(self.meta.head(&url)).send().await.map_err(|e| ModelsError::Network(e.to_string()))?;
         let status = resp.status();
@@ -185,9 +225,34 @@ impl Hub {
             .or_else(|| header(h, "content-length"))
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| ModelsError::Network(format!("{url} gave no size")))?;
-        let commit = header(h, "x-repo-commit").unwrap_or_else(|| revision.to_string());
-        Ok(RemoteFile { repo: repo.into(), file: file.into(), commit, sha256, size, url })
+        let commit = match header(h, "x-repo-commit") {
+            Some(c) => c,
+            None if names::commit("", revision).is_ok() => revision.to_string(),
+            None => {
+                return Err(ModelsError::Network(format!(
+                    "{url} did not say which commit it serves (no X-Repo-Commit); ask for a commit id with --revision"
+                )))
+            }
+        };
+        names::commit(&format!("the commit id {url} gave"), &commit)?;
+        Ok(RemoteFile { repo: repo.into(), file: file.into(), revision: revision.into(), commit, sha256, size, url })
     }
+}
+
+/// An API answer as JSON, read to at most `MAX_API_ANSWER` bytes.
+async fn json_bounded<T: serde::de::DeserializeOwned>(mut resp: reqwest::Response, url: &str) -> Result<T> {
+    let too_big = || ModelsError::Network(format!("{url}: the answer is larger than {} MB", MAX_API_ANSWER >> 20));
+    if resp.content_length().is_some_and(|n| n > MAX_API_ANSWER as u64) {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| ModelsError::Network(e.to_string()))? {
+        if body.len() + chunk.len() > MAX_API_ANSWER {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    serde_json::from_slice(&body).map_err(|e| ModelsError::Network(format!("{url}: unexpected answer: {e}")))
 }
 
 fn header(h: &HeaderMap, name: &str) -> Option<String> {
@@ -199,9 +264,7 @@ pub fn repo_name(arg: &str) -> Result<String> {
     let path = arg.split_once("://").map_or(arg, |(_, rest)| rest.split_once('/').map_or("", |(_, p)| p));
     let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).take(2).collect();
     match parts[..] {
-        [org, name] if !org.contains(char::is_whitespace) && !name.contains(char::is_whitespace) => {
-            Ok(format!("{org}/{name}"))
-        }
+        [org, name] if names::repo_part(org) && names::repo_part(name) => Ok(format!("{org}/{name}")),
         _ => Err(ModelsError::BadRepo(arg.to_string())),
     }
 }
@@ -251,7 +314,7 @@ mod tests {
         ] {
             assert_eq!(super::repo_name(arg).unwrap(), want);
         }
-        for bad in ["qwen", "https://huggingface.co/", "a b/c"] {
+        for bad in ["qwen", "https://huggingface.co/", "a b/c", "../..", "a/..", "a\\b/c", "a/b\\..", "a--b/c"] {
             assert!(super::repo_name(bad).unwrap_err().to_string().contains("not a Hub repo"), "{bad}");
         }
     }

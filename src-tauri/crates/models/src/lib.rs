@@ -7,12 +7,13 @@ pub mod catalog;
 pub mod download;
 pub mod hub;
 pub mod library;
+pub mod names;
 
 pub use cache::HubCache;
 pub use catalog::{catalog, CatalogEntry, Fit, FitHint, Memory};
 pub use download::{download, Control, Progress};
 pub use hub::{repo_name, Hub, RemoteFile, RepoFile, RepoSummary};
-pub use library::{CatalogItem, Library, LocalModel, Source};
+pub use library::{read_header, CatalogItem, Library, LocalModel, Source};
 
 use std::path::PathBuf;
 
@@ -38,6 +39,8 @@ pub enum ModelsError {
     DiskFilled { dir: PathBuf, downloaded: u64 },
     #[error("{file}: the server sent {got} bytes, {expected} were expected")]
     Size { file: String, expected: u64, got: u64 },
+    #[error("{what} {name:?} is refused: {reason}")]
+    BadName { what: String, name: String, reason: String },
     #[error("'{0}' is not a Hub repo; write ORG/NAME or the repo's URL")]
     BadRepo(String),
     #[error("{path} can't be used: {reason}")]

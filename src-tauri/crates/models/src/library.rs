@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{self, CatalogEntry, FitHint, Memory};
-use crate::{HubCache, ModelsError, Result};
+use crate::{names, HubCache, ModelsError, Result};
+
+/// How deep sub-folders of a snapshot are searched for models.
+const MAX_DEPTH: usize = 8;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -76,15 +79,20 @@ impl Library {
 
     pub fn list(&self) -> Vec<LocalModel> {
         let mem = Memory::of_this_machine();
+        self.entries().into_iter().map(|(path, source)| describe(path, source, mem)).collect()
+    }
+
+    /// What `list` lists, without reading the files.
+    fn entries(&self) -> Vec<(PathBuf, Source)> {
         let mut out = vec![];
         for (repo, file, path) in self.hub_files() {
-            out.push(describe(path, Source::Hub { repo, file }, mem));
+            out.push((path, Source::Hub { repo, file }));
         }
         for path in self.folder_files() {
-            out.push(describe(path, Source::Folder, mem));
+            out.push((path, Source::Folder));
         }
         for p in self.read_imports().paths {
-            out.push(describe(p, Source::Imported, mem));
+            out.push((p, Source::Imported));
         }
         out
     }
@@ -125,12 +133,9 @@ impl Library {
     /// mirror with other commit ids counts), then a file of the same name
     /// and size in Cmdbar's folder.
     fn installed_in(&self, e: &CatalogEntry, folder: &[PathBuf]) -> Option<PathBuf> {
-        self.cache
-            .find(&e.repo, &e.file)
-            .or_else(|| self.cache.find_blob(&e.repo, &e.file, &e.sha256))
-            .or_else(|| {
-                folder.iter().find(|p| p.ends_with(&e.file) && p.metadata().is_ok_and(|m| m.len() == e.size)).cloned()
-            })
+        self.cache.find(&e.repo, &e.file).or_else(|| self.cache.find_blob(&e.repo, &e.file, &e.sha256)).or_else(|| {
+            folder.iter().find(|p| p.ends_with(&e.file) && p.metadata().is_ok_and(|m| m.len() == e.size)).cloned()
+        })
     }
 
     /// A path, a catalog id, or a file name of an installed model.
@@ -150,7 +155,24 @@ impl Library {
             .ok_or_else(|| ModelsError::NotInstalled(what.to_string()))
     }
 
+    /// (repo, file inside the snapshot, path) of every GGUF entry of every
+    /// snapshot, sub-folders included (a repo may keep each quantization
+    /// in a folder of its own). Folders that are links are not followed.
     fn hub_files(&self) -> Vec<(String, String, PathBuf)> {
+        fn walk(dir: &Path, rel: &str, depth: usize, out: &mut Vec<(String, PathBuf)>) {
+            for f in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let name = f.file_name().to_string_lossy().into_owned();
+                let rel = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+                let p = f.path();
+                if f.file_type().is_ok_and(|t| t.is_dir()) {
+                    if depth < MAX_DEPTH {
+                        walk(&p, &rel, depth + 1, out);
+                    }
+                } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf")) && p.is_file() {
+                    out.push((rel, p));
+                }
+            }
+        }
         let mut out = vec![];
         let Ok(repos) = std::fs::read_dir(&self.cache.root) else { return out };
         for repo in repos.flatten() {
@@ -158,12 +180,12 @@ impl Library {
             let Some(name) = dir.strip_prefix("models--") else { continue };
             let name = name.replacen("--", "/", 1);
             for snap in std::fs::read_dir(repo.path().join("snapshots")).into_iter().flatten().flatten() {
-                for f in std::fs::read_dir(snap.path()).into_iter().flatten().flatten() {
-                    let p = f.path();
-                    if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf")) && p.is_file() {
-                        out.push((name.clone(), f.file_name().to_string_lossy().into_owned(), p));
-                    }
+                if !snap.file_type().is_ok_and(|t| t.is_dir()) {
+                    continue;
                 }
+                let mut files = vec![];
+                walk(&snap.path(), "", 1, &mut files);
+                out.extend(files.into_iter().map(|(file, p)| (name.clone(), file, p)));
             }
         }
         out.sort();
@@ -185,27 +207,49 @@ impl Library {
         Ok(m)
     }
 
-    /// Hub files: the snapshot entry and, when nothing else links to it, the
-    /// blob. Imports: only the reference; the user's file stays.
+    /// Only what `list` returns can be deleted, whatever the spelling of
+    /// its path. Hub files: the snapshot entry (never what it links to)
+    /// and, when nothing else links to it, the blob, only if that lies in
+    /// the repo's own `blobs/`. Folder files: the entry. Imports: only the
+    /// reference; the user's file stays.
     pub fn delete(&self, path: &Path) -> Result<()> {
-        let mut imports = self.read_imports();
-        if let Some(i) = imports.paths.iter().position(|p| p == path) {
-            imports.paths.remove(i);
-            return self.write_imports(&imports);
-        }
-        if path.parent() == Some(self.folder()) && self.folder_files().iter().any(|p| p == path) {
-            return std::fs::remove_file(path).map_err(ModelsError::io(path));
-        }
-        if !path.starts_with(&self.cache.root) {
+        let Some((entry, source)) = self.entries().into_iter().find(|(p, _)| same_entry(p, path)) else {
             return Err(ModelsError::NotInLibrary(path.to_path_buf()));
+        };
+        match source {
+            Source::Imported => {
+                let mut imports = self.read_imports();
+                imports.paths.retain(|p| p != &entry);
+                self.write_imports(&imports)
+            }
+            Source::Folder => std::fs::remove_file(&entry).map_err(ModelsError::io(&entry)),
+            Source::Hub { repo, .. } => {
+                let repo_dir = self.cache.repo_dir(&repo);
+                if !names::inside(&repo_dir.join("snapshots"), &entry) {
+                    return Err(ModelsError::NotInLibrary(path.to_path_buf()));
+                }
+                let target = std::fs::canonicalize(&entry).ok();
+                std::fs::remove_file(&entry).map_err(ModelsError::io(&entry))?;
+                let blobs = std::fs::canonicalize(repo_dir.join("blobs")).ok();
+                let Some((blob, blobs)) = target.zip(blobs) else { return Ok(()) };
+                // A link to anything outside the repo's blobs is not ours.
+                if blob.parent() != Some(blobs.as_path()) {
+                    tracing::warn!(
+                        "{} linked to {}, outside {}; left alone",
+                        entry.display(),
+                        blob.display(),
+                        blobs.display()
+                    );
+                    return Ok(());
+                }
+                let still_used =
+                    self.hub_files().iter().any(|(_, _, p)| std::fs::canonicalize(p).is_ok_and(|b| b == blob));
+                if !still_used {
+                    std::fs::remove_file(&blob).map_err(ModelsError::io(&blob))?;
+                }
+                Ok(())
+            }
         }
-        let blob = std::fs::canonicalize(path).map_err(ModelsError::io(path))?;
-        std::fs::remove_file(path).map_err(ModelsError::io(path))?;
-        let still_used = self.hub_files().iter().any(|(_, _, p)| std::fs::canonicalize(p).is_ok_and(|b| b == blob));
-        if !still_used {
-            std::fs::remove_file(&blob).map_err(ModelsError::io(&blob))?;
-        }
-        Ok(())
     }
 
     /// A malformed list is set aside (`imports.json.bad-<time>`, logged) by
@@ -235,14 +279,40 @@ impl Library {
     }
 }
 
+/// Whether `a` and `b` name the same directory entry: the same path, or
+/// the same name in the same folder once the folders' links are resolved.
+/// The entry itself is not resolved, so a snapshot link is itself, not
+/// the blob (or the outside file) it points to.
+fn same_entry(a: &Path, b: &Path) -> bool {
+    if a == b {
+        return true;
+    }
+    let folder = |p: &Path| {
+        let parent = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        Some((std::fs::canonicalize(parent).ok()?, p.file_name()?.to_os_string()))
+    };
+    matches!((folder(a), folder(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// A GGUF header read for a listing, an import or `use`, outside the
+/// engine thread: a panic in the parser (a bad file) becomes an error for
+/// that file, not the end of the program.
+pub fn read_header(path: &Path) -> std::result::Result<cmdbar_engine::gguf::GgufFile, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cmdbar_engine::gguf::GgufFile::open(path))) {
+        Ok(Ok(g)) => Ok(g),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("{} can't be read: the model reader crashed on it", path.display())),
+    }
+}
+
 fn describe(path: PathBuf, source: Source, mem: Option<Memory>) -> LocalModel {
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let (architecture, problem, kv) = match cmdbar_engine::gguf::GgufFile::open(&path) {
-        Ok(g) => (Some(g.architecture.name().to_string()), None, g.kv_shape()),
-        Err(e) => (None, Some(e.to_string()), None),
+    let (architecture, problem, needed) = match read_header(&path) {
+        Ok(g) => (Some(g.architecture.name().to_string()), None, Some(catalog::ram_needed_for(&g))),
+        Err(e) => (None, Some(e), None),
     };
-    let fit = mem.filter(|_| problem.is_none()).map(|m| catalog::judge(catalog::ram_needed(size, kv), m));
+    let fit = mem.zip(needed).map(|(m, n)| catalog::judge(n, m));
     LocalModel { path, name, size, architecture, problem, source, fit }
 }
 
@@ -256,7 +326,7 @@ mod tests {
         let blob = cache.blob(&e.repo, &e.sha256);
         std::fs::create_dir_all(blob.parent().unwrap()).unwrap();
         std::fs::write(&blob, b"weights").unwrap();
-        let snap = cache.link(&e.repo, commit, &e.file, &e.sha256).unwrap();
+        let snap = cache.link(&e.repo, commit, &e.file, &e.sha256, "main").unwrap();
         match refs_main {
             Some(r) => std::fs::write(cache.repo_dir(&e.repo).join("refs/main"), r).unwrap(),
             None => std::fs::remove_file(cache.repo_dir(&e.repo).join("refs/main")).unwrap(),

@@ -27,7 +27,7 @@ async fn env() -> Env {
 
 fn assert_complete(e: &Env, path: &std::path::Path) {
     let m = model();
-    assert_eq!(path, e.cache.snapshot(REPO, COMMIT, FILE));
+    assert_eq!(path, e.cache.snapshot(REPO, COMMIT, FILE).unwrap());
     assert!(std::fs::symlink_metadata(path).unwrap().file_type().is_symlink());
     let bytes = std::fs::read(path).unwrap();
     assert!(bytes == m.bytes, "the downloaded bytes differ from the served file");

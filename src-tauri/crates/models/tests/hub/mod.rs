@@ -1,7 +1,9 @@
 //! A local server that speaks the Hub's file protocol over real HTTP and
 //! serves a real GGUF file (the Gemma 3 270M test model), with faults to
 //! inject: dropped connections, 5xx/429, an ignored `Range`, a wrong
-//! checksum, slowness.
+//! checksum, slowness. It also plays a hostile mirror: path tricks in
+//! `X-Repo-Commit` and in listings, wrong sizes, any bytes under any name,
+//! a redirect to another host, a slow drip, a listing of any size.
 #![allow(dead_code)]
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -61,6 +63,23 @@ pub struct Faults {
     pub slow: Option<Duration>,
     /// 401 for everything: an expired token.
     pub unauthorized: bool,
+    /// `X-Repo-Commit` as sent: None, the real commit; Some(None), no
+    /// header; Some(Some(v)), `v` (`../../x`, an absolute path…).
+    pub commit: Option<Option<String>>,
+    /// `X-Linked-Size` claimed instead of the real size.
+    pub claimed_size: Option<u64>,
+    /// Any repo and any file name (and revision) resolve to the model: a
+    /// mirror that serves its bytes under whatever name is asked for.
+    pub any_name: bool,
+    /// The body of the repo's listing (`/api/models/REPO`), instead of the real one.
+    pub listing: Option<String>,
+    /// `Retry-After` (seconds) sent with `statuses`.
+    pub retry_after: u64,
+    /// After `.0` bytes of a body, one byte every `.1`.
+    pub drip: Option<(u64, Duration)>,
+    /// The base URL `resolve` redirects the bytes to (another server),
+    /// instead of this one's `/cdn/`.
+    pub cdn: Option<String>,
 }
 
 #[derive(Default)]
@@ -68,6 +87,8 @@ pub struct Log {
     /// (method, path, range start) of every request; the bytes come from
     /// `/cdn/…`, where `resolve` redirects.
     pub requests: Vec<(String, String, Option<u64>)>,
+    /// (path, Authorization header) of every request.
+    pub authorization: Vec<(String, Option<String>)>,
 }
 
 pub struct Server {
@@ -111,15 +132,25 @@ async fn serve(mut sock: TcpStream, faults: Arc<Mutex<Faults>>, log: Arc<Mutex<L
     let mut lines = head.lines();
     let mut first = lines.next().unwrap_or("").split_whitespace();
     let (method, path) = (first.next().unwrap_or("").to_string(), first.next().unwrap_or("").to_string());
-    let range: Option<u64> = lines
+    let header_lines: Vec<&str> = lines.collect();
+    let range: Option<u64> = header_lines
+        .iter()
         .find_map(|l| l.to_ascii_lowercase().strip_prefix("range: bytes=").map(str::to_string))
         .and_then(|r| r.trim_end_matches('-').parse().ok());
-    log.lock().unwrap().requests.push((method.clone(), path.clone(), range));
+    let auth = header_lines.iter().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case("authorization").then(|| v.trim().to_string())
+    });
+    {
+        let mut l = log.lock().unwrap();
+        l.requests.push((method.clone(), path.clone(), range));
+        l.authorization.push((path.clone(), auth));
+    }
 
     let mut m = model();
-    let (unauthorized, wrong_sha) = {
+    let (unauthorized, wrong_sha, any_name, listing) = {
         let f = faults.lock().unwrap();
-        (f.unauthorized, f.wrong_sha)
+        (f.unauthorized, f.wrong_sha, f.any_name, f.listing.clone())
     };
     if unauthorized {
         return respond(&mut sock, "401 Unauthorized", &[], b"").await;
@@ -133,6 +164,8 @@ async fn serve(mut sock: TcpStream, faults: Arc<Mutex<Faults>>, log: Arc<Mutex<L
             let list: Vec<_> =
                 hit.then(|| format!(r#"{{"id": "{REPO}", "downloads": 1234, "likes": 5}}"#)).into_iter().collect();
             format!("[{}]", list.join(","))
+        } else if route == format!("/{REPO}") && listing.is_some() {
+            listing.unwrap_or_default()
         } else if route == format!("/{REPO}") {
             format!(
                 r#"{{"id": "{REPO}", "sha": "{COMMIT}", "siblings": [
@@ -146,22 +179,36 @@ async fn serve(mut sock: TcpStream, faults: Arc<Mutex<Faults>>, log: Arc<Mutex<L
         };
         return respond(&mut sock, "200 OK", &[("Content-Type", "application/json".into())], body.as_bytes()).await;
     }
-    let resolve = format!("/{REPO}/resolve/main/");
-    if let Some(file) = path.strip_prefix(&resolve) {
+    // /{org}/{name}/resolve/{revision}/{file…}, escapes decoded.
+    let parts: Vec<&str> = path.splitn(5, '/').collect();
+    if let [_, org, name, "resolve", rest] = parts[..] {
+        let (_revision, file) = rest.split_once('/').unwrap_or((rest, ""));
+        let file = decode(file);
+        if !any_name && format!("{org}/{name}") != REPO {
+            return respond(&mut sock, "404 Not Found", &[("X-Error-Code", "RepoNotFound".into())], b"").await;
+        }
         if file == FILE2 {
             m = second();
-        } else if file != FILE {
+        } else if file != FILE && !any_name {
             return respond(&mut sock, "404 Not Found", &[("X-Error-Code", "EntryNotFound".into())], b"").await;
         }
         let sha = if wrong_sha { "f".repeat(64) } else { m.sha256.clone() };
+        let (commit, claimed, cdn) = {
+            let f = faults.lock().unwrap();
+            (f.commit.clone(), f.claimed_size, f.cdn.clone())
+        };
         // As the Hub does: a redirect to the content store, with the file's
         // identity on the redirect itself.
-        let headers = [
-            ("X-Repo-Commit", COMMIT.to_string()),
+        let mut headers = vec![
             ("X-Linked-Etag", format!("\"{sha}\"")),
-            ("X-Linked-Size", m.bytes.len().to_string()),
-            ("Location", format!("/cdn/{}", m.sha256)),
+            ("X-Linked-Size", claimed.unwrap_or(m.bytes.len() as u64).to_string()),
+            ("Location", format!("{}/cdn/{}", cdn.unwrap_or_default(), m.sha256)),
         ];
+        match commit {
+            None => headers.push(("X-Repo-Commit", COMMIT.to_string())),
+            Some(Some(c)) => headers.push(("X-Repo-Commit", c)),
+            Some(None) => {}
+        }
         return respond(&mut sock, "302 Found", &headers, b"").await;
     }
     if path.starts_with(&format!("/{REPO}/")) || !path.starts_with("/cdn/") {
@@ -171,11 +218,11 @@ async fn serve(mut sock: TcpStream, faults: Arc<Mutex<Faults>>, log: Arc<Mutex<L
     if path.ends_with(&second().sha256) {
         m = second();
     }
-    let (status, ignore_range, slow, drop_at) = {
+    let (status, ignore_range, slow, drop_at, retry_after, drip) = {
         let mut f = faults.lock().unwrap();
         let start = if f.ignore_range { 0 } else { range.unwrap_or(0) };
         let drop_at = f.drop_at.iter().position(|&d| d > start).map(|i| f.drop_at.remove(i).unwrap());
-        (f.statuses.pop_front(), f.ignore_range, f.slow, drop_at)
+        (f.statuses.pop_front(), f.ignore_range, f.slow, drop_at, f.retry_after, f.drip)
     };
     if let Some(s) = status {
         let line = match s {
@@ -183,7 +230,7 @@ async fn serve(mut sock: TcpStream, faults: Arc<Mutex<Faults>>, log: Arc<Mutex<L
             503 => "503 Service Unavailable",
             _ => "500 Internal Server Error",
         };
-        return respond(&mut sock, line, &[("Retry-After", "0".into())], b"").await;
+        return respond(&mut sock, line, &[("Retry-After", retry_after.to_string())], b"").await;
     }
     let total = m.bytes.len() as u64;
     let start = if ignore_range { 0 } else { range.unwrap_or(0).min(total) };
@@ -205,7 +252,18 @@ async fn serve(mut sock: TcpStream, faults: Arc<Mutex<Faults>>, log: Arc<Mutex<L
     let end = drop_at.unwrap_or(total).min(total);
     let mut pos = start;
     while pos < end {
-        let n = (end - pos).min(64 * 1024);
+        if let Some((_, every)) = drip.filter(|(after, _)| pos >= *after) {
+            if sock.write_all(&m.bytes[pos as usize..pos as usize + 1]).await.is_err() {
+                return;
+            }
+            pos += 1;
+            tokio::time::sleep(every).await;
+            continue;
+        }
+        let mut n = (end - pos).min(64 * 1024);
+        if let Some((after, _)) = drip.filter(|(after, _)| pos < *after) {
+            n = n.min(after - pos);
+        }
         if sock.write_all(&m.bytes[pos as usize..(pos + n) as usize]).await.is_err() {
             return;
         }
@@ -226,4 +284,35 @@ async fn respond(sock: &mut TcpStream, status: &str, headers: &[(&str, String)],
     let _ = sock.write_all(out.as_bytes()).await;
     let _ = sock.write_all(body).await;
     let _ = sock.shutdown().await;
+}
+
+/// `%XX` escapes decoded, as a server reads a path.
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or(""), 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A repo listing (`/api/models/REPO`) of these (name, size, sha256) files.
+pub fn listing(files: &[(String, u64, String)]) -> String {
+    let siblings: Vec<String> = files
+        .iter()
+        .map(|(f, n, sha)| {
+            let f = serde_json::to_string(f).unwrap();
+            format!(r#"{{"rfilename": {f}, "size": {n}, "lfs": {{"sha256": "{sha}", "size": {n}}}}}"#)
+        })
+        .collect();
+    format!(r#"{{"id": "{REPO}", "sha": "{COMMIT}", "siblings": [{}]}}"#, siblings.join(","))
 }
