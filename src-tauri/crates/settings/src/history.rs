@@ -10,11 +10,22 @@ pub struct Entry {
 }
 
 /// The last queries, newest last, bounded by the settings' limit.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct History {
     pub version: u32,
     pub entries: Vec<Entry>,
+    /// Set by `clear`: the next `save` also removes the copies of a damaged
+    /// history that loading set aside (`history.json.bad-<time>`), which
+    /// hold old queries too.
+    #[serde(skip)]
+    cleared: std::cell::Cell<bool>,
+}
+
+impl PartialEq for History {
+    fn eq(&self, other: &Self) -> bool {
+        self.version == other.version && self.entries == other.entries
+    }
 }
 
 impl History {
@@ -29,8 +40,12 @@ impl History {
     }
 
     pub fn save(&self, path: &std::path::Path) -> std::io::Result<()> {
-        let v = History { version: 1, entries: self.entries.clone() };
-        crate::save_json(path, &v)
+        let v = History { version: 1, entries: self.entries.clone(), cleared: Default::default() };
+        crate::save_json(path, &v)?;
+        if self.cleared.replace(false) {
+            remove_backups(path)?;
+        }
+        Ok(())
     }
 
     /// Records a query; asking the same again moves it to the end.
@@ -69,7 +84,60 @@ impl History {
             .collect()
     }
 
+    /// Forgets every entry; the next `save` writes the empty history and
+    /// removes the set-aside copies of a damaged one.
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.cleared.set(true);
+    }
+}
+
+/// Removes `<name>.bad-*` beside `path`: what `load_json` moved aside.
+fn remove_backups(path: &std::path::Path) -> std::io::Result<()> {
+    let Some(name) = path.file_name().map(|n| format!("{}.bad-", n.to_string_lossy())) else { return Ok(()) };
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    for e in std::fs::read_dir(dir)?.flatten() {
+        let is_backup = e.file_name().to_string_lossy().starts_with(&name);
+        if is_backup && e.file_type().is_ok_and(|t| t.is_file()) {
+            std::fs::remove_file(e.path())?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// "Clear history" left the copies of a damaged history, queries and
+    /// all, beside the new empty one.
+    #[test]
+    fn clearing_the_history_removes_its_set_aside_copies() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("history.json");
+        std::fs::write(&p, b"{ damaged, with the query \"secret\" in it").unwrap();
+        let mut h = History::load(&p).value;
+        let backup =
+            dir.path().read_dir().unwrap().flatten().find(|e| e.file_name().to_string_lossy().contains(".bad-"));
+        assert!(backup.is_some(), "the damaged file was set aside");
+        std::fs::write(dir.path().join("settings.json.bad-1"), b"not history").unwrap();
+        h.push("list files", 10);
+        h.save(&p).unwrap();
+        assert!(
+            dir.path()
+                .read_dir()
+                .unwrap()
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("history.json.bad-")),
+            "a plain save keeps the copy"
+        );
+        // As the app's clear_history does.
+        h.clear();
+        h.save(&p).unwrap();
+        let left: Vec<String> =
+            dir.path().read_dir().unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        assert!(!left.iter().any(|n| n.starts_with("history.json.bad-")), "{left:?}");
+        assert!(left.contains(&"settings.json.bad-1".to_string()), "other files stay: {left:?}");
+        assert!(History::load(&p).value.entries.is_empty());
     }
 }
