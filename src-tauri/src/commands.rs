@@ -294,8 +294,11 @@ pub fn popup_resize<R: Runtime>(app: AppHandle<R>, height: f64) -> Result<(), St
     Ok(())
 }
 
+/// Hides the popup and stops its request: nobody is left to read the
+/// answer, and the CPU should not stay busy on it.
 #[tauri::command]
-pub fn hide_popup<R: Runtime>(app: AppHandle<R>) {
+pub fn hide_popup<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) {
+    state.engine.cancel();
     crate::windows::hide_popup(&app);
 }
 

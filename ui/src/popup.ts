@@ -143,6 +143,8 @@ export class Popup {
         this.setStatus(s.message, "error");
         break;
       case "cancelled":
+        // Stopped by Esc or a hide: the candidates so far stay.
+        if (this.status.dataset.kind === "busy") this.setStatus(this.candidates.length ? "" : "Stopped.", "");
         break;
     }
   }

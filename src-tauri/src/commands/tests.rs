@@ -304,7 +304,15 @@ fn ask_streams_candidates_from_the_real_model_and_records_history() {
         }
         assert_ne!(v["type"], "error", "{v}");
     }
-    call(&w, "cancel", json!({})).unwrap();
+    // Hiding the popup (Esc) stops the request: the engine says so.
+    call(&w, "hide_popup", json!({})).unwrap();
+    let end = loop {
+        let v = rx.recv_timeout(Duration::from_secs(60)).expect("the request to end");
+        if v["id"] == 9 && v["type"] != "candidate" {
+            break v;
+        }
+    };
+    assert_eq!(end["type"], "cancelled", "{end}");
 
     // Switching to a file that fails to load keeps the loaded model, and
     // the settings say so.
