@@ -23,6 +23,8 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         take_notices,
         history,
         clear_history,
+        tldr_status,
+        tldr_update,
         hide_popup,
         open_settings,
         crate::models::models_list,
@@ -89,7 +91,9 @@ pub fn ask<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, query: Str
         safety: settings.safety,
         ..Default::default()
     };
-    let prepared = cmdbar_suggest::prepare(&context(&settings), &query, &opts, &info).map_err(|e| e.to_string())?;
+    let examples = lock(&state.examples).clone();
+    let prepared = cmdbar_suggest::prepare_with(&context(&settings), &query, &opts, &info, examples.as_deref())
+        .map_err(|e| e.to_string())?;
     if settings.history_enabled {
         let mut h = lock(&state.history);
         h.push(&query, settings.history_limit);
@@ -292,6 +296,44 @@ pub fn popup_resize<R: Runtime>(app: AppHandle<R>, height: f64) -> Result<(), St
     }
     crate::windows::fit_popup(&app, height);
     Ok(())
+}
+
+/// The tldr pages behind the prompt's examples: how many, from where, and
+/// the attribution their licence asks for.
+#[derive(serde::Serialize)]
+pub struct TldrStatus {
+    examples: usize,
+    source: Option<String>,
+    fetched_at: Option<u64>,
+    attribution: &'static str,
+}
+
+#[tauri::command]
+pub fn tldr_status() -> Result<TldrStatus, String> {
+    let data = cmdbar_tldr::Store::from_env().load().map_err(|e| e.to_string())?;
+    Ok(TldrStatus {
+        examples: data.as_ref().map_or(0, |d| d.examples.len()),
+        source: data.as_ref().map(|d| d.source.clone()),
+        fetched_at: data.map(|d| d.fetched_at),
+        attribution: cmdbar_tldr::ATTRIBUTION,
+    })
+}
+
+/// Downloads the pages again (from $CMDBAR_TLDR_URL or upstream's) and
+/// puts the new examples to use; the old ones stay on any failure.
+#[tauri::command]
+pub async fn tldr_update<R: Runtime>(app: AppHandle<R>) -> Result<TldrStatus, String> {
+    let url = cmdbar_tldr::Store::url_from_env();
+    let store = cmdbar_tldr::Store::from_env();
+    tauri::async_runtime::spawn_blocking(move || store.update(&url))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let ctx = cmdbar_suggest::Context::detect();
+    if let Some(ex) = cmdbar_suggest::examples::Examples::load(&ctx) {
+        *lock(&app.state::<AppState>().examples) = Some(std::sync::Arc::new(ex));
+    }
+    tldr_status()
 }
 
 /// Hides the popup and stops its request: nobody is left to read the

@@ -40,6 +40,7 @@ pub fn run() {
             tray::create(app.handle())?;
             hotkey::register_from_settings(app.handle());
             state::load_model(app.handle().clone());
+            state::load_examples(app.handle().clone());
             Ok(())
         })
         .run(tauri::generate_context!())

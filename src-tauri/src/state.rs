@@ -91,6 +91,8 @@ pub struct AppState {
     pub hotkey: Mutex<Option<String>>,
     /// Why the saved hotkey could not be registered, until one is.
     pub hotkey_problem: Mutex<Option<String>>,
+    /// Worked examples for the prompt, once the tldr pages are loaded.
+    pub examples: Mutex<Option<std::sync::Arc<cmdbar_suggest::examples::Examples>>>,
 }
 
 impl AppState {
@@ -114,8 +116,29 @@ impl AppState {
             notices: Mutex::new(notices),
             hotkey: Mutex::new(None),
             hotkey_problem: Mutex::new(None),
+            examples: Mutex::new(None),
         }
     }
+}
+
+/// Loads the tldr examples on a thread of their own; on first use (no
+/// cache yet) downloads the pages first ($CMDBAR_TLDR_URL or upstream's).
+/// Until then, or if that fails, requests go without examples.
+pub fn load_examples<R: Runtime>(app: AppHandle<R>) {
+    std::thread::spawn(move || {
+        let store = cmdbar_tldr::Store::from_env();
+        if matches!(store.load(), Ok(None)) {
+            let url = cmdbar_tldr::Store::url_from_env();
+            match store.update(&url) {
+                Ok(u) => tracing::info!("tldr pages: {u:?}"),
+                Err(e) => tracing::warn!("tldr pages not fetched, requests go without examples: {e}"),
+            }
+        }
+        let ctx = cmdbar_suggest::Context::detect();
+        if let Some(ex) = cmdbar_suggest::examples::Examples::load(&ctx) {
+            *lock(&app.state::<AppState>().examples) = Some(std::sync::Arc::new(ex));
+        }
+    });
 }
 
 /// The OS, the shell (as chosen in Settings) and the folder a request is

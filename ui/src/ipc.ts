@@ -150,6 +150,8 @@ export const api = {
   takeNotices: () => invoke<string[]>("take_notices"),
   history: (filter: string) => invoke<HistoryEntry[]>("history", { filter }),
   clearHistory: () => invoke<void>("clear_history"),
+  tldrStatus: () => invoke<TldrStatus>("tldr_status"),
+  tldrUpdate: () => invoke<TldrStatus>("tldr_update"),
   hidePopup: () => invoke<void>("hide_popup"),
   /// Logical pixels; the app clamps it to the screen.
   popupResize: (height: number) => invoke<void>("popup_resize", { height }),
@@ -182,4 +184,12 @@ export const events = {
 /// An IPC error arrives as the string the command returned.
 export function message(e: unknown): string {
   return typeof e === "string" ? e : e instanceof Error ? e.message : JSON.stringify(e);
+}
+
+/// The tldr pages behind the prompt's worked examples.
+export interface TldrStatus {
+  examples: number;
+  source: string | null;
+  fetched_at: number | null;
+  attribution: string;
 }

@@ -1,7 +1,7 @@
 // The Settings window. Each change is applied and saved at once; a change
 // the app refuses (a taken hotkey, a value out of range) is shown beside
 // its field and the field goes back to the saved value.
-import { api, events, message, type HotkeyState, type ModelStatus, type Settings } from "./ipc";
+import { api, events, message, type HotkeyState, type ModelStatus, type Settings, type TldrStatus } from "./ipc";
 import { ModelsPane } from "./models";
 import { Welcome } from "./welcome";
 
@@ -50,6 +50,15 @@ export class SettingsPane {
           <div id="model-status"></div>
           <div id="models-pane"></div>
         </section>
+        <section id="examples">
+          <h2>Examples</h2>
+          <p id="tldr-status">Loading…</p>
+          <button type="button" id="tldr-update">Update examples</button>
+        </section>
+        <section id="about">
+          <h2>About</h2>
+          <p id="attribution"></p>
+        </section>
         <div id="error" class="error" role="alert"></div>
         <div id="saved" class="saved" role="status"></div>
       </form>`;
@@ -60,6 +69,7 @@ export class SettingsPane {
     this.form.addEventListener("submit", (e) => e.preventDefault());
     this.field("hotkey").addEventListener("keydown", (e) => this.recordHotkey(e as KeyboardEvent));
     root.querySelector("#clear-history")!.addEventListener("click", () => void this.clearHistory());
+    root.querySelector("#tldr-update")!.addEventListener("click", () => void this.updateExamples());
     // The first-run card goes above everything: without a model nothing else matters.
     this.welcome = new Welcome(() => this.root.querySelector("#models")?.scrollIntoView?.());
     root.querySelector("h1")!.after(this.welcome.el);
@@ -76,6 +86,7 @@ export class SettingsPane {
     await events.hotkeyState((h) => this.showHotkey(h));
     await this.fetchHotkey();
     await events.settingsTab((tab) => this.root.querySelector(tab === "models" ? "#models" : "h1")?.scrollIntoView());
+    void this.showExamples(api.tldrStatus());
     const notices = await api.takeNotices();
     this.root.querySelector("#notices")!.textContent = notices.join(" ");
   }
@@ -132,6 +143,24 @@ export class SettingsPane {
     const key = e.code.startsWith("Key") ? e.code.slice(3) : e.code.startsWith("Digit") ? e.code.slice(5) : e.code;
     this.field("hotkey").value = [...parts, key].join("+");
     void this.onChange();
+  }
+
+  private async showExamples(status: Promise<TldrStatus>): Promise<void> {
+    const line = this.root.querySelector<HTMLElement>("#tldr-status")!;
+    try {
+      const t = await status;
+      this.root.querySelector("#attribution")!.textContent = t.attribution;
+      line.textContent = t.examples
+        ? `${t.examples.toLocaleString()} worked examples from ${t.source}, fetched ${new Date((t.fetched_at ?? 0) * 1000).toLocaleDateString()}.`
+        : "No examples yet: requests go without them until the pages are downloaded.";
+    } catch (e) {
+      line.textContent = message(e);
+    }
+  }
+
+  private async updateExamples(): Promise<void> {
+    this.root.querySelector("#tldr-status")!.textContent = "Downloading the tldr pages…";
+    await this.showExamples(api.tldrUpdate());
   }
 
   private async clearHistory(): Promise<void> {

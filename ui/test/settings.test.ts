@@ -29,6 +29,8 @@ beforeEach(() => {
       if (cmd === "models_list") return { models: [], notices: [] };
       if (cmd === "models_catalog") return [];
       if (cmd === "get_status") return status;
+      if (cmd === "tldr_status" || cmd === "tldr_update")
+        return { examples: cmd === "tldr_update" ? 30479 : 0, source: cmd === "tldr_update" ? "https://mirror/tldr-pages.en.zip" : null, fetched_at: 1764547200, attribution: "Examples from tldr-pages (https://tldr.sh), by the tldr-pages team and contributors, CC BY 4.0." };
       if (cmd === "take_notices") return ["settings.json could not be used; defaults are in use"];
       if (cmd === "set_settings") {
         if (refuse) throw refuse;
@@ -53,6 +55,19 @@ describe("settings", () => {
     expect(field("hotkey").value).toBe("Ctrl+Shift+Space");
     expect(document.querySelector("#model-status")!.textContent).toContain("ready on cpu");
     expect(document.querySelector("#notices")!.textContent).toContain("defaults are in use");
+  });
+
+  it("shows the tldr examples with their attribution and updates them", async () => {
+    const root = document.createElement("div");
+    const pane = new SettingsPane(root);
+    await pane.start();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(root.querySelector("#tldr-status")!.textContent).toContain("No examples yet");
+    expect(root.querySelector("#attribution")!.textContent).toContain("CC BY 4.0");
+    (root.querySelector("#tldr-update") as HTMLButtonElement).click();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(calls.some((c) => c.cmd === "tldr_update")).toBe(true);
+    expect(root.querySelector("#tldr-status")!.textContent).toContain("30,479 worked examples from https://mirror/tldr-pages.en.zip");
   });
 
   it("applies a change at once", async () => {

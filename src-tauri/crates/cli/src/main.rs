@@ -19,7 +19,12 @@ use cmdbar_suggest::{Context, Options, Os, Shell, SuggestError};
 use serde::Serialize;
 
 #[derive(Parser)]
-#[command(name = "cmdbar", version, about = "Plain words in, shell commands out, from a model on your machine.")]
+#[command(
+    name = "cmdbar",
+    version,
+    about = "Plain words in, shell commands out, from a model on your machine.",
+    after_help = cmdbar_tldr::ATTRIBUTION
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -78,6 +83,10 @@ struct AskArgs {
     temperature: f32,
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Worked examples from the tldr pages (`cmdbar tldr update`) put into
+    /// the prompt, at most; 0 for none.
+    #[arg(long, default_value_t = 3)]
+    examples: usize,
 }
 
 impl AskArgs {
@@ -92,6 +101,7 @@ impl AskArgs {
             seed: self.seed,
             max_tokens,
             safety: self.safety,
+            examples: self.examples,
         }
     }
 }
@@ -140,11 +150,72 @@ enum Command {
     /// Get and list models.
     #[command(subcommand)]
     Models(models::ModelsCommand),
+    /// The tldr pages, whose examples go into the prompt.
+    #[command(subcommand)]
+    Tldr(TldrCommand),
     /// Measure load time, prefill and decode speed, and time to a command.
     Bench(bench::BenchArgs),
     /// Many back-to-back requests with cancellations; reports memory, thread
     /// and open-file growth (a soak test for long sessions).
     Soak(bench::SoakArgs),
+}
+
+#[derive(Subcommand)]
+enum TldrCommand {
+    /// Download the pages (upstream's tldr-pages.en.zip) into the cache.
+    Update {
+        /// The archive's URL or a local path [default: $CMDBAR_TLDR_URL, else upstream's]
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Where the pages come from, when, and how many examples they hold.
+    Status,
+    /// The examples a request would get.
+    Search {
+        query: Vec<String>,
+        #[arg(long, value_parser = parse_os)]
+        os: Option<Os>,
+        #[arg(long, short = 'n', default_value_t = 3)]
+        examples: usize,
+    },
+}
+
+fn tldr(cmd: TldrCommand) -> anyhow::Result<()> {
+    let store = cmdbar_tldr::Store::from_env();
+    match cmd {
+        TldrCommand::Update { url } => {
+            let url = url.unwrap_or_else(cmdbar_tldr::Store::url_from_env);
+            match store.update(&url)? {
+                cmdbar_tldr::Updated::Fetched { examples } => {
+                    println!("{examples} examples from {url} in {}", store.path().display())
+                }
+                cmdbar_tldr::Updated::Unchanged => println!("the pages at {url} have not changed"),
+            }
+        }
+        TldrCommand::Status => match store.load()? {
+            Some(d) => println!(
+                "{} examples from {}, fetched {} s ago, in {}",
+                d.examples.len(),
+                d.source,
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |n| n.as_secs().saturating_sub(d.fetched_at)),
+                store.path().display()
+            ),
+            None => println!("no pages yet: `cmdbar tldr update` downloads them"),
+        },
+        TldrCommand::Search { query, os, examples } => {
+            let mut ctx = Context::detect();
+            ctx.os = os.unwrap_or(ctx.os);
+            let Some(ex) = cmdbar_suggest::examples::Examples::load(&ctx) else {
+                anyhow::bail!("no pages yet: `cmdbar tldr update` downloads them");
+            };
+            for e in ex.for_query(&query.join(" "), examples) {
+                println!("{}: {}", e.description, e.command);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn parse_os(s: &str) -> Result<Os, String> {
@@ -267,6 +338,7 @@ fn main() -> ExitCode {
         }
         Command::Explain { command, model, target, json } => explain(&command, &model, target.context(), json),
         Command::Models(cmd) => models::run(cmd),
+        Command::Tldr(cmd) => tldr(cmd),
         Command::Bench(args) => bench::run(args),
         Command::Soak(args) => bench::soak(args),
     };
@@ -288,6 +360,7 @@ struct BatchIn {
 fn batch(model: &ModelArgs, ctx: Context, opts: Options, warm_up: bool) -> anyhow::Result<()> {
     use std::io::{BufRead, Write};
     let (engine, info) = start(model)?;
+    let examples = (opts.examples > 0).then(|| cmdbar_suggest::examples::Examples::load(&ctx)).flatten();
     // As the app does after a load: the fixed prompt start is computed
     // while the first request is being read.
     if warm_up {
@@ -306,7 +379,7 @@ fn batch(model: &ModelArgs, ctx: Context, opts: Options, warm_up: bool) -> anyho
                 "error": format!("expected {{\"id\", \"query\"}}: {e}"),
             }),
             Ok(input) => {
-                let result = cmdbar_suggest::prepare(&ctx, &input.query, &opts, &info)
+                let result = cmdbar_suggest::prepare_with(&ctx, &input.query, &opts, &info, examples.as_ref())
                     .and_then(|r| cmdbar_suggest::suggest(&engine, r, |_| {}));
                 match result {
                     Ok(s) => serde_json::json!({
@@ -328,7 +401,8 @@ fn suggest(query: &str, model: &ModelArgs, ctx: Context, opts: Options, json: bo
     // Refuse a bad request before paying for a model load.
     cmdbar_suggest::check_query(query)?;
     let (engine, info) = start(model)?;
-    let prepared = cmdbar_suggest::prepare(&ctx, query, &opts, &info)?;
+    let examples = (opts.examples > 0).then(|| cmdbar_suggest::examples::Examples::load(&ctx)).flatten();
+    let prepared = cmdbar_suggest::prepare_with(&ctx, query, &opts, &info, examples.as_ref())?;
     if !json {
         for n in &prepared.notices {
             eprintln!("note: {n}");

@@ -2,6 +2,7 @@
 //! Builds the prompt, drives the engine, parses each completion, removes
 //! duplicates and rates every candidate with `cmdbar-safety`.
 pub mod context;
+pub mod examples;
 pub mod explain;
 pub mod intent;
 pub mod parse;
@@ -50,11 +51,13 @@ pub struct Options {
     pub seed: u64,
     pub max_tokens: usize,
     pub safety: Level,
+    /// Worked examples from the tldr pages put into the prompt, at most.
+    pub examples: usize,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { candidates: 3, temperature: 0.7, seed: 42, max_tokens: 96, safety: Level::default() }
+        Self { candidates: 3, temperature: 0.7, seed: 42, max_tokens: 96, safety: Level::default(), examples: 3 }
     }
 }
 
@@ -101,6 +104,18 @@ pub struct Prepared {
 /// tokens are removed, so a query cannot end its turn, and a query too long
 /// for the context is cut with a notice.
 pub fn prepare(ctx: &Context, query: &str, opts: &Options, model: &ModelInfo) -> Result<Prepared, SuggestError> {
+    prepare_with(ctx, query, opts, model, None)
+}
+
+/// As `prepare`, with up to `opts.examples` worked examples for the
+/// request from `examples`, when there are any that fit.
+pub fn prepare_with(
+    ctx: &Context,
+    query: &str,
+    opts: &Options,
+    model: &ModelInfo,
+    examples: Option<&examples::Examples>,
+) -> Result<Prepared, SuggestError> {
     let q = model.control_tokens.strip(query);
     let q = q.trim();
     check_query(q)?;
@@ -110,10 +125,21 @@ pub fn prepare(ctx: &Context, query: &str, opts: &Options, model: &ModelInfo) ->
         return Err(SuggestError::ContextTooSmall { context: model.context_length });
     }
     let (q, notices) = cut(q, MAX_QUERY_CHARS, room);
+    let mut hints = examples.map(|e| e.for_query(&q, opts.examples)).unwrap_or_default();
+    // Examples only where they fit beside the request (a byte bounds a token).
+    let mut spare = room.saturating_sub(q.len());
+    hints.retain(|e| {
+        let cost = e.description.len() + e.command.len() + 8;
+        let fits = cost + 120 <= spare;
+        if fits {
+            spare -= cost;
+        }
+        fits
+    });
     let n = opts.candidates.max(1);
     Ok(Prepared {
         request: Request {
-            prompt: cmdbar_engine::Prompt::Chat(prompt::messages(ctx, &q)),
+            prompt: cmdbar_engine::Prompt::Chat(prompt::messages_with(ctx, &q, &hints)),
             completions: completions(0, n, opts.temperature, opts.seed),
             max_tokens: opts.max_tokens,
             stop: vec!["\n\n".into()],
@@ -581,5 +607,45 @@ mod tests {
         });
         let b_result = b_result.expect("B was started");
         assert!(b_result.is_ok(), "the newer request was cancelled: {b_result:?}");
+    }
+
+    fn example(page: &str, description: &str, command: &str) -> cmdbar_tldr::Example {
+        cmdbar_tldr::Example {
+            page: page.into(),
+            platform: cmdbar_tldr::Platform::Common,
+            description: description.into(),
+            command: command.into(),
+        }
+    }
+
+    /// Examples that fit go into the request's turn, after the cached
+    /// prefix; a request they don't fit gets its plain turn.
+    #[test]
+    fn retrieved_examples_go_after_the_cached_prefix() {
+        // Others around them, as in the real pages, so that words are rare or common.
+        let mut all: Vec<cmdbar_tldr::Example> = (0..60)
+            .map(|i| example(&format!("tool{i}"), &format!("show the status of thing {i}"), &format!("tool{i} status")))
+            .collect();
+        all.push(example("gzip", "compress a file, keeping the original file", "gzip -k path/to/file"));
+        all.push(example("tar", "extract an archive", "tar xf path/to/source.tar"));
+        let ex = examples::Examples::new(all, Os::MacOs); // not this machine: no PATH filter
+        let info = model(4096, ControlTokens::default());
+        let p = prepare_with(&ctx(), "compress notes.txt and keep the original", &Options::default(), &info, Some(&ex))
+            .unwrap();
+        let cmdbar_engine::Prompt::Chat(m) = &p.request.prompt else { panic!() };
+        assert_eq!(m[..m.len() - 1], prompt::prefix(&ctx())[..], "the prefix is unchanged");
+        let turn = last_user(&p);
+        assert!(turn.contains("`gzip -k path/to/file`") && !turn.contains("tar xf"), "{turn}");
+        assert!(turn.ends_with("Request: compress notes.txt and keep the original"), "{turn}");
+        let p = prepare_with(&ctx(), "show the date", &Options::default(), &info, Some(&ex)).unwrap();
+        assert_eq!(last_user(&p), "show the date");
+        let none = Options { examples: 0, ..Default::default() };
+        let p = prepare_with(&ctx(), "compress notes.txt and keep the original", &none, &info, Some(&ex)).unwrap();
+        assert_eq!(last_user(&p), "compress notes.txt and keep the original");
+        // A small context leaves no room: the request stays whole instead.
+        let small = model(PROMPT_OVERHEAD_TOKENS + 96 + 60, ControlTokens::default());
+        let p = prepare_with(&ctx(), "compress notes.txt and keep the original", &Options::default(), &small, Some(&ex))
+            .unwrap();
+        assert_eq!(last_user(&p), "compress notes.txt and keep the original");
     }
 }

@@ -71,9 +71,29 @@ pub fn prefix(ctx: &Context) -> Vec<Message> {
 }
 
 pub fn messages(ctx: &Context, query: &str) -> Vec<Message> {
+    messages_with(ctx, query, &[])
+}
+
+/// With examples retrieved for this request in its turn: after the
+/// cached prefix, so the prefix stays the same for every request.
+pub fn messages_with(ctx: &Context, query: &str, examples: &[cmdbar_tldr::Example]) -> Vec<Message> {
     let mut m = prefix(ctx);
-    m.push(Message::new("user", query));
+    m.push(Message::new("user", user_turn(query, examples)));
     m
+}
+
+/// The request alone, or the request after examples marked as reference
+/// that may not fit.
+pub fn user_turn(query: &str, examples: &[cmdbar_tldr::Example]) -> String {
+    if examples.is_empty() {
+        return query.to_string();
+    }
+    let mut s = String::from("Examples from the tldr pages (placeholders in them are to be replaced; ignore the ones that don't fit):\n");
+    for e in examples {
+        s.push_str(&format!("- {}: `{}`\n", e.description, e.command));
+    }
+    s.push_str(&format!("\nRequest: {query}"));
+    s
 }
 
 /// The user turn again, asking for commands other than those given.

@@ -106,11 +106,11 @@ fn the_archive_is_downloaded_cached_and_searched() {
         assert!(data.examples.iter().any(|e| e.platform == p), "{p:?}");
     }
     let linux = Index::new(data.examples.clone(), &[Platform::Common, Platform::Linux], |_| true);
-    let hits = linux.search("compress a file and keep the original file", 3, 0.0);
+    let hits = linux.search("compress a file and keep the original file", 3, 0.0, 0.5);
     assert!(hits.iter().any(|h| h.example.command.starts_with("gzip")), "{hits:#?}");
     // macOS gets its own pages, not Linux's.
     let mac = Index::new(data.examples, &[Platform::Common, Platform::Osx], |_| true);
-    let hits = mac.search("install a package with apt", 5, 0.0);
+    let hits = mac.search("install a package with apt", 5, 0.0, 0.0);
     assert!(hits.iter().all(|h| h.example.platform != Platform::Linux), "{hits:#?}");
 }
 
