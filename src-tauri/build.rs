@@ -26,6 +26,8 @@ const COMMANDS: &[&str] = &[
     "models_import",
     "models_delete",
     "models_use",
+    "tldr_status",
+    "tldr_update",
 ];
 
 fn main() {

@@ -424,3 +424,34 @@ fn oversized_ipc_strings_are_refused_before_anything_is_stored() {
     let e = err(call(&w, "ask", json!({"query": 5, "id": "x"})));
     assert!(e.contains("invalid type"), "{e}");
 }
+
+/// Every command the handler serves is listed in build.rs (else no window
+/// may call it: a command added without it was refused at run time), and
+/// every permission a window's capability names is for a listed command.
+#[test]
+fn the_handler_the_build_list_and_the_capabilities_agree() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap();
+    let src = read("src/commands.rs");
+    let body = &src[src.find("generate_handler![").unwrap()..];
+    let body = &body[..body.find(']').unwrap()];
+    let mut served: Vec<String> = body
+        .split([',', '[', '\n'])
+        .map(|s| s.trim().rsplit("::").next().unwrap_or("").to_string())
+        .filter(|s| !s.is_empty() && !s.contains('!'))
+        .collect();
+    served.sort();
+    let build = read("build.rs");
+    let list = &build[build.find("COMMANDS").unwrap()..];
+    let list = &list[..list.find("];").unwrap()];
+    let mut listed: Vec<String> = list.split('"').skip(1).step_by(2).map(str::to_string).collect();
+    listed.sort();
+    assert_eq!(served, listed, "commands.rs's handler and build.rs's COMMANDS");
+    for cap in ["capabilities/popup.json", "capabilities/settings.json"] {
+        let v: Value = serde_json::from_str(&read(cap)).unwrap();
+        for p in v["permissions"].as_array().unwrap().iter().filter_map(|p| p.as_str()) {
+            let Some(cmd) = p.strip_prefix("allow-") else { continue };
+            assert!(listed.contains(&cmd.replace('-', "_")), "{cap}: {p} names no listed command");
+        }
+    }
+}
