@@ -6,6 +6,7 @@ pub mod examples;
 pub mod explain;
 pub mod intent;
 pub mod parse;
+pub mod placeholder;
 pub mod portability;
 pub mod prompt;
 
@@ -78,6 +79,14 @@ pub struct Candidate {
     pub portability: Option<String>,
     /// Mean log-probability of the answer's tokens; higher is surer.
     pub score: f32,
+    /// How many of the request's completions gave this command (the same
+    /// once whitespace is normalised): agreement among samples.
+    #[serde(default = "one")]
+    pub votes: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -146,7 +155,7 @@ pub fn prepare_with(
             ignore_eos: false,
         },
         notices,
-        judge: Judge { os: ctx.os, shell: ctx.shell, floor: cmdbar_safety::request_risk(&q) },
+        judge: Judge::new(ctx.os, ctx.shell, Some(&q)),
         want: n,
         opts: opts.clone(),
     })
@@ -161,11 +170,19 @@ pub struct Judge {
     pub shell: Shell,
     /// The request's own risk, if its intent is destructive.
     pub floor: Option<Assessment>,
+    /// The request names the current folder ("here", "this folder"): a
+    /// placeholder folder in a command is `.`.
+    pub here: bool,
 }
 
 impl Judge {
     pub fn new(os: Os, shell: Shell, request: Option<&str>) -> Self {
-        Self { os, shell, floor: request.and_then(cmdbar_safety::request_risk) }
+        Self {
+            os,
+            shell,
+            floor: request.and_then(cmdbar_safety::request_risk),
+            here: request.is_some_and(placeholder::names_current_folder),
+        }
     }
 
     pub fn assess(&self, command: &str) -> Assessment {
@@ -239,7 +256,12 @@ fn completions(first: usize, n: usize, temperature: f32, seed: u64) -> Vec<Sampl
 
 /// Turns one completion into a candidate, or None if it holds no command.
 pub fn candidate(text: &str, score: f32, judge: &Judge, level: Level) -> Option<Candidate> {
-    let p = parse::parse(text)?;
+    let mut p = parse::parse(text)?;
+    if judge.here {
+        if let Some(fixed) = placeholder::current_folder(&p.command) {
+            p.command = fixed;
+        }
+    }
     let a = judge.assess(&p.command);
     Some(Candidate {
         safer: a.safer,
@@ -250,6 +272,7 @@ pub fn candidate(text: &str, score: f32, judge: &Judge, level: Level) -> Option<
         risk: a.risk,
         risk_reason: a.reason,
         score,
+        votes: 1,
     })
 }
 
@@ -288,6 +311,9 @@ pub fn suggest(
                 return;
             };
             let key = normalise(&c.command);
+            if let Some(same) = out.candidates.iter_mut().find(|x| normalise(&x.command) == key) {
+                same.votes += 1;
+            }
             if seen.contains(&key) || out.candidates.len() >= want {
                 return;
             }
