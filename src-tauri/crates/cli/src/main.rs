@@ -110,15 +110,19 @@ impl AskArgs {
 enum Command {
     /// Suggest shell commands for a request in plain words.
     Suggest {
-        /// What you want to do, e.g. "list all files in the current directory".
-        query: String,
+        /// What you want to do, in words, quoted or not: `cmdbar suggest
+        /// find big files here`. With none, the request is read from stdin.
+        query: Vec<String>,
         #[command(flatten)]
         model: ModelArgs,
         #[command(flatten)]
         ask: AskArgs,
         /// Print one JSON object instead of text.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "raw")]
         json: bool,
+        /// Print the best command alone, for scripts.
+        #[arg(long)]
+        raw: bool,
         #[arg(long, default_value_t = 96)]
         max_tokens: usize,
     },
@@ -330,9 +334,10 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Suggest { query, model, ask, json, max_tokens } => {
-            suggest(&query, &model, ask.context(), ask.options(max_tokens), json)
-        }
+        Command::Suggest { query, model, ask, json, raw, max_tokens } => match request(query) {
+            Ok(q) => suggest(&q, &model, ask.context(), ask.options(max_tokens), Output::pick(json, raw)),
+            Err(e) => Err(e),
+        },
         Command::Batch { model, ask, no_warm_up } => {
             batch(&model, ask.context(), ask.options(Options::default().max_tokens), !no_warm_up)
         }
@@ -397,7 +402,44 @@ fn batch(model: &ModelArgs, ctx: Context, opts: Options, warm_up: bool) -> anyho
     Ok(())
 }
 
-fn suggest(query: &str, model: &ModelArgs, ctx: Context, opts: Options, json: bool) -> anyhow::Result<()> {
+/// The request from the words given, else from stdin (a pipe or a file).
+fn request(words: Vec<String>) -> anyhow::Result<String> {
+    use std::io::{IsTerminal, Read};
+    if !words.is_empty() {
+        return Ok(words.join(" "));
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Err(SuggestError::EmptyQuery.into());
+    }
+    let mut q = String::new();
+    // A request is short; more than this is not one.
+    stdin.lock().take(64 << 10).read_to_string(&mut q).context("reading the request from stdin")?;
+    Ok(q.trim().to_string())
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Output {
+    Text,
+    Json,
+    /// The best command alone.
+    Raw,
+}
+
+impl Output {
+    fn pick(json: bool, raw: bool) -> Self {
+        if json {
+            Output::Json
+        } else if raw {
+            Output::Raw
+        } else {
+            Output::Text
+        }
+    }
+}
+
+fn suggest(query: &str, model: &ModelArgs, ctx: Context, opts: Options, output: Output) -> anyhow::Result<()> {
+    let json = output != Output::Text;
     // Refuse a bad request before paying for a model load.
     cmdbar_suggest::check_query(query)?;
     let (engine, info) = start(model)?;
@@ -425,7 +467,18 @@ fn suggest(query: &str, model: &ModelArgs, ctx: Context, opts: Options, json: bo
             }
         }
     })?;
-    if json {
+    if output == Output::Raw {
+        // The best after ranking; nothing when every candidate was hidden.
+        match out.candidates.first() {
+            Some(c) => {
+                if c.risk >= Risk::High {
+                    eprintln!("cmdbar: {} risk: {}", c.risk.as_str(), c.risk_reason);
+                }
+                println!("{}", c.command)
+            }
+            None => return Err(SuggestError::NoCommand.into()),
+        }
+    } else if json {
         let j = JsonOut {
             candidates: &out.candidates,
             hidden: out.hidden,

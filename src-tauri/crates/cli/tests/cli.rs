@@ -186,3 +186,39 @@ fn with_no_model_anywhere_the_error_says_what_to_run() {
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("not found") && e.contains("cmdbar models pull"), "{e}");
 }
+
+/// The request as unquoted words, or from stdin; `--raw` prints the best
+/// command alone, the same one `--json` ranks first.
+#[test]
+fn the_request_comes_as_words_or_on_stdin_and_raw_prints_the_command_alone() {
+    let m = model();
+    let m = m.to_str().unwrap();
+    let base = ["--os", "linux", "--model", m, "-n", "1", "--examples", "0"];
+    let json = suggest_json("print the current date", &["-n", "1", "--examples", "0"]);
+    let best = json["candidates"][0]["command"].as_str().unwrap().to_string();
+
+    let words = cmdbar(&[&["suggest", "print", "the", "current", "date", "--raw"][..], &base].concat());
+    assert!(words.status.success(), "{}", String::from_utf8_lossy(&words.stderr));
+    assert_eq!(String::from_utf8_lossy(&words.stdout), format!("{best}\n"), "words joined are the quoted request");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cmdbar"))
+        .args([&["suggest", "--raw"][..], &base].concat())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"print the current date\n").unwrap();
+    let piped = child.wait_with_output().unwrap();
+    assert!(piped.status.success());
+    assert_eq!(String::from_utf8_lossy(&piped.stdout), format!("{best}\n"), "the request from stdin");
+
+    // Nothing on stdin and no words: the empty-request message, exit 2.
+    let empty = Command::new(env!("CARGO_BIN_EXE_cmdbar"))
+        .args([&["suggest", "--raw"][..], &base].concat())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(empty.status.code(), Some(2), "{}", String::from_utf8_lossy(&empty.stderr));
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("type what you want to do"));
+}
