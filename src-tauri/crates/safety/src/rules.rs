@@ -1368,6 +1368,10 @@ fn rm(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Verdict {
                 high(format!("deletes a folder only known when it runs ({shown}) and everything in it"))
             }
             _ if recursive => high(format!("deletes {shown} and everything in it")),
+            // `dir/*`: every file of a folder at once, as `rm *` is here.
+            _ if t.glob && (shown.ends_with("/*") || shown.ends_with("/.*") || shown.ends_with("/*\"")) => {
+                high(format!("deletes every file in {}", shown.trim_end_matches(['*', '"']).trim_end_matches('.')))
+            }
             _ => moderate(format!("deletes {shown}")),
         };
         v = v.or(w);
