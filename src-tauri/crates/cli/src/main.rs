@@ -6,6 +6,7 @@
 //! 4 inference failed; 5 the model gave no usable command; 6 a download
 //! failed (not found, refused, network, checksum, disk space).
 mod bench;
+mod init;
 mod models;
 
 use std::path::PathBuf;
@@ -121,8 +122,12 @@ enum Command {
         #[arg(long, conflicts_with = "raw")]
         json: bool,
         /// Print the best command alone, for scripts.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "lines")]
         raw: bool,
+        /// One candidate a line, ranked: its risk, a tab, the command, a
+        /// tab, the risk's reason (for the shell widget, `cmdbar init`).
+        #[arg(long, conflicts_with = "json")]
+        lines: bool,
         #[arg(long, default_value_t = 96)]
         max_tokens: usize,
     },
@@ -154,6 +159,15 @@ enum Command {
     /// Get and list models.
     #[command(subcommand)]
     Models(models::ModelsCommand),
+    /// Print the shell widget for the rc file: `eval "$(cmdbar init zsh)"`.
+    /// Its key (default Ctrl+G) turns the words on the prompt line into a
+    /// command, ready to edit; pressed again, the next one.
+    Init {
+        shell: init::InitShell,
+        /// ctrl-<letter> or alt-<letter>
+        #[arg(long, default_value = "ctrl-g")]
+        key: String,
+    },
     /// The tldr pages, whose examples go into the prompt.
     #[command(subcommand)]
     Tldr(TldrCommand),
@@ -334,8 +348,8 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Suggest { query, model, ask, json, raw, max_tokens } => match request(query) {
-            Ok(q) => suggest(&q, &model, ask.context(), ask.options(max_tokens), Output::pick(json, raw)),
+        Command::Suggest { query, model, ask, json, raw, lines, max_tokens } => match request(query) {
+            Ok(q) => suggest(&q, &model, ask.context(), ask.options(max_tokens), Output::pick(json, raw, lines)),
             Err(e) => Err(e),
         },
         Command::Batch { model, ask, no_warm_up } => {
@@ -344,6 +358,10 @@ fn main() -> ExitCode {
         Command::Explain { command, model, target, json } => explain(&command, &model, target.context(), json),
         Command::Models(cmd) => models::run(cmd),
         Command::Tldr(cmd) => tldr(cmd),
+        Command::Init { shell, key } => std::env::current_exe()
+            .map_err(anyhow::Error::from)
+            .and_then(|exe| init::snippet(shell, &key, &exe.to_string_lossy()))
+            .map(|s| print!("{s}")),
         Command::Bench(args) => bench::run(args),
         Command::Soak(args) => bench::soak(args),
     };
@@ -424,16 +442,17 @@ enum Output {
     Json,
     /// The best command alone.
     Raw,
+    /// `risk<TAB>command<TAB>reason` per candidate.
+    Lines,
 }
 
 impl Output {
-    fn pick(json: bool, raw: bool) -> Self {
-        if json {
-            Output::Json
-        } else if raw {
-            Output::Raw
-        } else {
-            Output::Text
+    fn pick(json: bool, raw: bool, lines: bool) -> Self {
+        match (json, raw, lines) {
+            (true, _, _) => Output::Json,
+            (_, true, _) => Output::Raw,
+            (_, _, true) => Output::Lines,
+            _ => Output::Text,
         }
     }
 }
@@ -467,7 +486,17 @@ fn suggest(query: &str, model: &ModelArgs, ctx: Context, opts: Options, output: 
             }
         }
     })?;
-    if output == Output::Raw {
+    if output == Output::Lines {
+        // A command of several lines (or with a tab) cannot be one line.
+        let one_line = |t: &str| !t.contains(['\n', '\r', '\t']);
+        let shown: Vec<_> = out.candidates.iter().filter(|c| one_line(&c.command)).collect();
+        if shown.is_empty() {
+            return Err(SuggestError::NoCommand.into());
+        }
+        for c in shown {
+            println!("{}\t{}\t{}", c.risk.as_str(), c.command, c.risk_reason.replace(['\n', '\t'], " "));
+        }
+    } else if output == Output::Raw {
         // The best after ranking; nothing when every candidate was hidden.
         match out.candidates.first() {
             Some(c) => {
