@@ -157,8 +157,7 @@ enum Command {
         json: bool,
     },
     /// Get and list models.
-    #[command(subcommand)]
-    Models(models::ModelsCommand),
+    Models(models::ModelsArgs),
     /// Print the shell widget for the rc file: `eval "$(cmdbar init zsh)"`.
     /// Its key (default Ctrl+G) turns the words on the prompt line into a
     /// command, ready to edit; pressed again, the next one.

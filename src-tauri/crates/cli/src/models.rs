@@ -5,6 +5,15 @@ use std::path::PathBuf;
 use clap::Subcommand;
 use cmdbar_models::{catalog, download, repo_name, Control, Hub, HubCache, Library, Memory, Source};
 
+#[derive(clap::Args)]
+pub struct ModelsArgs {
+    /// Print JSON instead of text (every subcommand).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: ModelsCommand,
+}
+
 #[derive(Subcommand)]
 pub enum ModelsCommand {
     /// Download a GGUF file from the Hub (or $HF_ENDPOINT) into the Hugging
@@ -42,8 +51,14 @@ pub enum ModelsCommand {
     },
 }
 
-pub fn run(cmd: ModelsCommand) -> anyhow::Result<()> {
-    match cmd {
+fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(v)?);
+    Ok(())
+}
+
+pub fn run(args: ModelsArgs) -> anyhow::Result<()> {
+    let json = args.json;
+    match args.command {
         ModelsCommand::Pull { repo, file, revision } => {
             let (repo, file) = match (catalog::by_id(&repo), file) {
                 (_, Some(file)) => (repo_name(&repo)?, file),
@@ -52,11 +67,21 @@ pub fn run(cmd: ModelsCommand) -> anyhow::Result<()> {
                     anyhow::bail!("name the file with --file, or pull a catalog id (cmdbar models catalog)")
                 }
             };
-            pull(&repo, &file, &revision)
+            let path = pull(&repo, &file, &revision)?;
+            if json {
+                print_json(&serde_json::json!({ "path": path }))
+            } else {
+                println!("{}", path.display());
+                Ok(())
+            }
         }
-        ModelsCommand::List => list(),
+        ModelsCommand::List => list(json),
         ModelsCommand::Catalog => {
-            for i in Library::from_env().catalog(Memory::of_this_machine()) {
+            let items = Library::from_env().catalog(Memory::of_this_machine());
+            if json {
+                return print_json(&items);
+            }
+            for i in items {
                 let e = &i.entry;
                 let mark = if e.default { " (default)" } else { "" };
                 let fit = i.fit.map(|f| f.text).unwrap_or_default();
@@ -65,21 +90,43 @@ pub fn run(cmd: ModelsCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        ModelsCommand::Use { model } => use_model(&model),
+        ModelsCommand::Use { model } => {
+            let path = use_model(&model, json)?;
+            if json {
+                print_json(&serde_json::json!({ "active_model": path }))?;
+            }
+            Ok(())
+        }
         ModelsCommand::Import { path } => {
             let m = Library::from_env().import(&path)?;
+            if json {
+                return print_json(&m);
+            }
             println!("{}", m.path.display());
             Ok(())
         }
-        ModelsCommand::Rm { path } => Ok(Library::from_env().delete(&path)?),
+        ModelsCommand::Rm { path } => {
+            Library::from_env().delete(&path)?;
+            if json {
+                print_json(&serde_json::json!({ "removed": path }))?;
+            }
+            Ok(())
+        }
         ModelsCommand::Search { query, limit } => {
-            for r in runtime()?.block_on(Hub::from_env().search(&query, limit))? {
+            let hits = runtime()?.block_on(Hub::from_env().search(&query, limit))?;
+            if json {
+                return print_json(&hits);
+            }
+            for r in hits {
                 println!("{}\t{} downloads", r.id, r.downloads);
             }
             Ok(())
         }
         ModelsCommand::Files { repo } => {
             let (commit, files) = runtime()?.block_on(Hub::from_env().repo_files(&repo_name(&repo)?))?;
+            if json {
+                return print_json(&serde_json::json!({ "commit": commit, "files": files }));
+            }
             eprintln!("commit {commit}");
             for f in files {
                 let q = f.quantization.as_deref().unwrap_or("?");
@@ -94,7 +141,7 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build()
 }
 
-fn pull(repo: &str, file: &str, revision: &str) -> anyhow::Result<()> {
+fn pull(repo: &str, file: &str, revision: &str) -> anyhow::Result<PathBuf> {
     let rt = runtime()?;
     let hub = Hub::from_env();
     let cache = HubCache::from_env();
@@ -119,15 +166,18 @@ fn pull(repo: &str, file: &str, revision: &str) -> anyhow::Result<()> {
     if tty {
         eprintln!();
     }
-    println!("{}", path.display());
-    Ok(())
+    Ok(path)
 }
 
-fn list() -> anyhow::Result<()> {
+fn list(json: bool) -> anyhow::Result<()> {
     let active = crate::model_path(&None);
     let lib = Library::from_env();
     let models = lib.list();
-    for n in lib.take_notices() {
+    let notices = lib.take_notices();
+    if json {
+        return print_json(&serde_json::json!({ "models": models, "notices": notices, "active_model": active }));
+    }
+    for n in notices {
         eprintln!("{n}");
     }
     for m in models {
@@ -146,7 +196,7 @@ fn list() -> anyhow::Result<()> {
 
 /// Checks that the model loads as far as its header, then records it in the
 /// settings the app reads; the app loads it on its next start or switch.
-fn use_model(what: &str) -> anyhow::Result<()> {
+fn use_model(what: &str, json: bool) -> anyhow::Result<PathBuf> {
     let path = std::fs::canonicalize(Library::from_env().resolve(what)?)?;
     cmdbar_models::read_header(&path).map_err(anyhow::Error::msg)?;
     let file = cmdbar_settings::settings_path();
@@ -157,6 +207,8 @@ fn use_model(what: &str) -> anyhow::Result<()> {
     let mut s = loaded.value;
     s.active_model = Some(path.clone());
     s.save(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    println!("{}", path.display());
-    Ok(())
+    if !json {
+        println!("{}", path.display());
+    }
+    Ok(path)
 }

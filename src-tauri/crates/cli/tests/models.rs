@@ -249,3 +249,34 @@ fn rm_deletes_only_installed_models() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not one of the installed models"));
     assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
 }
+
+/// `--json` on every `models` subcommand: one JSON document on stdout,
+/// progress and notices on stderr only.
+#[test]
+fn every_models_subcommand_speaks_json() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(Server::start());
+    let dir = tempfile::tempdir().unwrap();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = against(&server, dir.path(), &[&["models", "--json"][..], args].concat());
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+    };
+    assert_eq!(json(&["search", "gemma"])[0]["id"], REPO);
+    let files = json(&["files", REPO]);
+    assert_eq!(files["files"][0]["sha256"], model().sha256);
+    let pulled = json(&["pull", REPO, "--file", FILE]);
+    let path = pulled["path"].as_str().unwrap().to_string();
+    assert!(path.ends_with(FILE), "{pulled}");
+    let list = json(&["list"]);
+    assert_eq!(list["models"][0]["name"], FILE, "{list}");
+    assert!(json(&["catalog"]).as_array().is_some_and(|a| !a.is_empty()));
+    assert_eq!(json(&["use", &path])["active_model"], std::fs::canonicalize(&path).unwrap().to_str().unwrap());
+    let outside = dir.path().join("elsewhere.gguf");
+    std::fs::write(&outside, &model().bytes).unwrap();
+    assert_eq!(json(&["import", outside.to_str().unwrap()])["source"]["kind"], "imported");
+    assert_eq!(json(&["rm", outside.to_str().unwrap()])["removed"], outside.to_str().unwrap());
+    // Subcommand first, flag after, works the same.
+    let out = against(&server, dir.path(), &["models", "list", "--json"]);
+    assert!(serde_json::from_slice::<serde_json::Value>(&out.stdout).is_ok());
+}
