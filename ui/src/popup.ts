@@ -12,6 +12,11 @@ const isMac = () => typeof navigator !== "undefined" && /Mac/.test(navigator.pla
 export const MULTILINE_REFUSAL =
   "a command of several lines is not pasted, because a shell without bracketed paste would run each line; press Enter to copy it instead";
 
+const listening = new WeakMap<HTMLElement, AbortController>();
+
+/// How long a confirm's warning shows before a press counts as the confirm.
+export const CONFIRM_DELAY_MS = 600;
+
 export class Popup {
   private input: HTMLInputElement;
   private list: HTMLOListElement;
@@ -32,6 +37,7 @@ export class Popup {
   private confirming: number | null = null;
   private confirmFor: "copy" | "paste" = "copy";
   private editing: number | null = null;
+  private confirmAt = 0;
 
   constructor(private root: HTMLElement) {
     root.innerHTML = `
@@ -61,7 +67,20 @@ export class Popup {
     // A new window size rewraps the text (a scroll bar comes or goes), which
     // no mutation reports: measure again once the window has its size.
     window.addEventListener("resize", () => this.fitHeight());
-    this.input.addEventListener("keydown", (e) => this.onKey(e));
+    // Keys work wherever the focus is (after a click, a Tab, an edit), not
+    // only in the input; the command editor handles its own.
+    // One popup per root: a new one replaces the old one's listener.
+    listening.get(root)?.abort();
+    const stop = new AbortController();
+    listening.set(root, stop);
+    (root.ownerDocument ?? document).addEventListener(
+      "keydown",
+      (e) => {
+        if (!this.root.isConnected || (e.target as HTMLElement | null)?.classList?.contains("edit")) return;
+        this.onKey(e);
+      },
+      { signal: stop.signal },
+    );
     this.input.addEventListener("input", () => {
       if (this.mode === "history") void this.showHistory();
     });
@@ -150,7 +169,11 @@ export class Popup {
   }
 
   private onKey(e: KeyboardEvent): void {
+    // A key that composes text (Japanese, Chinese input) is the IME's.
+    if (e.isComposing || e.keyCode === 229) return;
     const mod = isMac() ? e.metaKey : e.ctrlKey;
+    // Typing with the focus elsewhere goes to the input.
+    if (document.activeElement !== this.input && e.key.length === 1 && !mod && !e.altKey) this.input.focus();
     const items = this.mode === "history" ? this.history.length : this.candidates.length;
     if (e.key === "Escape") {
       e.preventDefault();
@@ -211,9 +234,13 @@ export class Popup {
     if (c.action === "confirm" && !confirmed) {
       this.confirming = this.selected;
       this.confirmFor = purpose;
+      this.confirmAt = Date.now();
       this.render();
       return null;
     }
+    // A double-tap is not a confirm: the second press must come after the
+    // warning could be read.
+    if (c.action === "confirm" && Date.now() - this.confirmAt < CONFIRM_DELAY_MS) return null;
     return { command, confirmed };
   }
 
@@ -226,6 +253,8 @@ export class Popup {
       this.confirming = this.editing = null;
       this.render();
       this.setStatus("Copied to the clipboard ✓", "copied");
+      // Done: the popup goes, as the user goes to paste.
+      void api.hidePopup();
     } catch (e) {
       this.setStatus(message(e), "error");
     }
@@ -320,6 +349,21 @@ export class Popup {
   }
 
   render(): void {
+    // An edit in progress survives a re-render (a streamed candidate).
+    const editor = this.list.querySelector<HTMLInputElement>(".edit");
+    const draft = editor ? { value: editor.value, at: editor.selectionStart, focused: document.activeElement === editor } : null;
+    this.renderList();
+    const again = this.list.querySelector<HTMLInputElement>(".edit");
+    if (draft && again) {
+      again.value = draft.value;
+      if (draft.focused) {
+        again.focus();
+        if (draft.at !== null) again.setSelectionRange(draft.at, draft.at);
+      }
+    }
+  }
+
+  private renderList(): void {
     this.list.replaceChildren();
     if (this.mode === "history") {
       this.history.forEach((h, i) => {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks } from "@tauri-apps/api/mocks";
 import { mockBackend, tick, type Call, type Replies } from "./ipc-mock";
 import { emit } from "@tauri-apps/api/event";
-import { Popup } from "../src/popup";
+import { CONFIRM_DELAY_MS, Popup } from "../src/popup";
 import type { Candidate } from "../src/ipc";
 
 let calls: Call[];
@@ -41,6 +41,11 @@ const key = (k: string, opts: KeyboardEventInit = {}) =>
   input().dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true, cancelable: true, ...opts }));
 const items = () => [...document.querySelectorAll(".candidate")];
 const status = () => document.querySelector("#status")!.textContent;
+/// Moves the clock on by `ms`, as a user's pause would.
+function later(ms: number) {
+  const now = Date.now();
+  vi.spyOn(Date, "now").mockReturnValue(now + ms);
+}
 
 async function ask(q: string) {
   input().value = q;
@@ -121,9 +126,50 @@ describe("popup", () => {
     await tick();
     expect(calls.some((c) => c.cmd === "copy")).toBe(false);
     expect(document.querySelector(".confirm")!.textContent).toContain("deletes everything under /");
+    // A double-tap is not a confirm.
+    key("Enter");
+    await tick();
+    expect(calls.some((c) => c.cmd === "copy")).toBe(false);
+    later(CONFIRM_DELAY_MS);
     key("Enter");
     await tick();
     expect(calls.find((c) => c.cmd === "copy")!.args.confirmed).toBe(true);
+    // Copied: the popup goes.
+    expect(calls.some((c) => c.cmd === "hide_popup")).toBe(true);
+  });
+
+  it("keys work after a click moved the focus, and an IME's Enter sends nothing", async () => {
+    await popup();
+    const id = await ask("list files");
+    await emit("suggestion", { type: "candidate", id, candidate: cand("ls") });
+    await emit("suggestion", { type: "candidate", id, candidate: cand("ls -la") });
+    await tick();
+    (document.activeElement as HTMLElement | null)?.blur();
+    document.body.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowDown", bubbles: true, cancelable: true }));
+    expect(document.querySelector(".candidate.selected code")!.textContent).toBe("ls -la");
+    document.body.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true, cancelable: true }));
+    await tick();
+    expect(calls.some((c) => c.cmd === "hide_popup")).toBe(true);
+    const asks = calls.filter((c) => c.cmd === "ask").length;
+    input().value = "にほんご";
+    key("Enter", { isComposing: true });
+    await tick();
+    expect(calls.filter((c) => c.cmd === "ask").length).toBe(asks);
+  });
+
+  it("a streamed candidate does not wipe an edit in progress", async () => {
+    await popup();
+    const id = await ask("list files");
+    await emit("suggestion", { type: "candidate", id, candidate: cand("ls") });
+    await tick();
+    key("Tab");
+    const editor = () => document.querySelector<HTMLInputElement>(".edit")!;
+    editor().value = "ls -1 --color=never";
+    await emit("suggestion", { type: "candidate", id, candidate: cand("ls -la") });
+    await tick();
+    expect(editor().value).toBe("ls -1 --color=never");
+    expect(document.activeElement).toBe(editor());
+    expect(items()).toHaveLength(2);
   });
 
   it("Tab edits the command before it is copied", async () => {
@@ -346,6 +392,7 @@ describe("paste into Terminal", () => {
     await tick();
     expect(pastes()).toHaveLength(0);
     expect(document.querySelector(".confirm")!.textContent).toContain("⌘↵ again to paste");
+    later(CONFIRM_DELAY_MS);
     key("Enter", { metaKey: true });
     await tick();
     expect(pastes().map((c) => c.args)).toEqual([{ command: "rm -rf /", confirmed: true, query: "q" }]);
