@@ -186,6 +186,11 @@ def test_settings_change_the_hotkey(app):
     wait("the settings window", lambda: visible("Cmdbar Settings"), 10)
     app.window("Cmdbar Settings")
     hk = wait("the hotkey field", lambda: app.d.find_element(By.ID, "hotkey"), 10)
+    # The tldr pages were read on first use from the archive the script
+    # serves ($CMDBAR_TLDR_URL); Settings says so, with the attribution.
+    app.js("document.getElementById('tldr-update').click()")
+    wait("the tldr examples", lambda: "worked examples from" in app.d.find_element(By.ID, "tldr-status").text, 60)
+    assert "CC BY 4.0" in app.d.find_element(By.ID, "attribution").text
     assert hk.get_attribute("value") == "Ctrl+Shift+Space"
     app.js("const h = document.getElementById('hotkey'); h.value = 'Ctrl+Alt+K';"
            "h.dispatchEvent(new Event('change', {bubbles: true}));")
