@@ -103,6 +103,10 @@ pub struct Suggestions {
 #[derive(Debug, Clone)]
 pub struct Prepared {
     pub request: Request,
+    /// With examples in `request`: the greedy answer from the prompt without
+    /// them, asked first, so what the model knows is not overridden by a
+    /// loosely matching example; `request` then holds only the samples.
+    pub first: Option<Request>,
     pub notices: Vec<String>,
     judge: Judge,
     want: usize,
@@ -146,14 +150,24 @@ pub fn prepare_with(
         fits
     });
     let n = opts.candidates.max(1);
+    let ask = |messages, completions| Request {
+        prompt: cmdbar_engine::Prompt::Chat(messages),
+        completions,
+        max_tokens: opts.max_tokens,
+        stop: vec!["\n\n".into()],
+        ignore_eos: false,
+    };
+    let (first, request) = if hints.is_empty() || n == 1 {
+        (None, ask(prompt::messages(ctx, &q), completions(0, n, opts.temperature, opts.seed)))
+    } else {
+        (
+            Some(ask(prompt::messages(ctx, &q), completions(0, 1, opts.temperature, opts.seed))),
+            ask(prompt::messages_with(ctx, &q, &hints), completions(1, n - 1, opts.temperature, opts.seed)),
+        )
+    };
     Ok(Prepared {
-        request: Request {
-            prompt: cmdbar_engine::Prompt::Chat(prompt::messages_with(ctx, &q, &hints)),
-            completions: completions(0, n, opts.temperature, opts.seed),
-            max_tokens: opts.max_tokens,
-            stop: vec!["\n\n".into()],
-            ignore_eos: false,
-        },
+        request,
+        first,
         notices,
         judge: Judge::new(ctx.os, ctx.shell, Some(&q)),
         want: n,
@@ -288,12 +302,45 @@ pub fn suggest(
     prepared: Prepared,
     mut on_candidate: impl FnMut(&Candidate),
 ) -> Result<Suggestions, SuggestError> {
-    let Prepared { mut request, notices, judge, want, opts } = prepared;
+    let Prepared { mut request, first, notices, judge, want, opts } = prepared;
     let mut out = Suggestions { candidates: vec![], hidden: 0, notices, timings: Timings::default() };
     let mut seen: Vec<String> = vec![];
     let mut prose: Option<String> = None;
-    let mut drawn = request.completions.len();
+    let mut drawn = want;
     let mut ticket = None;
+    let mut absorb = |text: &str, score: f32, out: &mut Suggestions, seen: &mut Vec<String>| {
+        if parse::is_prose(text) {
+            prose.get_or_insert_with(|| text.to_string());
+            return;
+        }
+        let Some(c) = candidate(text, score, &judge, opts.safety) else {
+            tracing::debug!("no command in completion: {text:?}");
+            return;
+        };
+        let key = normalise(&c.command);
+        if let Some(same) = out.candidates.iter_mut().find(|x| normalise(&x.command) == key) {
+            same.votes += 1;
+        }
+        if seen.contains(&key) || out.candidates.len() >= want {
+            return;
+        }
+        seen.push(key);
+        if c.action == Action::Hide {
+            out.hidden += 1;
+        } else {
+            on_candidate(&c);
+            out.candidates.push(c);
+        }
+    };
+    // The greedy answer without examples, when the samples get them.
+    if let Some(first) = first {
+        let Some(events) = start(engine, first, &mut ticket) else {
+            return Err(SuggestError::Cancelled);
+        };
+        let timings = drain(events, |text, score| absorb(text, score, &mut out, &mut seen))?;
+        merge(&mut out.timings, &timings, 0);
+    }
+    let rounds_before = usize::from(ticket.is_some());
     for round in 0..2 {
         // The second round starts only while this is still the newest
         // request: started after a newer one, it would cancel that one (and
@@ -301,31 +348,8 @@ pub fn suggest(
         let Some(events) = start(engine, request.clone(), &mut ticket) else {
             return Err(SuggestError::Cancelled);
         };
-        let timings = drain(events, |text, score| {
-            if parse::is_prose(text) {
-                prose.get_or_insert_with(|| text.to_string());
-                return;
-            }
-            let Some(c) = candidate(text, score, &judge, opts.safety) else {
-                tracing::debug!("no command in completion: {text:?}");
-                return;
-            };
-            let key = normalise(&c.command);
-            if let Some(same) = out.candidates.iter_mut().find(|x| normalise(&x.command) == key) {
-                same.votes += 1;
-            }
-            if seen.contains(&key) || out.candidates.len() >= want {
-                return;
-            }
-            seen.push(key);
-            if c.action == Action::Hide {
-                out.hidden += 1;
-            } else {
-                on_candidate(&c);
-                out.candidates.push(c);
-            }
-        })?;
-        merge(&mut out.timings, &timings, round);
+        let timings = drain(events, |text, score| absorb(text, score, &mut out, &mut seen))?;
+        merge(&mut out.timings, &timings, round + rounds_before);
         let missing = want.saturating_sub(seen.len());
         if missing == 0 || round == 1 || want == 1 {
             break;
@@ -663,6 +687,14 @@ mod tests {
         let turn = last_user(&p);
         assert!(turn.contains("`gzip -k path/to/file`") && !turn.contains("tar xf"), "{turn}");
         assert!(turn.ends_with("Request: compress notes.txt and keep the original"), "{turn}");
+        // The greedy answer comes from the plain prompt, the samples from this one.
+        let first = p.first.as_ref().expect("a plain greedy request first");
+        let cmdbar_engine::Prompt::Chat(fm) = &first.prompt else { panic!() };
+        assert_eq!(fm.last().unwrap().content, "compress notes.txt and keep the original");
+        assert_eq!(first.completions.len(), 1);
+        assert_eq!(first.completions[0].temperature, 0.0);
+        assert_eq!(p.request.completions.len(), Options::default().candidates - 1);
+        assert!(p.request.completions.iter().all(|c| c.temperature > 0.0));
         let p = prepare_with(&ctx(), "show the date", &Options::default(), &info, Some(&ex)).unwrap();
         assert_eq!(last_user(&p), "show the date");
         let none = Options { examples: 0, ..Default::default() };
