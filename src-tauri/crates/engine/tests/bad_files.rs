@@ -282,10 +282,9 @@ fn fuzzer_findings_and_crafted_files_stay_fixed() {
         ("tensor-dims-overflow.gguf", "dimensions multiply to more elements than any file can hold"),
         ("alignment-zero.gguf", "general.alignment 0 is not a power of two"),
         ("alignment-three.gguf", "general.alignment 3 is not a power of two"),
-        ("metadata-array-bloat.gguf", "the metadata would take more than 128 MiB of memory"),
     ];
     // Loaded in a child process, to measure its peak memory alone.
-    let bounded = ["gemma3-rope-tables.gguf", "kv-cache-beyond-memory.gguf"];
+    let bounded = ["gemma3-rope-tables.gguf"];
     let mut files: Vec<String> =
         std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     files.sort();
@@ -319,8 +318,8 @@ fn a_zero_alignment_is_an_error_not_a_panic() {
 /// would hold 150 MB, a 20 MB one 633 MB. The header check refuses them.
 #[test]
 fn metadata_arrays_are_bounded_in_memory() {
-    let path = common::repo_root().join("tests/fixtures/bad-gguf/metadata-array-bloat.gguf");
-    let e = cmdbar_engine::gguf::GgufFile::open(&path).err().expect("the bloated header was accepted");
+    let f = metadata_bloat();
+    let e = cmdbar_engine::gguf::GgufFile::open(f.path()).err().expect("the bloated header was accepted");
     assert!(e.to_string().contains("128 MiB"), "{e}");
     // The real vocabularies fit: Gemma 3's 262,144 tokens, scores and types.
     cmdbar_engine::gguf::GgufFile::open(&common::model("gemma-270m")).unwrap();
@@ -346,7 +345,8 @@ fn mem_total() -> u64 {
 /// is refused before any of it is allocated.
 #[test]
 fn a_header_needing_more_memory_than_the_machine_has_is_refused_first() {
-    let path = common::repo_root().join("tests/fixtures/bad-gguf/kv-cache-beyond-memory.gguf");
+    let dir = tempfile::tempdir().unwrap();
+    let path = kv_cache_beyond_memory(dir.path());
     // 256 layers of 2 kv heads of 8, both keys and values, f16 on the CPU.
     let per_token = 2 * 256 * 2 * 8 * 2;
     let ctx = (4 * mem_total() / per_token).next_power_of_two().min(u32::MAX as u64) as usize;
@@ -432,28 +432,8 @@ fn gemma3_memory_follows_the_context_cap_for_the_real_model() {
 #[ignore]
 fn write_crafted_fixtures() {
     use candle_core::quantized::gguf_file::Value;
-    use candle_core::quantized::{GgmlDType, QTensor};
+    use candle_core::quantized::GgmlDType;
     let dir = common::repo_root().join("tests/fixtures/bad-gguf");
-    let zeros = |shape: &[usize], dtype: GgmlDType| {
-        let t = candle_core::Tensor::zeros(shape, candle_core::DType::F32, &candle_core::Device::Cpu).unwrap();
-        QTensor::quantize(&t, dtype).unwrap()
-    };
-    // Every blk.0 tensor again for blocks 1..n, same shape and type, zeros.
-    let stack = |mut m: tiny::Tiny, n: usize| {
-        let first: Vec<(String, Vec<usize>, GgmlDType)> = m
-            .tensors
-            .iter()
-            .filter(|(k, _)| k.starts_with("blk.0."))
-            .map(|(k, t)| (k.clone(), t.shape().dims().to_vec(), t.dtype()))
-            .collect();
-        for (k, shape, dtype) in &first {
-            m.tensors.retain(|(n, _)| n != k);
-            for i in 0..n {
-                m.tensors.push((k.replacen("blk.0.", &format!("blk.{i}."), 1), zeros(shape, *dtype)));
-            }
-        }
-        m
-    };
 
     // A header of a few bytes with general.alignment 0 (Candle divided by
     // it) or 3 (not a power of two).
@@ -472,19 +452,6 @@ fn write_crafted_fixtures() {
         b[16..24].copy_from_slice(&2u64.to_le_bytes());
         std::fs::write(dir.join(name), b).unwrap();
     }
-
-    // 4.5 million one-byte array elements: 4.5 MB of file, 144 MB parsed.
-    let mut bloat = key("general.architecture");
-    bloat.extend(8u32.to_le_bytes());
-    bloat.extend(key("qwen2"));
-    bloat.extend(key("general.padding"));
-    bloat.extend(9u32.to_le_bytes());
-    bloat.extend(0u32.to_le_bytes()); // of u8
-    let n = 4_500_000u64;
-    bloat.extend(n.to_le_bytes());
-    bloat.extend(std::iter::repeat_n(0u8, n as usize));
-    let f = header_with(&bloat, 2, 0);
-    std::fs::write(dir.join("metadata-array-bloat.gguf"), std::fs::read(f.path()).unwrap()).unwrap();
 
     // Gemma 3 with 18 layers of one 256-wide head, as the 270M has: every
     // header check passes, and Candle's tables took 2.3 GB.
@@ -509,12 +476,6 @@ fn write_crafted_fixtures() {
         g.tensors.push((name.into(), zeros(&[w], GgmlDType::F32)));
     }
     std::fs::write(dir.join("gemma3-rope-tables.gguf"), stack(g, l).bytes()).unwrap();
-
-    // A llama of 256 layers whose own context is 2^32 - 1 tokens: at a
-    // large cap its KV cache needs more than any machine has.
-    let m =
-        tiny::qwen2(true).set("llama.block_count", Value::U32(256)).set("llama.context_length", Value::U32(u32::MAX));
-    std::fs::write(dir.join("kv-cache-beyond-memory.gguf"), stack(m, 256).bytes()).unwrap();
 }
 
 /// `cmdbar bench --synthetic-from` reads a file from the command line: a bad
@@ -551,4 +512,53 @@ fn synthesized_models_load_and_bad_sources_are_refused() {
         m.prefill(&m.tokenizer.encode("the").unwrap(), &mut logits).unwrap();
         assert!(logits.iter().all(|x| x.is_finite()));
     }
+}
+
+/// A tensor of zeros: crafted files are about headers and sizes.
+fn zeros(shape: &[usize], dtype: candle_core::quantized::GgmlDType) -> candle_core::quantized::QTensor {
+    let t = candle_core::Tensor::zeros(shape, candle_core::DType::F32, &candle_core::Device::Cpu).unwrap();
+    candle_core::quantized::QTensor::quantize(&t, dtype).unwrap()
+}
+
+/// Every blk.0 tensor again for blocks 1..n, same shape and type, zeros.
+fn stack(mut m: tiny::Tiny, n: usize) -> tiny::Tiny {
+    let first: Vec<(String, Vec<usize>, candle_core::quantized::GgmlDType)> = m
+        .tensors
+        .iter()
+        .filter(|(k, _)| k.starts_with("blk.0."))
+        .map(|(k, t)| (k.clone(), t.shape().dims().to_vec(), t.dtype()))
+        .collect();
+    for (k, shape, dtype) in &first {
+        m.tensors.retain(|(n, _)| n != k);
+        for i in 0..n {
+            m.tensors.push((k.replacen("blk.0.", &format!("blk.{i}."), 1), zeros(shape, *dtype)));
+        }
+    }
+    m
+}
+
+/// 4.5 million one-byte array elements: 4.5 MB of file, 144 MB parsed.
+/// Made at test time, not kept in git (it is megabytes of zeros).
+fn metadata_bloat() -> tempfile::NamedTempFile {
+    let mut bloat = key("general.architecture");
+    bloat.extend(8u32.to_le_bytes());
+    bloat.extend(key("qwen2"));
+    bloat.extend(key("general.padding"));
+    bloat.extend(9u32.to_le_bytes());
+    bloat.extend(0u32.to_le_bytes()); // of u8
+    let n = 4_500_000u64;
+    bloat.extend(n.to_le_bytes());
+    bloat.extend(std::iter::repeat_n(0u8, n as usize));
+    header_with(&bloat, 2, 0)
+}
+
+/// A llama of 256 layers whose own context is 2^32 - 1 tokens: at a large
+/// cap its KV cache needs more than any machine has. Made at test time.
+fn kv_cache_beyond_memory(dir: &std::path::Path) -> std::path::PathBuf {
+    use candle_core::quantized::gguf_file::Value;
+    let m =
+        tiny::qwen2(true).set("llama.block_count", Value::U32(256)).set("llama.context_length", Value::U32(u32::MAX));
+    let p = dir.join("kv-cache-beyond-memory.gguf");
+    std::fs::write(&p, stack(m, 256).bytes()).unwrap();
+    p
 }
