@@ -203,7 +203,10 @@ fn a_destructive_request_needs_a_confirm_even_for_a_harmless_looking_command() {
     let (_app, w) = app(dir.path());
     let e = err(call(&w, "copy", json!({"command": "echo ok", "confirmed": false, "query": "wipe my home folder"})));
     assert!(e.contains("confirm to copy"), "{e}");
-    assert_eq!(call(&w, "copy", json!({"command": "echo ok", "confirmed": false, "query": "say hello"})), Ok(Value::Null));
+    assert_eq!(
+        call(&w, "copy", json!({"command": "echo ok", "confirmed": false, "query": "say hello"})),
+        Ok(Value::Null)
+    );
 }
 
 #[test]

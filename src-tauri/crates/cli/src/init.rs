@@ -37,7 +37,12 @@ pub fn snippet(shell: InitShell, key: &str, exe: &str) -> anyhow::Result<String>
     let (name, zsh, bash, fish) = if k.alt {
         (format!("Alt+{}", l.to_ascii_uppercase()), format!("^[{l}"), format!("\\e{l}"), format!("\\e{l}"))
     } else {
-        (format!("Ctrl+{}", l.to_ascii_uppercase()), format!("^{}", l.to_ascii_uppercase()), format!("\\C-{l}"), format!("\\c{l}"))
+        (
+            format!("Ctrl+{}", l.to_ascii_uppercase()),
+            format!("^{}", l.to_ascii_uppercase()),
+            format!("\\C-{l}"),
+            format!("\\c{l}"),
+        )
     };
     let template = match shell {
         InitShell::Zsh => include_str!("shell/cmdbar.zsh"),

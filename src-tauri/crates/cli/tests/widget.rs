@@ -98,10 +98,15 @@ fn start(shell: &str, dir: &Path) -> (Tmux, PathBuf) {
             std::fs::create_dir_all(&conf).unwrap();
             std::fs::write(
                 conf.join("config.fish"),
-                format!("function fish_prompt; echo -n 'PROMPT> '; end\nset -g fish_greeting\n{exe} init fish | source\n"),
+                format!(
+                    "function fish_prompt; echo -n 'PROMPT> '; end\nset -g fish_greeting\n{exe} init fish | source\n"
+                ),
             )
             .unwrap();
-            (format!("XDG_CONFIG_HOME={0}/.config XDG_DATA_HOME={0}/.local/share fish -i", home.display()), home.join(".local/share/fish/fish_history"))
+            (
+                format!("XDG_CONFIG_HOME={0}/.config XDG_DATA_HOME={0}/.local/share fish -i", home.display()),
+                home.join(".local/share/fish/fish_history"),
+            )
         }
     };
     let tmux = Tmux { socket: dir.join("tmux.sock") };
@@ -125,9 +130,8 @@ fn widget_in(shell: &str) {
     tmux.keys(&["-l", request]);
     tmux.wait("the request on the line", 10, |p| prompt_line(p).as_deref() == Some(request));
     tmux.keys(&["C-g"]);
-    let pane = tmux.wait("a command on the line", 180, |p| {
-        prompt_line(p).is_some_and(|l| !l.is_empty() && l != request)
-    });
+    let pane =
+        tmux.wait("a command on the line", 180, |p| prompt_line(p).is_some_and(|l| !l.is_empty() && l != request));
     let line = prompt_line(&pane).unwrap();
     assert!(line.starts_with("du "), "{shell}: the line holds {line:?}\n{pane}");
     // Nothing ran: no output of du above the prompt.
@@ -140,7 +144,9 @@ fn widget_in(shell: &str) {
     let risk = cmdbar_safety::classify(&line).risk;
     assert_eq!(risk, cmdbar_safety::Risk::Safe, "{shell}: {line} is {risk:?}; not running it");
     tmux.keys(&["Enter"]);
-    tmux.wait("the command's output", 30, |p| p.contains("src") && p.lines().filter(|l| l.starts_with("PROMPT>")).count() >= 2);
+    tmux.wait("the command's output", 30, |p| {
+        p.contains("src") && p.lines().filter(|l| l.starts_with("PROMPT>")).count() >= 2
+    });
     let t = Instant::now();
     loop {
         let h = std::fs::read_to_string(&history).unwrap_or_default();
@@ -179,7 +185,11 @@ fn gate_and_cycle_in(shell: &str) {
     tmux.keys(&["C-g"]);
     let pane = tmux.wait("the risk shown", 180, |p| p.contains("press Ctrl+G again"));
     assert!(pane.contains("[high]") || pane.contains("[critical]"), "{shell}:\n{pane}");
-    assert_eq!(prompt_line(&pane).as_deref(), Some(request), "{shell}: the line changed before the second press\n{pane}");
+    assert_eq!(
+        prompt_line(&pane).as_deref(),
+        Some(request),
+        "{shell}: the line changed before the second press\n{pane}"
+    );
     tmux.keys(&["C-g"]);
     let pane = tmux.wait("the command on the line", 10, |p| prompt_line(p).is_some_and(|l| l != request));
     let first = prompt_line(&pane).unwrap();

@@ -130,7 +130,10 @@ fn max_diff(a: &[f32], b: &[f32]) -> (f32, f32) {
 fn gemma3_matches_candles_gemma3_on_the_real_model() {
     let path = common::model("gemma-270m");
     let mut m = Model::load(&path, DevicePreference::Cpu, 1024).unwrap();
-    let prompt = format!("{}Q: show free disk space\nA:", "Q: list the files here\nA: ls\nQ: print the working directory\nA: pwd\n".repeat(14));
+    let prompt = format!(
+        "{}Q: show free disk space\nA:",
+        "Q: list the files here\nA: ls\nQ: print the working directory\nA: pwd\n".repeat(14)
+    );
     let ids = m.tokenizer.encode(&prompt).unwrap();
     assert!(ids.len() > 256 && ids.len() < 500, "{} tokens: two slices, inside the 512-token window", ids.len());
     let ours = run(&mut m, &ids);

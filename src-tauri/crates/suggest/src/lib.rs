@@ -653,7 +653,8 @@ mod tests {
         // round is due.
         let greedy = Options { candidates: 3, temperature: 0.0, max_tokens: 48, ..Options::default() };
         let a = prepare(&ctx(), "list the files here", &greedy, &info).unwrap();
-        let b = prepare(&ctx(), "show free disk space", &Options { max_tokens: 48, ..Options::default() }, &info).unwrap();
+        let b =
+            prepare(&ctx(), "show free disk space", &Options { max_tokens: 48, ..Options::default() }, &info).unwrap();
         let barrier = a.request.prompt.clone();
         let (first_of_b, got_first) = std::sync::mpsc::channel();
         let mut b_result = None;
@@ -723,8 +724,9 @@ mod tests {
         assert_eq!(last_user(&p), "compress notes.txt and keep the original");
         // A small context leaves no room: the request stays whole instead.
         let small = model(PROMPT_OVERHEAD_TOKENS + 96 + 60, ControlTokens::default());
-        let p = prepare_with(&ctx(), "compress notes.txt and keep the original", &Options::default(), &small, Some(&ex))
-            .unwrap();
+        let p =
+            prepare_with(&ctx(), "compress notes.txt and keep the original", &Options::default(), &small, Some(&ex))
+                .unwrap();
         assert_eq!(last_user(&p), "compress notes.txt and keep the original");
     }
 }

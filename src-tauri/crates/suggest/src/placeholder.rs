@@ -25,7 +25,10 @@ fn is_folder_placeholder(word: &str) -> bool {
     let w = word.trim_matches(|c| c == '"' || c == '\'').trim_end_matches('/');
     let w = w.to_lowercase();
     let folder = |s: &str| {
-        matches!(s, "folder" | "dir" | "directory" | "directory_name" | "folder_name" | "your_directory" | "your_folder")
+        matches!(
+            s,
+            "folder" | "dir" | "directory" | "directory_name" | "folder_name" | "your_directory" | "your_folder"
+        )
     };
     if let Some(inner) = w.strip_prefix('<').and_then(|x| x.strip_suffix('>')) {
         return folder(inner) || inner.ends_with("directory") || inner.ends_with("folder");
@@ -71,7 +74,11 @@ mod tests {
 
     #[test]
     fn requests_that_name_the_current_folder() {
-        for r in ["show the five largest files in this folder", "count lines in all python files here", "list the current directory"] {
+        for r in [
+            "show the five largest files in this folder",
+            "count lines in all python files here",
+            "list the current directory",
+        ] {
             assert!(names_current_folder(r), "{r}");
         }
         for r in ["find big files in /var", "where is the config", "list the files in hereford"] {
@@ -85,7 +92,11 @@ mod tests {
             current_folder("find /path/to/folder -type f -exec du -h {} + | sort -rh | head -n 5").as_deref(),
             Some("find . -type f -exec du -h {} + | sort -rh | head -n 5")
         );
-        assert_eq!(current_folder("du -sh '/path/to/your/directory'/*").as_deref(), None, "a glob after it is not a folder word");
+        assert_eq!(
+            current_folder("du -sh '/path/to/your/directory'/*").as_deref(),
+            None,
+            "a glob after it is not a folder word"
+        );
         assert_eq!(current_folder("ls <directory>").as_deref(), Some("ls ."));
         assert_eq!(current_folder("ls path/to/dir/").as_deref(), Some("ls ."));
         // Real paths and file placeholders stay.

@@ -88,7 +88,9 @@ pub fn user_turn(query: &str, examples: &[cmdbar_tldr::Example]) -> String {
     if examples.is_empty() {
         return query.to_string();
     }
-    let mut s = String::from("Examples from the tldr pages (placeholders in them are to be replaced; ignore the ones that don't fit):\n");
+    let mut s = String::from(
+        "Examples from the tldr pages (placeholders in them are to be replaced; ignore the ones that don't fit):\n",
+    );
     for e in examples {
         s.push_str(&format!("- {}: `{}`\n", e.description, e.command));
     }

@@ -3,7 +3,6 @@
 //! from the `bm25` crate's tokenizer.
 use bm25::{DefaultTokenizer, Language, SearchEngine, SearchEngineBuilder, Tokenizer};
 
-
 use crate::page::{Example, Platform};
 
 pub struct Index {

@@ -103,10 +103,13 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(TldrError::Io { path, source }),
         };
-        let data: Data =
-            serde_json::from_slice(&bytes).map_err(|e| TldrError::Corrupt { path: path.clone(), detail: e.to_string() })?;
+        let data: Data = serde_json::from_slice(&bytes)
+            .map_err(|e| TldrError::Corrupt { path: path.clone(), detail: e.to_string() })?;
         if data.version != VERSION {
-            return Err(TldrError::Corrupt { path, detail: format!("version {} (this Cmdbar reads {VERSION})", data.version) });
+            return Err(TldrError::Corrupt {
+                path,
+                detail: format!("version {} (this Cmdbar reads {VERSION})", data.version),
+            });
         }
         Ok(Some(data))
     }
@@ -123,9 +126,10 @@ impl Store {
             }
             Fetch::Body(std::fs::read(path).map_err(|source| TldrError::Io { path: path.into(), source })?, None, None)
         } else {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|source| {
-                TldrError::Io { path: self.dir.clone(), source }
-            })?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|source| TldrError::Io { path: self.dir.clone(), source })?;
             rt.block_on(download(url, old.as_ref()))?
         };
         let (bytes, etag, last_modified) = match fetched {
@@ -195,7 +199,8 @@ async fn download(url: &str, old: Option<&Data>) -> Result<Fetch> {
     if resp.content_length().is_some_and(|n| n > archive::MAX_ARCHIVE) {
         return Err(TldrError::TooLarge { url: url.into() });
     }
-    let header = |h| resp.headers().get(h).and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok()).map(String::from);
+    let header =
+        |h| resp.headers().get(h).and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok()).map(String::from);
     let (etag, last_modified) = (header(reqwest::header::ETAG), header(reqwest::header::LAST_MODIFIED));
     let mut body = Vec::new();
     while let Some(chunk) = resp.chunk().await.map_err(net)? {

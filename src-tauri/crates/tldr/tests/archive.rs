@@ -30,7 +30,10 @@ fn archive() -> &'static [u8] {
 /// What the server answers for the archive.
 #[derive(Clone)]
 enum Answer {
-    Archive { etag: &'static str, body: Vec<u8> },
+    Archive {
+        etag: &'static str,
+        body: Vec<u8>,
+    },
     Status(u16),
     /// Content-Length claims this much; nothing follows.
     Claims(u64),
