@@ -1,4 +1,5 @@
-// The Ask popup: one input, a list of candidates, a status line and a
+// The Ask popup: one input (an ARIA combobox), a list of candidates (its
+// listbox), a status line, an action bar with the keys that work now, and a
 // quiet footer. The keyboard does everything. The window's height follows
 // its content.
 import { api, events, message, type Candidate, type HistoryEntry, type ModelStatus, type Suggestion } from "./ipc";
@@ -12,16 +13,41 @@ const isMac = () => typeof navigator !== "undefined" && /Mac/.test(navigator.pla
 export const MULTILINE_REFUSAL =
   "a command of several lines is not pasted, because a shell without bracketed paste would run each line; press Enter to copy it instead";
 
-const listening = new WeakMap<HTMLElement, AbortController>();
+/// The debug setting (Settings › About): the footer adds tokens per second.
+export const DEBUG_KEY = "cmdbar.debug";
+export const showTimings = () => {
+  try {
+    return localStorage.getItem(DEBUG_KEY) === "1";
+  } catch {
+    return false;
+  }
+};
 
-/// How long a confirm's warning shows before a press counts as the confirm.
-export const CONFIRM_DELAY_MS = 600;
+/// A key chord as the platform writes it: ⇧⌘↵ on a Mac, Ctrl+Shift+Enter elsewhere.
+export function keys(chord: { mod?: boolean; shift?: boolean; key: "Enter" | "Tab" | "Esc" | string }): string {
+  if (isMac()) {
+    const k = { Enter: "↵", Tab: "⇥", Esc: "esc" }[chord.key] ?? chord.key;
+    return `${chord.shift ? "⇧" : ""}${chord.mod ? "⌘" : ""}${k}`;
+  }
+  return [chord.mod && "Ctrl", chord.shift && "Shift", chord.key].filter(Boolean).join("+");
+}
+
+/// The stand-ins a model leaves for the user to fill in: `<file>`,
+/// `/path/to/dir`, `your_branch`. Ranges into `command`, in order.
+export function placeholders(command: string): { start: number; end: number }[] {
+  const re = /<[A-Za-z][\w .-]*>|(?:\/|\b)path\/to\/[^\s'"`;|&)]*|\byour[_-][A-Za-z][\w-]*/g;
+  return [...command.matchAll(re)].map((m) => ({ start: m.index!, end: m.index! + m[0].length }));
+}
+
+const listening = new WeakMap<HTMLElement, AbortController>();
 
 export class Popup {
   private input: HTMLInputElement;
   private list: HTMLOListElement;
   private status: HTMLElement;
   private footer: HTMLElement;
+  private actions: HTMLElement;
+  private announcer: HTMLElement;
   private area: HTMLElement;
   private welcome: Welcome;
   private missing = false;
@@ -34,26 +60,33 @@ export class Popup {
   private selected = 0;
   private requestId = 0;
   private asked = "";
+  private busy = false;
   private confirming: number | null = null;
   private confirmFor: "copy" | "paste" = "copy";
   private editing: number | null = null;
-  private confirmAt = 0;
 
   constructor(private root: HTMLElement) {
     root.innerHTML = `
       <div class="popup">
-        <input id="query" type="text" autocomplete="off" spellcheck="false"
+        <input id="query" type="text" autocomplete="off" spellcheck="false" role="combobox"
+               aria-autocomplete="none" aria-expanded="false" aria-controls="candidates"
                placeholder="Say what you want to do…" aria-label="What do you want to do?" />
         <div id="status" class="status" role="status" aria-live="polite"></div>
         <div id="results" class="results-area">
           <ol id="candidates" class="candidates" role="listbox" aria-label="Suggested commands"></ol>
         </div>
-        <div id="footer" class="footer"></div>
+        <div id="announce" class="sr-only" aria-live="polite" aria-atomic="true"></div>
+        <div class="bar">
+          <div id="actions" class="actions" aria-label="Keys"></div>
+          <div id="footer" class="footer"></div>
+        </div>
       </div>`;
     this.input = root.querySelector("#query")!;
     this.list = root.querySelector("#candidates")!;
     this.status = root.querySelector("#status")!;
     this.footer = root.querySelector("#footer")!;
+    this.actions = root.querySelector("#actions")!;
+    this.announcer = root.querySelector("#announce")!;
     this.area = root.querySelector("#results")!;
     this.welcome = new Welcome(() => void api.openSettings("models"));
     this.area.prepend(this.welcome.el);
@@ -83,7 +116,9 @@ export class Popup {
     );
     this.input.addEventListener("input", () => {
       if (this.mode === "history") void this.showHistory();
+      else this.hints();
     });
+    this.hints();
   }
 
   async start(): Promise<void> {
@@ -138,6 +173,7 @@ export class Popup {
     this.footer.textContent = "";
     try {
       await api.ask(query, id);
+      this.busy = true;
       this.setStatus("Thinking…", "busy");
     } catch (e) {
       this.setStatus(message(e), "error");
@@ -148,20 +184,29 @@ export class Popup {
     if (s.id !== this.requestId) return; // from a request that was replaced
     switch (s.type) {
       case "candidate":
-        this.candidates.push(s.candidate);
-        this.render();
+        this.append(s.candidate);
         break;
       case "done": {
+        this.busy = false;
         const t = s.timings;
-        const tps = t.total_ms > t.first_token_ms ? (t.generated_tokens * 1000) / (t.total_ms - t.first_token_ms) : 0;
-        this.footer.textContent = `${t.generated_tokens} tokens · ${tps.toFixed(1)} tok/s · ${(t.total_ms / 1000).toFixed(1)} s`;
+        const n = this.candidates.length;
+        const parts = [n === 1 ? "1 suggestion" : `${n} suggestions`];
+        if (s.hidden) parts.push(`${s.hidden} hidden by the safety level`);
+        parts.push(`${(t.total_ms / 1000).toFixed(1)} s`);
+        if (showTimings()) {
+          const tps = t.total_ms > t.first_token_ms ? (t.generated_tokens * 1000) / (t.total_ms - t.first_token_ms) : 0;
+          parts.push(`${t.generated_tokens} tokens`, `${tps.toFixed(1)} tok/s`);
+        }
+        this.footer.textContent = parts.join(" · ");
         this.setStatus(s.notices.join(" "), s.notices.length ? "notice" : "");
         break;
       }
       case "error":
+        this.busy = false;
         this.setStatus(s.message, "error");
         break;
       case "cancelled":
+        this.busy = false;
         // Stopped by Esc or a hide: the candidates so far stay.
         if (this.status.dataset.kind === "busy") this.setStatus(this.candidates.length ? "" : "Stopped.", "");
         break;
@@ -178,12 +223,17 @@ export class Popup {
     if (e.key === "Escape") {
       e.preventDefault();
       if (this.editing !== null || this.confirming !== null) {
+        const i = this.editing ?? this.confirming!;
         this.editing = this.confirming = null;
-        this.render();
+        this.refresh(i);
+        this.input.focus();
       } else if (this.mode === "history") {
         this.mode = "results";
         this.render();
       } else {
+        // Nobody is left to read the answer: stop it, then go.
+        if (this.busy) void api.cancel().catch(() => {});
+        this.busy = false;
         void api.hidePopup();
       }
     } else if (e.key === "ArrowDown" && items) {
@@ -197,6 +247,7 @@ export class Popup {
       e.preventDefault();
       const chosen = this.candidates.length && this.input.value.trim() === this.asked;
       if (this.mode === "history") this.pickHistory();
+      else if (chosen && mod && e.shiftKey) void this.confirmSelected();
       else if (chosen && mod) void this.pasteSelected();
       else if (chosen) void this.copySelected();
       else void this.send();
@@ -204,7 +255,7 @@ export class Popup {
       // With text selected in the input, ⌘C copies that text as usual.
       e.preventDefault();
       void this.copySelected();
-    } else if ((e.key === "Tab" || (mod && e.key.toLowerCase() === "e")) && this.candidates.length) {
+    } else if ((e.key === "Tab" || (mod && e.key.toLowerCase() === "e")) && this.candidates.length && this.mode === "results") {
       e.preventDefault();
       this.edit();
     } else if (mod && e.key.toLowerCase() === "r") {
@@ -218,46 +269,66 @@ export class Popup {
 
   private select(i: number): void {
     const n = this.mode === "history" ? this.history.length : this.candidates.length;
+    const before = this.selected;
     this.selected = (i + n) % n;
+    if (this.mode === "history") {
+      this.render();
+      return;
+    }
+    const confirming = this.confirming;
     this.confirming = null;
-    this.render();
+    for (const j of new Set([before, this.selected, confirming ?? before])) this.refresh(j);
+    this.activeDescendant();
+    this.hints();
   }
 
-  /// The selected command as it stands (edited or not), and whether it may
-  /// go now: one that needs a confirm first shows the confirm instead.
-  private chosen(purpose: "copy" | "paste"): { command: string; confirmed: boolean } | null {
+  /// The selected command as it stands (edited or not).
+  private current(): string | null {
     const c = this.candidates[this.selected];
     if (!c) return null;
     const editor = this.list.querySelector<HTMLInputElement>(".edit");
-    const command = this.editing === this.selected && editor ? editor.value : c.command;
-    const confirmed = this.confirming === this.selected;
-    if (c.action === "confirm" && !confirmed) {
-      this.confirming = this.selected;
-      this.confirmFor = purpose;
-      this.confirmAt = Date.now();
-      this.render();
-      return null;
-    }
-    // A double-tap is not a confirm: the second press must come after the
-    // warning could be read.
-    if (c.action === "confirm" && Date.now() - this.confirmAt < CONFIRM_DELAY_MS) return null;
-    return { command, confirmed };
+    return this.editing === this.selected && editor ? editor.value : c.command;
   }
 
-  async copySelected(): Promise<void> {
-    const chosen = this.chosen("copy");
-    if (!chosen) return;
-    const { command, confirmed } = chosen;
+  /// Whether the selected command may go now. One that needs a confirm
+  /// shows its warning instead; only the confirm chord (⇧⌘↵) or the
+  /// warning's button confirms it, never a second plain Enter.
+  private mayGo(purpose: "copy" | "paste", confirm: boolean): { confirmed: boolean } | null {
+    const c = this.candidates[this.selected];
+    if (!c) return null;
+    if (c.action !== "confirm") return { confirmed: false };
+    if (confirm && this.confirming === this.selected) return { confirmed: true };
+    if (this.confirming !== this.selected || this.confirmFor !== purpose) {
+      this.confirming = this.selected;
+      this.confirmFor = purpose;
+      this.refresh(this.selected);
+      this.hints();
+    }
+    return null;
+  }
+
+  async copySelected(confirm = false): Promise<void> {
+    const command = this.current();
+    const go = command === null ? null : this.mayGo("copy", confirm);
+    if (!go || command === null) return;
     try {
-      await api.copy(command, confirmed, this.asked || null);
-      this.confirming = this.editing = null;
-      this.render();
+      await api.copy(command, go.confirmed, this.asked || null);
+      this.finish();
       this.setStatus("Copied to the clipboard ✓", "copied");
       // Done: the popup goes, as the user goes to paste.
       void api.hidePopup();
     } catch (e) {
       this.setStatus(message(e), "error");
     }
+  }
+
+  /// ⇧⌘↵ (Ctrl+Shift+Enter): the confirm of a command that needs one, for
+  /// what the warning was shown for (copy or paste).
+  async confirmSelected(): Promise<void> {
+    const c = this.candidates[this.selected];
+    if (!c) return;
+    if (this.confirming === this.selected && this.confirmFor === "paste") return this.pasteSelected(true);
+    return this.copySelected(true);
   }
 
   /// The safer alternative goes to the clipboard through the same checks.
@@ -273,32 +344,54 @@ export class Popup {
   /// ⌘↵: copies the command and pastes it into the frontmost terminal (the
   /// app does both, on macOS only). A command of several lines is refused
   /// here, as the app would refuse it.
-  async pasteSelected(): Promise<void> {
-    const c = this.candidates[this.selected];
-    if (!c) return;
-    const editor = this.list.querySelector<HTMLInputElement>(".edit");
-    const command = this.editing === this.selected && editor ? editor.value : c.command;
+  async pasteSelected(confirm = false): Promise<void> {
+    const command = this.current();
+    if (command === null) return;
     if (/[\r\n]/.test(command)) {
       this.setStatus(MULTILINE_REFUSAL, "error");
       return;
     }
-    const chosen = this.chosen("paste");
-    if (!chosen) return;
+    const go = this.mayGo("paste", confirm);
+    if (!go) return;
     try {
-      await api.pasteToTerminal(chosen.command, chosen.confirmed, this.asked || null);
-      this.confirming = this.editing = null;
-      this.render();
+      await api.pasteToTerminal(command, go.confirmed, this.asked || null);
+      this.finish();
       this.setStatus("Pasted into the terminal ✓", "copied");
     } catch (e) {
       this.setStatus(message(e), "error");
     }
   }
 
+  private finish(): void {
+    const i = this.editing ?? this.confirming;
+    this.confirming = this.editing = null;
+    if (i !== null) this.refresh(i);
+    this.hints();
+  }
+
   private edit(): void {
+    const before = this.confirming;
     this.editing = this.selected;
-    this.render();
+    this.confirming = null;
+    if (before !== null && before !== this.selected) this.refresh(before);
+    this.refresh(this.selected);
     const editor = this.list.querySelector<HTMLInputElement>(".edit");
-    editor?.focus();
+    if (!editor) return;
+    editor.focus();
+    // The first stand-in to fill in is selected, ready to be typed over.
+    const p = placeholders(editor.value)[0];
+    if (p) editor.setSelectionRange(p.start, p.end);
+  }
+
+  /// Tab in the editor: the next stand-in after the selection (Shift+Tab:
+  /// the one before). False when there is none to go to.
+  private nextPlaceholder(editor: HTMLInputElement, back: boolean): boolean {
+    const ps = placeholders(editor.value);
+    const [from, to] = [editor.selectionStart ?? 0, editor.selectionEnd ?? 0];
+    const p = back ? ps.filter((x) => x.end <= from && x.start < from).at(-1) : ps.find((x) => x.start >= to && x.end > to);
+    if (!p) return false;
+    editor.setSelectionRange(p.start, p.end);
+    return true;
   }
 
   private async recallLast(): Promise<void> {
@@ -331,6 +424,12 @@ export class Popup {
     this.status.dataset.kind = kind;
   }
 
+  /// Says a new suggestion and its risk to a screen reader (politely).
+  private announce(c: Candidate, i: number): void {
+    const risk = c.risk === "safe" ? "safe" : `${c.risk} risk: it ${c.risk_reason}`;
+    this.announcer.textContent = `Suggestion ${i + 1}: ${c.command}. ${risk}.`;
+  }
+
   /// Asks the app for the height the content needs, once a frame at most and
   /// only when it changed. The results area may be clipped by the window,
   /// so its full scroll height is counted.
@@ -348,109 +447,206 @@ export class Popup {
     });
   }
 
-  render(): void {
-    // An edit in progress survives a re-render (a streamed candidate).
-    const editor = this.list.querySelector<HTMLInputElement>(".edit");
-    const draft = editor ? { value: editor.value, at: editor.selectionStart, focused: document.activeElement === editor } : null;
-    this.renderList();
-    const again = this.list.querySelector<HTMLInputElement>(".edit");
+  /// The keys that do something now, in the platform's symbols.
+  private hints(): void {
+    const hint = (chord: string, label: string) => {
+      const s = el("span", "hint");
+      s.append(el("kbd", "", chord), document.createTextNode(` ${label}`));
+      return s;
+    };
+    const out: HTMLElement[] = [];
+    const chosen = this.mode === "results" && this.candidates.length > 0 && this.input.value.trim() === this.asked;
+    if (this.mode === "history") {
+      if (this.history.length) out.push(hint(keys({ key: "Enter" }), "Ask again"));
+      out.push(hint(keys({ key: "Esc" }), "Back"));
+    } else if (chosen) {
+      const c = this.candidates[this.selected];
+      if (c?.action === "confirm") out.push(hint(keys({ mod: true, shift: true, key: "Enter" }), "Copy anyway"));
+      else out.push(hint(keys({ key: "Enter" }), "Copy"));
+      if (isMac()) out.push(hint(keys({ mod: true, key: "Enter" }), "Paste into Terminal"));
+      out.push(hint(keys({ key: "Tab" }), "Edit"), hint(keys({ mod: true, key: "R" }), "History"));
+    } else {
+      out.push(hint(keys({ key: "Enter" }), "Ask"), hint(keys({ mod: true, key: "R" }), "History"));
+      out.push(hint(keys({ mod: true, key: "," }), "Settings"));
+    }
+    this.actions.replaceChildren(...out);
+  }
+
+  private activeDescendant(): void {
+    const n = this.mode === "history" ? this.history.length : this.candidates.length;
+    this.input.setAttribute("aria-expanded", String(n > 0 && !this.list.hidden));
+    if (n) this.input.setAttribute("aria-activedescendant", `${this.mode === "history" ? "hist" : "cand"}-${this.selected}`);
+    else this.input.removeAttribute("aria-activedescendant");
+  }
+
+  /// A streamed candidate is appended: the rows already there, an edit in
+  /// progress among them, are left alone.
+  private append(c: Candidate): void {
+    if (this.mode !== "results") this.mode = "results";
+    const i = this.candidates.push(c) - 1;
+    this.list.append(this.item(i));
+    this.activeDescendant();
+    this.hints();
+    this.announce(c, i);
+  }
+
+  /// Redraws one row, keeping an edit in progress in it.
+  private refresh(i: number): void {
+    const old = this.list.children[i];
+    if (!old || this.mode !== "results") return;
+    const editor = old.querySelector<HTMLInputElement>(".edit");
+    const draft = editor
+      ? { value: editor.value, from: editor.selectionStart, to: editor.selectionEnd, focused: document.activeElement === editor }
+      : null;
+    const row = this.item(i);
+    old.replaceWith(row);
+    const again = row.querySelector<HTMLInputElement>(".edit");
     if (draft && again) {
       again.value = draft.value;
       if (draft.focused) {
         again.focus();
-        if (draft.at !== null) again.setSelectionRange(draft.at, draft.at);
+        if (draft.from !== null) again.setSelectionRange(draft.from, draft.to ?? draft.from);
       }
     }
   }
 
-  private renderList(): void {
+  render(): void {
     this.list.replaceChildren();
     if (this.mode === "history") {
       this.history.forEach((h, i) => {
         const li = el("li", "history-item" + (i === this.selected ? " selected" : ""));
+        li.id = `hist-${i}`;
+        li.setAttribute("role", "option");
+        li.setAttribute("aria-selected", String(i === this.selected));
         li.append(el("span", "query", h.query));
         if (h.command) li.append(el("code", "command", h.command));
         this.list.append(li);
       });
-      return;
+    } else {
+      this.candidates.forEach((_, i) => this.list.append(this.item(i)));
     }
-    this.candidates.forEach((c, i) => {
-      const li = el("li", "candidate" + (i === this.selected ? " selected" : ""));
-      li.setAttribute("role", "option");
-      li.setAttribute("aria-selected", String(i === this.selected));
-      li.dataset.risk = c.risk;
-      const head = el("div", "head");
-      if (this.editing === i) {
-        const editor = document.createElement("input");
-        editor.className = "edit";
-        editor.value = c.command;
-        editor.spellcheck = false;
-        editor.addEventListener("keydown", (e) => {
-          if (e.key === "Enter") {
-            e.preventDefault();
-            if (isMac() ? e.metaKey : e.ctrlKey) void this.pasteSelected();
-            else void this.copySelected();
-          } else if (e.key === "Escape") {
-            e.preventDefault();
-            this.editing = null;
-            this.render();
-            this.input.focus();
-          }
-        });
-        head.append(editor);
-      } else {
-        head.append(el("code", "command", c.command));
-      }
-      const badge = el("span", `badge risk-${c.risk}`, c.risk);
-      badge.title = c.risk_reason;
-      head.append(badge);
-      li.append(head);
-      if (c.explanation) li.append(el("div", "explanation", c.explanation));
-      // What makes it high or critical is said, not only on hover, with the
-      // safer first step beside it (never instead of it).
-      if (c.risk === "high" || c.risk === "critical") {
-        li.append(el("div", `risk-reason risk-${c.risk}`, `⚠ This command ${c.risk_reason}.`));
-        if (c.safer) {
-          const row = el("div", "safer");
-          row.append(el("span", "safer-label", "Safer first: "), el("code", "safer-command", c.safer));
-          const copy = el("button", "copy-safer", "Copy");
-          copy.type = "button";
-          copy.title = "Copy the safer command instead";
-          copy.addEventListener("click", (e) => {
-            e.stopPropagation(); // not the row's click, which copies the command
-            void this.copySafer(c.safer!);
-          });
-          row.append(copy);
-          li.append(row);
-        }
-      }
-      if (c.portability) li.append(el("div", "portability", `May not run here: ${c.portability}`));
-      if (this.confirming === i) {
-        const again = this.confirmFor === "paste" ? `${isMac() ? "⌘↵" : "Ctrl+Enter"} again to paste` : "Enter again to copy";
-        li.append(el("div", "confirm", `⚠ This command ${c.risk_reason}. Press ${again} it anyway, or Esc to cancel.`));
-      }
-      if (i === this.selected && isMac()) {
-        const paste = el("button", "paste", "Paste into Terminal");
-        paste.type = "button";
-        paste.title = "Paste into Terminal (⌘↵)";
-        paste.addEventListener("click", (e) => {
-          e.stopPropagation(); // not the row's click, which copies
-          void this.pasteSelected();
-        });
-        head.append(paste);
-      }
-      li.addEventListener("click", () => {
-        this.selected = i;
-        void this.copySelected();
-      });
-      this.list.append(li);
-    });
+    this.activeDescendant();
+    this.hints();
   }
+
+  private item(i: number): HTMLLIElement {
+    const c = this.candidates[i];
+    const li = el("li", "candidate" + (i === this.selected ? " selected" : ""));
+    li.id = `cand-${i}`;
+    li.setAttribute("role", "option");
+    li.setAttribute("aria-selected", String(i === this.selected));
+    li.dataset.risk = c.risk;
+    const head = el("div", "head");
+    if (this.editing === i) {
+      const editor = document.createElement("input");
+      editor.className = "edit";
+      editor.value = c.command;
+      editor.spellcheck = false;
+      editor.setAttribute("aria-label", "Edit the command");
+      editor.addEventListener("keydown", (e) => {
+        if (e.isComposing || e.keyCode === 229) return;
+        const mod = isMac() ? e.metaKey : e.ctrlKey;
+        if (e.key === "Enter") {
+          e.preventDefault();
+          if (mod && e.shiftKey) void this.confirmSelected();
+          else if (mod) void this.pasteSelected();
+          else void this.copySelected();
+        } else if (e.key === "Escape") {
+          e.preventDefault();
+          this.editing = null;
+          this.refresh(i);
+          this.input.focus();
+        } else if (e.key === "Tab" && this.nextPlaceholder(editor, e.shiftKey)) {
+          e.preventDefault();
+        }
+      });
+      head.append(editor);
+    } else {
+      head.append(commandCode(c.command));
+    }
+    const badge = el("span", `badge risk-${c.risk}`, c.risk);
+    badge.title = c.risk_reason;
+    head.append(badge);
+    li.append(head);
+    if (c.explanation) li.append(el("div", "explanation", c.explanation));
+    // What makes it high or critical is said, not only on hover, with the
+    // safer first step beside it (never instead of it).
+    if (c.risk === "high" || c.risk === "critical") {
+      li.append(el("div", `risk-reason risk-${c.risk}`, `⚠ This command ${c.risk_reason}.`));
+      if (c.safer) {
+        const row = el("div", "safer");
+        row.append(el("span", "safer-label", "Safer first: "), el("code", "safer-command", c.safer));
+        const copy = el("button", "copy-safer", "Copy");
+        copy.type = "button";
+        copy.tabIndex = -1; // the keys reach it through the list; a click does
+        copy.title = "Copy the safer command instead";
+        copy.setAttribute("aria-label", `Copy the safer command ${c.safer}`);
+        copy.addEventListener("click", (e) => {
+          e.stopPropagation(); // not the row's click, which copies the command
+          void this.copySafer(c.safer!);
+        });
+        row.append(copy);
+        li.append(row);
+      }
+    }
+    if (c.portability) li.append(el("div", "portability", `May not run here: ${c.portability}`));
+    if (this.confirming === i) {
+      const paste = this.confirmFor === "paste";
+      const chord = keys({ mod: true, shift: true, key: "Enter" });
+      const box = el("div", "confirm");
+      box.setAttribute("role", "alert");
+      box.append(
+        el("span", "", `⚠ This command ${c.risk_reason}. To ${paste ? "paste" : "copy"} it anyway press ${chord}, or Esc to cancel. `),
+      );
+      const go = el("button", "confirm-go", paste ? "Paste anyway" : "Copy anyway");
+      go.type = "button";
+      go.id = "confirm-go";
+      go.addEventListener("click", (e) => {
+        e.stopPropagation();
+        this.selected = i;
+        void (paste ? this.pasteSelected(true) : this.copySelected(true));
+      });
+      box.append(go);
+      li.append(box);
+    }
+    if (i === this.selected && isMac()) {
+      const paste = el("button", "paste", "Paste into Terminal");
+      paste.type = "button";
+      paste.tabIndex = -1;
+      paste.title = "Paste into Terminal (⌘↵)";
+      paste.addEventListener("click", (e) => {
+        e.stopPropagation(); // not the row's click, which copies
+        void this.pasteSelected();
+      });
+      head.append(paste);
+    }
+    li.addEventListener("click", () => {
+      if (this.editing === i) return; // a click into the editor
+      if (this.selected !== i) this.select(i);
+      void this.copySelected();
+    });
+    return li;
+  }
+}
+
+/// The command as code, its stand-ins marked.
+function commandCode(command: string): HTMLElement {
+  const code = el("code", "command");
+  let at = 0;
+  for (const p of placeholders(command)) {
+    if (p.start > at) code.append(document.createTextNode(command.slice(at, p.start)));
+    const mark = el("mark", "placeholder", command.slice(p.start, p.end));
+    mark.title = "To fill in: Tab edits the command with this selected";
+    code.append(mark);
+    at = p.end;
+  }
+  if (at < command.length || !command) code.append(document.createTextNode(command.slice(at)));
+  return code;
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls: string, text?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
-  e.className = cls;
+  if (cls) e.className = cls;
   if (text !== undefined) e.textContent = text;
   return e;
 }

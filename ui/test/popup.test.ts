@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks } from "@tauri-apps/api/mocks";
 import { mockBackend, tick, type Call, type Replies } from "./ipc-mock";
 import { emit } from "@tauri-apps/api/event";
-import { CONFIRM_DELAY_MS, Popup } from "../src/popup";
+import { DEBUG_KEY, Popup, placeholders } from "../src/popup";
 import type { Candidate } from "../src/ipc";
 
 let calls: Call[];
@@ -92,7 +92,126 @@ describe("popup", () => {
     const badges = [...document.querySelectorAll<HTMLElement>(".badge")];
     expect(badges.map((b) => b.textContent)).toEqual(["safe", "critical"]);
     expect(badges[1].title).toBe("deletes everything under /");
-    expect(document.querySelector("#footer")!.textContent).toContain("20 tokens");
+    // The footer speaks to the user; tokens per second are for debugging.
+    expect(document.querySelector("#footer")!.textContent).toBe("2 suggestions · 1.2 s");
+  });
+
+  it("tokens per second show in the footer only with the debug setting", async () => {
+    localStorage.setItem(DEBUG_KEY, "1");
+    try {
+      await popup();
+      const id = await ask("free disk space");
+      await emit("suggestion", { type: "candidate", id, candidate: cand("df -h") });
+      await emit("suggestion", {
+        type: "done", id, hidden: 1, notices: [],
+        timings: { prompt_tokens: 10, cached_tokens: 0, generated_tokens: 20, prefill_ms: 100, first_token_ms: 200, total_ms: 1200 },
+      });
+      await tick();
+      expect(document.querySelector("#footer")!.textContent).toBe(
+        "1 suggestion · 1 hidden by the safety level · 1.2 s · 20 tokens · 20.0 tok/s",
+      );
+    } finally {
+      localStorage.removeItem(DEBUG_KEY);
+    }
+  });
+
+  it("streamed candidates are appended: the rows already there stay the same elements", async () => {
+    await popup();
+    const id = await ask("list files");
+    await emit("suggestion", { type: "candidate", id, candidate: cand("ls") });
+    await tick();
+    const first = items()[0];
+    await emit("suggestion", { type: "candidate", id, candidate: cand("ls -la") });
+    await emit("suggestion", { type: "candidate", id, candidate: cand("ls -1") });
+    await tick();
+    expect(items()).toHaveLength(3);
+    expect(items()[0]).toBe(first);
+  });
+
+  it("is a complete ARIA combobox: the input points at the selected option", async () => {
+    await popup();
+    const q = input();
+    expect(q.getAttribute("role")).toBe("combobox");
+    expect(q.getAttribute("aria-controls")).toBe("candidates");
+    expect(q.getAttribute("aria-expanded")).toBe("false");
+    expect(q.hasAttribute("aria-activedescendant")).toBe(false);
+    const id = await ask("list files");
+    for (const c of ["ls", "ls -la"]) await emit("suggestion", { type: "candidate", id, candidate: cand(c) });
+    await tick();
+    expect(q.getAttribute("aria-expanded")).toBe("true");
+    const active = () => document.getElementById(q.getAttribute("aria-activedescendant") ?? "");
+    expect(active()).toBe(items()[0]);
+    expect(active()!.getAttribute("role")).toBe("option");
+    key("ArrowDown");
+    expect(active()).toBe(items()[1]);
+    expect(active()!.getAttribute("aria-selected")).toBe("true");
+    expect(items()[0].getAttribute("aria-selected")).toBe("false");
+  });
+
+  it("a polite live region says each suggestion and its risk", async () => {
+    await popup();
+    const region = document.querySelector("#announce")!;
+    expect(region.getAttribute("aria-live")).toBe("polite");
+    const id = await ask("wipe");
+    await emit("suggestion", { type: "candidate", id, candidate: cand("ls") });
+    await tick();
+    expect(region.textContent).toBe("Suggestion 1: ls. safe.");
+    await emit("suggestion", { type: "candidate", id, candidate: cand("rm -rf /", "critical", "confirm") });
+    await tick();
+    expect(region.textContent).toBe("Suggestion 2: rm -rf /. critical risk: it deletes everything under /.");
+  });
+
+  it("Esc while a request runs cancels it, then hides", async () => {
+    await popup();
+    const id = await ask("list files");
+    await emit("suggestion", { type: "candidate", id, candidate: cand("ls") });
+    await tick();
+    key("Escape");
+    await tick();
+    const order = calls.map((c) => c.cmd).filter((c) => c === "cancel" || c === "hide_popup");
+    expect(order).toEqual(["cancel", "hide_popup"]);
+  });
+
+  it("the action bar shows the keys that work now, in the platform's words", async () => {
+    const hints = () => [...document.querySelectorAll("#actions .hint")].map((h) => h.textContent);
+    await popup();
+    expect(hints()).toEqual(["Enter Ask", "Ctrl+R History", "Ctrl+, Settings"]);
+    let id = await ask("list");
+    await emit("suggestion", { type: "candidate", id, candidate: cand("ls") });
+    await emit("suggestion", { type: "candidate", id, candidate: cand("rm -rf /", "critical", "confirm") });
+    await tick();
+    // No paste off a Mac: the app can't.
+    expect(hints()).toEqual(["Enter Copy", "Tab Edit", "Ctrl+R History"]);
+    key("ArrowDown");
+    expect(hints()[0]).toBe("Ctrl+Shift+Enter Copy anyway");
+    mac();
+    await popup();
+    id = await ask("list");
+    await emit("suggestion", { type: "candidate", id, candidate: cand("ls") });
+    await tick();
+    expect(hints()).toEqual(["↵ Copy", "⌘↵ Paste into Terminal", "⇥ Edit", "⌘R History"]);
+    expect([...document.querySelectorAll("#actions kbd")].map((k) => k.textContent)).toEqual(["↵", "⌘↵", "⇥", "⌘R"]);
+  });
+
+  it("marks the stand-ins in a command, and Tab in the editor goes from one to the next", async () => {
+    expect(placeholders("cp <file> /path/to/backup && git push origin your_branch").map((p) => p.start)).toEqual([3, 10, 45]);
+    expect(placeholders("ls -la ~/src")).toEqual([]);
+    await popup();
+    const id = await ask("copy");
+    await emit("suggestion", { type: "candidate", id, candidate: cand("cp <file> /path/to/backup") });
+    await tick();
+    expect([...items()[0].querySelectorAll("mark.placeholder")].map((m) => m.textContent)).toEqual(["<file>", "/path/to/backup"]);
+    expect(items()[0].querySelector("code")!.textContent).toBe("cp <file> /path/to/backup");
+    key("Tab");
+    const editor = document.querySelector<HTMLInputElement>(".edit")!;
+    const chosen = () => editor.value.slice(editor.selectionStart!, editor.selectionEnd!);
+    expect(chosen()).toBe("<file>");
+    const tab = (shiftKey = false) =>
+      editor.dispatchEvent(new KeyboardEvent("keydown", { key: "Tab", shiftKey, bubbles: true, cancelable: true }));
+    expect(tab()).toBe(false); // taken: the focus stays
+    expect(chosen()).toBe("/path/to/backup");
+    expect(tab(true)).toBe(false);
+    expect(chosen()).toBe("<file>");
   });
 
   it("ignores events from a request that was replaced", async () => {
@@ -117,7 +236,7 @@ describe("popup", () => {
     expect(status()).toContain("Copied");
   });
 
-  it("a command that needs a confirm is copied only on the second Enter", async () => {
+  it("a command that needs a confirm is copied only with the distinct confirm, never a second Enter", async () => {
     await popup();
     const id = await ask("wipe");
     await emit("suggestion", { type: "candidate", id, candidate: cand("rm -rf /", "critical", "confirm") });
@@ -125,17 +244,35 @@ describe("popup", () => {
     key("Enter");
     await tick();
     expect(calls.some((c) => c.cmd === "copy")).toBe(false);
-    expect(document.querySelector(".confirm")!.textContent).toContain("deletes everything under /");
-    // A double-tap is not a confirm.
+    const warning = document.querySelector(".confirm")!;
+    expect(warning.textContent).toContain("deletes everything under /");
+    expect(warning.textContent).toContain("Ctrl+Shift+Enter");
+    // Said at once to a screen reader.
+    expect(warning.getAttribute("role")).toBe("alert");
+    // A second Enter, however late, is not a confirm.
+    key("Enter");
+    later(5000);
     key("Enter");
     await tick();
     expect(calls.some((c) => c.cmd === "copy")).toBe(false);
-    later(CONFIRM_DELAY_MS);
-    key("Enter");
+    key("Enter", { ctrlKey: true, shiftKey: true });
     await tick();
-    expect(calls.find((c) => c.cmd === "copy")!.args.confirmed).toBe(true);
+    expect(calls.find((c) => c.cmd === "copy")!.args).toEqual({ command: "rm -rf /", confirmed: true, query: "wipe" });
     // Copied: the popup goes.
     expect(calls.some((c) => c.cmd === "hide_popup")).toBe(true);
+  });
+
+  it("the confirm chord alone first shows the warning; its button confirms too", async () => {
+    await popup();
+    const id = await ask("wipe");
+    await emit("suggestion", { type: "candidate", id, candidate: cand("rm -rf /", "critical", "confirm") });
+    await tick();
+    key("Enter", { ctrlKey: true, shiftKey: true });
+    await tick();
+    expect(calls.some((c) => c.cmd === "copy")).toBe(false);
+    document.querySelector<HTMLButtonElement>("#confirm-go")!.click();
+    await tick();
+    expect(calls.find((c) => c.cmd === "copy")!.args.confirmed).toBe(true);
   });
 
   it("keys work after a click moved the focus, and an IME's Enter sends nothing", async () => {
@@ -391,9 +528,12 @@ describe("paste into Terminal", () => {
     key("Enter", { metaKey: true });
     await tick();
     expect(pastes()).toHaveLength(0);
-    expect(document.querySelector(".confirm")!.textContent).toContain("⌘↵ again to paste");
-    later(CONFIRM_DELAY_MS);
+    expect(document.querySelector(".confirm")!.textContent).toContain("To paste it anyway press ⇧⌘↵");
+    later(5000);
     key("Enter", { metaKey: true });
+    await tick();
+    expect(pastes()).toHaveLength(0);
+    key("Enter", { metaKey: true, shiftKey: true });
     await tick();
     expect(pastes().map((c) => c.args)).toEqual([{ command: "rm -rf /", confirmed: true, query: "q" }]);
   });
