@@ -300,6 +300,16 @@ fn normalise(cmd: &str) -> String {
 pub fn suggest(
     engine: &Engine,
     prepared: Prepared,
+    on_candidate: impl FnMut(&Candidate),
+) -> Result<Suggestions, SuggestError> {
+    suggest_with(engine, prepared, &Stop::default(), on_candidate)
+}
+
+/// As `suggest`, ending early with `Cancelled` once `stop` is stopped.
+pub fn suggest_with(
+    engine: &Engine,
+    prepared: Prepared,
+    stop: &Stop,
     mut on_candidate: impl FnMut(&Candidate),
 ) -> Result<Suggestions, SuggestError> {
     let Prepared { mut request, first, notices, judge, want, opts } = prepared;
@@ -307,7 +317,6 @@ pub fn suggest(
     let mut seen: Vec<String> = vec![];
     let mut prose: Option<String> = None;
     let mut drawn = want;
-    let mut ticket = None;
     let mut absorb = |text: &str, score: f32, out: &mut Suggestions, seen: &mut Vec<String>| {
         if parse::is_prose(text) {
             prose.get_or_insert_with(|| text.to_string());
@@ -334,18 +343,18 @@ pub fn suggest(
     };
     // The greedy answer without examples, when the samples get them.
     if let Some(first) = first {
-        let Some(events) = start(engine, first, &mut ticket) else {
+        let Some(events) = start(engine, first, stop) else {
             return Err(SuggestError::Cancelled);
         };
         let timings = drain(events, |text, score| absorb(text, score, &mut out, &mut seen))?;
         merge(&mut out.timings, &timings, 0);
     }
-    let rounds_before = usize::from(ticket.is_some());
+    let rounds_before = usize::from(stop.started());
     for round in 0..2 {
         // The second round starts only while this is still the newest
         // request: started after a newer one, it would cancel that one (and
         // leave its popup on "Thinking…").
-        let Some(events) = start(engine, request.clone(), &mut ticket) else {
+        let Some(events) = start(engine, request.clone(), stop) else {
             return Err(SuggestError::Cancelled);
         };
         let timings = drain(events, |text, score| absorb(text, score, &mut out, &mut seen))?;
@@ -378,23 +387,15 @@ pub fn suggest(
 
 /// Feeds each finished completion to `done` and returns the timings.
 pub(crate) fn run(engine: &Engine, request: Request, done: impl FnMut(&str, f32)) -> Result<Timings, SuggestError> {
-    let events = start(engine, request, &mut None).ok_or(SuggestError::Cancelled)?;
+    let events = start(engine, request, &Stop::default()).ok_or(SuggestError::Cancelled)?;
     drain(events, done)
 }
 
-/// Starts `request` on `engine`. Without a ticket it is a new request: it
-/// becomes the engine's newest and gets a ticket. With one it is a later
-/// round of that request, started only if no newer request has begun since
-/// (else None). The check and the start happen under one lock, so a newer
-/// request starts either before (and this round is not started) or after
-/// (and cancels it, as it should).
-fn start(
-    engine: &Engine,
-    request: Request,
-    ticket: &mut Option<u64>,
-) -> Option<std::sync::mpsc::Receiver<cmdbar_engine::Event>> {
-    // (engine, newest request's ticket): engines are few and long-lived.
-    static NEWEST: std::sync::Mutex<Vec<(usize, u64)>> = std::sync::Mutex::new(Vec::new());
+/// Each engine's newest request: (engine, ticket). Engines are few and
+/// long-lived. Tickets are taken and checked under this one lock.
+static NEWEST: std::sync::Mutex<Vec<(usize, u64)>> = std::sync::Mutex::new(Vec::new());
+
+fn newest(engine: &Engine) -> (std::sync::MutexGuard<'static, Vec<(usize, u64)>>, usize) {
     let key = engine as *const Engine as usize;
     let mut all = NEWEST.lock().unwrap_or_else(|e| e.into_inner());
     let i = match all.iter().position(|(k, _)| *k == key) {
@@ -404,13 +405,59 @@ fn start(
             all.len() - 1
         }
     };
-    match *ticket {
-        Some(t) if all[i].1 != t => return None,
-        Some(_) => {}
-        None => {
-            all[i].1 += 1;
-            *ticket = Some(all[i].1);
+    (all, i)
+}
+
+/// Ends one request, all its rounds, without touching a newer request on
+/// the same engine (another client's, or the popup's).
+#[derive(Debug, Default)]
+pub struct Stop {
+    /// The request's ticket once started; 0 before. Written under NEWEST.
+    ticket: std::sync::atomic::AtomicU64,
+    stopped: std::sync::atomic::AtomicBool,
+}
+
+impl Stop {
+    /// Stops the request: its running round is cancelled if it is still the
+    /// engine's newest request, and no later round starts.
+    pub fn stop(&self, engine: &Engine) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let (all, i) = newest(engine);
+        self.stopped.store(true, SeqCst);
+        let t = self.ticket.load(SeqCst);
+        if t != 0 && all[i].1 == t {
+            engine.cancel();
         }
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn started(&self) -> bool {
+        self.ticket.load(std::sync::atomic::Ordering::SeqCst) != 0
+    }
+}
+
+/// Starts `request` on `engine`. A request's first round becomes the
+/// engine's newest and takes a ticket. A later round starts only if no
+/// newer request has begun since and the request is not stopped (else
+/// None). The check and the start happen under one lock, so a newer request
+/// starts either before (and this round is not started) or after (and
+/// cancels it, as it should).
+fn start(engine: &Engine, request: Request, stop: &Stop) -> Option<std::sync::mpsc::Receiver<cmdbar_engine::Event>> {
+    use std::sync::atomic::Ordering::SeqCst;
+    let (mut all, i) = newest(engine);
+    if stop.stopped.load(SeqCst) {
+        return None;
+    }
+    match stop.ticket.load(SeqCst) {
+        0 => {
+            all[i].1 += 1;
+            stop.ticket.store(all[i].1, SeqCst);
+        }
+        t if all[i].1 != t => return None,
+        _ => {}
     }
     Some(engine.generate(request))
 }
