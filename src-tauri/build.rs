@@ -15,6 +15,7 @@ const COMMANDS: &[&str] = &[
     "clear_history",
     "hide_popup",
     "open_settings",
+    "reveal_logs",
     "models_list",
     "models_catalog",
     "models_reveal",

@@ -2,11 +2,12 @@
 //! message the UI can show as it is. Nothing here blocks on the model.
 use cmdbar_safety::Action;
 use cmdbar_settings::{Entry, Settings};
-use cmdbar_suggest::{Candidate, Options, SuggestError};
+use cmdbar_suggest::{Options, SuggestError};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 
+use crate::error::{IpcError, IpcResult};
 use crate::state::{context, lock, AppState, ModelStatus};
 
 pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
@@ -27,6 +28,7 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         tldr_update,
         hide_popup,
         open_settings,
+        reveal_logs,
         crate::models::models_list,
         crate::models::models_catalog,
         crate::models::models_reveal,
@@ -43,13 +45,27 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
 
 /// One message on the `suggestion` event, tagged with the request's id so
 /// the UI can drop what a newer request made stale.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Suggestion {
-    Candidate { id: u32, candidate: Candidate },
-    Done { id: u32, hidden: usize, notices: Vec<String>, timings: cmdbar_engine::Timings },
-    Error { id: u32, message: String },
-    Cancelled { id: u32 },
+    Candidate {
+        id: u32,
+        candidate: crate::views::CandidateView,
+    },
+    /// `hidden`: how many the safety level hid.
+    Done {
+        id: u32,
+        hidden: usize,
+        notices: Vec<String>,
+        timings: crate::views::TimingsView,
+    },
+    Error {
+        id: u32,
+        message: String,
+    },
+    Cancelled {
+        id: u32,
+    },
 }
 
 /// Bounds on IPC strings, checked here whatever the UI sends: a page can't
@@ -60,9 +76,18 @@ pub mod limits {
     pub const PATH: usize = 4096;
     pub const NAME: usize = 256;
 
-    pub fn check(what: &str, value: &str, max: usize) -> Result<(), String> {
+    /// `field`: the argument's name, for the UI to place the error.
+    pub fn check(what: &str, value: &str, max: usize) -> Result<(), crate::error::IpcError> {
         if value.len() > max {
-            return Err(format!("the {what} is too long ({} bytes; at most {max})", value.len()));
+            let field = match what {
+                "request" | "search" => "query",
+                "file name" => "file",
+                w => w,
+            };
+            return Err(crate::error::IpcError::invalid(
+                field,
+                format!("the {what} is too long ({} bytes; at most {max})", value.len()),
+            ));
         }
         Ok(())
     }
@@ -71,18 +96,18 @@ pub mod limits {
 /// Starts a request and returns at once; candidates follow as events. A
 /// request already running is cancelled by the engine.
 #[tauri::command]
-pub fn ask<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, query: String, id: u32) -> Result<(), String> {
+pub fn ask<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, query: String, id: u32) -> IpcResult<()> {
     limits::check("request", &query, limits::QUERY)?;
-    cmdbar_suggest::check_query(&query).map_err(|e| e.to_string())?;
+    cmdbar_suggest::check_query(&query)?;
     let Some(info) = lock(&state.model).clone() else {
-        return Err(match &*lock(&state.status) {
+        return Err(IpcError::not_ready(match &*lock(&state.status) {
             ModelStatus::Loading { name, .. } => format!("{name} is still loading; try again in a moment"),
             ModelStatus::Error { name, message } => format!("{name} could not be loaded: {message}"),
             ModelStatus::Missing { model, .. } => {
                 format!("Cmdbar needs a model to answer: download {} first", model.name)
             }
             ModelStatus::Ready { .. } => "no model is loaded".into(),
-        });
+        }));
     };
     let settings = lock(&state.settings).clone();
     let opts = Options {
@@ -92,8 +117,7 @@ pub fn ask<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, query: Str
         ..Default::default()
     };
     let examples = lock(&state.examples).clone();
-    let prepared = cmdbar_suggest::prepare_with(&context(&settings), &query, &opts, &info, examples.as_deref())
-        .map_err(|e| e.to_string())?;
+    let prepared = cmdbar_suggest::prepare_with(&context(&settings), &query, &opts, &info, examples.as_deref())?;
     if settings.history_enabled {
         let mut h = lock(&state.history);
         h.push(&query, settings.history_limit);
@@ -107,10 +131,10 @@ pub fn ask<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, query: Str
             let _ = app.emit("suggestion", s);
         };
         let result = cmdbar_suggest::suggest(&state.engine, prepared, |c| {
-            emit(Suggestion::Candidate { id, candidate: c.clone() })
+            emit(Suggestion::Candidate { id, candidate: c.clone().into() })
         });
         emit(match result {
-            Ok(s) => Suggestion::Done { id, hidden: s.hidden, notices: s.notices, timings: s.timings },
+            Ok(s) => Suggestion::Done { id, hidden: s.hidden, notices: s.notices, timings: s.timings.into() },
             Err(SuggestError::Cancelled) => Suggestion::Cancelled { id },
             Err(SuggestError::Engine(e @ cmdbar_engine::EngineError::Crashed(_))) => {
                 // The engine caught the panic and dropped the model; the app
@@ -138,9 +162,9 @@ pub fn copy<R: Runtime>(
     command: String,
     confirmed: bool,
     query: Option<String>,
-) -> Result<(), String> {
+) -> IpcResult<()> {
     if command.trim().is_empty() {
-        return Err("there is no command to copy".into());
+        return Err(IpcError::invalid("command", "there is no command to copy"));
     }
     limits::check("command", &command, limits::COMMAND)?;
     if let Some(q) = &query {
@@ -154,14 +178,18 @@ pub fn copy<R: Runtime>(
     let a = cmdbar_suggest::Judge::new(ctx.os, ctx.shell, query.as_deref()).assess(&command);
     match level.action(a.risk) {
         Action::Hide => {
-            return Err(format!("the {} safety level does not allow this command: {}", level.as_str(), a.reason))
+            return Err(IpcError::refused(format!(
+                "the {} safety level does not allow this command: {}",
+                level.as_str(),
+                a.reason
+            )))
         }
         Action::Confirm if !confirmed => {
-            return Err(format!("this command {}; confirm to copy it", a.reason));
+            return Err(IpcError::refused(format!("this command {}; confirm to copy it", a.reason)));
         }
         _ => {}
     }
-    app.clipboard().write_text(command.clone()).map_err(|e| format!("could not copy: {e}"))?;
+    app.clipboard().write_text(command.clone()).map_err(|e| IpcError::io(format!("could not copy: {e}")))?;
     if let Some(q) = query {
         let mut h = lock(&state.history);
         h.chose(&q, &command);
@@ -179,7 +207,7 @@ pub fn paste_to_terminal<R: Runtime>(
     command: String,
     confirmed: bool,
     query: Option<String>,
-) -> Result<(), String> {
+) -> IpcResult<()> {
     copy(app.clone(), state, command.clone(), confirmed, query)?;
     pasteable(&command)?;
     paste(&app)
@@ -188,17 +216,18 @@ pub fn paste_to_terminal<R: Runtime>(
 /// A pasted newline is a Return: a shell without bracketed paste (macOS's
 /// /bin/bash 3.2) would run each line as it arrives, before the user has
 /// read it. So only one-line commands are pasted.
-pub fn pasteable(command: &str) -> Result<(), String> {
+pub fn pasteable(command: &str) -> IpcResult<()> {
     if command.contains(['\n', '\r']) {
-        return Err("a command of several lines is not pasted, because a shell without bracketed paste would run \
-                    each line; it is on the clipboard"
-            .into());
+        return Err(IpcError::refused(
+            "a command of several lines is not pasted, because a shell without bracketed paste would run each \
+             line; it is on the clipboard",
+        ));
     }
     Ok(())
 }
 
 #[cfg(target_os = "macos")]
-fn paste<R: Runtime>(app: &AppHandle<R>) -> Result<(), String> {
+fn paste<R: Runtime>(app: &AppHandle<R>) -> IpcResult<()> {
     crate::windows::hide_popup(app);
     // The command is already on the clipboard; AppleScript only switches
     // app and sends ⌘V, so no command text is ever quoted into a script.
@@ -210,20 +239,23 @@ fn paste<R: Runtime>(app: &AppHandle<R>) -> Result<(), String> {
         end if
         delay 0.1
         tell application "System Events" to keystroke "v" using command down"#;
-    let out = std::process::Command::new("osascript").args(["-e", script]).output().map_err(|e| e.to_string())?;
+    let out = std::process::Command::new("osascript")
+        .args(["-e", script])
+        .output()
+        .map_err(|e| IpcError::io(format!("could not run osascript: {e}")))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!(
+        Err(IpcError::refused(format!(
             "could not paste ({}); allow Cmdbar under System Settings › Privacy & Security › Accessibility",
             String::from_utf8_lossy(&out.stderr).trim()
-        ))
+        )))
     }
 }
 
 #[cfg(not(target_os = "macos"))]
-fn paste<R: Runtime>(_app: &AppHandle<R>) -> Result<(), String> {
-    Err("pasting into a terminal is only available on macOS; the command is on the clipboard".into())
+fn paste<R: Runtime>(_app: &AppHandle<R>) -> IpcResult<()> {
+    Err(IpcError::unsupported("pasting into a terminal is only available on macOS; the command is on the clipboard"))
 }
 
 #[tauri::command]
@@ -238,11 +270,11 @@ pub fn set_settings<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
     settings: Settings,
-) -> Result<Settings, String> {
-    settings.validate().map_err(|e| e.to_string())?;
+) -> IpcResult<Settings> {
+    settings.validate()?;
     let old = lock(&state.settings).clone();
     if settings.hotkey != old.hotkey {
-        crate::hotkey::change(&app, &settings.hotkey)?;
+        crate::hotkey::change(&app, &settings.hotkey).map_err(|e| IpcError::invalid("hotkey", e))?;
     }
     if settings.launch_at_login != old.launch_at_login {
         crate::windows::set_autostart(&app, settings.launch_at_login);
@@ -252,7 +284,7 @@ pub fn set_settings<R: Runtime>(
         h.clear();
         let _ = h.save(&state.paths.history);
     }
-    settings.save(&state.paths.settings).map_err(|e| format!("could not save settings: {e}"))?;
+    settings.save(&state.paths.settings).map_err(|e| IpcError::io(format!("could not save settings: {e}")))?;
     *lock(&state.settings) = settings.clone();
     if settings.active_model != old.active_model {
         crate::state::load_model_or_revert(app, Some(old.active_model));
@@ -271,16 +303,16 @@ pub fn take_notices(state: State<'_, AppState>) -> Vec<String> {
 }
 
 #[tauri::command]
-pub fn history(state: State<'_, AppState>, filter: String) -> Result<Vec<Entry>, String> {
+pub fn history(state: State<'_, AppState>, filter: String) -> IpcResult<Vec<Entry>> {
     limits::check("filter", &filter, limits::NAME)?;
     Ok(lock(&state.history).search(&filter, 50))
 }
 
 #[tauri::command]
-pub fn clear_history(state: State<'_, AppState>) -> Result<(), String> {
+pub fn clear_history(state: State<'_, AppState>) -> IpcResult<()> {
     let mut h = lock(&state.history);
     h.clear();
-    h.save(&state.paths.history).map_err(|e| format!("could not save history: {e}"))
+    h.save(&state.paths.history).map_err(|e| IpcError::io(format!("could not save history: {e}")))
 }
 
 #[tauri::command]
@@ -290,9 +322,9 @@ pub fn hotkey_state<R: Runtime>(app: AppHandle<R>) -> crate::hotkey::HotkeyState
 
 /// The popup's height follows its content; the window code bounds it.
 #[tauri::command]
-pub fn popup_resize<R: Runtime>(app: AppHandle<R>, height: f64) -> Result<(), String> {
+pub fn popup_resize<R: Runtime>(app: AppHandle<R>, height: f64) -> IpcResult<()> {
     if !height.is_finite() || height <= 0.0 {
-        return Err(format!("{height} is not a window height"));
+        return Err(IpcError::invalid("height", format!("{height} is not a window height")));
     }
     crate::windows::fit_popup(&app, height);
     Ok(())
@@ -300,7 +332,7 @@ pub fn popup_resize<R: Runtime>(app: AppHandle<R>, height: f64) -> Result<(), St
 
 /// The tldr pages behind the prompt's examples: how many, from where, and
 /// the attribution their licence asks for.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, ts_rs::TS)]
 pub struct TldrStatus {
     examples: usize,
     source: Option<String>,
@@ -309,8 +341,8 @@ pub struct TldrStatus {
 }
 
 #[tauri::command]
-pub fn tldr_status() -> Result<TldrStatus, String> {
-    let data = cmdbar_tldr::Store::from_env().load().map_err(|e| e.to_string())?;
+pub fn tldr_status() -> IpcResult<TldrStatus> {
+    let data = cmdbar_tldr::Store::from_env().load().map_err(|e| IpcError::io(e.to_string()))?;
     Ok(TldrStatus {
         examples: data.as_ref().map_or(0, |d| d.examples.len()),
         source: data.as_ref().map(|d| d.source.clone()),
@@ -322,13 +354,13 @@ pub fn tldr_status() -> Result<TldrStatus, String> {
 /// Downloads the pages again (from $CMDBAR_TLDR_URL or upstream's) and
 /// puts the new examples to use; the old ones stay on any failure.
 #[tauri::command]
-pub async fn tldr_update<R: Runtime>(app: AppHandle<R>) -> Result<TldrStatus, String> {
+pub async fn tldr_update<R: Runtime>(app: AppHandle<R>) -> IpcResult<TldrStatus> {
     let url = cmdbar_tldr::Store::url_from_env();
     let store = cmdbar_tldr::Store::from_env();
     tauri::async_runtime::spawn_blocking(move || store.update(&url))
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| IpcError::internal(e.to_string()))?
+        .map_err(|e| IpcError::new(crate::error::ErrorKind::Network, e.to_string()))?;
     let ctx = cmdbar_suggest::Context::detect();
     if let Some(ex) = cmdbar_suggest::examples::Examples::load(&ctx) {
         *lock(&app.state::<AppState>().examples) = Some(std::sync::Arc::new(ex));
@@ -345,12 +377,22 @@ pub fn hide_popup<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) {
 }
 
 #[tauri::command]
-pub fn open_settings<R: Runtime>(app: AppHandle<R>, tab: Option<String>) -> Result<(), String> {
+pub fn open_settings<R: Runtime>(app: AppHandle<R>, tab: Option<String>) -> IpcResult<()> {
     if let Some(t) = &tab {
         limits::check("tab", t, limits::NAME)?;
     }
     crate::windows::open_settings(&app, tab.as_deref());
     Ok(())
+}
+
+/// Opens the folder the app logs to (tauri-plugin-log's, the platform's
+/// log folder) in the file manager.
+#[tauri::command]
+pub fn reveal_logs<R: Runtime>(app: AppHandle<R>) -> IpcResult<()> {
+    let dir = app.path().app_log_dir().map_err(|e| IpcError::not_found(format!("no log folder: {e}")))?;
+    std::fs::create_dir_all(&dir).map_err(|e| IpcError::io(format!("could not make {}: {e}", dir.display())))?;
+    tauri_plugin_opener::open_path(&dir, None::<&str>)
+        .map_err(|e| IpcError::io(format!("could not open the file manager: {e}")))
 }
 
 #[cfg(test)]

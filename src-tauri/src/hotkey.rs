@@ -20,7 +20,7 @@ pub fn parse(text: &str) -> Result<Shortcut, String> {
 }
 
 /// What Settings and the tray show about the hotkey.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct HotkeyState {
     /// The saved hotkey.
     pub hotkey: String,

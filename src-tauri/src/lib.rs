@@ -2,11 +2,14 @@
 //! window around the core crates. Inference runs on the engine's own
 //! thread; requests are driven from worker threads and reach the UI as
 //! Tauri events, so the UI thread never waits on the model.
+mod bindings;
 pub mod commands;
+pub mod error;
 pub mod hotkey;
 pub mod models;
 pub mod state;
 pub mod tray;
+pub mod views;
 pub mod windows;
 
 use tauri::Manager;
@@ -16,6 +19,10 @@ pub use state::AppState;
 /// The app with every plugin and command.
 pub fn builder() -> tauri::Builder<tauri::Wry> {
     tauri::Builder::default()
+        // First, so a second launch goes no further than handing over.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| windows::show_popup(app)))
+        .plugin(logger())
+        .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_global_shortcut::Builder::new().with_handler(hotkey::on_shortcut).build())
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_positioner::init())
@@ -25,10 +32,22 @@ pub fn builder() -> tauri::Builder<tauri::Wry> {
         .on_window_event(windows::on_window_event)
 }
 
+/// Logs to stderr and to the platform's log folder (~/Library/Logs/<id> on
+/// macOS); `CMDBAR_LOG` sets the level (info by default). The core crates'
+/// `tracing` events arrive here through its `log` feature.
+fn logger<R: tauri::Runtime>() -> tauri::plugin::TauriPlugin<R> {
+    use tauri_plugin_log::{Target, TargetKind};
+    let level = std::env::var("CMDBAR_LOG").ok().and_then(|v| v.parse().ok()).unwrap_or(log::LevelFilter::Info);
+    tauri_plugin_log::Builder::new()
+        .clear_targets()
+        .targets([Target::new(TargetKind::Stderr), Target::new(TargetKind::LogDir { file_name: None })])
+        .level(level)
+        .max_file_size(2_000_000)
+        .rotation_strategy(tauri_plugin_log::RotationStrategy::KeepOne)
+        .build()
+}
+
 pub fn run() {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("CMDBAR_LOG").unwrap_or_else(|_| "info".into()))
-        .init();
     builder()
         .setup(|app| {
             #[cfg(target_os = "macos")]

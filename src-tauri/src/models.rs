@@ -11,6 +11,7 @@ use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 
 use crate::commands::limits::{self, check};
+use crate::error::{IpcError, IpcResult};
 use crate::state::{lock, AppState};
 
 /// Downloads in flight, by id, for pause and cancel.
@@ -20,19 +21,32 @@ pub struct Downloads {
     running: Mutex<HashMap<u32, (String, String, Arc<Control>)>>,
 }
 
+/// Where a download is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "lowercase")]
+pub enum DownloadState {
+    Running,
+    Paused,
+    /// Downloaded and verified; `path` is set.
+    Done,
+    Cancelled,
+    /// `message` says why.
+    Error,
+}
+
 /// One message on the `download` event.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct DownloadEvent {
     pub id: u32,
     pub repo: String,
     pub file: String,
-    /// running, paused, done, cancelled or error
-    pub state: &'static str,
+    pub state: DownloadState,
     pub downloaded: u64,
     pub total: u64,
     pub bytes_per_sec: f64,
     pub eta_secs: Option<f64>,
     pub message: Option<String>,
+    #[ts(as = "Option<String>")]
     pub path: Option<PathBuf>,
 }
 
@@ -72,28 +86,29 @@ pub fn models_catalog() -> Vec<CatalogItem> {
 /// Shows an installed model in the file manager. Only library paths: a
 /// page can't make the app open arbitrary folders.
 #[tauri::command]
-pub fn models_reveal(path: PathBuf) -> Result<(), String> {
+pub fn models_reveal(path: PathBuf) -> IpcResult<()> {
     check("path", &path.to_string_lossy(), limits::PATH)?;
     if !Library::from_env().list().iter().any(|m| m.path == path) {
-        return Err(format!("{} is not one of the installed models", path.display()));
+        return Err(IpcError::from(ModelsError::NotInLibrary(path)).on("path"));
     }
-    tauri_plugin_opener::reveal_item_in_dir(&path).map_err(|e| format!("could not open the file manager: {e}"))
+    tauri_plugin_opener::reveal_item_in_dir(&path)
+        .map_err(|e| IpcError::io(format!("could not open the file manager: {e}")))
 }
 
 #[tauri::command]
-pub async fn models_search(query: String) -> Result<Vec<RepoSummary>, String> {
+pub async fn models_search(query: String) -> IpcResult<Vec<RepoSummary>> {
     check("search", &query, limits::NAME)?;
     if query.trim().is_empty() {
-        return Err("type a model name or ORG/REPO to search".into());
+        return Err(IpcError::invalid("query", "type a model name or ORG/REPO to search"));
     }
-    Hub::from_env().search(query.trim(), 20).await.map_err(|e| e.to_string())
+    Ok(Hub::from_env().search(query.trim(), 20).await?)
 }
 
 #[tauri::command]
-pub async fn models_files(repo: String) -> Result<Vec<RepoFile>, String> {
+pub async fn models_files(repo: String) -> IpcResult<Vec<RepoFile>> {
     check("repo", &repo, limits::NAME)?;
-    let repo = cmdbar_models::repo_name(&repo).map_err(|e| e.to_string())?;
-    Hub::from_env().repo_files(&repo).await.map(|(_, files)| files).map_err(|e| e.to_string())
+    let repo = cmdbar_models::repo_name(&repo).map_err(|e| IpcError::from(e).on("repo"))?;
+    Ok(Hub::from_env().repo_files(&repo).await.map(|(_, files)| files)?)
 }
 
 /// Starts (or resumes) a download and returns its id; progress follows as
@@ -104,11 +119,11 @@ pub fn models_download<R: Runtime>(
     downloads: State<'_, Downloads>,
     repo: String,
     file: String,
-) -> Result<u32, String> {
+) -> IpcResult<u32> {
     check("repo", &repo, limits::NAME)?;
     check("file name", &file, limits::NAME)?;
     if !file.to_ascii_lowercase().ends_with(".gguf") {
-        return Err(format!("{file} is not a GGUF file"));
+        return Err(IpcError::invalid("file", format!("{file} is not a GGUF file")));
     }
     let mut running = lock(&downloads.running);
     if let Some((id, ..)) = running.iter().find(|(_, (r, f, _))| *r == repo && *f == file) {
@@ -140,7 +155,7 @@ pub fn models_download<R: Runtime>(
         let result = match hub.file_info(&repo, "main", &file).await {
             Ok(f) => {
                 download(&hub, &cache, &f, &control, |p| {
-                    let _ = app.emit("download", event("running", Some(p), None, None));
+                    let _ = app.emit("download", event(DownloadState::Running, Some(p), None, None));
                 })
                 .await
             }
@@ -149,11 +164,11 @@ pub fn models_download<R: Runtime>(
         let done = match result {
             Ok(path) => {
                 crate::state::adopt_if_missing(&app, &path);
-                event("done", None, None, Some(path))
+                event(DownloadState::Done, None, None, Some(path))
             }
-            Err(ModelsError::Paused) => event("paused", None, None, None),
-            Err(ModelsError::Cancelled) => event("cancelled", None, None, None),
-            Err(e) => event("error", None, Some(e.to_string()), None),
+            Err(ModelsError::Paused) => event(DownloadState::Paused, None, None, None),
+            Err(ModelsError::Cancelled) => event(DownloadState::Cancelled, None, None, None),
+            Err(e) => event(DownloadState::Error, None, Some(e.to_string()), None),
         };
         lock(&app.state::<Downloads>().running).remove(&id);
         let _ = app.emit("download", done);
@@ -161,33 +176,38 @@ pub fn models_download<R: Runtime>(
     Ok(id)
 }
 
-fn control(downloads: &Downloads, id: u32) -> Result<Arc<Control>, String> {
-    lock(&downloads.running).get(&id).map(|(_, _, c)| c.clone()).ok_or_else(|| format!("no download {id} is running"))
+fn control(downloads: &Downloads, id: u32) -> IpcResult<Arc<Control>> {
+    lock(&downloads.running)
+        .get(&id)
+        .map(|(_, _, c)| c.clone())
+        .ok_or_else(|| IpcError::not_found(format!("no download {id} is running")).on("id"))
 }
 
 /// Pauses a download; its `.part` stays, and downloading again resumes it.
 #[tauri::command]
-pub fn models_pause(downloads: State<'_, Downloads>, id: u32) -> Result<(), String> {
+pub fn models_pause(downloads: State<'_, Downloads>, id: u32) -> IpcResult<()> {
     control(&downloads, id).map(|c| c.pause())
 }
 
 /// Cancels a download and removes its partial file.
 #[tauri::command]
-pub fn models_cancel(downloads: State<'_, Downloads>, id: u32) -> Result<(), String> {
+pub fn models_cancel(downloads: State<'_, Downloads>, id: u32) -> IpcResult<()> {
     control(&downloads, id).map(|c| c.cancel())
 }
 
 #[tauri::command]
-pub fn models_import(path: String) -> Result<LocalModel, String> {
+pub fn models_import(path: String) -> IpcResult<LocalModel> {
     check("path", &path, limits::PATH)?;
     if path.trim().is_empty() {
-        return Err("give the path of a .gguf file".into());
+        return Err(IpcError::invalid("path", "give the path of a .gguf file"));
     }
     let lib = Library::from_env();
     let path = std::path::Path::new(path.trim());
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lib.import(path))) {
-        Ok(r) => r.map_err(|e| e.to_string()),
-        Err(_) => Err(format!("{} can't be used: the model reader crashed on it", path.display())),
+        Ok(r) => r.map_err(|e| IpcError::from(e).on("path")),
+        Err(_) => {
+            Err(IpcError::invalid("path", format!("{} can't be used: the model reader crashed on it", path.display())))
+        }
     }
 }
 
@@ -199,25 +219,32 @@ fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
 }
 
 #[tauri::command]
-pub fn models_delete(state: State<'_, AppState>, path: PathBuf) -> Result<(), String> {
+pub fn models_delete(state: State<'_, AppState>, path: PathBuf) -> IpcResult<()> {
     check("path", &path.to_string_lossy(), limits::PATH)?;
-    if lock(&state.settings).active_model.as_deref().is_some_and(|active| same_file(active, &path)) {
-        return Err("this is the active model; choose another one first".into());
+    // The active model is the settings' one, or with none set the default
+    // model the app found and loaded.
+    let loaded = match &*lock(&state.status) {
+        crate::state::ModelStatus::Ready { path, .. } => Some(path.clone()),
+        _ => None,
+    };
+    let chosen = crate::state::model_path(&lock(&state.settings));
+    if [chosen, loaded].iter().flatten().any(|active| same_file(active, &path)) {
+        return Err(IpcError::refused("this is the active model; choose another one first").on("path"));
     }
-    Library::from_env().delete(&path).map_err(|e| e.to_string())
+    Ok(Library::from_env().delete(&path)?)
 }
 
 /// Makes `path` the active model and loads it; the status events report
 /// progress, and a model that fails to load leaves the previous one active.
 #[tauri::command]
-pub fn models_use<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, path: PathBuf) -> Result<(), String> {
+pub fn models_use<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, path: PathBuf) -> IpcResult<()> {
     check("path", &path.to_string_lossy(), limits::PATH)?;
     if !path.is_file() {
-        return Err(format!("{} does not exist", path.display()));
+        return Err(IpcError::not_found(format!("{} does not exist", path.display())).on("path"));
     }
     let mut s = lock(&state.settings).clone();
     let previous = s.active_model.replace(path);
-    s.save(&state.paths.settings).map_err(|e| format!("could not save settings: {e}"))?;
+    s.save(&state.paths.settings).map_err(|e| IpcError::io(format!("could not save settings: {e}")))?;
     *lock(&state.settings) = s;
     crate::state::load_model_or_revert(app, Some(previous));
     Ok(())
@@ -271,10 +298,48 @@ mod tests {
                     invoke_key: INVOKE_KEY.to_string(),
                 },
             );
-            let e = r.err().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            let e = r.err().and_then(|v| v["message"].as_str().map(str::to_string)).unwrap_or_default();
             assert!(e.contains("active model"), "{}: {e}", spelling.display());
         }
         assert!(active.exists());
+    }
+
+    /// With no model chosen in the settings the app loads the default
+    /// one; that one could be deleted from under it.
+    #[test]
+    fn the_loaded_default_model_cannot_be_deleted() {
+        use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
+        let dir = tempfile::tempdir().unwrap();
+        let app = mock_builder().invoke_handler(crate::commands::handler()).build(mock_context(noop_assets())).unwrap();
+        let state = AppState::new(crate::state::Paths::in_dir(dir.path().to_path_buf()));
+        let default = dir.path().join("default.gguf");
+        std::fs::write(&default, b"weights").unwrap();
+        lock(&state.settings).active_model = None;
+        *lock(&state.status) = crate::state::ModelStatus::Ready {
+            name: "default".into(),
+            path: default.clone(),
+            device: "cpu".into(),
+            load_ms: 1,
+            fallback: None,
+        };
+        app.manage(state);
+        app.manage(Downloads::default());
+        let w = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+        let r = get_ipc_response(
+            &w,
+            tauri::webview::InvokeRequest {
+                cmd: "models_delete".into(),
+                callback: tauri::ipc::CallbackFn(0),
+                error: tauri::ipc::CallbackFn(1),
+                url: "tauri://localhost".parse().unwrap(),
+                body: tauri::ipc::InvokeBody::Json(serde_json::json!({ "path": default })),
+                headers: Default::default(),
+                invoke_key: INVOKE_KEY.to_string(),
+            },
+        );
+        let e = r.err().and_then(|v| v["message"].as_str().map(str::to_string)).unwrap_or_default();
+        assert!(e.contains("active model"), "{e}");
+        assert!(default.exists());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use cmdbar_engine::{DevicePreference, Engine, EngineConfig, ModelInfo};
+use cmdbar_engine::{Engine, EngineConfig, ModelInfo};
 use cmdbar_settings::{History, Settings};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
@@ -34,6 +34,8 @@ pub enum ModelStatus {
     },
     Ready {
         name: String,
+        /// The file loaded: the settings' model, or the default one.
+        path: PathBuf,
         device: String,
         load_ms: u64,
         /// Why it runs on the CPU although a GPU was wanted, if it does.
@@ -107,7 +109,7 @@ impl AppState {
             None => ModelStatus::missing(),
         };
         Self {
-            engine: Engine::spawn(EngineConfig { device: DevicePreference::Auto, max_context: 4096 }),
+            engine: Engine::spawn(EngineConfig::default()),
             paths,
             settings: Mutex::new(s.value),
             history: Mutex::new(h.value),
@@ -223,6 +225,7 @@ pub fn load_model_or_revert<R: Runtime>(app: AppHandle<R>, previous: Option<Opti
             Ok(Ok(info)) => {
                 let s = ModelStatus::Ready {
                     name: info.name.clone(),
+                    path: path.clone(),
                     device: info.device.into(),
                     load_ms: info.load_ms,
                     fallback: info.fallback.clone(),

@@ -2,42 +2,31 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
-export type Risk = "safe" | "moderate" | "high" | "critical";
-export type Action = "show" | "confirm" | "hide";
-
-export interface Candidate {
-  command: string;
-  explanation: string;
-  risk: Risk;
-  risk_reason: string;
-  /** A safer first step (a dry run, a preview) for a high or critical one. */
-  safer?: string;
-  action: Action;
-  portability?: string;
-  score: number;
-}
-
-export interface Timings {
-  prompt_tokens: number;
-  cached_tokens: number;
-  generated_tokens: number;
-  prefill_ms: number;
-  first_token_ms: number;
-  total_ms: number;
-}
-
-export type Suggestion =
-  | { type: "candidate"; id: number; candidate: Candidate }
-  | { type: "done"; id: number; hidden: number; notices: string[]; timings: Timings }
-  | { type: "error"; id: number; message: string }
-  | { type: "cancelled"; id: number };
+// The types of the IPC edge that the app generates from its Rust types
+// (ts-rs, src-tauri/src/bindings.rs; a Rust test fails when they differ).
+import type { IpcError } from "./bindings/IpcError";
+export type { Action } from "./bindings/Action";
+export type { Candidate } from "./bindings/Candidate";
+export type { DownloadEvent } from "./bindings/DownloadEvent";
+export type { DownloadState } from "./bindings/DownloadState";
+export type { ErrorKind } from "./bindings/ErrorKind";
+export type { HotkeyState } from "./bindings/HotkeyState";
+export type { Risk } from "./bindings/Risk";
+export type { Suggestion } from "./bindings/Suggestion";
+export type { Timings } from "./bindings/Timings";
+export type { TldrStatus } from "./bindings/TldrStatus";
+export type { IpcError };
+import type { DownloadEvent } from "./bindings/DownloadEvent";
+import type { HotkeyState } from "./bindings/HotkeyState";
+import type { Suggestion } from "./bindings/Suggestion";
+import type { TldrStatus } from "./bindings/TldrStatus";
 
 /// `fallback`: set when a GPU was wanted and the model runs on the CPU; it
 /// says why. `missing`: no model on this machine; `model` is the catalog's
 /// default, to offer on first run.
 export type ModelStatus =
   | { state: "loading"; name: string; progress: number }
-  | { state: "ready"; name: string; device: string; load_ms: number; fallback: string | null }
+  | { state: "ready"; name: string; path?: string; device: string; load_ms: number; fallback: string | null }
   | { state: "error"; name: string; message: string }
   | { state: "missing"; name: string; model: DefaultModel };
 
@@ -48,13 +37,6 @@ export interface DefaultModel {
   file: string;
   size: number;
   fit: FitHint | null;
-}
-
-/// `problem` is set while the saved hotkey could not be registered.
-export interface HotkeyState {
-  hotkey: string;
-  active: boolean;
-  problem: string | null;
 }
 
 export interface Settings {
@@ -124,19 +106,6 @@ export interface RepoFile {
   quantization: string | null;
 }
 
-export interface DownloadEvent {
-  id: number;
-  repo: string;
-  file: string;
-  state: "running" | "paused" | "done" | "cancelled" | "error";
-  downloaded: number;
-  total: number;
-  bytes_per_sec: number;
-  eta_secs: number | null;
-  message: string | null;
-  path: string | null;
-}
-
 export const api = {
   ask: (query: string, id: number) => invoke<void>("ask", { query, id }),
   cancel: () => invoke<void>("cancel"),
@@ -156,6 +125,7 @@ export const api = {
   /// Logical pixels; the app clamps it to the screen.
   popupResize: (height: number) => invoke<void>("popup_resize", { height }),
   hotkeyState: () => invoke<HotkeyState>("hotkey_state"),
+  revealLogs: () => invoke<void>("reveal_logs"),
   openSettings: (tab?: string) => invoke<void>("open_settings", { tab: tab ?? null }),
   modelsList: () => invoke<Listing>("models_list"),
   modelsCatalog: () => invoke<CatalogItem[]>("models_catalog"),
@@ -181,15 +151,19 @@ export const events = {
   settingsTab: (f: (tab: string) => void): Promise<UnlistenFn> => listen<string>("settings-tab", (e) => f(e.payload)),
 };
 
-/// An IPC error arrives as the string the command returned.
+/// Whether an IPC rejection is the app's typed error.
+export function isIpcError(e: unknown): e is IpcError {
+  return typeof e === "object" && e !== null && typeof (e as IpcError).message === "string" && typeof (e as IpcError).kind === "string";
+}
+
+/// What to show for a failed call: the app's message, or a plugin's string.
 export function message(e: unknown): string {
+  if (isIpcError(e)) return e.message;
   return typeof e === "string" ? e : e instanceof Error ? e.message : JSON.stringify(e);
 }
 
-/// The tldr pages behind the prompt's worked examples.
-export interface TldrStatus {
-  examples: number;
-  source: string | null;
-  fetched_at: number | null;
-  attribution: string;
+/// The argument or setting an error concerns, if the app named one.
+export function errorField(e: unknown): string | null {
+  return isIpcError(e) ? (e.field ?? null) : null;
 }
+

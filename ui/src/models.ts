@@ -1,9 +1,28 @@
 // The Models pane: recommended models with a fit hint, installed models
 // (use, reveal, delete, import), Hub search, a repo's GGUF files, and
 // downloads with progress, pause, resume, cancel.
+import { getCurrentWebview } from "@tauri-apps/api/webview";
+import { open } from "@tauri-apps/plugin-dialog";
 import { api, events, message, type CatalogItem, type DownloadEvent, type FitHint, type LocalModel, type RepoFile } from "./ipc";
 
-const mb = (n: number) => `${(n / 1e6).toFixed(n < 1e8 ? 1 : 0)} MB`;
+/// Sizes in GB, as a user compares them with free disk space and memory.
+export const gb = (n: number) => `${(n / 1e9).toFixed(n < 1e9 ? 2 : 1)} GB`;
+const mbps = (n: number) => `${(n / 1e6).toFixed(1)} MB/s`;
+
+/// GGUF quantization types in words: how many bits a weight, and what that
+/// costs in quality. The code itself stays in the tooltip.
+export function quantization(q: string | null): string {
+  const code = (q ?? "").toUpperCase().match(/^(I?Q\d|F16|BF16|F32)[A-Z0-9_]*/)?.[0] ?? "";
+  const bits = code.match(/^I?Q(\d)/)?.[1];
+  if (code === "F32") return "32-bit, full quality";
+  if (code === "F16" || code === "BF16") return "16-bit, full quality";
+  if (!bits) return q ? "unknown quantization" : "unknown quantization";
+  const quality: Record<string, string> = {
+    "1": "lowest quality", "2": "lowest quality", "3": "low quality", "4": "medium quality",
+    "5": "good quality", "6": "very good quality", "8": "near-full quality",
+  };
+  return `${bits}-bit, ${quality[bits] ?? "unknown quality"}`;
+}
 
 export class ModelsPane {
   private downloads = new Map<string, DownloadEvent>();
@@ -18,13 +37,14 @@ export class ModelsPane {
       <ul id="catalog" class="installed"></ul>
       <h3>Installed</h3>
       <ul id="installed" class="installed"></ul>
-      <div class="row">
-        <input id="import-path" type="text" placeholder="/path/to/model.gguf" spellcheck="false" />
-        <button type="button" id="import">Import</button>
+      <div id="drop-zone" class="drop-zone">
+        <button type="button" id="import">Import a GGUF file…</button>
+        <span class="meta">or drop one here</span>
+        <span id="import-error" class="field-error" role="alert"></span>
       </div>
       <h3>Get a model</h3>
       <div class="row">
-        <input id="model-search" type="text" placeholder="Search the Hub, or ORG/REPO" spellcheck="false" />
+        <input id="model-search" type="text" placeholder="Search the Hub, or ORG/REPO" spellcheck="false" aria-label="Search the Hub, or ORG/REPO" />
         <button type="button" id="search">Search</button>
       </div>
       <ul id="search-results" class="results"></ul>
@@ -38,11 +58,23 @@ export class ModelsPane {
         void this.search();
       }
     });
-    root.querySelector("#import")!.addEventListener("click", () => void this.importFile());
+    root.querySelector("#import")!.addEventListener("click", () => void this.pickFile());
   }
 
   async start(): Promise<void> {
     await events.download((d) => this.onDownload(d));
+    // Files dropped onto the window come as paths; only on the Models pane.
+    try {
+      await getCurrentWebview().onDragDropEvent((e) => {
+        const zone = this.root.querySelector("#drop-zone")!;
+        const shown = !this.root.closest("[hidden]");
+        if (e.payload.type === "enter" || e.payload.type === "over") zone.classList.toggle("dragging", shown);
+        else zone.classList.remove("dragging");
+        if (e.payload.type === "drop" && shown) void this.importPaths(e.payload.paths);
+      });
+    } catch {
+      // No webview to listen on (a test's page): no drops either.
+    }
     await this.refresh();
   }
 
@@ -66,7 +98,7 @@ export class ModelsPane {
     item.dataset.id = c.id;
     item.append(
       span("name", c.name + (c.default ? " (default)" : "")),
-      span("meta", `${c.quantization} · ${mb(c.size)}`),
+      quant(c.quantization, c.size),
       fitBadge(c.fit),
     );
     if (c.installed && c.installed === this.activePath()) item.append(span("active", "Active"));
@@ -84,7 +116,7 @@ export class ModelsPane {
     const from = m.source.kind === "hub" ? m.source.repo : m.source.kind === "folder" ? "Cmdbar folder" : "imported";
     item.append(
       span("name", m.name),
-      span("meta", `${m.architecture ?? "unusable"} · ${mb(m.size)} · ${from}`),
+      span("meta", `${m.architecture ?? "unusable"} · ${gb(m.size)} · ${from}`),
     );
     if (m.fit) item.append(fitBadge(m.fit));
     if (m.problem) item.append(span("problem", m.problem));
@@ -117,10 +149,36 @@ export class ModelsPane {
     await this.refresh();
   }
 
-  private async importFile(): Promise<void> {
-    const input = this.root.querySelector<HTMLInputElement>("#import-path")!;
-    if (await this.run(() => api.modelsImport(input.value))) input.value = "";
-    await this.refresh();
+  /// The system's file picker, for GGUF files.
+  private async pickFile(): Promise<void> {
+    this.importError("");
+    try {
+      const path = await open({ multiple: false, directory: false, title: "Import a model", filters: [{ name: "GGUF model", extensions: ["gguf"] }] });
+      if (typeof path === "string") await this.importPaths([path]);
+    } catch (e) {
+      this.importError(message(e));
+    }
+  }
+
+  private importError(text: string): void {
+    this.root.querySelector("#import-error")!.textContent = text;
+  }
+
+  /// Imports each path; what can't be imported says why beside the button.
+  async importPaths(paths: string[]): Promise<void> {
+    this.importError("");
+    const problems: string[] = [];
+    const models = paths.filter((p) => p.toLowerCase().endsWith(".gguf"));
+    if (models.length < paths.length) problems.push(`only .gguf files can be imported (${paths.filter((p) => !models.includes(p)).map((p) => p.split(/[\\/]/).pop()).join(", ")})`);
+    for (const p of models) {
+      try {
+        await api.modelsImport(p);
+      } catch (e) {
+        problems.push(message(e));
+      }
+    }
+    this.importError(problems.join("; "));
+    if (models.length) await this.refresh();
   }
 
   async search(): Promise<void> {
@@ -155,7 +213,7 @@ export class ModelsPane {
   private fileItem(f: RepoFile): HTMLElement {
     const item = li("file");
     item.dataset.file = f.file;
-    item.append(span("name", f.file), span("meta", `${f.quantization ?? "?"} · ${mb(f.size)}`));
+    item.append(span("name", f.file), quant(f.quantization, f.size));
     item.append(button("Download", () => this.download(this.repo, f.file)));
     return item;
   }
@@ -184,7 +242,7 @@ export class ModelsPane {
       bar.max = d.total || 1;
       bar.value = d.downloaded;
       const pct = d.total ? Math.floor((d.downloaded * 100) / d.total) : 0;
-      const speed = d.state === "running" ? ` · ${mb(d.bytes_per_sec)}/s` + (d.eta_secs != null ? ` · ${Math.ceil(d.eta_secs)} s left` : "") : "";
+      const speed = d.state === "running" ? ` · ${mbps(d.bytes_per_sec)}` + (d.eta_secs != null ? ` · ${Math.ceil(d.eta_secs)} s left` : "") : "";
       const state = { running: "", paused: " · paused", done: " · done, verified", cancelled: " · cancelled", error: "" }[d.state];
       item.append(span("name", d.file), bar, span("meta", `${pct}%${speed}${state}`));
       if (d.message) item.append(span("problem", d.message));
@@ -267,6 +325,12 @@ export function confirmDelete(name: string): Promise<boolean> {
       if (e.target === backdrop) e.preventDefault();
     });
   });
+}
+
+function quant(q: string | null, size: number): HTMLElement {
+  const s = span("meta", `${quantization(q)} · ${gb(size)}`);
+  if (q) s.title = q;
+  return s;
 }
 
 function fitBadge(f: FitHint | null): HTMLElement {

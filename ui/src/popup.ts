@@ -48,6 +48,7 @@ export class Popup {
   private footer: HTMLElement;
   private actions: HTMLElement;
   private announcer: HTMLElement;
+  private selectedActions: HTMLElement;
   private area: HTMLElement;
   private welcome: Welcome;
   private missing = false;
@@ -67,20 +68,22 @@ export class Popup {
 
   constructor(private root: HTMLElement) {
     root.innerHTML = `
-      <div class="popup">
+      <main class="popup">
+        <h1 class="sr-only">Cmdbar</h1>
         <input id="query" type="text" autocomplete="off" spellcheck="false" role="combobox"
                aria-autocomplete="none" aria-expanded="false" aria-controls="candidates"
                placeholder="Say what you want to do…" aria-label="What do you want to do?" />
         <div id="status" class="status" role="status" aria-live="polite"></div>
         <div id="results" class="results-area">
           <ol id="candidates" class="candidates" role="listbox" aria-label="Suggested commands"></ol>
+          <div id="selected-actions" class="selected-actions"></div>
         </div>
         <div id="announce" class="sr-only" aria-live="polite" aria-atomic="true"></div>
         <div class="bar">
           <div id="actions" class="actions" aria-label="Keys"></div>
           <div id="footer" class="footer"></div>
         </div>
-      </div>`;
+      </main>`;
     this.input = root.querySelector("#query")!;
     this.list = root.querySelector("#candidates")!;
     this.status = root.querySelector("#status")!;
@@ -88,6 +91,7 @@ export class Popup {
     this.actions = root.querySelector("#actions")!;
     this.announcer = root.querySelector("#announce")!;
     this.area = root.querySelector("#results")!;
+    this.selectedActions = root.querySelector("#selected-actions")!;
     this.welcome = new Welcome(() => void api.openSettings("models"));
     this.area.prepend(this.welcome.el);
     // Any change of content may change the height the window needs.
@@ -470,6 +474,7 @@ export class Popup {
       out.push(hint(keys({ mod: true, key: "," }), "Settings"));
     }
     this.actions.replaceChildren(...out);
+    this.renderSelected();
   }
 
   private activeDescendant(): void {
@@ -508,6 +513,7 @@ export class Popup {
         if (draft.from !== null) again.setSelectionRange(draft.from, draft.to ?? draft.from);
       }
     }
+    this.hints();
   }
 
   render(): void {
@@ -527,6 +533,50 @@ export class Popup {
     }
     this.activeDescendant();
     this.hints();
+  }
+
+  /// The controls for the selected command, outside the listbox (an option
+  /// holds no controls): the confirm's warning and button, the safer
+  /// command's Copy, and on a Mac Paste into Terminal.
+  private renderSelected(): void {
+    const i = this.selected;
+    const c = this.mode === "results" ? this.candidates[i] : undefined;
+    const out: HTMLElement[] = [];
+    if (c && this.confirming === i) {
+      const paste = this.confirmFor === "paste";
+      const chord = keys({ mod: true, shift: true, key: "Enter" });
+      const box = el("div", "confirm");
+      box.setAttribute("role", "alert");
+      box.append(
+        el("span", "", `⚠ This command ${c.risk_reason}. To ${paste ? "paste" : "copy"} it anyway press ${chord}, or Esc to cancel. `),
+      );
+      const go = el("button", "confirm-go", paste ? "Paste anyway" : "Copy anyway");
+      go.type = "button";
+      go.id = "confirm-go";
+      go.addEventListener("click", () => void (paste ? this.pasteSelected(true) : this.copySelected(true)));
+      box.append(go);
+      out.push(box);
+    }
+    if (c && (c.safer || isMac())) {
+      const row = el("div", "selected-buttons");
+      if (c.safer) {
+        const safer = c.safer;
+        const copy = el("button", "copy-safer", "Copy the safer command");
+        copy.type = "button";
+        copy.title = safer;
+        copy.addEventListener("click", () => void this.copySafer(safer));
+        row.append(copy);
+      }
+      if (isMac()) {
+        const paste = el("button", "paste", "Paste into Terminal");
+        paste.type = "button";
+        paste.title = "Paste into Terminal (⌘↵)";
+        paste.addEventListener("click", () => void this.pasteSelected());
+        row.append(paste);
+      }
+      out.push(row);
+    }
+    this.selectedActions.replaceChildren(...out);
   }
 
   private item(i: number): HTMLLIElement {
@@ -576,50 +626,10 @@ export class Popup {
       if (c.safer) {
         const row = el("div", "safer");
         row.append(el("span", "safer-label", "Safer first: "), el("code", "safer-command", c.safer));
-        const copy = el("button", "copy-safer", "Copy");
-        copy.type = "button";
-        copy.tabIndex = -1; // the keys reach it through the list; a click does
-        copy.title = "Copy the safer command instead";
-        copy.setAttribute("aria-label", `Copy the safer command ${c.safer}`);
-        copy.addEventListener("click", (e) => {
-          e.stopPropagation(); // not the row's click, which copies the command
-          void this.copySafer(c.safer!);
-        });
-        row.append(copy);
         li.append(row);
       }
     }
     if (c.portability) li.append(el("div", "portability", `May not run here: ${c.portability}`));
-    if (this.confirming === i) {
-      const paste = this.confirmFor === "paste";
-      const chord = keys({ mod: true, shift: true, key: "Enter" });
-      const box = el("div", "confirm");
-      box.setAttribute("role", "alert");
-      box.append(
-        el("span", "", `⚠ This command ${c.risk_reason}. To ${paste ? "paste" : "copy"} it anyway press ${chord}, or Esc to cancel. `),
-      );
-      const go = el("button", "confirm-go", paste ? "Paste anyway" : "Copy anyway");
-      go.type = "button";
-      go.id = "confirm-go";
-      go.addEventListener("click", (e) => {
-        e.stopPropagation();
-        this.selected = i;
-        void (paste ? this.pasteSelected(true) : this.copySelected(true));
-      });
-      box.append(go);
-      li.append(box);
-    }
-    if (i === this.selected && isMac()) {
-      const paste = el("button", "paste", "Paste into Terminal");
-      paste.type = "button";
-      paste.tabIndex = -1;
-      paste.title = "Paste into Terminal (⌘↵)";
-      paste.addEventListener("click", (e) => {
-        e.stopPropagation(); // not the row's click, which copies
-        void this.pasteSelected();
-      });
-      head.append(paste);
-    }
     li.addEventListener("click", () => {
       if (this.editing === i) return; // a click into the editor
       if (this.selected !== i) this.select(i);

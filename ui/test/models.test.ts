@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { clearMocks } from "@tauri-apps/api/mocks";
+import { clearMocks, mockWindows } from "@tauri-apps/api/mocks";
 import { mockBackend, tick, type Call, type Replies } from "./ipc-mock";
 import { emit } from "@tauri-apps/api/event";
-import { ModelsPane } from "../src/models";
+import { ModelsPane, quantization } from "../src/models";
 
 let calls: Call[];
 let replies: Replies;
@@ -46,7 +46,7 @@ async function pane(active: string | null = null) {
 describe("models pane", () => {
   it("lists installed models with architecture, size and source; the active one can't be deleted", async () => {
     await pane(gemma.path);
-    expect(q("#installed .meta").textContent).toBe("gemma3 · 253 MB · org/gemma");
+    expect(q("#installed .meta").textContent).toBe("gemma3 · 0.25 GB · org/gemma");
     expect(q("#installed .active").textContent).toBe("Active");
     expect(q("#installed .fit").textContent).toBe("Fits");
     expect(buttons("#installed").map((b) => b.textContent)).toEqual(["Show in folder"]);
@@ -91,7 +91,9 @@ describe("models pane", () => {
     expect(calls.find((c) => c.cmd === "models_search")!.args.query).toBe("gemma");
     q<HTMLElement>("#search-results li").click();
     await tick();
-    expect(q("#repo-files .meta").textContent).toBe("Q4_K_M · 253 MB");
+    // Sizes in GB; the quantization in words, its code in the tooltip.
+    expect(q("#repo-files .meta").textContent).toBe("4-bit, medium quality · 0.25 GB");
+    expect(q<HTMLElement>("#repo-files .meta").title).toBe("Q4_K_M");
     buttons("#repo-files")[0].click();
     await tick();
     expect(calls.find((c) => c.cmd === "models_download")!.args).toEqual({ repo: "org/gemma", file: "gemma-q4_k_m.gguf" });
@@ -137,11 +139,36 @@ describe("models pane", () => {
     replies.models_import = () => {
       throw "/tmp/page.gguf can't be used: not a GGUF file";
     };
-    q<HTMLInputElement>("#import-path").value = "/tmp/page.gguf";
+    replies["plugin:dialog|open"] = () => "/tmp/page.gguf";
     q<HTMLButtonElement>("#import").click();
-    await tick();
-    await tick();
-    expect(q("#models-error").textContent).toContain("not a GGUF file");
+    for (let i = 0; i < 4; i++) await tick();
+    expect(calls.find((c) => c.cmd === "plugin:dialog|open")!.args.options).toMatchObject({
+      multiple: false, directory: false, filters: [{ name: "GGUF model", extensions: ["gguf"] }],
+    });
+    expect(calls.find((c) => c.cmd === "models_import")!.args.path).toBe("/tmp/page.gguf");
+    // Beside the button it came from.
+    expect(q("#import-error").textContent).toContain("not a GGUF file");
+  });
+
+  it("describes quantization in words", () => {
+    expect(quantization("Q4_K_M (mostly Q5_0)")).toBe("4-bit, medium quality");
+    expect(quantization("Q8_0")).toBe("8-bit, near-full quality");
+    expect(quantization("IQ3_XXS")).toBe("3-bit, low quality");
+    expect(quantization("BF16")).toBe("16-bit, full quality");
+    expect(quantization(null)).toBe("unknown quantization");
+  });
+
+  it("a GGUF file dropped onto the pane is imported; another file is refused with a reason", async () => {
+    mockWindows("settings");
+    replies.models_import = () => gemma;
+    await pane();
+    await emit("tauri://drag-enter", { paths: ["/d/model.gguf"], position: { x: 1, y: 1 } });
+    expect(q("#drop-zone").classList.contains("dragging")).toBe(true);
+    await emit("tauri://drag-drop", { paths: ["/d/model.gguf", "/d/notes.txt"], position: { x: 1, y: 1 } });
+    for (let i = 0; i < 4; i++) await tick();
+    expect(q("#drop-zone").classList.contains("dragging")).toBe(false);
+    expect(calls.filter((c) => c.cmd === "models_import").map((c) => c.args.path)).toEqual(["/d/model.gguf"]);
+    expect(q("#import-error").textContent).toBe("only .gguf files can be imported (notes.txt)");
   });
 
   it("delete asks in the page, not with window.confirm: Cancel and Esc keep the file, Delete removes it", async () => {

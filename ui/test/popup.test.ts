@@ -15,6 +15,7 @@ const cand = (command: string, risk: Candidate["risk"] = "safe", action: Candida
   risk_reason: risk === "safe" ? "reads only; changes nothing" : "deletes everything under /",
   action,
   score: -0.1,
+  votes: 1,
 });
 
 beforeEach(() => {
@@ -550,7 +551,9 @@ describe("paste into Terminal", () => {
     expect(rows[0].querySelector(".safer-command")!.textContent).toBe("rm -rI build");
     expect(rows[0].querySelector("code.command")!.textContent).toBe("rm -rf build"); // beside, not instead
     expect(rows[1].querySelector(".risk-reason, .safer")).toBeNull();
-    rows[0].querySelector<HTMLButtonElement>(".copy-safer")!.click();
+    // The button is the selected command's, outside the listbox: an option holds no controls.
+    expect(document.querySelector("#candidates button")).toBeNull();
+    document.querySelector<HTMLButtonElement>("#selected-actions .copy-safer")!.click();
     await tick();
     const copies = calls.filter((x) => x.cmd === "copy").map((x) => x.args);
     expect(copies).toEqual([{ command: "rm -rI build", confirmed: false, query: "q" }]);
@@ -567,12 +570,13 @@ describe("paste into Terminal", () => {
     expect(status()).toContain("a command of several lines is not pasted");
   });
 
-  it("the selected row has a Paste into Terminal button on a Mac only", async () => {
+  it("the selected command has a Paste into Terminal button on a Mac only", async () => {
     await one("df -h");
-    expect(document.querySelector(".candidate .paste")).toBeNull();
+    expect(document.querySelector(".paste")).toBeNull();
     mac();
     await one("du -sh");
-    const paste = document.querySelector<HTMLButtonElement>(".candidate.selected .paste")!;
+    expect(document.querySelector("#candidates .paste")).toBeNull();
+    const paste = document.querySelector<HTMLButtonElement>("#selected-actions .paste")!;
     expect(paste.textContent).toBe("Paste into Terminal");
     paste.click();
     await tick();

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import { SettingsPane } from "../src/settings";
+import { SettingsPane, formatHotkey, parseHotkey } from "../src/settings";
 import { emit } from "@tauri-apps/api/event";
 import type { HotkeyState, ModelStatus, Settings } from "../src/ipc";
 
@@ -33,7 +33,8 @@ beforeEach(() => {
         return { examples: cmd === "tldr_update" ? 30479 : 0, source: cmd === "tldr_update" ? "https://mirror/tldr-pages.en.zip" : null, fetched_at: 1764547200, attribution: "Examples from tldr-pages (https://tldr.sh), by the tldr-pages team and contributors, CC BY 4.0." };
       if (cmd === "take_notices") return ["settings.json could not be used; defaults are in use"];
       if (cmd === "set_settings") {
-        if (refuse) throw refuse;
+        // The app's typed error, naming the setting it concerns.
+        if (refuse) throw { kind: "invalid", message: refuse, field: refuse.startsWith("candidates") ? "candidates" : "hotkey" };
         const s = (args as { settings: Settings }).settings;
         saved.push(s);
         return s;
@@ -44,7 +45,11 @@ beforeEach(() => {
   );
   document.body.innerHTML = '<div id="app"></div>';
 });
-afterEach(() => clearMocks());
+afterEach(() => {
+  clearMocks();
+  vi.restoreAllMocks();
+});
+const mac = () => vi.spyOn(navigator, "platform", "get").mockReturnValue("MacIntel");
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 const field = <T extends HTMLElement = HTMLInputElement>(n: string) => document.querySelector<T>(`[name="${n}"]`)!;
@@ -77,7 +82,39 @@ describe("settings", () => {
     safety.dispatchEvent(new Event("change", { bubbles: true }));
     await tick();
     expect(saved.at(-1)!.safety).toBe("strict");
-    expect(document.querySelector("#saved")!.textContent).toBe("Saved");
+    // Said beside the field, not at the bottom of the page.
+    expect(document.querySelector("#safety-saved")!.textContent).toBe("Saved");
+    expect(document.querySelector("#hotkey-saved")!.textContent).toBe("");
+  });
+
+  it("an error shows beside the field the app names", async () => {
+    await new SettingsPane(document.getElementById("app")!).start();
+    refuse = "candidates must be between 1 and 5, not 9";
+    field("candidates").value = "9";
+    field("candidates").dispatchEvent(new Event("change", { bubbles: true }));
+    await tick();
+    expect(document.querySelector("#candidates-error")!.textContent).toBe("candidates must be between 1 and 5, not 9");
+    expect(field("candidates").value).toBe("3");
+  });
+
+  it("a change in the Models pane's search or import is no change of settings", async () => {
+    await new SettingsPane(document.getElementById("app")!).start();
+    const search = document.querySelector<HTMLInputElement>("#model-search")!;
+    search.value = "gemma";
+    search.dispatchEvent(new Event("change", { bubbles: true }));
+    await tick();
+    expect(calls.some((c) => c.cmd === "set_settings")).toBe(false);
+    expect(document.body.textContent).not.toContain("Saved");
+  });
+
+  it("each field saves only itself: a refused one does not carry along another's unsaved value", async () => {
+    await new SettingsPane(document.getElementById("app")!).start();
+    field("candidates").value = "9"; // typed, not yet committed
+    field<HTMLSelectElement>("safety").value = "strict";
+    field<HTMLSelectElement>("safety").dispatchEvent(new Event("change", { bubbles: true }));
+    await tick();
+    expect(saved.at(-1)!.candidates).toBe(3);
+    expect(saved.at(-1)!.safety).toBe("strict");
   });
 
   it("a refused change shows the reason and the field goes back", async () => {
@@ -86,7 +123,9 @@ describe("settings", () => {
     field("hotkey").value = "Ctrl+Alt+T";
     field("hotkey").dispatchEvent(new Event("change", { bubbles: true }));
     await tick();
-    expect(document.querySelector("#error")!.textContent).toContain("is taken");
+    expect(document.querySelector("#hotkey-error")!.textContent).toContain("is taken");
+    expect(field("hotkey").getAttribute("aria-invalid")).toBe("true");
+    expect(document.querySelector("#safety-error")!.textContent).toBe("");
     expect(field("hotkey").value).toBe("Ctrl+Shift+Space");
   });
 
@@ -97,6 +136,90 @@ describe("settings", () => {
     );
     await tick();
     expect(saved.at(-1)!.hotkey).toBe("Ctrl+Alt+K");
+  });
+
+  it("Shift is not a hotkey's modifier: a capital typed is typing, and Shift+C typed is refused beside the field", async () => {
+    await new SettingsPane(document.getElementById("app")!).start();
+    const typed = field("hotkey").dispatchEvent(
+      new KeyboardEvent("keydown", { key: "C", code: "KeyC", shiftKey: true, bubbles: true, cancelable: true }),
+    );
+    await tick();
+    expect(typed).toBe(true); // not taken: the letter types
+    expect(calls.some((c) => c.cmd === "set_settings")).toBe(false);
+    field("hotkey").value = "Shift+C";
+    field("hotkey").dispatchEvent(new Event("change", { bubbles: true }));
+    await tick();
+    expect(calls.some((c) => c.cmd === "set_settings")).toBe(false);
+    expect(document.querySelector("#hotkey-error")!.textContent).toContain("add Ctrl, Alt or Super");
+    expect(field("hotkey").value).toBe("Ctrl+Shift+Space");
+  });
+
+  it("shows the hotkey in the platform's symbols and reads them back", async () => {
+    expect(parseHotkey("ctrl+alt+k")).toEqual({ hotkey: "Ctrl+Alt+K" });
+    expect(parseHotkey("⌃⌥Space")).toEqual({ hotkey: "Ctrl+Alt+Space" });
+    expect(parseHotkey("⇧⌘K")).toEqual({ hotkey: "Shift+Super+K" });
+    expect(parseHotkey("Shift+K")).toHaveProperty("error");
+    expect(parseHotkey("Ctrl+Alt")).toHaveProperty("error");
+    expect(formatHotkey("Ctrl+Alt+K")).toBe("Ctrl+Alt+K");
+    mac();
+    expect(formatHotkey("Ctrl+Alt+K")).toBe("⌃⌥K");
+    expect(formatHotkey("Super+Shift+Space")).toBe("⇧⌘Space");
+    await new SettingsPane(document.getElementById("app")!).start();
+    expect(field("hotkey").value).toBe("⌃⇧Space");
+    field("hotkey").dispatchEvent(
+      new KeyboardEvent("keydown", { key: "k", code: "KeyK", ctrlKey: true, altKey: true, bubbles: true, cancelable: true }),
+    );
+    await tick();
+    expect(saved.at(-1)!.hotkey).toBe("Ctrl+Alt+K");
+    expect(field("hotkey").value).toBe("⌃⌥K");
+  });
+
+  it("is a window of three tabs: General, Models, About, by click, arrows and the app's request", async () => {
+    await new SettingsPane(document.getElementById("app")!).start();
+    const tabs = [...document.querySelectorAll<HTMLButtonElement>('[role="tab"]')];
+    expect(tabs.map((t) => t.textContent)).toEqual(["General", "Models", "About"]);
+    const shown = () => [...document.querySelectorAll<HTMLElement>('[role="tabpanel"]')].filter((p) => !p.hidden).map((p) => p.id);
+    expect(shown()).toEqual(["panel-general"]);
+    tabs[1].click();
+    expect(shown()).toEqual(["panel-models"]);
+    expect(tabs[1].getAttribute("aria-selected")).toBe("true");
+    tabs[1].dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowRight", bubbles: true }));
+    expect(shown()).toEqual(["panel-about"]);
+    expect(document.activeElement).toBe(tabs[2]);
+    await emit("settings-tab", "models");
+    expect(shown()).toEqual(["panel-models"]);
+  });
+
+  it("About has a Reveal logs button that asks the app", async () => {
+    await new SettingsPane(document.getElementById("app")!).start();
+    document.querySelector<HTMLButtonElement>("#reveal-logs")!.click();
+    await tick();
+    expect(calls.some((c) => c.cmd === "reveal_logs")).toBe(true);
+  });
+
+  it("the default model the app loaded is the Active one, though no model is chosen", async () => {
+    status = { state: "ready", name: "qwen", path: "/hub/qwen.gguf", device: "cpu", load_ms: 1500, fallback: null };
+    const listing = {
+      models: [{ path: "/hub/qwen.gguf", name: "qwen.gguf", size: 1_117_320_768, architecture: "qwen2", problem: null, source: { kind: "hub", repo: "Qwen/Q", file: "qwen.gguf" }, fit: null }],
+      notices: [],
+    };
+    mockIPC(
+      (cmd) => {
+        if (cmd === "models_list") return listing;
+        if (cmd === "models_catalog") return [];
+        if (cmd === "get_settings") return defaults;
+        if (cmd === "get_status") return status;
+        if (cmd === "hotkey_state") return hotkey;
+        if (cmd === "take_notices") return [];
+        if (cmd === "tldr_status") return { examples: 0, source: null, fetched_at: null, attribution: "" };
+        return null;
+      },
+      { shouldMockEvents: true },
+    );
+    await new SettingsPane(document.getElementById("app")!).start();
+    await tick();
+    expect(document.querySelector("#installed .active")!.textContent).toBe("Active");
+    expect([...document.querySelectorAll("#installed button")].map((b) => b.textContent)).toEqual(["Show in folder"]);
   });
 
   it("says while the saved hotkey is not active, until one is", async () => {
@@ -140,12 +263,10 @@ describe("settings", () => {
     await new SettingsPane(document.getElementById("app")!).start();
     const card = document.querySelector<HTMLElement>("#welcome")!;
     expect(card.hidden).toBe(false);
-    expect(document.querySelector("h1")!.nextElementSibling).toBe(card);
+    expect(document.querySelector("#notices")!.nextElementSibling).toBe(card);
     expect(card.textContent).toContain("Cmdbar needs a model to answer: Qwen2.5-Coder 1.5B, 1.1 GB");
-    const scroll = vi.fn();
-    document.querySelector<HTMLElement>("#models")!.scrollIntoView = scroll;
     document.querySelector<HTMLButtonElement>("#welcome-other")!.click();
-    expect(scroll).toHaveBeenCalled();
+    expect(document.querySelector<HTMLElement>("#panel-models")!.hidden).toBe(false);
     document.querySelector<HTMLButtonElement>("#welcome-download")!.click();
     await tick();
     expect(calls.find((c) => c.cmd === "models_download")!.args).toEqual({ repo: "Qwen/C-GGUF", file: "c.gguf" });

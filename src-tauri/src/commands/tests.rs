@@ -56,11 +56,23 @@ fn call(w: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value,
     .map(|b| b.deserialize::<Value>().unwrap())
 }
 
+/// The message of a refused call: the app's typed error, or Tauri's own
+/// string for arguments that do not deserialise.
 fn err(r: Result<Value, Value>) -> String {
     match r {
         Err(Value::String(s)) => s,
+        Err(e @ Value::Object(_)) => typed(Err(e)).1,
         other => panic!("expected an error message, got {other:?}"),
     }
+}
+
+/// The app's typed error: kind, message and the field, if any; nothing else.
+fn typed(r: Result<Value, Value>) -> (String, String, Option<String>) {
+    let Err(Value::Object(e)) = r else { panic!("expected a typed error, got {r:?}") };
+    let keys: Vec<&str> = e.keys().map(String::as_str).collect();
+    assert!(keys.iter().all(|k| ["kind", "message", "field"].contains(k)), "{keys:?}");
+    let s = |k: &str| e.get(k).and_then(Value::as_str).map(str::to_string);
+    (s("kind").expect("a kind"), s("message").expect("a message"), s("field"))
 }
 
 #[test]
@@ -179,7 +191,7 @@ fn a_model_downloaded_on_a_first_run_becomes_active_and_loads() {
 #[test]
 fn a_multi_line_command_is_never_pasted() {
     for c in ["ls\nrm -rf ~", "ls\r", "echo a &&\ncurl x"] {
-        assert!(super::pasteable(c).unwrap_err().contains("several lines"), "{c:?}");
+        assert!(super::pasteable(c).unwrap_err().message.contains("several lines"), "{c:?}");
     }
     assert_eq!(super::pasteable("ls -la | sort"), Ok(()));
     let dir = tempfile::tempdir().unwrap();
@@ -426,6 +438,36 @@ fn oversized_ipc_strings_are_refused_before_anything_is_stored() {
     // Wrong types are refused by the IPC layer with the argument's name.
     let e = err(call(&w, "ask", json!({"query": 5, "id": "x"})));
     assert!(e.contains("invalid type"), "{e}");
+}
+
+/// Errors reach the UI typed: what kind, the message, and the setting or
+/// argument they concern, so Settings shows each beside its field.
+#[test]
+fn errors_are_typed_with_a_kind_and_the_field_they_concern() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, w) = app(dir.path());
+    let s = call(&w, "get_settings", json!({})).unwrap();
+    let mut bad = s.clone();
+    bad["candidates"] = json!(42);
+    let (kind, message, field) = typed(call(&w, "set_settings", json!({ "settings": bad })));
+    assert_eq!((kind.as_str(), field.as_deref()), ("invalid", Some("candidates")), "{message}");
+    let mut bad = s.clone();
+    bad["hotkey"] = json!("Ctrl+Banana");
+    let (kind, message, field) = typed(call(&w, "set_settings", json!({ "settings": bad })));
+    assert_eq!((kind.as_str(), field.as_deref()), ("invalid", Some("hotkey")), "{message}");
+    let (kind, ..) = typed(call(&w, "copy", json!({"command": "rm -rf /", "confirmed": false})));
+    assert_eq!(kind, "refused");
+    let (kind, ..) = typed(call(&w, "ask", json!({"query": "list files", "id": 1})));
+    assert_eq!(kind, "not_ready");
+    let (kind, _, field) = typed(call(&w, "models_pause", json!({"id": 99})));
+    assert_eq!((kind.as_str(), field.as_deref()), ("not_found", Some("id")));
+    let (kind, _, field) = typed(call(&w, "ask", json!({"query": "x".repeat(super::limits::QUERY + 1), "id": 1})));
+    assert_eq!((kind.as_str(), field.as_deref()), ("invalid", Some("query")));
+    #[cfg(not(target_os = "macos"))]
+    {
+        let (kind, ..) = typed(call(&w, "paste_to_terminal", json!({"command": "ls", "confirmed": false})));
+        assert_eq!(kind, "unsupported");
+    }
 }
 
 /// Every command the handler serves is listed in build.rs (else no window

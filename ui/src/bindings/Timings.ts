@@ -1,0 +1,17 @@
+// Generated from the Rust types by ts-rs (src-tauri/src/bindings.rs); do not edit.
+/**
+ * How long a request took, and on how many tokens.
+ */
+export type Timings = { prompt_tokens: number, 
+/**
+ * Prompt tokens whose keys and values were reused from the cache.
+ */
+cached_tokens: number, generated_tokens: number, prefill_ms: number, 
+/**
+ * From the request's start to the first generated token.
+ */
+first_token_ms: number, total_ms: number, 
+/**
+ * Time spent choosing tokens from the logits, all tokens.
+ */
+sample_ms: number, };
