@@ -19,6 +19,7 @@ import traceback
 from hub_server import Hub, FILE, REPO
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.common.options import ArgOptions
 
@@ -60,6 +61,27 @@ def shot(name, where=SHOTS, window=None):
     os.makedirs(where, exist_ok=True)
     wid = sh("xdotool", "search", "--onlyvisible", "--name", f"^{window}$", check=False).split() if window else []
     sh("import", "-window", wid[0] if wid else "root", os.path.join(where, name))
+
+
+AXE = os.path.join(ROOT, "ui", "node_modules", "axe-core", "axe.min.js")
+
+
+def audit(app, what):
+    """axe-core in the real webview: serious and critical violations fail."""
+    if not app.js("return typeof window.axe === 'object'"):
+        app.js(open(AXE).read())
+    result = app.d.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']})"
+        ".then(r => done(JSON.stringify(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary)})))))"
+        ".catch(e => done(JSON.stringify({error: String(e)})));")
+    violations = json.loads(result)
+    assert isinstance(violations, list), f"axe did not run on {what}: {violations}"
+    bad = [v for v in violations if v["impact"] in ("serious", "critical")]
+    for v in violations:
+        print(f"  axe {what}: {v['impact']} {v['id']}: {v['help']} {v['nodes'][:3]}", flush=True)
+    assert not bad, f"axe on {what}: {json.dumps(bad, indent=1)}"
 
 
 class App:
@@ -121,8 +143,14 @@ def test_query_streams_candidates_with_badges(app):
     q = app.d.find_element(By.ID, "query")
     q.clear()
     q.send_keys("show the five largest files in this folder", Keys.ENTER)
+    first = wait("a first candidate", lambda: app.d.find_elements(By.CSS_SELECTOR, ".candidate"), 180)[0]
     wait("2 or more candidates", lambda: len(app.d.find_elements(By.CSS_SELECTOR, ".candidate")) >= 2, 180)
     wait("the request to finish", lambda: app.d.find_element(By.ID, "footer").text, 180)
+    # Streamed candidates are appended: the first row is the same element
+    # (a re-render would have made this reference stale).
+    assert first.find_element(By.CSS_SELECTOR, ".command").text.strip()
+    assert "suggestion" in app.d.find_element(By.ID, "footer").text
+    assert "tok/s" not in app.d.find_element(By.ID, "footer").text, "tokens per second only with the debug setting"
     for c in app.d.find_elements(By.CSS_SELECTOR, ".candidate"):
         badge = c.find_element(By.CSS_SELECTOR, ".badge")
         assert badge.text.lower() in ("safe", "moderate", "high", "critical"), badge.text
@@ -134,7 +162,34 @@ def test_query_streams_candidates_with_badges(app):
     fits = "const r = document.getElementById('results'); return r.scrollHeight <= r.clientHeight + 1"
     wait("the results to fit the window (unless it is at its largest)",
          lambda: app.js(fits) or height("Cmdbar") >= 638, 5)
+    hints = app.d.find_element(By.ID, "actions").text
+    assert "Enter Copy" in hints and "Tab Edit" in hints and "Ctrl+R History" in hints, hints
     shot("popup.png", window="Cmdbar")
+
+
+def test_popup_keys_and_screen_reader(app):
+    app.window("Cmdbar")
+    q = app.d.find_element(By.ID, "query")
+    active = lambda: q.get_attribute("aria-activedescendant")
+    assert q.get_attribute("role") == "combobox" and q.get_attribute("aria-expanded") == "true"
+    assert active() == "cand-0"
+    assert "Suggestion" in app.js("return document.getElementById('announce').textContent")
+    # After a click elsewhere the keys still work.
+    app.d.find_element(By.ID, "footer").click()
+    ActionChains(app.d).send_keys(Keys.ARROW_DOWN).perform()
+    wait("the second option active", lambda: active() == "cand-1", 5)
+    assert app.d.find_element(By.ID, "cand-1").get_attribute("aria-selected") == "true"
+    ActionChains(app.d).send_keys(Keys.ARROW_UP).perform()
+    wait("the first option again", lambda: active() == "cand-0", 5)
+    # An IME's composing Enter (Japanese, Chinese input) sends nothing.
+    footer = app.d.find_element(By.ID, "footer").text
+    app.js("const q = document.getElementById('query'); q.value = 'にほんご';"
+           "q.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', isComposing: true, bubbles: true, cancelable: true}))")
+    time.sleep(0.5)
+    assert app.d.find_element(By.ID, "status").get_attribute("data-kind") != "busy"
+    assert app.d.find_element(By.ID, "footer").text == footer, "no new request"
+    app.js("document.getElementById('query').value = 'show the five largest files in this folder'")
+    audit(app, "the popup with results")
 
 
 def test_enter_copies_to_the_clipboard(app):
@@ -145,8 +200,8 @@ def test_enter_copies_to_the_clipboard(app):
     q = app.d.find_element(By.ID, "query")
     q.send_keys(Keys.ENTER)
     if needs_confirm:
-        time.sleep(0.8)  # a second press at once is a double-tap, not a confirm
-        q.send_keys(Keys.ENTER)
+        # A second Enter is never a confirm; Ctrl+Shift+Enter is.
+        q.send_keys(Keys.CONTROL + Keys.SHIFT + Keys.ENTER + Keys.NULL)
     got = wait("the clipboard", lambda: sh("xclip", "-o", "-selection", "clipboard", check=False), 10)
     assert got == command, (got, command)
     # Copied: the popup goes, and the hotkey brings it back.
@@ -175,7 +230,14 @@ def test_critical_command_needs_a_second_confirm(app):
     wait("the confirm warning", lambda: app.d.find_elements(By.CSS_SELECTOR, ".confirm"), 5)
     assert "Copied" not in app.d.find_element(By.ID, "status").text
     assert sh("xclip", "-o", "-selection", "clipboard", check=False) == before, "nothing copied before the confirm"
+    assert app.d.find_element(By.CSS_SELECTOR, ".confirm").get_attribute("role") == "alert"
+    # However late, a second Enter does not confirm.
+    time.sleep(1.0)
+    q.send_keys(Keys.ENTER)
+    time.sleep(0.5)
+    assert sh("xclip", "-o", "-selection", "clipboard", check=False) == before, "a second Enter is not a confirm"
     shot("critical.png", window="Cmdbar")
+    audit(app, "the popup with a critical command's warning")
     q.send_keys(Keys.ESCAPE)
     wait("the warning to go", lambda: not app.d.find_elements(By.CSS_SELECTOR, ".confirm"), 5)
 
@@ -187,27 +249,47 @@ def test_settings_change_the_hotkey(app):
     app.window("Cmdbar Settings")
     hk = wait("the hotkey field", lambda: app.d.find_element(By.ID, "hotkey"), 10)
     # The tldr pages were read on first use from the archive the script
-    # serves ($CMDBAR_TLDR_URL); Settings says so, with the attribution.
+    # serves ($CMDBAR_TLDR_URL); Settings › About says so, with the attribution.
+    app.d.find_element(By.ID, "tab-about").click()
     app.js("document.getElementById('tldr-update').click()")
     wait("the tldr examples", lambda: "worked examples from" in app.d.find_element(By.ID, "tldr-status").text, 60)
     assert "CC BY 4.0" in app.d.find_element(By.ID, "attribution").text
+    app.d.find_element(By.ID, "tab-general").click()
     assert hk.get_attribute("value") == "Ctrl+Shift+Space"
     app.js("const h = document.getElementById('hotkey'); h.value = 'Ctrl+Alt+K';"
            "h.dispatchEvent(new Event('change', {bubbles: true}));")
-    wait("Saved", lambda: app.d.find_element(By.ID, "saved").text == "Saved", 10)
-    assert app.d.find_element(By.ID, "error").text == ""
+    wait("Saved", lambda: app.d.find_element(By.ID, "hotkey-saved").text == "Saved", 10)
+    assert app.d.find_element(By.ID, "hotkey-error").text == ""
     time.sleep(0.5)
-    shot("settings.png", window="Cmdbar Settings")
+    shot("settings-general.png", window="Cmdbar Settings")
+    audit(app, "Settings › General")
     saved = json.load(open(os.path.join(app.config, "settings.json")))
     assert saved["hotkey"] == "Ctrl+Alt+K", saved
 
     # A hotkey that can't be parsed is refused, visibly, and nothing changes.
     app.js("const h = document.getElementById('hotkey'); h.value = 'Ctrl+Banana';"
            "h.dispatchEvent(new Event('change', {bubbles: true}));")
-    wait("the error", lambda: "not a hotkey" in app.d.find_element(By.ID, "error").text, 10)
+    wait("the error beside the field", lambda: "not a hotkey" in app.d.find_element(By.ID, "hotkey-error").text, 10)
     assert app.d.find_element(By.ID, "hotkey").get_attribute("value") == "Ctrl+Alt+K"
     app.js("document.getElementById('hotkey').dispatchEvent(new Event('change', {bubbles: true}))")
-    wait("the error to clear", lambda: app.d.find_element(By.ID, "error").text == "", 5)
+    wait("the error to clear", lambda: app.d.find_element(By.ID, "hotkey-error").text == "", 5)
+    # A capital typed into the recorder is typing, not a hotkey.
+    hk.send_keys(Keys.SHIFT + "c" + Keys.NULL)
+    time.sleep(0.5)
+    assert json.load(open(os.path.join(app.config, "settings.json")))["hotkey"] == "Ctrl+Alt+K"
+    app.js("const h = document.getElementById('hotkey'); h.value = 'Ctrl+Alt+K';")
+
+    app.d.find_element(By.ID, "tab-about").click()
+    wait("the About tab", lambda: app.d.find_element(By.ID, "panel-about").is_displayed(), 5)
+    assert "MIT" in app.d.find_element(By.ID, "panel-about").text
+    assert app.d.find_element(By.ID, "reveal-logs").is_displayed()
+    wait("the version", lambda: app.d.find_element(By.ID, "version").text == "0.1.0", 5)
+    shot("settings-about.png", window="Cmdbar Settings")
+    # tauri-plugin-log writes to the platform's log folder.
+    logs = os.path.join(os.environ.get("XDG_DATA_HOME", os.path.expanduser("~/.local/share")), "app.cmdbar.desktop", "logs")
+    assert any(f.endswith(".log") and os.path.getsize(os.path.join(logs, f)) for f in os.listdir(logs)), logs
+    audit(app, "Settings › About")
+    app.d.find_element(By.ID, "tab-general").click()
 
     sh("xdotool", "search", "--name", "^Cmdbar Settings$", "windowunmap", check=False)
     before = visible("Cmdbar")
@@ -234,6 +316,17 @@ def test_tray_menu_opens_the_popup(app):
     wait("the popup from the tray menu", lambda: visible("Cmdbar"), 10)
 
 
+def test_a_second_launch_opens_the_popup(app):
+    if visible("Cmdbar"):
+        sh("xdotool", "key", "ctrl+alt+k")
+        wait("the popup to hide", lambda: not visible("Cmdbar"), 5)
+    assert not visible("Cmdbar")
+    # The second process hands over and exits; a second app would run on.
+    second = subprocess.run([APP], capture_output=True, text=True, timeout=30)
+    assert second.returncode == 0, second.stderr[-2000:]
+    wait("the popup of the first app", lambda: visible("Cmdbar"), 10)
+
+
 def test_models_pane_downloads_and_activates_a_model(app):
     # As the tray's Models… item does.
     app.window("Cmdbar")
@@ -249,14 +342,17 @@ def test_models_pane_downloads_and_activates_a_model(app):
     fits = [c.find_element(By.CSS_SELECTOR, ".fit").text for c in cat]
     assert all(f in ("Fits", "Tight", "Too big") for f in fits), fits
     assert all(c.find_element(By.TAG_NAME, "button").text == "Download" for c in cat), "none installed yet"
-    shot("models-catalog.png", window="Cmdbar Settings")
+    assert all("-bit, " in c.find_element(By.CSS_SELECTOR, ".meta").text and " GB" in c.find_element(By.CSS_SELECTOR, ".meta").text
+               for c in cat), [c.text for c in cat]
+    shot("settings-models.png", window="Cmdbar Settings")
+    audit(app, "Settings › Models")
     box = app.d.find_element(By.ID, "model-search")
     app.js("arguments[0].scrollIntoView()", box)
     box.send_keys("gemma", Keys.ENTER)
     hit = wait("a search result", lambda: app.d.find_elements(By.CSS_SELECTOR, "#search-results li.repo"), 10)[0]
     app.js("arguments[0].click()", hit)
     file = wait("the repo's files", lambda: app.d.find_elements(By.CSS_SELECTOR, "#repo-files li.file"), 10)[0]
-    assert "Q4_K_M" in file.text, file.text
+    assert "4-bit, medium quality" in file.text, file.text
     app.js("arguments[0].click()", file.find_element(By.TAG_NAME, "button"))
     bar = lambda: app.js("const p = document.querySelector('#downloads progress'); return p ? p.value : 0")
     first = wait("the progress bar", lambda: bar() > 0 and bar(), 30)
@@ -284,6 +380,8 @@ DEFAULT_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 
 def first_run_app():
     os.environ.pop("CMDBAR_MODEL", None)
+    # The second app runs in dark mode, for the dark screenshots and audit.
+    os.environ["GTK_THEME"] = "Adwaita:dark"
     # Fast enough to finish in seconds, slow enough to pause half-way.
     hub = Hub(os.environ["CMDBAR_DEFAULT_FILE"], bytes_per_sec=150_000_000, repo=DEFAULT_REPO, file=DEFAULT_FILE)
     return App(hub)
@@ -339,6 +437,10 @@ def test_first_run_loads_the_model_and_answers(app):
     cmd = app.d.find_element(By.CSS_SELECTOR, ".candidate code").text
     assert "du" in cmd, cmd
     shot("first-run-4-answer.png", window="Cmdbar")
+    # This app runs with a dark GTK theme: the webview is in dark mode.
+    assert app.js("return matchMedia('(prefers-color-scheme: dark)').matches"), "dark mode"
+    shot("popup-dark.png", window="Cmdbar")
+    audit(app, "the popup with results, dark")
 
 
 FIRST_RUN = [
@@ -350,10 +452,12 @@ FIRST_RUN = [
 TESTS = [
     test_hotkey_shows_the_popup_with_focus,
     test_query_streams_candidates_with_badges,
+    test_popup_keys_and_screen_reader,
     test_enter_copies_to_the_clipboard,
     test_critical_command_needs_a_second_confirm,
     test_settings_change_the_hotkey,
     test_tray_menu_opens_the_popup,
+    test_a_second_launch_opens_the_popup,
     test_models_pane_downloads_and_activates_a_model,
 ]
 
