@@ -41,6 +41,9 @@ export function placeholders(command: string): { start: number; end: number }[] 
 
 const listening = new WeakMap<HTMLElement, AbortController>();
 
+/// How long "Copied ✓" shows before the popup goes.
+export const COPIED_MS = 400;
+
 export class Popup {
   private input: HTMLInputElement;
   private list: HTMLOListElement;
@@ -65,6 +68,7 @@ export class Popup {
   private confirming: number | null = null;
   private confirmFor: "copy" | "paste" = "copy";
   private editing: number | null = null;
+  private hiding: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private root: HTMLElement) {
     root.innerHTML = `
@@ -128,13 +132,27 @@ export class Popup {
   async start(): Promise<void> {
     await events.suggestion((s) => this.onSuggestion(s));
     await events.modelStatus((s) => this.onModelStatus(s));
-    await events.popupShown(() => this.focus());
+    // Shown again before a copy's hide: it stays.
+    await events.popupShown(() => {
+      clearTimeout(this.hiding);
+      this.focus();
+    });
     await events.download((d) => this.welcome.onDownload(d));
     this.onModelStatus(await api.getStatus());
     const notices = await api.takeNotices();
     if (notices.length) this.setStatus(notices.join(" "), "notice");
     this.focus();
     this.fitHeight();
+  }
+
+  /// A hide after a copy; one that fails has nothing left to tell.
+  private hide(): void {
+    if (!this.root.isConnected) return;
+    try {
+      api.hidePopup().catch(() => {});
+    } catch {
+      // no app to ask (the page outside the app)
+    }
   }
 
   focus(): void {
@@ -319,8 +337,10 @@ export class Popup {
       await api.copy(command, go.confirmed, this.asked || null);
       this.finish();
       this.setStatus("Copied to the clipboard ✓", "copied");
-      // Done: the popup goes, as the user goes to paste.
-      void api.hidePopup();
+      // Done: the popup goes once the confirmation could be seen, as the
+      // user goes to paste.
+      clearTimeout(this.hiding);
+      this.hiding = setTimeout(() => this.hide(), COPIED_MS);
     } catch (e) {
       this.setStatus(message(e), "error");
     }

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks } from "@tauri-apps/api/mocks";
 import { mockBackend, tick, type Call, type Replies } from "./ipc-mock";
 import { emit } from "@tauri-apps/api/event";
-import { DEBUG_KEY, Popup, placeholders } from "../src/popup";
+import { COPIED_MS, DEBUG_KEY, Popup, placeholders } from "../src/popup";
 import type { Candidate } from "../src/ipc";
 
 let calls: Call[];
@@ -31,6 +31,8 @@ afterEach(() => {
   clearMocks();
   vi.restoreAllMocks();
 });
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms + 20));
 
 async function popup(): Promise<Popup> {
   const p = new Popup(document.getElementById("app")!);
@@ -225,6 +227,27 @@ describe("popup", () => {
     expect(items().map((i) => i.querySelector("code")!.textContent)).toEqual(["echo fresh"]);
   });
 
+  it("Enter copies, says so for a moment, then the popup goes", async () => {
+    await popup();
+    const id = await ask("list");
+    await emit("suggestion", { type: "candidate", id, candidate: cand("ls") });
+    await tick();
+    key("Enter");
+    await tick();
+    expect(status()).toBe("Copied to the clipboard ✓");
+    expect(calls.some((c) => c.cmd === "hide_popup")).toBe(false);
+    await wait(COPIED_MS);
+    expect(calls.some((c) => c.cmd === "hide_popup")).toBe(true);
+    // Shown again (the hotkey) before that: it stays.
+    calls.length = 0;
+    key("Enter");
+    await tick();
+    await emit("popup-shown", null);
+    await wait(COPIED_MS);
+    expect(calls.some((c) => c.cmd === "copy")).toBe(true);
+    expect(calls.some((c) => c.cmd === "hide_popup")).toBe(false);
+  });
+
   it("arrows choose and Enter copies the chosen command", async () => {
     await popup();
     const id = await ask("list");
@@ -260,6 +283,7 @@ describe("popup", () => {
     await tick();
     expect(calls.find((c) => c.cmd === "copy")!.args).toEqual({ command: "rm -rf /", confirmed: true, query: "wipe" });
     // Copied: the popup goes.
+    await wait(COPIED_MS);
     expect(calls.some((c) => c.cmd === "hide_popup")).toBe(true);
   });
 
