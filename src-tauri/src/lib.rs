@@ -60,6 +60,11 @@ pub fn run() {
             hotkey::register_from_settings(app.handle());
             state::load_model(app.handle().clone());
             state::load_examples(app.handle().clone());
+            // The updater only where the release build configured it: its
+            // public key and the release's latest.json (release.yml).
+            if app.config().plugins.0.contains_key("updater") {
+                app.handle().plugin(tauri_plugin_updater::Builder::new().build())?;
+            }
             Ok(())
         })
         .run(tauri::generate_context!())

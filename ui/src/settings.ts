@@ -3,6 +3,7 @@
 // a change the app refuses (a taken hotkey, a value out of range) is shown
 // beside its field, and that field goes back to the saved value.
 import { getVersion } from "@tauri-apps/api/app";
+import { check, type Update } from "@tauri-apps/plugin-updater";
 import { api, errorField, events, message, type HotkeyState, type ModelStatus, type Settings, type TldrStatus } from "./ipc";
 import { ModelsPane } from "./models";
 import { DEBUG_KEY, showTimings } from "./popup";
@@ -149,6 +150,12 @@ export class SettingsPane {
           <div class="field">
             <button type="button" id="tldr-update">Update examples</button>
           </div>
+          <h3>Updates</h3>
+          <div class="field">
+            <button type="button" id="check-updates">Check for updates</button>
+            <button type="button" id="install-update" hidden>Install</button>
+            <span id="update-status" role="status"></span>
+          </div>
           <h3>Troubleshooting</h3>
           <div class="field">
             <button type="button" id="reveal-logs">Reveal logs</button>
@@ -164,6 +171,7 @@ export class SettingsPane {
     root.querySelector("#clear-history")!.addEventListener("click", () => void this.clearHistory());
     root.querySelector("#tldr-update")!.addEventListener("click", () => void this.updateExamples());
     root.querySelector("#reveal-logs")!.addEventListener("click", () => void this.revealLogs());
+    root.querySelector("#check-updates")!.addEventListener("click", () => void this.checkUpdates());
     const debug = root.querySelector<HTMLInputElement>("#debug")!;
     debug.checked = showTimings();
     debug.addEventListener("change", () => {
@@ -339,6 +347,42 @@ export class SettingsPane {
     } catch (e) {
       this.say("clear-history", message(e));
     }
+  }
+
+  /// Asks the release's latest.json (tauri-plugin-updater, registered only
+  /// in a release build that has the signing key's public half).
+  async checkUpdates(): Promise<void> {
+    const line = this.root.querySelector<HTMLElement>("#update-status")!;
+    const install = this.root.querySelector<HTMLButtonElement>("#install-update")!;
+    install.hidden = true;
+    line.textContent = "Checking…";
+    let update: Update | null;
+    try {
+      update = await check();
+    } catch (e) {
+      // Tauri's answer for a plugin that was not registered.
+      line.textContent = /plugin updater not found/i.test(message(e))
+        ? "This build does not update itself: new versions are on the releases page."
+        : `Could not check: ${message(e)}`;
+      return;
+    }
+    if (!update) {
+      line.textContent = "Cmdbar is up to date.";
+      return;
+    }
+    const found = update;
+    line.textContent = `Cmdbar ${found.version} is available.`;
+    install.hidden = false;
+    install.onclick = async () => {
+      install.hidden = true;
+      line.textContent = `Downloading Cmdbar ${found.version}…`;
+      try {
+        await found.downloadAndInstall();
+        line.textContent = `Cmdbar ${found.version} is installed: quit Cmdbar and open it again to use it.`;
+      } catch (e) {
+        line.textContent = `Could not install: ${message(e)}`;
+      }
+    };
   }
 
   private async revealLogs(): Promise<void> {

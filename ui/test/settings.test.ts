@@ -190,6 +190,53 @@ describe("settings", () => {
     expect(shown()).toEqual(["panel-models"]);
   });
 
+  it("About checks for updates, and says when this build does not update itself", async () => {
+    let answer: () => unknown = () => {
+      throw "plugin updater not found";
+    };
+    mockIPC(
+      (cmd) => {
+        calls.push({ cmd, args: {} });
+        if (cmd === "plugin:updater|check") return answer();
+        if (cmd === "get_settings") return defaults;
+        if (cmd === "get_status") return status;
+        if (cmd === "hotkey_state") return hotkey;
+        if (cmd === "models_list") return { models: [], notices: [] };
+        if (cmd === "models_catalog" || cmd === "take_notices") return [];
+        if (cmd === "tldr_status") return { examples: 0, source: null, fetched_at: null, attribution: "" };
+        return null;
+      },
+      { shouldMockEvents: true },
+    );
+    await new SettingsPane(document.getElementById("app")!).start();
+    const line = () => document.querySelector("#update-status")!.textContent;
+    const install = document.querySelector<HTMLButtonElement>("#install-update")!;
+    const pane = document.querySelector<HTMLButtonElement>("#check-updates")!;
+    pane.click();
+    await tick();
+    await tick();
+    expect(line()).toBe("This build does not update itself: new versions are on the releases page.");
+    answer = () => null;
+    pane.click();
+    await tick();
+    await tick();
+    expect(line()).toBe("Cmdbar is up to date.");
+    expect(install.hidden).toBe(true);
+    answer = () => ({ rid: 1, currentVersion: "0.1.0", version: "0.2.0", date: null, body: "", rawJson: {} });
+    pane.click();
+    await tick();
+    await tick();
+    expect(line()).toBe("Cmdbar 0.2.0 is available.");
+    expect(install.hidden).toBe(false);
+    answer = () => {
+      throw "error sending request: connection timed out";
+    };
+    pane.click();
+    await tick();
+    await tick();
+    expect(line()).toBe("Could not check: error sending request: connection timed out");
+  });
+
   it("About has a Reveal logs button that asks the app", async () => {
     await new SettingsPane(document.getElementById("app")!).start();
     document.querySelector<HTMLButtonElement>("#reveal-logs")!.click();
