@@ -33,16 +33,16 @@ export class ModelsPane {
     private activePath: () => string | null,
   ) {
     root.innerHTML = `
-      <h3>Recommended</h3>
+      <h2>Recommended</h2>
       <ul id="catalog" class="installed"></ul>
-      <h3>Installed</h3>
+      <h2>Installed</h2>
       <ul id="installed" class="installed"></ul>
       <div id="drop-zone" class="drop-zone">
         <button type="button" id="import">Import a GGUF file…</button>
         <span class="meta">or drop one here</span>
         <span id="import-error" class="field-error" role="alert"></span>
       </div>
-      <h3>Get a model</h3>
+      <h2>Get a model</h2>
       <div class="row">
         <input id="model-search" type="text" placeholder="Search the Hub, or ORG/REPO" spellcheck="false" aria-label="Search the Hub, or ORG/REPO" />
         <button type="button" id="search">Search</button>
