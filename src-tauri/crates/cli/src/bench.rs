@@ -12,7 +12,7 @@ use cmdbar_engine::{Engine, Event, ModelInfo, Prompt, Request, SamplingParams, T
 use cmdbar_suggest::{Context, Options};
 use serde_json::{json, Value};
 
-use crate::{start, ModelArgs};
+use crate::load::{start, ModelArgs};
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
@@ -257,7 +257,7 @@ pub fn run(mut args: BenchArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let path = crate::model_path(&args.model.model).ok_or_else(crate::NoModel::new)?;
+    let path = crate::load::model_path(&args.model.model).ok_or_else(crate::load::NoModel::new)?;
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let text = "The quick brown fox jumps over the lazy dog, then the dog chases the fox around the old barn. ";
     let mut prompts = Prompts::new(cmdbar_engine::prompt_ids(&path, &Prompt::Raw(text.repeat(4)))?);

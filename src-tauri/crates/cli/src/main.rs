@@ -5,19 +5,22 @@
 //! 3 the model file is missing, not GGUF, corrupt or unsupported;
 //! 4 inference failed; 5 the model gave no usable command; 6 a download
 //! failed (not found, refused, network, checksum, disk space).
+mod ask;
 mod bench;
 mod init;
+mod load;
 mod models;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use cmdbar_engine::{DevicePreference, Engine, EngineConfig, EngineError, ModelInfo};
-use cmdbar_safety::{Action, Level, Risk};
+use cmdbar_engine::EngineError;
+use load::{start, ModelArgs, NoModel};
+use cmdbar_safety::Level;
 use cmdbar_suggest::{Context, Options, Os, Shell, SuggestError};
-use serde::Serialize;
 
 #[derive(Parser)]
 #[command(
@@ -29,19 +32,6 @@ use serde::Serialize;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(clap::Args, Clone)]
-pub struct ModelArgs {
-    /// GGUF model file [default: $CMDBAR_MODEL, else Qwen2.5-Coder-1.5B-Instruct Q4_K_M in the model cache]
-    #[arg(long, short)]
-    model: Option<PathBuf>,
-    /// auto, cpu, cuda or metal
-    #[arg(long, default_value = "auto")]
-    device: DevicePreference,
-    /// Context window in tokens, capped at the model's own; bounds memory.
-    #[arg(long, default_value_t = 4096)]
-    context: usize,
 }
 
 /// The machine the command is for: shared by `suggest`, `batch`, `explain`.
@@ -66,6 +56,18 @@ impl TargetArgs {
         ctx.cwd = self.cwd.clone().or_else(|| std::env::current_dir().ok());
         ctx
     }
+}
+
+/// How an answer is shown: shared by `suggest` and `fix`.
+#[derive(clap::Args)]
+struct ShowArgs {
+    /// Colour the risk in text output: auto (on a terminal, unless
+    /// $NO_COLOR is set), always or never.
+    #[arg(long, value_enum, default_value = "auto")]
+    color: ask::ColorChoice,
+    /// Load the model here even when the running app could answer.
+    #[arg(long)]
+    no_app: bool,
 }
 
 /// How to ask: shared by `suggest` and `batch`.
@@ -130,7 +132,46 @@ enum Command {
         lines: bool,
         #[arg(long, default_value_t = 96)]
         max_tokens: usize,
+        #[command(flatten)]
+        show: ShowArgs,
     },
+    /// Suggest a fix for the last command: by default the one the shell
+    /// hook of `cmdbar init` recorded ($CMDBAR_LAST_COMMAND, with its exit
+    /// status in $CMDBAR_LAST_STATUS). The widget's key on an empty line
+    /// does the same.
+    Fix {
+        /// The command to fix [default: $CMDBAR_LAST_COMMAND]
+        #[arg(long)]
+        command: Option<String>,
+        /// Its exit status [default: $CMDBAR_LAST_STATUS]
+        #[arg(long, allow_negative_numbers = true)]
+        status: Option<i32>,
+        /// The end of its error output, if you have it.
+        #[arg(long)]
+        error: Option<String>,
+        #[command(flatten)]
+        model: ModelArgs,
+        #[command(flatten)]
+        ask: AskArgs,
+        #[arg(long, conflicts_with = "raw")]
+        json: bool,
+        #[arg(long, conflicts_with = "lines")]
+        raw: bool,
+        #[arg(long, conflicts_with = "json")]
+        lines: bool,
+        #[command(flatten)]
+        show: ShowArgs,
+    },
+    /// Keep a model loaded and answer `cmdbar` and the shell widget from it
+    /// over a local socket, as the running app does.
+    Serve {
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+    /// Print shell completions: `cmdbar completions zsh > ~/.zfunc/_cmdbar`.
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff): `cmdbar man > ~/.local/share/man/man1/cmdbar.1`.
+    Man,
     /// Answer many requests on one loaded model: JSON lines {"id", "query"}
     /// on stdin, one JSON line {"id", "candidates", "timings"} or
     /// {"id", "error"} per request on stdout.
@@ -243,65 +284,6 @@ fn parse_os(s: &str) -> Result<Os, String> {
     }
 }
 
-/// The model path from the flag, else `$CMDBAR_MODEL`, else the active
-/// model (`cmdbar models use`, or the app's choice), else the default
-/// model wherever it is installed; None when there is none.
-fn model_path(arg: &Option<PathBuf>) -> Option<PathBuf> {
-    if let Some(p) = arg.clone().or_else(|| std::env::var_os("CMDBAR_MODEL").map(PathBuf::from)) {
-        return Some(p);
-    }
-    let active = cmdbar_settings::Settings::load(&cmdbar_settings::settings_path()).value.active_model;
-    active.or_else(cmdbar_models::default_model_path)
-}
-
-/// No model to load, and what to run about it.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "no model is installed; download the default one with `cmdbar models pull {id}` ({size:.1} GB), \
-     or give one with --model FILE.gguf"
-)]
-pub struct NoModel {
-    id: &'static str,
-    size: f64,
-}
-
-impl NoModel {
-    pub fn new() -> Self {
-        let d = cmdbar_models::catalog::default_entry();
-        Self { id: &d.id, size: d.size as f64 / 1e9 }
-    }
-}
-
-/// Spawns the engine thread and loads the model on it.
-pub fn start(args: &ModelArgs) -> anyhow::Result<(Engine, ModelInfo)> {
-    let path = model_path(&args.model).ok_or_else(NoModel::new)?;
-    let engine = Engine::spawn(EngineConfig { device: args.device, max_context: args.context });
-    let info = engine.load(&path).recv().map_err(|_| EngineError::Disconnected)?.map_err(|e| match e {
-        // The chosen or default file is gone: say how to get one.
-        EngineError::NotFound(p) => anyhow::Error::new(EngineError::NotFound(p))
-            .context(format!("download the default model with `cmdbar models pull {}`", NoModel::new().id)),
-        e => e.into(),
-    })?;
-    Ok((engine, info))
-}
-
-#[derive(Serialize)]
-struct JsonOut<'a> {
-    candidates: &'a [cmdbar_suggest::Candidate],
-    hidden: usize,
-    notices: &'a [String],
-    model: &'a str,
-    model_path: &'a std::path::Path,
-    timings: JsonTimings<'a>,
-}
-
-#[derive(Serialize)]
-struct JsonTimings<'a> {
-    load_ms: u64,
-    #[serde(flatten)]
-    request: &'a cmdbar_engine::Timings,
-}
-
 fn exit_code(e: &anyhow::Error) -> u8 {
     if let Some(e) = e.downcast_ref::<SuggestError>() {
         return match e {
@@ -347,10 +329,40 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Suggest { query, model, ask, json, raw, lines, max_tokens } => match request(query) {
-            Ok(q) => suggest(&q, &model, ask.context(), ask.options(max_tokens), Output::pick(json, raw, lines)),
-            Err(e) => Err(e),
-        },
+        Command::Suggest { query, model, ask, json, raw, lines, max_tokens, show } => request(query).and_then(|q| {
+            ask::Ask {
+                model: &model,
+                ctx: ask.context(),
+                opts: ask.options(max_tokens),
+                output: ask::Output::pick(json, raw, lines),
+                color: show.color,
+                no_app: show.no_app,
+                not: None,
+            }
+            .run(&q)
+        }),
+        Command::Fix { command, status, error, model, ask, json, raw, lines, show } => {
+            fix(command, status, error.as_deref()).and_then(|(q, failed)| {
+                ask::Ask {
+                    model: &model,
+                    ctx: ask.context(),
+                    opts: ask.options(Options::default().max_tokens),
+                    output: ask::Output::pick(json, raw, lines),
+                    color: show.color,
+                    no_app: show.no_app,
+                    not: Some(failed),
+                }
+                .run(&q)
+            })
+        }
+        Command::Serve { model } => serve::run(&model),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "cmdbar", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+            .render(&mut std::io::stdout())
+            .map_err(Into::into),
         Command::Batch { model, ask, no_warm_up } => {
             batch(&model, ask.context(), ask.options(Options::default().max_tokens), !no_warm_up)
         }
@@ -419,6 +431,23 @@ fn batch(model: &ModelArgs, ctx: Context, opts: Options, warm_up: bool) -> anyho
     Ok(())
 }
 
+/// The request for `cmdbar fix` and the failed command, from the flags,
+/// else from what the shell hook recorded.
+fn fix(command: Option<String>, status: Option<i32>, error: Option<&str>) -> anyhow::Result<(String, String)> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let from_hook = command.is_none();
+    let Some(command) = command.or_else(|| env("CMDBAR_LAST_COMMAND")) else {
+        return Err(SuggestError::NotARequest(
+            "no last command to fix: give it with --command, or add the shell hook, \
+             `eval \"$(cmdbar init zsh)\"` (or bash, fish), to your shell's rc file"
+                .into(),
+        )
+        .into());
+    };
+    let status = status.or_else(|| if from_hook { env("CMDBAR_LAST_STATUS")?.trim().parse().ok() } else { None });
+    Ok((cmdbar_suggest::fix::request(&command, status, error), command))
+}
+
 /// The request from the words given, else from stdin (a pipe or a file).
 fn request(words: Vec<String>) -> anyhow::Result<String> {
     use std::io::{IsTerminal, Read};
@@ -433,93 +462,6 @@ fn request(words: Vec<String>) -> anyhow::Result<String> {
     // A request is short; more than this is not one.
     stdin.lock().take(64 << 10).read_to_string(&mut q).context("reading the request from stdin")?;
     Ok(q.trim().to_string())
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Output {
-    Text,
-    Json,
-    /// The best command alone.
-    Raw,
-    /// `risk<TAB>command<TAB>reason` per candidate.
-    Lines,
-}
-
-impl Output {
-    fn pick(json: bool, raw: bool, lines: bool) -> Self {
-        match (json, raw, lines) {
-            (true, _, _) => Output::Json,
-            (_, true, _) => Output::Raw,
-            (_, _, true) => Output::Lines,
-            _ => Output::Text,
-        }
-    }
-}
-
-fn suggest(query: &str, model: &ModelArgs, ctx: Context, opts: Options, output: Output) -> anyhow::Result<()> {
-    let json = output != Output::Text;
-    // Refuse a bad request before paying for a model load.
-    cmdbar_suggest::check_query(query)?;
-    let (engine, info) = start(model)?;
-    let examples = (opts.examples > 0).then(|| cmdbar_suggest::examples::Examples::load(&ctx)).flatten();
-    let prepared = cmdbar_suggest::prepare_with(&ctx, query, &opts, &info, examples.as_ref())?;
-    if !json {
-        for n in &prepared.notices {
-            eprintln!("note: {n}");
-        }
-    }
-    let mut shown = 0;
-    let out = cmdbar_suggest::suggest(&engine, prepared, |c| {
-        if !json {
-            shown += 1;
-            let confirm = if c.action == Action::Confirm { ", confirm before use" } else { "" };
-            println!("{shown}. {}\n   [{}{confirm}] {}", c.command, c.risk.as_str(), c.explanation);
-            if c.risk > Risk::Safe {
-                println!("   risk: {}", c.risk_reason);
-            }
-            if let Some(s) = &c.safer {
-                println!("   safer first: {s}");
-            }
-            if let Some(p) = &c.portability {
-                println!("   may not run here: {p}");
-            }
-        }
-    })?;
-    if output == Output::Lines {
-        // A command of several lines (or with a tab) cannot be one line.
-        let one_line = |t: &str| !t.contains(['\n', '\r', '\t']);
-        let shown: Vec<_> = out.candidates.iter().filter(|c| one_line(&c.command)).collect();
-        if shown.is_empty() {
-            return Err(SuggestError::NoCommand.into());
-        }
-        for c in shown {
-            println!("{}\t{}\t{}", c.risk.as_str(), c.command, c.risk_reason.replace(['\n', '\t'], " "));
-        }
-    } else if output == Output::Raw {
-        // The best after ranking; nothing when every candidate was hidden.
-        match out.candidates.first() {
-            Some(c) => {
-                if c.risk >= Risk::High {
-                    eprintln!("cmdbar: {} risk: {}", c.risk.as_str(), c.risk_reason);
-                }
-                println!("{}", c.command)
-            }
-            None => return Err(SuggestError::NoCommand.into()),
-        }
-    } else if json {
-        let j = JsonOut {
-            candidates: &out.candidates,
-            hidden: out.hidden,
-            notices: &out.notices,
-            model: &info.name,
-            model_path: &info.path,
-            timings: JsonTimings { load_ms: info.load_ms, request: &out.timings },
-        };
-        println!("{}", serde_json::to_string(&j).context("serialising the answer")?);
-    } else if out.hidden > 0 {
-        eprintln!("note: {}", out.notices.last().map(String::as_str).unwrap_or_default());
-    }
-    Ok(())
 }
 
 fn explain(command: &str, model: &ModelArgs, ctx: Context, json: bool) -> anyhow::Result<()> {

@@ -170,7 +170,7 @@ fn pull(repo: &str, file: &str, revision: &str) -> anyhow::Result<PathBuf> {
 }
 
 fn list(json: bool) -> anyhow::Result<()> {
-    let active = crate::model_path(&None);
+    let active = crate::load::model_path(&None);
     let lib = Library::from_env();
     let models = lib.list();
     let notices = lib.take_notices();

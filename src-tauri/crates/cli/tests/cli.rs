@@ -13,8 +13,17 @@ fn model() -> PathBuf {
     p
 }
 
+/// A socket nobody listens on: the tests load their own model, whatever
+/// app runs on this machine.
+const NO_APP: &str = "/nonexistent/cmdbar-tests.sock";
+
 fn cmdbar(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cmdbar")).args(args).env("SHELL", "/bin/bash").output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_cmdbar"))
+        .args(args)
+        .env("SHELL", "/bin/bash")
+        .env("CMDBAR_SOCKET", NO_APP)
+        .output()
+        .unwrap()
 }
 
 fn suggest_json(query: &str, extra: &[&str]) -> serde_json::Value {
@@ -221,4 +230,187 @@ fn the_request_comes_as_words_or_on_stdin_and_raw_prints_the_command_alone() {
         .unwrap();
     assert_eq!(empty.status.code(), Some(2), "{}", String::from_utf8_lossy(&empty.stderr));
     assert!(String::from_utf8_lossy(&empty.stderr).contains("type what you want to do"));
+}
+
+fn model_1_5b() -> PathBuf {
+    let out = Command::new(root().join("scripts/fetch-test-models")).args(["--print-path", "1.5b"]).output().unwrap();
+    let p = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+    assert!(p.is_file(), "{} is missing: run scripts/fetch-test-models 1.5b", p.display());
+    p
+}
+
+/// A real failing command, run here; its command, status and error output
+/// reach `cmdbar fix` the way the shell hook passes them (the environment).
+#[test]
+fn fix_suggests_a_corrected_command_for_a_real_failure() {
+    let failed = Command::new("bash").args(["-c", "gti status"]).output().unwrap();
+    let status = failed.status.code().unwrap();
+    assert_eq!(status, 127);
+    let error = String::from_utf8_lossy(&failed.stderr).into_owned();
+    let m = model_1_5b();
+    let out = Command::new(env!("CARGO_BIN_EXE_cmdbar"))
+        .args(["fix", "--json", "--os", "linux", "--model", m.to_str().unwrap(), "--error", &error])
+        .env("CMDBAR_SOCKET", NO_APP)
+        .env("CMDBAR_LAST_COMMAND", "gti status")
+        .env("CMDBAR_LAST_STATUS", status.to_string())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cmds: Vec<&str> = v["candidates"].as_array().unwrap().iter().map(|c| c["command"].as_str().unwrap()).collect();
+    assert!(cmds.first().is_some_and(|c| c.starts_with("git status")), "{v}");
+    assert!(!cmds.contains(&"gti status"), "the failed command came back as its own fix: {v}");
+    assert_eq!(v["candidates"][0]["risk"], "safe", "{v}");
+}
+
+#[test]
+fn fix_without_a_last_command_says_how_to_get_one() {
+    let out = Command::new(env!("CARGO_BIN_EXE_cmdbar"))
+        .args(["fix"])
+        .env("CMDBAR_SOCKET", NO_APP)
+        .env_remove("CMDBAR_LAST_COMMAND")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--command") && err.contains("cmdbar init"), "{err}");
+}
+
+/// A child process, killed when the test ends, passed or not.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `cmdbar serve` on its own socket, ready once it says so.
+fn serve(socket: &std::path::Path) -> Killed {
+    use std::io::BufRead;
+    let m = model();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cmdbar"))
+        .args(["serve", "--model", m.to_str().unwrap()])
+        .env("CMDBAR_SOCKET", socket)
+        .env("CMDBAR_TLDR_DIR", socket.with_extension("tldr"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("answers on") {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "cmdbar serve ended: {line}");
+    }
+    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    Killed(child)
+}
+
+fn suggest_via(socket: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cmdbar"))
+        .args(["suggest", "--json", "--os", "linux"])
+        .args(args)
+        .env("CMDBAR_SOCKET", socket)
+        .env_remove("CMDBAR_MODEL")
+        .env("CMDBAR_CONFIG_DIR", socket.with_extension("config"))
+        // No model installed: only the server has one.
+        .env("XDG_CACHE_HOME", socket.with_extension("cache"))
+        .env("HF_HUB_CACHE", socket.with_extension("hub"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn with_a_server_running_suggest_answers_through_it_and_loads_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("cmdbar.sock");
+    let server = serve(&socket);
+    let out = suggest_via(&socket, &["list all files here"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["served_by"], "app", "{v}");
+    assert_eq!(v["timings"]["load_ms"], 0, "{v}");
+    assert_eq!(std::fs::canonicalize(v["model_path"].as_str().unwrap()).unwrap(), model().canonicalize().unwrap());
+    // Asked for another model, it loads that one itself.
+    let other = model_1_5b();
+    let out = suggest_via(&socket, &["-n", "1", "--model", other.to_str().unwrap(), "list all files here"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(v["served_by"], "here", "{v} {}", String::from_utf8_lossy(&out.stderr));
+    // --no-app: here too.
+    let out = suggest_via(&socket, &["-n", "1", "--no-app", "list all files here"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no model is installed"), "--no-app asked the server anyway: {err}");
+    drop(server);
+}
+
+/// The server dies (SIGKILL) while a long request runs: the client, which
+/// had printed nothing, loads the model itself and answers.
+#[test]
+fn when_the_server_quits_mid_request_suggest_still_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("cmdbar.sock");
+    let mut server = serve(&socket);
+    let m = model();
+    let client = Command::new(env!("CARGO_BIN_EXE_cmdbar"))
+        .args(["suggest", "--json", "--os", "linux", "-n", "10", "--model", m.to_str().unwrap()])
+        .arg("show the disk usage of each folder here")
+        .env("CMDBAR_SOCKET", &socket)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    server.0.kill().unwrap();
+    server.0.wait().unwrap();
+    let out = client.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("quit mid-request"), "the request did not reach the server: {err}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["served_by"], "here", "{v}");
+    assert!(!v["candidates"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn completions_and_the_man_page_are_printed() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = cmdbar(&["completions", shell]);
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("suggest") && text.contains("models"), "{shell}: {text}");
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), &text).unwrap();
+        let check = Command::new(shell).arg("-n").arg(f.path()).output().unwrap();
+        assert!(check.status.success(), "{shell} rejects its completions: {}", String::from_utf8_lossy(&check.stderr));
+    }
+    let man = String::from_utf8(cmdbar(&["man"]).stdout).unwrap();
+    assert!(man.contains(".TH cmdbar 1") && man.contains("suggest"), "{man}");
+}
+
+/// On a terminal the risk is coloured, unless NO_COLOR is set; in a pipe
+/// never. `script` gives the command a terminal.
+#[test]
+fn colour_on_a_terminal_and_never_with_no_color() {
+    let m = model();
+    let run = |no_color: bool| {
+        let cmd = format!(
+            "{} suggest --os linux -n 1 --model '{}' list all files here",
+            env!("CARGO_BIN_EXE_cmdbar"),
+            m.display()
+        );
+        let mut c = Command::new("script");
+        c.args(["-qec", &cmd, "/dev/null"]).env("CMDBAR_SOCKET", NO_APP).env_remove("NO_COLOR");
+        if no_color {
+            c.env("NO_COLOR", "1");
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(run(false).contains("\x1b[32m[safe]"), "no colour on a terminal: {:?}", run(false));
+    let plain = run(true);
+    assert!(plain.contains("[safe]") && !plain.contains('\x1b'), "colour despite NO_COLOR: {plain:?}");
+    let piped = String::from_utf8(cmdbar(&["suggest", "--os", "linux", "-n", "1", "--model", m.to_str().unwrap(), "list all files here"]).stdout).unwrap();
+    assert!(!piped.contains('\x1b'), "{piped:?}");
 }

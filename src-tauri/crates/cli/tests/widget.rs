@@ -60,6 +60,12 @@ fn prompt_line(pane: &str) -> Option<String> {
 /// Starts `shell` in tmux with the widget loaded, in a folder with two
 /// sub-folders; returns the session and the file its history goes to.
 fn start(shell: &str, dir: &Path) -> (Tmux, PathBuf) {
+    // No app to answer: a socket nobody listens on.
+    start_with(shell, dir, &dir.join("no-app.sock"), &model())
+}
+
+/// As `start`, the widget asking the server on `socket` first, for `model`.
+fn start_with(shell: &str, dir: &Path, socket: &Path, model: &Path) -> (Tmux, PathBuf) {
     let exe = env!("CARGO_BIN_EXE_cmdbar");
     let work = dir.join("work");
     for d in ["work/src", "work/docs", "home"] {
@@ -111,10 +117,11 @@ fn start(shell: &str, dir: &Path) -> (Tmux, PathBuf) {
     };
     let tmux = Tmux { socket: dir.join("tmux.sock") };
     let env = format!(
-        "cd {} && env -i PATH=/usr/bin:/bin HOME={} TERM=xterm-256color CMDBAR_MODEL={} CMDBAR_CONFIG_DIR={} CMDBAR_TLDR_DIR={} {cmd}",
+        "cd {} && env -i PATH=/usr/bin:/bin HOME={} TERM=xterm-256color CMDBAR_SOCKET={} CMDBAR_MODEL={} CMDBAR_CONFIG_DIR={} CMDBAR_TLDR_DIR={} {cmd}",
         work.display(),
         home.display(),
-        model().display(),
+        socket.display(),
+        model.display(),
         home.join("config").display(),
         home.join("tldr").display(),
     );
@@ -217,4 +224,71 @@ fn a_destructive_command_needs_a_second_press_and_presses_cycle_in_zsh() {
 #[test]
 fn a_destructive_command_needs_a_second_press_and_presses_cycle_in_fish() {
     gate_and_cycle_in("fish");
+}
+
+/// `cmdbar serve` on `socket` with the default 1.5B, ready once it says so;
+/// killed when dropped.
+struct Serve(std::process::Child);
+
+impl Serve {
+    fn start(socket: &Path, config: &Path, model: &Path) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cmdbar"))
+            .arg("serve")
+            .arg("--model")
+            .arg(model)
+            .env("CMDBAR_SOCKET", socket)
+            .env("CMDBAR_CONFIG_DIR", config)
+            .env("CMDBAR_TLDR_DIR", config.join("tldr"))
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        while !line.contains("answers on") {
+            line.clear();
+            assert!(err.read_line(&mut line).unwrap() > 0, "cmdbar serve ended: {line}");
+        }
+        // Its later notes go nowhere rather than fill a pipe.
+        std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+        Serve(child)
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A command fails; the key on the empty line puts a fix there, asked of a
+/// warm `cmdbar serve` (the 1.5B: the 0.5B does not know this one), from
+/// the command and exit status the shell's hook recorded.
+#[test]
+fn the_key_on_an_empty_line_fixes_the_last_command_in_zsh_bash_and_fish() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("serve.sock");
+    let out = Command::new(root().join("scripts/fetch-test-models")).args(["--print-path", "1.5b"]).output().unwrap();
+    let model = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+    let _serve = Serve::start(&socket, &dir.path().join("serve-config"), &model);
+    for shell in ["zsh", "bash", "fish"] {
+        let sub = dir.path().join(shell);
+        std::fs::create_dir_all(&sub).unwrap();
+        let (tmux, _) = start_with(shell, &sub, &socket, &model);
+        tmux.keys(&["-l", "gti status"]);
+        tmux.wait("the typo on the line", 10, |p| prompt_line(p).as_deref() == Some("gti status"));
+        tmux.keys(&["Enter"]);
+        tmux.wait("the failure", 10, |p| {
+            (p.contains("not found") || p.contains("Unknown command")) && p.lines().filter(|l| l.starts_with("PROMPT>")).count() >= 2
+        });
+        tmux.keys(&["C-g"]);
+        // The failed command is never its own fix, so the line changes.
+        let pane = tmux.wait("a fix on the line", 120, |p| {
+            prompt_line(p).is_some_and(|l| !l.is_empty() && l != "gti status")
+        });
+        let line = prompt_line(&pane).unwrap();
+        assert!(line.starts_with("git status"), "{shell}: the line holds {line:?}\n{pane}");
+        std::fs::write(root().join(format!("docs/screenshots/widget-fix-{shell}.txt")), &pane).ok();
+    }
 }

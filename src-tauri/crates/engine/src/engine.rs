@@ -12,6 +12,11 @@ use crate::error::{EngineError, Result};
 use crate::generate::{self, Cancel, Event, Prompt, Request, Scratch};
 use crate::model::{Model, ModelInfo};
 
+/// The context cap the app and the CLI use unless told otherwise: the
+/// prompt, examples and answers fit well inside it, and its KV cache stays
+/// small.
+pub const DEFAULT_MAX_CONTEXT: usize = 4096;
+
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     pub device: DevicePreference,
@@ -21,7 +26,7 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { device: DevicePreference::Auto, max_context: 4096 }
+        Self { device: DevicePreference::Auto, max_context: DEFAULT_MAX_CONTEXT }
     }
 }
 

@@ -17,7 +17,7 @@ pub mod template;
 pub mod tokenizer;
 
 pub use device::DevicePreference;
-pub use engine::{Engine, EngineConfig, Progress};
+pub use engine::{Engine, EngineConfig, Progress, DEFAULT_MAX_CONTEXT};
 pub use error::{EngineError, Result};
 pub use generate::{Event, FinishReason, Prompt, Request, Timings};
 pub use gguf::{Architecture, KvShape};

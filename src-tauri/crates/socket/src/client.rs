@@ -98,7 +98,7 @@ impl Client {
                     on_candidate(&candidate);
                     candidates.push(candidate);
                 }
-                Ok(ServerMsg::Done { hidden, notices, timings, model, model_path }) => {
+                Ok(ServerMsg::Done { candidates, hidden, notices, timings, model, model_path }) => {
                     return Ok(Answer { candidates, hidden, notices, timings, model, model_path })
                 }
                 Ok(ServerMsg::Error { kind, message }) => return Err(ClientError::Server { kind, message }),

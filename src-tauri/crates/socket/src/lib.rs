@@ -42,7 +42,16 @@ pub enum ServerMsg {
     /// for another one can load it itself.
     Hello { v: u32, server: String, model_path: Option<PathBuf> },
     Candidate { candidate: Candidate },
-    Done { hidden: usize, notices: Vec<String>, timings: Timings, model: String, model_path: PathBuf },
+    /// `candidates`: all of them, ranked (by then agreement among the
+    /// completions has been counted); the streamed ones came in arrival order.
+    Done {
+        candidates: Vec<Candidate>,
+        hidden: usize,
+        notices: Vec<String>,
+        timings: Timings,
+        model: String,
+        model_path: PathBuf,
+    },
     Error { kind: ErrorKind, message: String },
 }
 

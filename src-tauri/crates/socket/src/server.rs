@@ -218,6 +218,7 @@ fn connection(conn: UnixStream, backend: &dyn Backend) -> std::io::Result<()> {
         });
         let end = match &result {
             Ok(s) => ServerMsg::Done {
+                candidates: s.candidates.clone(),
                 hidden: s.hidden,
                 notices: s.notices.clone(),
                 timings: s.timings.clone(),

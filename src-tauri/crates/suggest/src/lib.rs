@@ -4,6 +4,7 @@
 pub mod context;
 pub mod examples;
 pub mod explain;
+pub mod fix;
 pub mod intent;
 pub mod parse;
 pub mod placeholder;

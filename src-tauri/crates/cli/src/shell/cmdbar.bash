@@ -1,8 +1,20 @@
 # Cmdbar for bash: {{KEY_NAME}} turns the words on the line into a command,
 # ready to edit; pressed again, it cycles to the next one. It never runs
-# anything. eval "$(cmdbar init bash)" in ~/.bashrc.
+# anything. On an empty line it suggests a fix for the last command, which
+# the prompt hook records with its exit status (`cmdbar fix` reads them
+# too). eval "$(cmdbar init bash)" in ~/.bashrc.
 __cmdbar_query="" __cmdbar_shown="" __cmdbar_armed="" __cmdbar_i=0
 __cmdbar_cands=()
+
+__cmdbar_hook() {
+  # First in PROMPT_COMMAND, so $? is still the command's; kept for the rest.
+  local s=$? h
+  h=$(HISTTIMEFORMAT= builtin history 1)
+  [[ $h =~ ^\ *[0-9]+\*?\ +(.*)$ ]] && export CMDBAR_LAST_COMMAND=${BASH_REMATCH[1]}
+  export CMDBAR_LAST_STATUS=$s
+  return $s
+}
+[[ $PROMPT_COMMAND == *__cmdbar_hook* ]] || PROMPT_COMMAND="__cmdbar_hook${PROMPT_COMMAND:+;$PROMPT_COMMAND}"
 
 __cmdbar_put() {
   # $1: the candidate's index (from 0). High and critical ones need a second press.
@@ -27,14 +39,21 @@ __cmdbar_widget() {
     else __cmdbar_put $(( (__cmdbar_i + 1) % ${#__cmdbar_cands[@]} )); fi
     return
   fi
+  local ask
   if [[ -z ${READLINE_LINE//[[:space:]]/} ]]; then
-    echo "cmdbar: type what you want to do, then press {{KEY_NAME}}" >&2
-    return
+    if [[ -z $CMDBAR_LAST_COMMAND ]]; then
+      echo "cmdbar: type what you want to do, then press {{KEY_NAME}}" >&2
+      return
+    fi
+    ask=(fix --lines)
+    printf 'cmdbar: fixing: %s  (Ctrl+C cancels)\n' "$CMDBAR_LAST_COMMAND" >&2
+  else
+    ask=(suggest --lines -- "$READLINE_LINE")
+    printf 'cmdbar: thinking...  (Ctrl+C cancels)\n' >&2
   fi
   __cmdbar_query=$READLINE_LINE __cmdbar_armed="" __cmdbar_shown=""
-  printf 'cmdbar: thinking...  (Ctrl+C cancels)\n' >&2
   local out err rc f=${TMPDIR:-/tmp}/cmdbar-widget.$$
-  out=$({{CMDBAR}} suggest --lines -- "$READLINE_LINE" 2>"$f" </dev/null)
+  out=$({{CMDBAR}} "${ask[@]}" 2>"$f" </dev/null)
   rc=$?
   err=$(<"$f"); rm -f -- "$f"
   if (( rc != 0 )) || [[ -z $out ]]; then

@@ -1,11 +1,19 @@
 # Cmdbar for fish: {{KEY_NAME}} turns the words on the line into a command,
 # ready to edit; pressed again, it cycles to the next one. It never runs
-# anything. cmdbar init fish | source, in ~/.config/fish/config.fish.
+# anything. On an empty line it suggests a fix for the last command, which
+# the postexec hook records with its exit status (`cmdbar fix` reads them
+# too). cmdbar init fish | source, in ~/.config/fish/config.fish.
 set -g __cmdbar_query ""
 set -g __cmdbar_shown ""
 set -g __cmdbar_armed ""
 set -g __cmdbar_i 0
 set -g __cmdbar_cands
+
+function __cmdbar_postexec --on-event fish_postexec
+    set -l s $status
+    set -gx CMDBAR_LAST_STATUS $s
+    set -gx CMDBAR_LAST_COMMAND $argv[1]
+end
 
 function __cmdbar_put --argument-names i
     # i: the candidate's index (from 1). High and critical ones need a second press.
@@ -40,19 +48,24 @@ function __cmdbar_widget
         end
         return
     end
+    set -l ask suggest --lines -- "$line"
+    echo >&2
     if test -z (string trim -- "$line")
-        echo >&2
-        echo "cmdbar: type what you want to do, then press {{KEY_NAME}}" >&2
-        commandline -f repaint
-        return
+        if test -z "$CMDBAR_LAST_COMMAND"
+            echo "cmdbar: type what you want to do, then press {{KEY_NAME}}" >&2
+            commandline -f repaint
+            return
+        end
+        set ask fix --lines
+        echo "cmdbar: fixing: $CMDBAR_LAST_COMMAND  (Ctrl+C cancels)" >&2
+    else
+        echo "cmdbar: thinking...  (Ctrl+C cancels)" >&2
     end
     set -g __cmdbar_query $line
     set -g __cmdbar_armed ""
     set -g __cmdbar_shown ""
-    echo >&2
-    echo "cmdbar: thinking...  (Ctrl+C cancels)" >&2
     set -l f (string join "" (set -q TMPDIR; and echo $TMPDIR; or echo /tmp) /cmdbar-widget. $fish_pid)
-    set -l out ({{CMDBAR}} suggest --lines -- "$line" 2>$f </dev/null)
+    set -l out ({{CMDBAR}} $ask 2>$f </dev/null)
     set -l rc $status
     set -l err (cat $f 2>/dev/null)
     rm -f -- $f

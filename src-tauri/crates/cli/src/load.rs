@@ -1,0 +1,65 @@
+//! Which model to load, and loading it on an engine thread of our own.
+use std::path::PathBuf;
+
+use cmdbar_engine::{DevicePreference, Engine, EngineConfig, EngineError, ModelInfo};
+
+#[derive(clap::Args, Clone)]
+pub struct ModelArgs {
+    /// GGUF model file [default: $CMDBAR_MODEL, else Qwen2.5-Coder-1.5B-Instruct Q4_K_M in the model cache]
+    #[arg(long, short)]
+    pub model: Option<PathBuf>,
+    /// auto, cpu, cuda or metal
+    #[arg(long, default_value = "auto")]
+    pub device: DevicePreference,
+    /// Context window in tokens, capped at the model's own; bounds memory.
+    #[arg(long, default_value_t = cmdbar_engine::DEFAULT_MAX_CONTEXT)]
+    pub context: usize,
+}
+
+/// The model the user named: the flag, else `$CMDBAR_MODEL`.
+pub fn explicit_model(arg: &Option<PathBuf>) -> Option<PathBuf> {
+    arg.clone().or_else(|| std::env::var_os("CMDBAR_MODEL").filter(|v| !v.is_empty()).map(PathBuf::from))
+}
+
+/// The model path from the flag, else `$CMDBAR_MODEL`, else the active
+/// model (`cmdbar models use`, or the app's choice), else the default
+/// model wherever it is installed; None when there is none.
+pub fn model_path(arg: &Option<PathBuf>) -> Option<PathBuf> {
+    if let Some(p) = explicit_model(arg) {
+        return Some(p);
+    }
+    let active = cmdbar_settings::Settings::load(&cmdbar_settings::settings_path()).value.active_model;
+    active.or_else(cmdbar_models::default_model_path)
+}
+
+/// No model to load, and what to run about it.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "no model is installed; download the default one with `cmdbar models pull {id}` ({size:.1} GB), \
+     or give one with --model FILE.gguf"
+)]
+pub struct NoModel {
+    id: &'static str,
+    size: f64,
+}
+
+impl NoModel {
+    pub fn new() -> Self {
+        let d = cmdbar_models::catalog::default_entry();
+        Self { id: &d.id, size: d.size as f64 / 1e9 }
+    }
+}
+
+/// Spawns the engine thread and loads the model on it.
+pub fn start(args: &ModelArgs) -> anyhow::Result<(Engine, ModelInfo)> {
+    let path = model_path(&args.model).ok_or_else(NoModel::new)?;
+    let engine = Engine::spawn(EngineConfig { device: args.device, max_context: args.context });
+    let info = engine.load(&path).recv().map_err(|_| EngineError::Disconnected)?.map_err(|e| match e {
+        // The chosen or default file is gone: say how to get one.
+        EngineError::NotFound(p) => anyhow::Error::new(EngineError::NotFound(p))
+            .context(format!("download the default model with `cmdbar models pull {}`", NoModel::new().id)),
+        e => e.into(),
+    })?;
+    Ok((engine, info))
+}
+
