@@ -7,6 +7,8 @@ pub mod commands;
 pub mod error;
 pub mod hotkey;
 pub mod models;
+#[cfg(unix)]
+pub mod socket;
 pub mod state;
 pub mod tray;
 pub mod views;
@@ -60,6 +62,8 @@ pub fn run() {
             hotkey::register_from_settings(app.handle());
             state::load_model(app.handle().clone());
             state::load_examples(app.handle().clone());
+            #[cfg(unix)]
+            socket::start(app.handle().clone());
             // The updater only where the release build configured it: its
             // public key and the release's latest.json (release.yml).
             if app.config().plugins.0.contains_key("updater") {
