@@ -94,6 +94,8 @@ class App:
         os.environ["HF_HOME"] = os.path.join(self.config, "hf")
         os.environ["XDG_CACHE_HOME"] = os.path.join(self.config, "cache")
         os.environ["CMDBAR_KEEP_POPUP"] = "1"  # no window manager moves focus here
+        # The app's socket for the CLI, this run's own.
+        os.environ["CMDBAR_SOCKET"] = os.path.join(self.config, "cmdbar.sock")
         self.trayer = subprocess.Popen(
             ["trayer", "--edge", "top", "--align", "right", "--widthtype", "request", "--height", "32",
              "--SetDockType", "true", "--transparent", "false", "--tint", "0x202020"],
@@ -187,6 +189,21 @@ def test_query_streams_candidates_with_badges(app):
     hints = app.d.find_element(By.ID, "actions").text
     assert "Enter Copy" in hints and "Tab Edit" in hints and "Ctrl+R History" in hints, hints
     shot("popup.png", window="Cmdbar")
+
+
+def test_the_cli_answers_through_the_running_app(app):
+    """With the app up and its model loaded, `cmdbar` asks it over the
+    socket (mode 0600) and loads nothing itself."""
+    sock = os.environ["CMDBAR_SOCKET"]
+    wait("the app's socket", lambda: os.path.exists(sock), 30)
+    assert os.stat(sock).st_mode & 0o777 == 0o600, oct(os.stat(sock).st_mode)
+    cli = os.path.join(os.path.dirname(APP), "cmdbar")
+    out = subprocess.run([cli, "suggest", "--json", "-n", "1", "--os", "linux", "list all files here"],
+                         capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    v = json.loads(out.stdout)
+    assert v["served_by"] == "app", v
+    assert v["timings"]["load_ms"] == 0 and v["candidates"], v
 
 
 def test_popup_keys_and_screen_reader(app):
@@ -477,6 +494,7 @@ FIRST_RUN = [
 TESTS = [
     test_hotkey_shows_the_popup_with_focus,
     test_query_streams_candidates_with_badges,
+    test_the_cli_answers_through_the_running_app,
     test_popup_keys_and_screen_reader,
     test_enter_copies_to_the_clipboard,
     test_critical_command_needs_a_second_confirm,
