@@ -13,7 +13,7 @@ use half::f16;
 use half::slice::{HalfBitsSliceExt, HalfFloatSliceExt};
 use rayon::prelude::*;
 
-use crate::sampler::exp_le0;
+use crate::vecmath::exp_le0;
 
 /// Positions per key tile: 32 f32 lanes, four AVX2 vectors.
 const TILE: usize = 32;
@@ -177,7 +177,7 @@ fn head_many(v: &[u16], g: usize, d: usize, n: usize, stride: usize, s: &mut Scr
 /// the loops vectorize.
 fn softmax_unnormalized(xs: &mut [f32]) -> f32 {
     const L: usize = 16;
-    let max = crate::sampler::max(xs);
+    let max = crate::vecmath::max(xs);
     let mut acc = [0f32; L];
     let mut chunks = xs.chunks_exact_mut(L);
     for c in &mut chunks {

@@ -15,6 +15,7 @@ mod sandbox;
 mod shapes;
 pub mod template;
 pub mod tokenizer;
+mod vecmath;
 
 pub use device::DevicePreference;
 pub use engine::{Engine, EngineConfig, Progress, DEFAULT_MAX_CONTEXT};

@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use crate::attention::KvCache;
-use crate::sampler::exp_le0;
+use crate::vecmath::exp_le0;
 use rayon::prelude::*;
 
 use crate::qmatmul::{Bytes, Linear};
