@@ -68,36 +68,12 @@ pub enum Suggestion {
     },
 }
 
-/// Bounds on IPC strings, checked here whatever the UI sends: a page can't
-/// make the app store, classify or copy megabytes.
-pub mod limits {
-    pub const QUERY: usize = 8 * 1024;
-    pub const COMMAND: usize = 8 * 1024;
-    pub const PATH: usize = 4096;
-    pub const NAME: usize = 256;
-
-    /// `field`: the argument's name, for the UI to place the error.
-    pub fn check(what: &str, value: &str, max: usize) -> Result<(), crate::error::IpcError> {
-        if value.len() > max {
-            let field = match what {
-                "request" | "search" => "query",
-                "file name" => "file",
-                w => w,
-            };
-            return Err(crate::error::IpcError::invalid(
-                field,
-                format!("the {what} is too long ({} bytes; at most {max})", value.len()),
-            ));
-        }
-        Ok(())
-    }
-}
 
 /// Starts a request and returns at once; candidates follow as events. A
 /// request already running is cancelled by the engine.
 #[tauri::command]
 pub fn ask<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, query: String, id: u32) -> IpcResult<()> {
-    limits::check("request", &query, limits::QUERY)?;
+    crate::limits::check("request", &query, crate::limits::QUERY)?;
     cmdbar_suggest::check_query(&query)?;
     let Some(info) = lock(&state.model).clone() else {
         return Err(IpcError::not_ready(match &*lock(&state.status) {
@@ -166,9 +142,9 @@ pub fn copy<R: Runtime>(
     if command.trim().is_empty() {
         return Err(IpcError::invalid("command", "there is no command to copy"));
     }
-    limits::check("command", &command, limits::COMMAND)?;
+    crate::limits::check("command", &command, crate::limits::COMMAND)?;
     if let Some(q) = &query {
-        limits::check("request", q, limits::QUERY)?;
+        crate::limits::check("request", q, crate::limits::QUERY)?;
     }
     let settings = lock(&state.settings).clone();
     let level = settings.safety;
@@ -304,7 +280,7 @@ pub fn take_notices(state: State<'_, AppState>) -> Vec<String> {
 
 #[tauri::command]
 pub fn history(state: State<'_, AppState>, filter: String) -> IpcResult<Vec<Entry>> {
-    limits::check("filter", &filter, limits::NAME)?;
+    crate::limits::check("filter", &filter, crate::limits::NAME)?;
     Ok(lock(&state.history).search(&filter, 50))
 }
 
@@ -379,7 +355,7 @@ pub fn hide_popup<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) {
 #[tauri::command]
 pub fn open_settings<R: Runtime>(app: AppHandle<R>, tab: Option<String>) -> IpcResult<()> {
     if let Some(t) = &tab {
-        limits::check("tab", t, limits::NAME)?;
+        crate::limits::check("tab", t, crate::limits::NAME)?;
     }
     crate::windows::open_settings(&app, tab.as_deref());
     Ok(())

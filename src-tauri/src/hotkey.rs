@@ -41,9 +41,7 @@ pub fn state<R: Runtime>(app: &AppHandle<R>) -> HotkeyState {
 
 fn report<R: Runtime>(app: &AppHandle<R>, problem: Option<String>) {
     *lock(&app.state::<AppState>().hotkey_problem) = problem;
-    let s = state(app);
-    crate::tray::show_hotkey(app, &s);
-    let _ = app.emit("hotkey-state", s);
+    let _ = app.emit("hotkey-state", state(app));
 }
 
 /// At start: the saved hotkey. If it can't be had, the reason stays in

@@ -6,6 +6,7 @@ mod bindings;
 pub mod commands;
 pub mod error;
 pub mod hotkey;
+pub mod limits;
 pub mod models;
 #[cfg(unix)]
 pub mod socket;

@@ -10,7 +10,7 @@ use cmdbar_models::{
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 
-use crate::commands::limits::{self, check};
+use crate::limits::{self, check};
 use crate::error::{IpcError, IpcResult};
 use crate::state::{lock, AppState};
 

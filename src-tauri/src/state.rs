@@ -177,7 +177,6 @@ pub fn model_path(s: &Settings) -> Option<PathBuf> {
 pub fn set_status<R: Runtime>(app: &AppHandle<R>, status: ModelStatus) {
     let state = app.state::<AppState>();
     *lock(&state.status) = status.clone();
-    crate::tray::show_status(app, &status);
     let _ = app.emit("model-status", status);
 }
 

@@ -1,7 +1,7 @@
 //! The tray icon (a template image on macOS) and its menu.
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
-use tauri::{AppHandle, Manager, Runtime};
+use tauri::{AppHandle, Listener, Manager, Runtime};
 
 use crate::state::ModelStatus;
 
@@ -49,9 +49,18 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         })
         .on_tray_icon_event(|tray, event| tauri_plugin_positioner::on_tray_event(tray.app_handle(), &event))
         .build(app)?;
-    let status = crate::state::lock(&app.state::<crate::AppState>().status).clone();
-    show_status(app, &status);
+    // The tray follows the same events as the windows, so the state and
+    // the hotkey modules need not know it exists.
+    let refresh_status = |app: &AppHandle<R>| {
+        let status = crate::state::lock(&app.state::<crate::AppState>().status).clone();
+        show_status(app, &status);
+    };
+    refresh_status(app);
     show_hotkey(app, &crate::hotkey::state(app));
+    let h = app.clone();
+    app.listen_any("model-status", move |_| refresh_status(&h));
+    let h = app.clone();
+    app.listen_any("hotkey-state", move |_| show_hotkey(&h, &crate::hotkey::state(&h)));
     Ok(())
 }
 
@@ -59,7 +68,7 @@ struct HotkeyItem<R: Runtime>(MenuItem<R>);
 
 /// The hotkey line reads as a warning while the hotkey is not active, and
 /// is empty and disabled otherwise.
-pub fn show_hotkey<R: Runtime>(app: &AppHandle<R>, s: &crate::hotkey::HotkeyState) {
+fn show_hotkey<R: Runtime>(app: &AppHandle<R>, s: &crate::hotkey::HotkeyState) {
     if let Some(item) = app.try_state::<HotkeyItem<R>>() {
         let text = if s.active {
             format!("Hotkey: {}", s.hotkey)
@@ -73,7 +82,7 @@ pub fn show_hotkey<R: Runtime>(app: &AppHandle<R>, s: &crate::hotkey::HotkeyStat
 
 struct StatusItem<R: Runtime>(MenuItem<R>);
 
-pub fn show_status<R: Runtime>(app: &AppHandle<R>, status: &ModelStatus) {
+fn show_status<R: Runtime>(app: &AppHandle<R>, status: &ModelStatus) {
     let text = match status {
         ModelStatus::Loading { name, progress } => format!("{name}: loading… {:.0}%", progress * 100.0),
         ModelStatus::Ready { name, fallback: Some(why), .. } => format!("{name}: ready on the CPU ({why})"),

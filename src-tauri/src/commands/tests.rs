@@ -461,7 +461,7 @@ fn errors_are_typed_with_a_kind_and_the_field_they_concern() {
     assert_eq!(kind, "not_ready");
     let (kind, _, field) = typed(call(&w, "models_pause", json!({"id": 99})));
     assert_eq!((kind.as_str(), field.as_deref()), ("not_found", Some("id")));
-    let (kind, _, field) = typed(call(&w, "ask", json!({"query": "x".repeat(super::limits::QUERY + 1), "id": 1})));
+    let (kind, _, field) = typed(call(&w, "ask", json!({"query": "x".repeat(crate::limits::QUERY + 1), "id": 1})));
     assert_eq!((kind.as_str(), field.as_deref()), ("invalid", Some("query")));
     #[cfg(not(target_os = "macos"))]
     {

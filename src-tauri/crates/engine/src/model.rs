@@ -65,7 +65,7 @@ fn text_side(gguf: &GgufFile) -> Result<(Tokenizer, ChatTemplate)> {
 
 /// A prompt's token ids for the model at `path`, from its header alone
 /// (no weights): what the engine will feed the model.
-pub fn prompt_ids(path: &Path, prompt: &crate::generate::Prompt) -> Result<Vec<u32>> {
+pub fn prompt_ids(path: &Path, prompt: &crate::template::Prompt) -> Result<Vec<u32>> {
     let (tokenizer, template) = text_side(&GgufFile::open(path)?)?;
     prompt.ids(&tokenizer, &template)
 }

@@ -19,6 +19,39 @@ impl Message {
     }
 }
 
+/// What a request asks the model: messages for its chat template, text,
+/// or token ids.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Prompt {
+    /// Rendered with the model's chat template, generation prompt added.
+    Chat(Vec<Message>),
+    /// Used as is.
+    Raw(String),
+    /// Token ids, as another engine would be given them (benchmarks).
+    Tokens(Vec<u32>),
+}
+
+impl Prompt {
+    /// The prompt's token ids with this tokenizer and template.
+    pub fn ids(
+        &self,
+        tokenizer: &crate::tokenizer::Tokenizer,
+        template: &crate::template::ChatTemplate,
+    ) -> Result<Vec<u32>> {
+        let text = match self {
+            Prompt::Chat(messages) => template.render(messages, true)?,
+            Prompt::Raw(s) => s.clone(),
+            Prompt::Tokens(ids) if ids.is_empty() => return Err(EngineError::EmptyPrompt),
+            Prompt::Tokens(ids) => return Ok(ids.clone()),
+        };
+        if text.trim().is_empty() {
+            return Err(EngineError::EmptyPrompt);
+        }
+        tokenizer.encode(&text)
+    }
+}
+
+
 /// Used when a model (typically a base model) ships no template.
 const PLAIN_TEMPLATE: &str = "{% for m in messages %}{% if m.role == 'system' %}{{ m.content }}\n\n\
 {% elif m.role == 'user' %}Request: {{ m.content }}\n{% else %}Answer: {{ m.content }}\n\n{% endif %}\

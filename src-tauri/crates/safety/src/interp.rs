@@ -3,7 +3,7 @@
 //! Shell code is parsed and judged like the command itself; other languages
 //! are not parsed, but the calls that delete, run commands or fetch code are
 //! easy to spot, and the shell commands in their strings are judged.
-use crate::judge::{Ctx, Judge, Verdict, Write};
+use crate::verdict::{Ctx, Judge, Verdict, Write};
 use crate::words::Arg;
 use crate::{Dialect, Risk};
 
@@ -208,7 +208,7 @@ fn run_script(j: &mut Judge, script: &Arg, name: &str) -> Verdict {
 }
 
 /// A shell or interpreter reading its program from standard input.
-fn stdin_code(j: &mut Judge, input: &crate::judge::Input, dialect: Dialect, name: &str) -> Verdict {
+fn stdin_code(j: &mut Judge, input: &crate::verdict::Input, dialect: Dialect, name: &str) -> Verdict {
     if input.download {
         let mut v = Verdict::new(
             Risk::Critical,
@@ -408,7 +408,7 @@ fn interpreter(j: &mut Judge, lang: &'static str, args: &[Arg], ctx: &Ctx) -> Ve
     v
 }
 
-fn stdin_code_other(input: &crate::judge::Input, lang: &str) -> Verdict {
+fn stdin_code_other(input: &crate::verdict::Input, lang: &str) -> Verdict {
     if input.download {
         return Verdict::new(
             Risk::Critical,

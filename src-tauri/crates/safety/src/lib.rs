@@ -19,12 +19,13 @@ mod rules;
 mod scan;
 mod syntax;
 mod tools;
+mod verdict;
 mod words;
 mod wrappers;
 
 pub use request::request_risk;
 
-use judge::{Input, Judge, Verdict};
+use verdict::{Input, Judge, Verdict};
 
 /// Longer commands are not parsed; their words are still scanned.
 pub const MAX_COMMAND_BYTES: usize = 16 * 1024;

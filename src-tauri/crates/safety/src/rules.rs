@@ -1,7 +1,7 @@
 //! What each command does, by name and flags. A command is safe only when
 //! it is listed here as reading only, used without a flag that makes it
 //! write or run something; a command not listed is at least moderate.
-use crate::judge::{Ctx, Judge, Verdict, Write};
+use crate::verdict::{Ctx, Judge, Verdict, Write};
 use crate::words::{place, Arg, Place, UNKNOWN};
 use crate::Risk;
 

@@ -2,7 +2,7 @@
 //! words are split at the shell's operators as well as can be done without
 //! a grammar, and each run of words is judged as a command. Linear in the
 //! length of the text, with no recursion of its own.
-use crate::judge::{Ctx, Judge, Verdict};
+use crate::verdict::{Ctx, Judge, Verdict};
 use crate::syntax::{Piece, Word};
 use crate::words;
 use crate::Risk;

@@ -1,7 +1,7 @@
 //! Developer and cloud tools: git, containers and clusters, infrastructure,
 //! cloud CLIs and package managers. Each has a few read-only subcommands;
 //! the rest change something, and the destructive ones are named.
-use crate::judge::{Ctx, Judge, Verdict};
+use crate::verdict::{Ctx, Judge, Verdict};
 use crate::words::Arg;
 use crate::{Dialect, Risk};
 

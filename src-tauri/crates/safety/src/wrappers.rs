@@ -2,7 +2,7 @@
 //! (`env`), runners (`nice`, `timeout`, `watch`…), fan-out (`xargs`,
 //! `parallel`), multi-call binaries (`busybox`) and remote shells (`ssh`).
 //! Each is seen through to the command it runs, recursively.
-use crate::judge::{Ctx, Judge, Verdict, Write};
+use crate::verdict::{Ctx, Judge, Verdict, Write};
 use crate::words::Arg;
 use crate::{Dialect, Risk};
 
@@ -194,7 +194,7 @@ pub(crate) fn wrapper(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Opt
                 }
                 if let Some((k, val)) = t.split_once('=') {
                     if !k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || c == '_') {
-                        v = v.or(crate::judge::special(k, val));
+                        v = v.or(crate::verdict::special(k, val));
                         i += 1;
                         continue;
                     }
