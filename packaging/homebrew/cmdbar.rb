@@ -17,6 +17,11 @@ cask "cmdbar" do
   depends_on macos: :big_sur
 
   app "Cmdbar.app"
+  # The command line, from inside the app (release.yml puts it there).
+  binary "#{appdir}/Cmdbar.app/Contents/MacOS/cmdbar"
+  bash_completion "#{appdir}/Cmdbar.app/Contents/Resources/cli/cmdbar.bash"
+  zsh_completion "#{appdir}/Cmdbar.app/Contents/Resources/cli/_cmdbar"
+  fish_completion "#{appdir}/Cmdbar.app/Contents/Resources/cli/cmdbar.fish"
 
   # Launch at login (Settings) writes this Launch Agent.
   uninstall launchctl: "Cmdbar"
@@ -36,6 +41,8 @@ cask "cmdbar" do
 
   caveats <<~EOS
     Cmdbar lives in the menu bar (no Dock icon); the hotkey is Option-Space.
+    In the terminal: `cmdbar`, and the widget: eval "$(cmdbar init zsh)"
+    in ~/.zshrc. The man page: cmdbar man > /usr/local/share/man/man1/cmdbar.1
 
     Paste into Terminal needs the Accessibility permission:
       System Settings > Privacy & Security > Accessibility > Cmdbar
