@@ -172,8 +172,8 @@ enum Command {
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff): `cmdbar man > ~/.local/share/man/man1/cmdbar.1`.
     Man,
-    /// Answer many requests on one loaded model: JSON lines {"id", "query"}
-    /// on stdin, one JSON line {"id", "candidates", "timings"} or
+    /// Answer many requests on one loaded model: JSON lines {"id", "query",
+    /// "cwd"?} on stdin, one JSON line {"id", "candidates", "timings"} or
     /// {"id", "error"} per request on stdout.
     Batch {
         #[command(flatten)]
@@ -389,6 +389,9 @@ fn main() -> ExitCode {
 struct BatchIn {
     id: serde_json::Value,
     query: String,
+    /// The folder this request's command will run in [default: --cwd].
+    #[serde(default)]
+    cwd: Option<PathBuf>,
 }
 
 fn batch(model: &ModelArgs, ctx: Context, opts: Options, warm_up: bool) -> anyhow::Result<()> {
@@ -413,6 +416,8 @@ fn batch(model: &ModelArgs, ctx: Context, opts: Options, warm_up: bool) -> anyho
                 "error": format!("expected {{\"id\", \"query\"}}: {e}"),
             }),
             Ok(input) => {
+                let mut ctx = ctx.clone();
+                ctx.cwd = input.cwd.or(ctx.cwd);
                 let result = cmdbar_suggest::prepare_with(&ctx, &input.query, &opts, &info, examples.as_ref())
                     .and_then(|r| cmdbar_suggest::suggest(&engine, r, |_| {}));
                 match result {

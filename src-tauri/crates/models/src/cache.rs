@@ -30,7 +30,7 @@ impl HubCache {
     /// `repo_name` and `download` check): its `/` becomes `--`, so the
     /// result is one folder under the root.
     pub fn repo_dir(&self, repo: &str) -> PathBuf {
-        self.root.join(format!("models--{}", repo.replace(['/', '\\'], "--")))
+        self.root.join(repo_folder(repo))
     }
 
     pub fn blob(&self, repo: &str, sha256: &str) -> PathBuf {
@@ -116,5 +116,25 @@ impl HubCache {
             std::fs::write(&r, commit).map_err(io(&r))?;
         }
         Ok(snap)
+    }
+}
+
+/// The cache's folder name for `repo`: `models--org--name`.
+pub fn repo_folder(repo: &str) -> String {
+    format!("models--{}", repo.replace(['/', '\\'], "--"))
+}
+
+/// The repo a cache folder is for; None for a folder that is not a model's.
+pub fn folder_repo(folder: &str) -> Option<String> {
+    folder.strip_prefix("models--").map(|n| n.replacen("--", "/", 1))
+}
+
+#[cfg(test)]
+mod folder_tests {
+    #[test]
+    fn a_repo_and_its_folder_name_go_both_ways() {
+        assert_eq!(super::repo_folder("Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF"), "models--Qwen--Qwen2.5-Coder-1.5B-Instruct-GGUF");
+        assert_eq!(super::folder_repo("models--Qwen--Qwen2.5-Coder-1.5B-Instruct-GGUF").as_deref(), Some("Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF"));
+        assert_eq!(super::folder_repo("datasets--x--y"), None);
     }
 }

@@ -177,8 +177,7 @@ impl Library {
         let Ok(repos) = std::fs::read_dir(&self.cache.root) else { return out };
         for repo in repos.flatten() {
             let dir = repo.file_name().to_string_lossy().into_owned();
-            let Some(name) = dir.strip_prefix("models--") else { continue };
-            let name = name.replacen("--", "/", 1);
+            let Some(name) = crate::cache::folder_repo(&dir) else { continue };
             for snap in std::fs::read_dir(repo.path().join("snapshots")).into_iter().flatten().flatten() {
                 if !snap.file_type().is_ok_and(|t| t.is_dir()) {
                     continue;
