@@ -372,4 +372,4 @@ pub fn reveal_logs<R: Runtime>(app: AppHandle<R>) -> IpcResult<()> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -274,7 +274,7 @@ mod tests {
     /// Another spelling of the active model's path got past the guard.
     #[test]
     fn the_active_model_cannot_be_deleted_under_another_spelling() {
-        use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
+        use tauri::test::{mock_builder, mock_context, noop_assets};
         let dir = tempfile::tempdir().unwrap();
         let app = mock_builder().invoke_handler(crate::commands::handler()).build(mock_context(noop_assets())).unwrap();
         let state = AppState::new(crate::state::Paths::in_dir(dir.path().to_path_buf()));
@@ -286,18 +286,7 @@ mod tests {
         app.manage(Downloads::default());
         let w = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
         for spelling in [active.clone(), dir.path().join("sub/../active.gguf"), dir.path().join("./active.gguf")] {
-            let r = get_ipc_response(
-                &w,
-                tauri::webview::InvokeRequest {
-                    cmd: "models_delete".into(),
-                    callback: tauri::ipc::CallbackFn(0),
-                    error: tauri::ipc::CallbackFn(1),
-                    url: "tauri://localhost".parse().unwrap(),
-                    body: tauri::ipc::InvokeBody::Json(serde_json::json!({ "path": spelling })),
-                    headers: Default::default(),
-                    invoke_key: INVOKE_KEY.to_string(),
-                },
-            );
+            let r = crate::commands::tests::call(&w, "models_delete", serde_json::json!({ "path": spelling }));
             let e = r.err().and_then(|v| v["message"].as_str().map(str::to_string)).unwrap_or_default();
             assert!(e.contains("active model"), "{}: {e}", spelling.display());
         }
@@ -308,7 +297,7 @@ mod tests {
     /// one; that one could be deleted from under it.
     #[test]
     fn the_loaded_default_model_cannot_be_deleted() {
-        use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
+        use tauri::test::{mock_builder, mock_context, noop_assets};
         let dir = tempfile::tempdir().unwrap();
         let app = mock_builder().invoke_handler(crate::commands::handler()).build(mock_context(noop_assets())).unwrap();
         let state = AppState::new(crate::state::Paths::in_dir(dir.path().to_path_buf()));
@@ -325,18 +314,7 @@ mod tests {
         app.manage(state);
         app.manage(Downloads::default());
         let w = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
-        let r = get_ipc_response(
-            &w,
-            tauri::webview::InvokeRequest {
-                cmd: "models_delete".into(),
-                callback: tauri::ipc::CallbackFn(0),
-                error: tauri::ipc::CallbackFn(1),
-                url: "tauri://localhost".parse().unwrap(),
-                body: tauri::ipc::InvokeBody::Json(serde_json::json!({ "path": default })),
-                headers: Default::default(),
-                invoke_key: INVOKE_KEY.to_string(),
-            },
-        );
+        let r = crate::commands::tests::call(&w, "models_delete", serde_json::json!({ "path": default }));
         let e = r.err().and_then(|v| v["message"].as_str().map(str::to_string)).unwrap_or_default();
         assert!(e.contains("active model"), "{e}");
         assert!(default.exists());

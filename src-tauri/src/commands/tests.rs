@@ -40,7 +40,8 @@ fn app(dir: &std::path::Path) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) 
     (app, w)
 }
 
-fn call(w: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+/// One IPC call as the webview makes it (the models tests use it too).
+pub(crate) fn call(w: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
     get_ipc_response(
         w,
         InvokeRequest {

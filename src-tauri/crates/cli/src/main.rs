@@ -61,6 +61,16 @@ impl TargetArgs {
 /// How an answer is shown: shared by `suggest` and `fix`.
 #[derive(clap::Args)]
 struct ShowArgs {
+    /// Print one JSON object instead of text.
+    #[arg(long, conflicts_with = "raw")]
+    json: bool,
+    /// Print the best command alone, for scripts.
+    #[arg(long, conflicts_with = "lines")]
+    raw: bool,
+    /// One candidate a line, ranked: its risk, a tab, the command, a
+    /// tab, the risk's reason (for the shell widget, `cmdbar init`).
+    #[arg(long, conflicts_with = "json")]
+    lines: bool,
     /// Colour the risk in text output: auto (on a terminal, unless
     /// $NO_COLOR is set), always or never.
     #[arg(long, value_enum, default_value = "auto")]
@@ -68,6 +78,21 @@ struct ShowArgs {
     /// Load the model here even when the running app could answer.
     #[arg(long)]
     no_app: bool,
+}
+
+impl ShowArgs {
+    /// The request's asker; `not`: a command left out (the failed one).
+    fn ask<'a>(&self, model: &'a ModelArgs, ask: &AskArgs, max_tokens: usize, not: Option<String>) -> ask::Ask<'a> {
+        ask::Ask {
+            model,
+            ctx: ask.context(),
+            opts: ask.options(max_tokens),
+            output: ask::Output::pick(self.json, self.raw, self.lines),
+            color: self.color,
+            no_app: self.no_app,
+            not,
+        }
+    }
 }
 
 /// How to ask: shared by `suggest` and `batch`.
@@ -120,16 +145,6 @@ enum Command {
         model: ModelArgs,
         #[command(flatten)]
         ask: AskArgs,
-        /// Print one JSON object instead of text.
-        #[arg(long, conflicts_with = "raw")]
-        json: bool,
-        /// Print the best command alone, for scripts.
-        #[arg(long, conflicts_with = "lines")]
-        raw: bool,
-        /// One candidate a line, ranked: its risk, a tab, the command, a
-        /// tab, the risk's reason (for the shell widget, `cmdbar init`).
-        #[arg(long, conflicts_with = "json")]
-        lines: bool,
         #[arg(long, default_value_t = 96)]
         max_tokens: usize,
         #[command(flatten)]
@@ -153,12 +168,6 @@ enum Command {
         model: ModelArgs,
         #[command(flatten)]
         ask: AskArgs,
-        #[arg(long, conflicts_with = "raw")]
-        json: bool,
-        #[arg(long, conflicts_with = "lines")]
-        raw: bool,
-        #[arg(long, conflicts_with = "json")]
-        lines: bool,
         #[command(flatten)]
         show: ShowArgs,
     },
@@ -329,32 +338,11 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Suggest { query, model, ask, json, raw, lines, max_tokens, show } => request(query).and_then(|q| {
-            ask::Ask {
-                model: &model,
-                ctx: ask.context(),
-                opts: ask.options(max_tokens),
-                output: ask::Output::pick(json, raw, lines),
-                color: show.color,
-                no_app: show.no_app,
-                not: None,
-            }
-            .run(&q)
-        }),
-        Command::Fix { command, status, error, model, ask, json, raw, lines, show } => {
-            fix(command, status, error.as_deref()).and_then(|(q, failed)| {
-                ask::Ask {
-                    model: &model,
-                    ctx: ask.context(),
-                    opts: ask.options(Options::default().max_tokens),
-                    output: ask::Output::pick(json, raw, lines),
-                    color: show.color,
-                    no_app: show.no_app,
-                    not: Some(failed),
-                }
-                .run(&q)
-            })
+        Command::Suggest { query, model, ask, max_tokens, show } => {
+            request(query).and_then(|q| show.ask(&model, &ask, max_tokens, None).run(&q))
         }
+        Command::Fix { command, status, error, model, ask, show } => fix(command, status, error.as_deref())
+            .and_then(|(q, failed)| show.ask(&model, &ask, Options::default().max_tokens, Some(failed)).run(&q)),
         Command::Serve { model } => serve::run(&model),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "cmdbar", &mut std::io::stdout());

@@ -2,6 +2,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+mod common;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../..").canonicalize().unwrap()
 }
@@ -276,35 +278,9 @@ fn fix_without_a_last_command_says_how_to_get_one() {
     assert!(err.contains("--command") && err.contains("cmdbar init"), "{err}");
 }
 
-/// A child process, killed when the test ends, passed or not.
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `cmdbar serve` on its own socket, ready once it says so.
-fn serve(socket: &std::path::Path) -> Killed {
-    use std::io::BufRead;
-    let m = model();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cmdbar"))
-        .args(["serve", "--model", m.to_str().unwrap()])
-        .env("CMDBAR_SOCKET", socket)
-        .env("CMDBAR_TLDR_DIR", socket.with_extension("tldr"))
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    while !line.contains("answers on") {
-        line.clear();
-        assert!(err.read_line(&mut line).unwrap() > 0, "cmdbar serve ended: {line}");
-    }
-    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-    Killed(child)
+/// `cmdbar serve` on the 0.5B on its own socket.
+fn serve(socket: &std::path::Path) -> common::Serve {
+    common::Serve::start(socket, &model(), &socket.with_extension("home"))
 }
 
 fn suggest_via(socket: &std::path::Path, args: &[&str]) -> Output {

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+mod common;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../..").canonicalize().unwrap()
 }
@@ -226,42 +228,6 @@ fn a_destructive_command_needs_a_second_press_and_presses_cycle_in_fish() {
     gate_and_cycle_in("fish");
 }
 
-/// `cmdbar serve` on `socket` with the default 1.5B, ready once it says so;
-/// killed when dropped.
-struct Serve(std::process::Child);
-
-impl Serve {
-    fn start(socket: &Path, config: &Path, model: &Path) -> Self {
-        use std::io::BufRead;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cmdbar"))
-            .arg("serve")
-            .arg("--model")
-            .arg(model)
-            .env("CMDBAR_SOCKET", socket)
-            .env("CMDBAR_CONFIG_DIR", config)
-            .env("CMDBAR_TLDR_DIR", config.join("tldr"))
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
-        let mut line = String::new();
-        while !line.contains("answers on") {
-            line.clear();
-            assert!(err.read_line(&mut line).unwrap() > 0, "cmdbar serve ended: {line}");
-        }
-        // Its later notes go nowhere rather than fill a pipe.
-        std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-        Serve(child)
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// A command fails; the key on the empty line puts a fix there, asked of a
 /// warm `cmdbar serve` (the 1.5B: the 0.5B does not know this one), from
 /// the command and exit status the shell's hook recorded.
@@ -271,7 +237,7 @@ fn the_key_on_an_empty_line_fixes_the_last_command_in_zsh_bash_and_fish() {
     let socket = dir.path().join("serve.sock");
     let out = Command::new(root().join("scripts/fetch-test-models")).args(["--print-path", "1.5b"]).output().unwrap();
     let model = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
-    let _serve = Serve::start(&socket, &dir.path().join("serve-config"), &model);
+    let _serve = common::Serve::start(&socket, &model, &dir.path().join("serve-home"));
     for shell in ["zsh", "bash", "fish"] {
         let sub = dir.path().join(shell);
         std::fs::create_dir_all(&sub).unwrap();
