@@ -101,12 +101,16 @@ pub fn ask<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, query: Str
             tracing::warn!("saving history: {e}");
         }
     }
+    // The popup's newest request: Esc and cancel stop it, and only it (a
+    // CLI request on the socket may be the engine's newest).
+    let stop = std::sync::Arc::new(cmdbar_suggest::Stop::default());
+    *lock(&state.popup_request) = stop.clone();
     std::thread::spawn(move || {
         let state = app.state::<AppState>();
         let emit = |s: Suggestion| {
             let _ = app.emit("suggestion", s);
         };
-        let result = cmdbar_suggest::suggest(&state.engine, prepared, |c| {
+        let result = cmdbar_suggest::suggest_with(&state.engine, prepared, &stop, |c| {
             emit(Suggestion::Candidate { id, candidate: c.clone().into() })
         });
         emit(match result {
@@ -126,7 +130,7 @@ pub fn ask<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, query: Str
 
 #[tauri::command]
 pub fn cancel(state: State<'_, AppState>) {
-    state.engine.cancel();
+    lock(&state.popup_request).stop(&state.engine);
 }
 
 /// Copies a command. The risk is judged again here rather than trusted
@@ -348,7 +352,7 @@ pub async fn tldr_update<R: Runtime>(app: AppHandle<R>) -> IpcResult<TldrStatus>
 /// answer, and the CPU should not stay busy on it.
 #[tauri::command]
 pub fn hide_popup<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) {
-    state.engine.cancel();
+    lock(&state.popup_request).stop(&state.engine);
     crate::windows::hide_popup(&app);
 }
 

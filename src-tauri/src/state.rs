@@ -95,6 +95,9 @@ pub struct AppState {
     pub hotkey_problem: Mutex<Option<String>>,
     /// Worked examples for the prompt, once the tldr pages are loaded.
     pub examples: Mutex<Option<std::sync::Arc<cmdbar_suggest::examples::Examples>>>,
+    /// Stops the popup's latest request (Esc, cancel) without touching a
+    /// newer one from the CLI's socket.
+    pub popup_request: Mutex<std::sync::Arc<cmdbar_suggest::Stop>>,
 }
 
 impl AppState {
@@ -119,6 +122,7 @@ impl AppState {
             hotkey: Mutex::new(None),
             hotkey_problem: Mutex::new(None),
             examples: Mutex::new(None),
+            popup_request: Mutex::default(),
         }
     }
 }
