@@ -50,14 +50,14 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
 pub enum Suggestion {
     Candidate {
         id: u32,
-        candidate: crate::views::CandidateView,
+        candidate: cmdbar_suggest::Candidate,
     },
     /// `hidden`: how many the safety level hid.
     Done {
         id: u32,
         hidden: usize,
         notices: Vec<String>,
-        timings: crate::views::TimingsView,
+        timings: cmdbar_engine::Timings,
     },
     Error {
         id: u32,
@@ -67,7 +67,6 @@ pub enum Suggestion {
         id: u32,
     },
 }
-
 
 /// Starts a request and returns at once; candidates follow as events. A
 /// request already running is cancelled by the engine.
@@ -111,10 +110,10 @@ pub fn ask<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, query: Str
             let _ = app.emit("suggestion", s);
         };
         let result = cmdbar_suggest::suggest_with(&state.engine, prepared, &stop, |c| {
-            emit(Suggestion::Candidate { id, candidate: c.clone().into() })
+            emit(Suggestion::Candidate { id, candidate: c.clone() })
         });
         emit(match result {
-            Ok(s) => Suggestion::Done { id, hidden: s.hidden, notices: s.notices, timings: s.timings.into() },
+            Ok(s) => Suggestion::Done { id, hidden: s.hidden, notices: s.notices, timings: s.timings },
             Err(SuggestError::Cancelled) => Suggestion::Cancelled { id },
             Err(SuggestError::Engine(e @ cmdbar_engine::EngineError::Crashed(_))) => {
                 // The engine caught the panic and dropped the model; the app

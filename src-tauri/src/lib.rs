@@ -12,7 +12,6 @@ pub mod models;
 pub mod socket;
 pub mod state;
 pub mod tray;
-pub mod views;
 pub mod windows;
 
 use tauri::Manager;

@@ -52,7 +52,7 @@ pub struct DownloadEvent {
 
 /// The installed models, and notices such as a damaged imports list that
 /// was set aside.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct Listing {
     pub models: Vec<LocalModel>,
     pub notices: Vec<String>,

@@ -24,7 +24,7 @@ impl Paths {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 #[serde(rename_all = "lowercase", tag = "state")]
 pub enum ModelStatus {
     /// `progress`: the share of the weights read, 0 to 1.
@@ -54,7 +54,7 @@ pub enum ModelStatus {
 }
 
 /// A catalog model offered for download, with its fit on this machine.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Offer {
     pub id: String,
     pub name: String,

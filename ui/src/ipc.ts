@@ -2,109 +2,49 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
-// The types of the IPC edge that the app generates from its Rust types
+// The types of the IPC edge, every one generated from the app's Rust types
 // (ts-rs, src-tauri/src/bindings.rs; a Rust test fails when they differ).
-import type { IpcError } from "./bindings/IpcError";
-export type { Action } from "./bindings/Action";
-export type { Candidate } from "./bindings/Candidate";
-export type { DownloadEvent } from "./bindings/DownloadEvent";
-export type { DownloadState } from "./bindings/DownloadState";
-export type { ErrorKind } from "./bindings/ErrorKind";
-export type { HotkeyState } from "./bindings/HotkeyState";
-export type { Risk } from "./bindings/Risk";
-export type { Suggestion } from "./bindings/Suggestion";
-export type { Timings } from "./bindings/Timings";
-export type { TldrStatus } from "./bindings/TldrStatus";
-export type { IpcError };
+import type { CatalogItem } from "./bindings/CatalogItem";
 import type { DownloadEvent } from "./bindings/DownloadEvent";
+import type { HistoryEntry } from "./bindings/HistoryEntry";
 import type { HotkeyState } from "./bindings/HotkeyState";
+import type { IpcError } from "./bindings/IpcError";
+import type { Listing } from "./bindings/Listing";
+import type { LocalModel } from "./bindings/LocalModel";
+import type { ModelStatus } from "./bindings/ModelStatus";
+import type { RepoFile } from "./bindings/RepoFile";
+import type { RepoSummary } from "./bindings/RepoSummary";
+import type { Settings } from "./bindings/Settings";
 import type { Suggestion } from "./bindings/Suggestion";
 import type { TldrStatus } from "./bindings/TldrStatus";
-
-/// `fallback`: set when a GPU was wanted and the model runs on the CPU; it
-/// says why. `missing`: no model on this machine; `model` is the catalog's
-/// default, to offer on first run.
-export type ModelStatus =
-  | { state: "loading"; name: string; progress: number }
-  | { state: "ready"; name: string; path?: string; device: string; load_ms: number; fallback: string | null }
-  | { state: "error"; name: string; message: string }
-  | { state: "missing"; name: string; model: DefaultModel };
-
-export interface DefaultModel {
-  id: string;
-  name: string;
-  repo: string;
-  file: string;
-  size: number;
-  fit: FitHint | null;
-}
-
-export interface Settings {
-  version: number;
-  hotkey: string;
-  shell: "auto" | "zsh" | "bash" | "fish";
-  safety: "strict" | "moderate" | "permissive";
-  candidates: number;
-  temperature: number;
-  launch_at_login: boolean;
-  history_enabled: boolean;
-  history_limit: number;
-  active_model: string | null;
-}
-
-export interface HistoryEntry {
-  query: string;
-  command: string | null;
-  at: number;
-}
-
-export interface LocalModel {
-  path: string;
-  name: string;
-  size: number;
-  architecture: string | null;
-  problem: string | null;
-  source: { kind: "hub"; repo: string; file: string } | { kind: "folder" } | { kind: "imported" };
-  fit: FitHint | null;
-}
-
-export interface FitHint {
-  fit: "fits" | "tight" | "too_big";
-  needed: number;
-  text: string;
-}
-
-export interface Listing {
-  models: LocalModel[];
-  notices: string[];
-}
-
-export interface CatalogItem {
-  id: string;
-  name: string;
-  repo: string;
-  file: string;
-  quantization: string;
-  size: number;
-  sha256: string;
-  default: boolean;
-  note: string;
-  installed: string | null;
-  fit: FitHint | null;
-}
-
-export interface RepoSummary {
-  id: string;
-  downloads: number;
-  likes: number;
-}
-
-export interface RepoFile {
-  file: string;
-  size: number;
-  sha256: string;
-  quantization: string | null;
-}
+export type { Action } from "./bindings/Action";
+export type { Candidate } from "./bindings/Candidate";
+export type { ErrorKind } from "./bindings/ErrorKind";
+export type { Fit } from "./bindings/Fit";
+export type { FitHint } from "./bindings/FitHint";
+export type { Level } from "./bindings/Level";
+/// A catalog model offered for download (the default, on a first run).
+export type { Offer } from "./bindings/Offer";
+export type { Risk } from "./bindings/Risk";
+export type { ShellChoice } from "./bindings/ShellChoice";
+export type { Source } from "./bindings/Source";
+export type { Timings } from "./bindings/Timings";
+export type { DownloadState } from "./bindings/DownloadState";
+export type {
+  CatalogItem,
+  DownloadEvent,
+  HistoryEntry,
+  HotkeyState,
+  IpcError,
+  Listing,
+  LocalModel,
+  ModelStatus,
+  RepoFile,
+  RepoSummary,
+  Settings,
+  Suggestion,
+  TldrStatus,
+};
 
 export const api = {
   ask: (query: string, id: number) => invoke<void>("ask", { query, id }),

@@ -411,7 +411,7 @@ export class SettingsPane {
 
   private showModel(s: ModelStatus): void {
     this.welcome.onStatus(s);
-    if (s.state === "ready") this.loaded = s.path ?? null;
+    if (s.state === "ready") this.loaded = s.path;
     else if (s.state !== "loading") this.loaded = null;
     // A switch of model shows up here: reread the settings for the active one.
     if (s.state !== "loading" && this.models)

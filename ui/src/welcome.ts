@@ -2,7 +2,7 @@
 // default with one Download button, its progress, pause and resume. When
 // the download is done the app makes it active and loads it by itself;
 // the card then follows `model-status` until the model is ready.
-import { api, message, type DefaultModel, type DownloadEvent, type ModelStatus } from "./ipc";
+import { api, message, type Offer, type DownloadEvent, type ModelStatus } from "./ipc";
 
 export type WelcomeState = "idle" | "running" | "paused" | "error" | "loading";
 
@@ -16,7 +16,7 @@ export function timeLeft(secs: number): string {
 
 export class Welcome {
   readonly el: HTMLElement;
-  private model: DefaultModel | null = null;
+  private model: Offer | null = null;
   private state: WelcomeState = "idle";
   private id: number | null = null;
   private last: DownloadEvent | null = null;

@@ -17,7 +17,7 @@ let calls: { cmd: string; args: unknown }[];
 beforeEach(() => {
   saved = [];
   refuse = null;
-  status = { state: "ready", name: "qwen", device: "cpu", load_ms: 1500, fallback: null };
+  status = { state: "ready", name: "qwen", path: "/models/qwen.gguf", device: "cpu", load_ms: 1500, fallback: null };
   hotkey = { hotkey: "Ctrl+Shift+Space", active: true, problem: null };
   calls = [];
   mockIPC(
@@ -297,7 +297,7 @@ describe("settings", () => {
   });
 
   it("a model on the CPU instead of the GPU says why", async () => {
-    status = { state: "ready", name: "qwen", device: "cpu", load_ms: 1500, fallback: "Metal could not start: no device" };
+    status = { state: "ready", name: "qwen", path: "/models/qwen.gguf", device: "cpu", load_ms: 1500, fallback: "Metal could not start: no device" };
     await new SettingsPane(document.getElementById("app")!).start();
     expect(document.querySelector("#model-status")!.textContent).toContain("Running on the CPU: Metal could not start: no device");
   });

@@ -2,16 +2,18 @@
 import type { Action } from "./Action";
 import type { Risk } from "./Risk";
 
+export type Candidate = { command: string, explanation: string, risk: Risk, risk_reason: string, 
 /**
- * A suggested command with its explanation and risk.
+ * `confirm`: the user must confirm again before it is copied.
  */
-export type Candidate = { command: string, explanation: string, risk: Risk, risk_reason: string, action: Action, 
+action: Action, 
 /**
- * A safer first step (a dry run, a preview) for a high or critical one.
+ * A safer command that does or shows the same first (a dry run, a
+ * preview, an interactive form), for high and critical ones.
  */
 safer?: string, 
 /**
- * Why it may not run on this system.
+ * Why it may not run on this system (e.g. a GNU-only flag on macOS).
  */
 portability?: string, 
 /**
@@ -19,6 +21,7 @@ portability?: string,
  */
 score: number, 
 /**
- * How many of the request's completions gave this command.
+ * How many of the request's completions gave this command (the same
+ * once whitespace is normalised): agreement among samples.
  */
 votes: number, };

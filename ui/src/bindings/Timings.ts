@@ -1,7 +1,4 @@
 // Generated from the Rust types by ts-rs (src-tauri/src/bindings.rs); do not edit.
-/**
- * How long a request took, and on how many tokens.
- */
 export type Timings = { prompt_tokens: number, 
 /**
  * Prompt tokens whose keys and values were reused from the cache.
@@ -12,6 +9,6 @@ cached_tokens: number, generated_tokens: number, prefill_ms: number,
  */
 first_token_ms: number, total_ms: number, 
 /**
- * Time spent choosing tokens from the logits, all tokens.
+ * Time spent choosing tokens from the logits (sampling), all tokens.
  */
 sample_ms: number, };

@@ -47,6 +47,7 @@ pub enum FinishReason {
     Length,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Timings {
     pub prompt_tokens: usize,

@@ -607,6 +607,7 @@ fn read_typed<T: candle_core::quantized::k_quants::GgmlType + Send + Sync + 'sta
 }
 
 /// What sizes a model's KV cache; `context` is the model's own.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KvShape {
     pub layers: u32,

@@ -9,6 +9,7 @@ use crate::{ModelsError, RemoteFile, Result};
 
 pub const CATALOG_VERSION: u32 = 1;
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogEntry {
@@ -106,6 +107,7 @@ impl Memory {
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Fit {
@@ -115,6 +117,7 @@ pub enum Fit {
     TooBig,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FitHint {
     pub fit: Fit,

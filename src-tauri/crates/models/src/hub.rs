@@ -21,6 +21,7 @@ pub struct Hub {
 }
 
 /// A repo from a search.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RepoSummary {
     pub id: String,
@@ -31,6 +32,7 @@ pub struct RepoSummary {
 }
 
 /// A GGUF file of a repo, as the model-info API lists it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RepoFile {
     pub file: String,

@@ -11,6 +11,7 @@ use crate::{names, HubCache, ModelsError, Result};
 /// How deep sub-folders of a snapshot are searched for models.
 const MAX_DEPTH: usize = 8;
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Source {
@@ -23,6 +24,7 @@ pub enum Source {
     Imported,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LocalModel {
     pub path: PathBuf,
@@ -38,6 +40,7 @@ pub struct LocalModel {
 }
 
 /// A catalog model and where it is installed, if it is.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CatalogItem {
     #[serde(flatten)]

@@ -30,6 +30,7 @@ use verdict::{Input, Judge, Verdict};
 /// Longer commands are not parsed; their words are still scanned.
 pub const MAX_COMMAND_BYTES: usize = 16 * 1024;
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Risk {
@@ -85,6 +86,7 @@ impl Dialect {
 
 /// How cautious the user wants to be: what is shown, what needs a second,
 /// explicit confirm before it is copied, and what is hidden.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
@@ -94,6 +96,7 @@ pub enum Level {
     Permissive,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {

@@ -34,6 +34,7 @@ pub fn settings_path() -> std::path::PathBuf {
     config_dir().join("settings.json")
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ShellChoice {
@@ -44,6 +45,7 @@ pub enum ShellChoice {
     Fish,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {

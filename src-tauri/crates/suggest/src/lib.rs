@@ -63,6 +63,7 @@ impl Default for Options {
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
     pub command: String,
@@ -73,9 +74,11 @@ pub struct Candidate {
     pub action: Action,
     /// A safer command that does or shows the same first (a dry run, a
     /// preview, an interactive form), for high and critical ones.
+    #[cfg_attr(feature = "ts", ts(optional))]
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub safer: Option<String>,
     /// Why it may not run on this system (e.g. a GNU-only flag on macOS).
+    #[cfg_attr(feature = "ts", ts(optional))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub portability: Option<String>,
     /// Mean log-probability of the answer's tokens; higher is surer.

@@ -1,0 +1,13 @@
+// Generated from the Rust types by ts-rs (src-tauri/src/bindings.rs); do not edit.
+import type { Level } from "./Level";
+import type { ShellChoice } from "./ShellChoice";
+
+export type Settings = { version: number, 
+/**
+ * In the global-shortcut syntax, e.g. "Alt+Space".
+ */
+hotkey: string, shell: ShellChoice, safety: Level, candidates: number, temperature: number, launch_at_login: boolean, history_enabled: boolean, history_limit: number, 
+/**
+ * The GGUF file to load; None means the default model.
+ */
+active_model: string | null, };
