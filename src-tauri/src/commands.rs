@@ -10,37 +10,17 @@ use tauri_plugin_clipboard_manager::ClipboardExt;
 use crate::error::{IpcError, IpcResult};
 use crate::state::{context, lock, AppState, ModelStatus};
 
+/// The names of the commands the app serves (src/ipc_commands.rs).
+pub const COMMANDS: &[&str] = ipc_commands!(command_names);
+
+/// Serves every command of the list in src/ipc_commands.rs.
 pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
-    tauri::generate_handler![
-        ask,
-        cancel,
-        copy,
-        paste_to_terminal,
-        get_settings,
-        set_settings,
-        get_status,
-        hotkey_state,
-        popup_resize,
-        take_notices,
-        history,
-        clear_history,
-        tldr_status,
-        tldr_update,
-        hide_popup,
-        open_settings,
-        reveal_logs,
-        crate::models::models_list,
-        crate::models::models_catalog,
-        crate::models::models_reveal,
-        crate::models::models_search,
-        crate::models::models_files,
-        crate::models::models_download,
-        crate::models::models_pause,
-        crate::models::models_cancel,
-        crate::models::models_import,
-        crate::models::models_delete,
-        crate::models::models_use,
-    ]
+    macro_rules! serve {
+        ($($module:ident::$name:ident),* $(,)?) => {
+            tauri::generate_handler![$(crate::$module::$name),*]
+        };
+    }
+    ipc_commands!(serve)
 }
 
 /// One message on the `suggestion` event, tagged with the request's id so

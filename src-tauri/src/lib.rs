@@ -2,6 +2,9 @@
 //! window around the core crates. Inference runs on the engine's own
 //! thread; requests are driven from worker threads and reach the UI as
 //! Tauri events, so the UI thread never waits on the model.
+// First: the command list's macros (ipc_commands!), for the modules below.
+#[macro_use]
+mod ipc_commands;
 mod bindings;
 pub mod commands;
 pub mod error;
