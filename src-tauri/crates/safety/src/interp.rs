@@ -55,12 +55,9 @@ pub(crate) fn is_shell(name: &str) -> bool {
     SHELLS.contains(&name)
 }
 
+/// zsh and fish by their names; any other shell is read as bash.
 fn dialect_of(shell: &str) -> Dialect {
-    match shell {
-        "zsh" => Dialect::Zsh,
-        "fish" => Dialect::Fish,
-        _ => Dialect::Bash,
-    }
+    crate::names::from_name(shell).unwrap_or_default()
 }
 
 pub(crate) fn shell_or_interpreter(j: &mut Judge, name: &str, args: &[Arg], ctx: &Ctx) -> Option<Verdict> {

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 mod interp;
 mod judge;
+pub mod names;
 mod request;
 mod rules;
 mod scan;
@@ -41,13 +42,9 @@ pub enum Risk {
 }
 
 impl Risk {
+    /// Its name in JSON: "safe", "moderate", "high", "critical".
     pub fn as_str(self) -> &'static str {
-        match self {
-            Risk::Safe => "safe",
-            Risk::Moderate => "moderate",
-            Risk::High => "high",
-            Risk::Critical => "critical",
-        }
+        names::name(&self)
     }
 }
 
@@ -76,11 +73,7 @@ pub enum Dialect {
 
 impl Dialect {
     pub fn name(self) -> &'static str {
-        match self {
-            Dialect::Bash => "bash",
-            Dialect::Zsh => "zsh",
-            Dialect::Fish => "fish",
-        }
+        names::name(&self)
     }
 }
 
@@ -119,24 +112,16 @@ impl Level {
         }
     }
 
+    /// Its name in the settings file and on the command line.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Strict => "strict",
-            Level::Moderate => "moderate",
-            Level::Permissive => "permissive",
-        }
+        names::name(&self)
     }
 }
 
 impl std::str::FromStr for Level {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "strict" => Ok(Level::Strict),
-            "moderate" => Ok(Level::Moderate),
-            "permissive" => Ok(Level::Permissive),
-            _ => Err(format!("unknown safety level '{s}' (strict, moderate, permissive)")),
-        }
+        names::parse(s, "safety level")
     }
 }
 

@@ -40,34 +40,19 @@ pub enum Shell {
 impl Shell {
     /// From a path such as `$SHELL` (`/bin/zsh`); unknown shells count as sh.
     pub fn from_path(path: &str) -> Self {
-        match path.rsplit('/').next().unwrap_or("") {
-            "zsh" => Shell::Zsh,
-            "bash" => Shell::Bash,
-            "fish" => Shell::Fish,
-            _ => Shell::Sh,
-        }
+        path.rsplit('/').next().and_then(cmdbar_safety::names::from_name).unwrap_or(Shell::Sh)
     }
 
+    /// Its serde name: "zsh", "bash", "fish", "sh".
     pub fn name(self) -> &'static str {
-        match self {
-            Shell::Zsh => "zsh",
-            Shell::Bash => "bash",
-            Shell::Fish => "fish",
-            Shell::Sh => "sh",
-        }
+        cmdbar_safety::names::name(&self)
     }
 }
 
 impl std::str::FromStr for Shell {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "zsh" => Ok(Shell::Zsh),
-            "bash" => Ok(Shell::Bash),
-            "fish" => Ok(Shell::Fish),
-            "sh" => Ok(Shell::Sh),
-            _ => Err(format!("unknown shell '{s}' (zsh, bash, fish, sh)")),
-        }
+        cmdbar_safety::names::parse(s, "shell")
     }
 }
 
@@ -99,5 +84,15 @@ mod tests {
         assert_eq!(Shell::from_path("/bin/zsh"), Shell::Zsh);
         assert_eq!(Shell::from_path("/usr/local/bin/fish"), Shell::Fish);
         assert_eq!(Shell::from_path("/bin/dash"), Shell::Sh);
+        assert_eq!(Shell::from_path("/bin/sh"), Shell::Sh);
+    }
+
+    #[test]
+    fn shell_names_are_its_serde_names() {
+        for s in [Shell::Zsh, Shell::Bash, Shell::Fish, Shell::Sh] {
+            assert_eq!(s.name().parse::<Shell>(), Ok(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), serde_json::json!(s.name()));
+        }
+        assert_eq!("csh".parse::<Shell>().unwrap_err(), "unknown shell 'csh' (zsh, bash, fish, sh)");
     }
 }
