@@ -18,15 +18,57 @@ use crate::vecmath::exp_le0;
 /// Positions per key tile: 32 f32 lanes, four AVX2 vectors.
 const TILE: usize = 32;
 
-pub struct KvCache {
-    /// `[layer][kv head][ctx / TILE][dim][TILE]`, f16 bits.
+/// One stretch of cached positions: `[layer][kv head][ctx / TILE][dim][TILE]`
+/// keys and `[layer][kv head][ctx][dim]` values, f16 bits.
+struct Store {
     k: Vec<u16>,
-    /// `[layer][kv head][ctx][dim]`, f16 bits.
     v: Vec<u16>,
-    kv_heads: usize,
     /// A multiple of `TILE`.
     ctx: usize,
+}
+
+/// The cache: the main sequence, and branches that continue it. A branch
+/// reads the main sequence's first `shared` positions and holds its own
+/// after them, so the candidates of one request decode together over one
+/// prompt without copying it.
+pub struct KvCache {
+    main: Store,
+    branches: Vec<Branch>,
+    layers: usize,
+    kv_heads: usize,
     dim: usize,
+}
+
+struct Branch {
+    store: Store,
+    shared: usize,
+}
+
+/// Where a forward's rows go: consecutive positions of the main sequence
+/// from `pos`, or one `(branch, position)` per row.
+#[derive(Clone, Copy)]
+pub enum Rows<'a> {
+    Main(usize),
+    Branches(&'a [(usize, usize)]),
+}
+
+impl Rows<'_> {
+    /// Row `i`'s branch (None: the main sequence) and position.
+    #[inline]
+    pub fn at(&self, i: usize) -> (Option<usize>, usize) {
+        match *self {
+            Rows::Main(pos) => (None, pos + i),
+            Rows::Branches(rows) => (Some(rows[i].0), rows[i].1),
+        }
+    }
+}
+
+/// A segment of positions attended to: `n` keys and values of one kv head.
+#[derive(Clone, Copy)]
+struct Seg<'a> {
+    k: &'a [u16],
+    v: &'a [u16],
+    n: usize,
 }
 
 /// Per-thread buffers: one tile in f32, the scaled queries, the scores.
@@ -41,31 +83,91 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::default();
 }
 
-impl KvCache {
-    pub fn new(layers: usize, kv_heads: usize, ctx: usize, dim: usize) -> Self {
+impl Store {
+    fn new(layers: usize, kv_heads: usize, ctx: usize, dim: usize) -> Self {
         let ctx = ctx.div_ceil(TILE) * TILE;
         let n = layers * kv_heads * ctx * dim;
         // Zeroed allocations: pages are only touched as positions fill.
-        Self { k: vec![0; n], v: vec![0; n], kv_heads, ctx, dim }
+        Self { k: vec![0; n], v: vec![0; n], ctx }
     }
 
-    fn head(&self, layer: usize, kv: usize) -> std::ops::Range<usize> {
-        let at = (layer * self.kv_heads + kv) * self.ctx * self.dim;
-        at..at + self.ctx * self.dim
+    fn head(&self, layer: usize, kv_heads: usize, kv: usize, dim: usize) -> std::ops::Range<usize> {
+        let at = (layer * kv_heads + kv) * self.ctx * dim;
+        at..at + self.ctx * dim
+    }
+}
+
+impl KvCache {
+    pub fn new(layers: usize, kv_heads: usize, ctx: usize, dim: usize) -> Self {
+        Self { main: Store::new(layers, kv_heads, ctx, dim), branches: Vec::new(), layers, kv_heads, dim }
+    }
+
+    /// Makes branch `b` continue the main sequence's first `shared`
+    /// positions, with room for `room` of its own; its old ones are void.
+    pub fn fork(&mut self, b: usize, shared: usize, room: usize) {
+        let (layers, kvh, dim) = (self.layers, self.kv_heads, self.dim);
+        while self.branches.len() <= b {
+            self.branches.push(Branch { store: Store::new(layers, kvh, 0, dim), shared: 0 });
+        }
+        let br = &mut self.branches[b];
+        if br.store.ctx < room {
+            br.store = Store::new(layers, kvh, room, dim);
+        }
+        br.shared = shared;
+    }
+
+    /// Branch `to` becomes a copy of branch `from`'s first `len` own
+    /// positions (another candidate for the same prompt tail).
+    pub fn copy_branch(&mut self, from: usize, to: usize, len: usize) {
+        if from == to {
+            return;
+        }
+        let room = self.branches[from].store.ctx;
+        let shared = self.branches[from].shared;
+        self.fork(to, shared, room);
+        let (kvh, d) = (self.kv_heads, self.dim);
+        let tiles = len.div_ceil(TILE) * TILE;
+        let (a, b) = (from.min(to), from.max(to));
+        let (lo, hi) = self.branches.split_at_mut(b);
+        let (src, dst) = if from < to { (&lo[a].store, &mut hi[0].store) } else { (&hi[0].store, &mut lo[a].store) };
+        for layer in 0..self.layers {
+            for kv in 0..kvh {
+                let (rs, rd) = (src.head(layer, kvh, kv, d), dst.head(layer, kvh, kv, d));
+                dst.k[rd.start..rd.start + tiles * d].copy_from_slice(&src.k[rs.start..rs.start + tiles * d]);
+                dst.v[rd.start..rd.start + len * d].copy_from_slice(&src.v[rs.start..rs.start + len * d]);
+            }
+        }
+    }
+
+    /// The store row `i` is written to, and its place there.
+    fn place(&mut self, rows: Rows, i: usize) -> (&mut Store, usize) {
+        match rows.at(i) {
+            (None, p) => (&mut self.main, p),
+            (Some(b), p) => {
+                let br = &mut self.branches[b];
+                (&mut br.store, p - br.shared)
+            }
+        }
     }
 
     /// Stores `k` and `v` (t rows of kv_heads x dim) at positions `pos..`.
+    #[cfg(test)]
     pub fn write(&mut self, layer: usize, pos: usize, k: &[f32], v: &[f32]) {
+        self.write_rows(layer, Rows::Main(pos), k, v)
+    }
+
+    /// Stores `k` and `v` (a row of kv_heads x dim per row of `rows`).
+    pub fn write_rows(&mut self, layer: usize, rows: Rows, k: &[f32], v: &[f32]) {
         let (d, kvh) = (self.dim, self.kv_heads);
         for (i, (kr, vr)) in k.chunks_exact(kvh * d).zip(v.chunks_exact(kvh * d)).enumerate() {
-            let p = pos + i;
+            let (store, p) = self.place(rows, i);
             for kv in 0..kvh {
-                let r = self.head(layer, kv);
-                let tile = &mut self.k[r.clone()][p / TILE * TILE * d..];
+                let r = store.head(layer, kvh, kv, d);
+                let tile = &mut store.k[r.clone()][p / TILE * TILE * d..];
                 for (c, &x) in kr[kv * d..(kv + 1) * d].iter().enumerate() {
                     tile[c * TILE + p % TILE] = f16::from_f32(x).to_bits();
                 }
-                let row: &mut [f16] = self.v[r][p * d..(p + 1) * d].reinterpret_cast_mut();
+                let row: &mut [f16] = store.v[r][p * d..(p + 1) * d].reinterpret_cast_mut();
                 row.convert_from_f32_slice(&vr[kv * d..(kv + 1) * d]);
             }
         }
@@ -74,7 +176,14 @@ impl KvCache {
     /// Causal attention of `q` (t rows of `heads` x dim, at positions
     /// `pos..`) over the cached positions up to each row's own, into `out`
     /// (the same shape). Heads `kv * g..(kv + 1) * g` share kv head `kv`.
+    #[cfg(test)]
     pub fn attend(&self, layer: usize, q: &[f32], pos: usize, heads: usize, scale: f32, out: &mut [f32]) {
+        self.attend_rows(layer, q, Rows::Main(pos), heads, scale, out)
+    }
+
+    /// As `attend`, each row over its own sequence: a branch's row over
+    /// the shared positions, then its own up to its position.
+    pub fn attend_rows(&self, layer: usize, q: &[f32], rows: Rows, heads: usize, scale: f32, out: &mut [f32]) {
         let (d, kvh) = (self.dim, self.kv_heads);
         let g = heads / kvh;
         debug_assert!(q.len() == out.len() && q.len().is_multiple_of(heads * d));
@@ -82,72 +191,94 @@ impl KvCache {
         out.par_chunks_mut(g * d).enumerate().for_each(|(task, out)| {
             let (i, kv) = (task / kvh, task % kvh);
             let q = &q[(i * heads + kv * g) * d..][..g * d];
-            let r = self.head(layer, kv);
-            SCRATCH.with(|s| {
-                let s = &mut *s.borrow_mut();
-                head(&self.k[r.clone()], &self.v[r], q, g, d, pos + i + 1, scale, s, out)
-            });
+            fn seg(s: &Store, layer: usize, kvh: usize, kv: usize, d: usize, n: usize) -> Seg<'_> {
+                let r = s.head(layer, kvh, kv, d);
+                Seg { k: &s.k[r.clone()], v: &s.v[r], n }
+            }
+            let seg = |s, n| seg(s, layer, kvh, kv, d, n);
+            let (segs, count) = match rows.at(i) {
+                (None, p) => ([seg(&self.main, p + 1), seg(&self.main, 0)], 1),
+                (Some(b), p) => {
+                    let br = &self.branches[b];
+                    ([seg(&self.main, br.shared), seg(&br.store, p - br.shared + 1)], 2)
+                }
+            };
+            SCRATCH.with(|s| head(&segs[..count], q, g, d, scale, &mut s.borrow_mut(), out));
         });
     }
 }
 
-/// `g` query heads against the first `n` positions of one kv head.
-#[allow(clippy::too_many_arguments)]
-fn head(k: &[u16], v: &[u16], q: &[f32], g: usize, d: usize, n: usize, scale: f32, s: &mut Scratch, out: &mut [f32]) {
-    let tiles = n.div_ceil(TILE);
-    let stride = tiles * TILE;
+/// `g` query heads against the segments of one kv head, in order.
+fn head(segs: &[Seg], q: &[f32], g: usize, d: usize, scale: f32, s: &mut Scratch, out: &mut [f32]) {
+    // Each segment's scores start at a whole tile.
+    let stride: usize = segs.iter().map(|x| x.n.div_ceil(TILE) * TILE).sum();
     s.q.clear();
     s.q.extend(q.iter().map(|x| x * scale));
     s.scores.resize(g * stride, 0.0);
     s.tile.resize(TILE * d, 0.0);
 
-    for b in 0..tiles {
-        let kt: &[f16] = k[b * TILE * d..(b + 1) * TILE * d].reinterpret_cast();
-        if b + 1 < tiles {
-            prefetch(&k[(b + 1) * TILE * d..(b + 2) * TILE * d]);
-        } else {
-            prefetch(&v[..(n.min(TILE) * d)]);
-        }
-        kt.convert_to_f32_slice(&mut s.tile);
-        // Two heads at a time: eight independent FMA chains.
-        let mut h = 0;
-        while h + 2 <= g {
-            let acc = scores::<2>(&s.q[h * d..(h + 2) * d], &s.tile, d);
-            for (k, a) in acc.iter().enumerate() {
-                s.scores[(h + k) * stride + b * TILE..][..TILE].copy_from_slice(a);
+    let mut off = 0;
+    for (si, seg) in segs.iter().enumerate() {
+        let (k, n) = (seg.k, seg.n);
+        let tiles = n.div_ceil(TILE);
+        for b in 0..tiles {
+            let kt: &[f16] = k[b * TILE * d..(b + 1) * TILE * d].reinterpret_cast();
+            if b + 1 < tiles {
+                prefetch(&k[(b + 1) * TILE * d..(b + 2) * TILE * d]);
+            } else if let Some(next) = segs.get(si + 1).filter(|x| x.n > 0) {
+                prefetch(&next.k[..TILE * d]);
+            } else {
+                prefetch(&segs[0].v[..(segs[0].n.min(TILE) * d)]);
             }
-            h += 2;
+            kt.convert_to_f32_slice(&mut s.tile);
+            // Two heads at a time: eight independent FMA chains.
+            let mut h = 0;
+            while h + 2 <= g {
+                let acc = scores::<2>(&s.q[h * d..(h + 2) * d], &s.tile, d);
+                for (k, a) in acc.iter().enumerate() {
+                    s.scores[(h + k) * stride + off + b * TILE..][..TILE].copy_from_slice(a);
+                }
+                h += 2;
+            }
+            if h < g {
+                let [a] = scores::<1>(&s.q[h * d..(h + 1) * d], &s.tile, d);
+                s.scores[h * stride + off + b * TILE..][..TILE].copy_from_slice(&a);
+            }
         }
-        if h < g {
-            let [a] = scores::<1>(&s.q[h * d..(h + 1) * d], &s.tile, d);
-            s.scores[h * stride + b * TILE..][..TILE].copy_from_slice(&a);
-        }
+        off += tiles * TILE;
     }
 
     let mut sums = [0f32; 16];
-    let sums = if g <= 16 { &mut sums[..g] } else { return head_many(v, g, d, n, stride, s, out) };
+    let sums = if g <= 16 { &mut sums[..g] } else { return head_many(segs, g, d, stride, s, out) };
     for (h, sum) in sums.iter_mut().enumerate() {
-        *sum = softmax_unnormalized(&mut s.scores[h * stride..h * stride + n]);
+        *sum = softmax_unnormalized(&mut s.scores[h * stride..(h + 1) * stride], segs);
     }
 
     out.fill(0.0);
-    for b in 0..tiles {
-        let rows = (n - b * TILE).min(TILE);
-        let vt: &[f16] = v[b * TILE * d..(b * TILE + rows) * d].reinterpret_cast();
-        if b + 1 < tiles {
-            prefetch(&v[(b + 1) * TILE * d..((b + 1) * TILE + (n - (b + 1) * TILE).min(TILE)) * d]);
+    let mut off = 0;
+    for seg in segs {
+        let (v, n) = (seg.v, seg.n);
+        let tiles = n.div_ceil(TILE);
+        for b in 0..tiles {
+            let rows = (n - b * TILE).min(TILE);
+            let vt: &[f16] = v[b * TILE * d..(b * TILE + rows) * d].reinterpret_cast();
+            if b + 1 < tiles {
+                prefetch(&v[(b + 1) * TILE * d..((b + 1) * TILE + (n - (b + 1) * TILE).min(TILE)) * d]);
+            }
+            vt.convert_to_f32_slice(&mut s.tile[..rows * d]);
+            let at = off + b * TILE;
+            let mut h = 0;
+            while h + 2 <= g {
+                let p = [&s.scores[h * stride + at..][..rows], &s.scores[(h + 1) * stride + at..][..rows]];
+                accumulate(&s.tile[..rows * d], p, d, &mut out[h * d..(h + 2) * d]);
+                h += 2;
+            }
+            if h < g {
+                let p = [&s.scores[h * stride + at..][..rows]];
+                accumulate(&s.tile[..rows * d], p, d, &mut out[h * d..(h + 1) * d]);
+            }
         }
-        vt.convert_to_f32_slice(&mut s.tile[..rows * d]);
-        let mut h = 0;
-        while h + 2 <= g {
-            let p = [&s.scores[h * stride + b * TILE..][..rows], &s.scores[(h + 1) * stride + b * TILE..][..rows]];
-            accumulate(&s.tile[..rows * d], p, d, &mut out[h * d..(h + 2) * d]);
-            h += 2;
-        }
-        if h < g {
-            let p = [&s.scores[h * stride + b * TILE..][..rows]];
-            accumulate(&s.tile[..rows * d], p, d, &mut out[h * d..(h + 1) * d]);
-        }
+        off += tiles * TILE;
     }
     for (h, sum) in sums.iter().enumerate() {
         let inv = 1.0 / sum;
@@ -157,27 +288,49 @@ fn head(k: &[u16], v: &[u16], q: &[f32], g: usize, d: usize, n: usize, scale: f3
 
 /// More query heads per kv head than `head` keeps sums for on the stack.
 #[cold]
-fn head_many(v: &[u16], g: usize, d: usize, n: usize, stride: usize, s: &mut Scratch, out: &mut [f32]) {
+fn head_many(segs: &[Seg], g: usize, d: usize, stride: usize, s: &mut Scratch, out: &mut [f32]) {
     out.fill(0.0);
     let mut row = vec![0f32; d];
     for h in 0..g {
-        let scores = &mut s.scores[h * stride..h * stride + n];
-        let inv = 1.0 / softmax_unnormalized(scores);
-        for (j, &p) in scores.iter().enumerate() {
-            let vr: &[f16] = v[j * d..(j + 1) * d].reinterpret_cast();
-            vr.convert_to_f32_slice(&mut row);
-            for (o, x) in out[h * d..(h + 1) * d].iter_mut().zip(&row) {
-                *o = (p * inv).mul_add(*x, *o);
+        let scores = &mut s.scores[h * stride..(h + 1) * stride];
+        let inv = 1.0 / softmax_unnormalized(scores, segs);
+        let mut off = 0;
+        for seg in segs {
+            for j in 0..seg.n {
+                let vr: &[f16] = seg.v[j * d..(j + 1) * d].reinterpret_cast();
+                vr.convert_to_f32_slice(&mut row);
+                let p = scores[off + j] * inv;
+                for (o, x) in out[h * d..(h + 1) * d].iter_mut().zip(&row) {
+                    *o = p.mul_add(*x, *o);
+                }
             }
+            off += seg.n.div_ceil(TILE) * TILE;
         }
     }
 }
 
+/// One head's scores (the segments' in turn, each from a whole tile)
+/// become `exp(x - max)`; returns their sum. Tile padding is left alone.
+fn softmax_unnormalized(scores: &mut [f32], segs: &[Seg]) -> f32 {
+    let mut max = f32::NEG_INFINITY;
+    let mut off = 0;
+    for seg in segs {
+        max = max.max(crate::vecmath::max(&scores[off..off + seg.n]));
+        off += seg.n.div_ceil(TILE) * TILE;
+    }
+    let mut sum = 0.0;
+    let mut off = 0;
+    for seg in segs {
+        sum += exp_sum(&mut scores[off..off + seg.n], max);
+        off += seg.n.div_ceil(TILE) * TILE;
+    }
+    sum
+}
+
 /// `xs` becomes `exp(xs - max)`; returns their sum. In lanes, so that
 /// the loops vectorize.
-fn softmax_unnormalized(xs: &mut [f32]) -> f32 {
+fn exp_sum(xs: &mut [f32], max: f32) -> f32 {
     const L: usize = 16;
-    let max = crate::vecmath::max(xs);
     let mut acc = [0f32; L];
     let mut chunks = xs.chunks_exact_mut(L);
     for c in &mut chunks {
@@ -353,6 +506,58 @@ mod tests {
         let want = naive(&rows(&k), &rows(&v), &q, 0, heads, kvh, d, 0.2);
         for (a, b) in out.iter().zip(&want) {
             assert!((a - b).abs() < 1e-3, "{a} vs {b}");
+        }
+    }
+
+    /// Branches over a shared prefix attend as if each held the prefix:
+    /// the same as one sequence of prefix and branch, against the reference,
+    /// also for a branch copied from another and rows of several branches
+    /// in one call.
+    #[test]
+    fn branches_read_the_shared_prefix_and_their_own_positions() {
+        for &(heads, kvh, d) in &[(12, 2, 128), (18, 1, 40)] {
+            let mut cache = KvCache::new(1, kvh, 128, d);
+            let scale = 1.0 / (d as f32).sqrt();
+            let rows = |x: &[f32], w: usize| x.chunks(w).map(|r| r.to_vec()).collect::<Vec<_>>();
+            // A 45-position prompt in the main sequence; branches from 40.
+            let (pk, pv) = (values(1, 45 * kvh * d, 6.0), values(2, 45 * kvh * d, 2.0));
+            cache.write(0, 0, &pk, &pv);
+            let shared = 40;
+            cache.fork(0, shared, 50);
+            // Branch 0 gets a 5-position tail of its own, branch 1 a copy.
+            let (tk, tv) = (values(3, 5 * kvh * d, 6.0), values(4, 5 * kvh * d, 2.0));
+            let tail: Vec<(usize, usize)> = (shared..shared + 5).map(|p| (0, p)).collect();
+            cache.write_rows(0, Rows::Branches(&tail), &tk, &tv);
+            cache.copy_branch(0, 1, 5);
+            // Then one new position in each, with different keys.
+            let (nk, nv) = (values(5, 2 * kvh * d, 6.0), values(6, 2 * kvh * d, 2.0));
+            let step = [(0, shared + 5), (1, shared + 5)];
+            cache.write_rows(0, Rows::Branches(&step), &nk, &nv);
+            let q = values(7, 2 * heads * d, 6.0);
+            let mut out = vec![f32::NAN; q.len()];
+            cache.attend_rows(0, &q, Rows::Branches(&step), heads, scale, &mut out);
+            let w = kvh * d;
+            for b in 0..2 {
+                let mut ks = rows(&pk[..shared * w], w);
+                let mut vs = rows(&pv[..shared * w], w);
+                ks.extend(rows(&tk, w));
+                vs.extend(rows(&tv, w));
+                ks.push(nk[b * w..(b + 1) * w].to_vec());
+                vs.push(nv[b * w..(b + 1) * w].to_vec());
+                let qb = &q[b * heads * d..(b + 1) * heads * d];
+                let want = naive(&ks, &vs, qb, shared + 5, heads, kvh, d, scale);
+                for (j, (a, b2)) in out[b * heads * d..(b + 1) * heads * d].iter().zip(&want).enumerate() {
+                    assert!((a - b2).abs() < 2e-3, "{heads}/{kvh}x{d} branch {b} [{j}]: {a} vs {b2}");
+                }
+            }
+            // The main sequence is untouched by the branches.
+            let q = values(8, heads * d, 6.0);
+            let mut out = vec![0f32; q.len()];
+            cache.attend(0, &q, 44, heads, scale, &mut out);
+            let want = naive(&rows(&pk, w), &rows(&pv, w), &q, 44, heads, kvh, d, scale);
+            for (a, b) in out.iter().zip(&want) {
+                assert!((a - b).abs() < 2e-3, "main: {a} vs {b}");
+            }
         }
     }
 }

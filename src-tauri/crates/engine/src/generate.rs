@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{EngineError, Result};
 use crate::model::Model;
 use crate::sampler::{Sampler, SamplingParams};
-pub use crate::template::Prompt;
 use crate::template::Message;
+pub use crate::template::Prompt;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Request {
@@ -22,6 +22,20 @@ pub struct Request {
     /// Generate `max_tokens` even past end-of-turn (benchmarks).
     #[serde(default)]
     pub ignore_eos: bool,
+    /// Further prompts and their completions, numbered after
+    /// `completions`: decoded in the same batch where the model batches.
+    #[serde(default)]
+    pub also: Vec<Also>,
+    /// Run the completions one after another even where they could be
+    /// batched (benchmarks compare the two).
+    #[serde(default)]
+    pub sequential: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Also {
+    pub prompt: Prompt,
+    pub completions: Vec<SamplingParams>,
 }
 
 impl Request {
@@ -32,6 +46,8 @@ impl Request {
             max_tokens: 128,
             stop: vec![],
             ignore_eos: false,
+            also: vec![],
+            sequential: false,
         }
     }
 }
@@ -60,6 +76,11 @@ pub struct Timings {
     pub total_ms: f64,
     /// Time spent choosing tokens from the logits (sampling), all tokens.
     pub sample_ms: f64,
+    /// From the request's start until every command shown was complete (its
+    /// closing fence), before the explanations end; set by the suggestion
+    /// layer, which knows what a command is. 0 where not measured.
+    #[serde(default)]
+    pub commands_ms: f64,
 }
 
 impl Timings {
@@ -84,7 +105,8 @@ pub enum Event {
         index: usize,
         text: String,
     },
-    /// Completion `index` is finished; `text` is all of it.
+    /// Completion `index` is finished; `text` is all of it. These come in
+    /// the completions' order, also when they decode together.
     CompletionDone {
         index: usize,
         text: String,
@@ -108,7 +130,8 @@ pub trait Cancel {
 #[derive(Default)]
 pub struct Scratch {
     logits: Vec<f32>,
-    pending: Vec<u8>,
+    /// A batch's logits, a row per live sequence.
+    rows: Vec<f32>,
 }
 
 /// Prefills `prompt` so that the next request sharing its start reuses
@@ -126,6 +149,7 @@ pub fn warm(model: &mut Model, prompt: &Prompt, scratch: &mut Scratch) -> Result
     Ok(ids.len())
 }
 
+/// Runs every completion of `req`, emitting events; false when cancelled.
 pub fn run(
     model: &mut Model,
     req: &Request,
@@ -134,75 +158,293 @@ pub fn run(
     emit: &mut dyn FnMut(Event),
 ) -> Result<bool> {
     let start = Instant::now();
-    let prompt = req.prompt.ids(&model.tokenizer, &model.template)?;
     let context = model.info.context_length;
-    if prompt.len() + 1 > context {
-        return Err(EngineError::ContextOverflow { prompt_tokens: prompt.len(), context });
+    let mut prompts = Vec::with_capacity(1 + req.also.len());
+    for (prompt, completions) in
+        std::iter::once((&req.prompt, &req.completions)).chain(req.also.iter().map(|a| (&a.prompt, &a.completions)))
+    {
+        let ids = prompt.ids(&model.tokenizer, &model.template)?;
+        if ids.len() + 1 > context {
+            return Err(EngineError::ContextOverflow { prompt_tokens: ids.len(), context });
+        }
+        prompts.push((ids, completions.as_slice()));
     }
-    let max_new = req.max_tokens.min(context - prompt.len());
-    let mut timings = Timings { prompt_tokens: prompt.len(), ..Default::default() };
-
-    for (index, params) in req.completions.iter().enumerate() {
-        let mut sampler = Sampler::new(params.clone());
-        scratch.pending.clear();
-        let mut out = String::new();
-        let mut logprob_sum = 0.0f32;
-        let mut generated = 0usize;
-        let mut finish = FinishReason::Length;
-
-        if cancel.cancelled() {
-            return Ok(false);
-        }
-        let t0 = Instant::now();
-        let reused = model.prefill(&prompt, &mut scratch.logits)?;
-        if index == 0 {
-            timings.prefill_ms = ms(t0);
-            timings.cached_tokens = reused;
-        }
-        while generated < max_new {
-            // The cache holds exactly the prompt and the tokens so far.
-            let ts = Instant::now();
-            let (id, lp) = sampler.sample(&mut scratch.logits, model.history());
-            timings.sample_ms += ms(ts);
-            if index == 0 && generated == 0 {
-                timings.first_token_ms = ms(start);
-            }
-            if !req.ignore_eos && model.tokenizer.is_stop(id) {
-                finish = FinishReason::Stop;
-                break;
-            }
-            generated += 1;
-            logprob_sum += lp;
-            scratch.pending.extend_from_slice(model.tokenizer.token_bytes(id));
-            let piece = take_utf8(&mut scratch.pending);
-            if !piece.is_empty() {
-                let from = out.len();
-                out.push_str(&piece);
-                emit(Event::Token { index, text: piece });
-                if let Some(cut) = find_stop(&out, from, &req.stop) {
-                    out.truncate(cut);
-                    finish = FinishReason::StopString;
+    let longest = prompts.iter().map(|(ids, _)| ids.len()).max().unwrap_or(0);
+    let max_new = req.max_tokens.min(context - longest);
+    let count: usize = prompts.iter().map(|(_, c)| c.len()).sum();
+    let mut timings = Timings { prompt_tokens: prompts[0].0.len(), ..Default::default() };
+    let done = if count > 1 && model.batches() && !req.sequential {
+        run_batch(model, req, &prompts, max_new, cancel, scratch, emit, &mut timings, start)?
+    } else {
+        let mut index = 0;
+        let mut all = true;
+        for (ids, completions) in &prompts {
+            for params in completions.iter() {
+                if !run_one(model, req, ids, params, index, max_new, cancel, scratch, emit, &mut timings, start)? {
+                    all = false;
                     break;
                 }
+                index += 1;
             }
-            if generated == max_new || cancel.cancelled() {
+            if !all {
                 break;
             }
-            model.step(id, &mut scratch.logits)?;
         }
-        if cancel.cancelled() {
-            return Ok(false);
-        }
-        if !scratch.pending.is_empty() {
-            out.push_str(&String::from_utf8_lossy(&scratch.pending));
-        }
-        timings.generated_tokens += generated;
-        let mean_logprob = if generated > 0 { logprob_sum / generated as f32 } else { 0.0 };
-        emit(Event::CompletionDone { index, text: out, finish, tokens: generated, mean_logprob });
+        all
+    };
+    if !done {
+        return Ok(false);
     }
     timings.total_ms = ms(start);
     emit(Event::Done(timings));
     Ok(true)
+}
+
+/// What a completion's newest token did to it.
+enum Next {
+    Go,
+    Finished(FinishReason),
+}
+
+/// One completion's text as it is generated.
+#[derive(Default)]
+struct Text {
+    out: String,
+    pending: Vec<u8>,
+    logprob_sum: f32,
+    generated: usize,
+}
+
+impl Text {
+    /// Takes sampled token `id`: emits its text and says whether the
+    /// completion ends with it.
+    #[allow(clippy::too_many_arguments)]
+    fn take(
+        &mut self,
+        model: &Model,
+        req: &Request,
+        index: usize,
+        id: u32,
+        lp: f32,
+        max_new: usize,
+        emit: &mut dyn FnMut(Event),
+    ) -> Next {
+        if !req.ignore_eos && model.tokenizer.is_stop(id) {
+            return Next::Finished(FinishReason::Stop);
+        }
+        self.generated += 1;
+        self.logprob_sum += lp;
+        self.pending.extend_from_slice(model.tokenizer.token_bytes(id));
+        let piece = take_utf8(&mut self.pending);
+        if !piece.is_empty() {
+            let from = self.out.len();
+            self.out.push_str(&piece);
+            emit(Event::Token { index, text: piece });
+            if let Some(cut) = find_stop(&self.out, from, &req.stop) {
+                self.out.truncate(cut);
+                return Next::Finished(FinishReason::StopString);
+            }
+        }
+        if self.generated == max_new {
+            return Next::Finished(FinishReason::Length);
+        }
+        Next::Go
+    }
+
+    fn finish(mut self, index: usize, finish: FinishReason, timings: &mut Timings, emit: &mut dyn FnMut(Event)) {
+        if !self.pending.is_empty() {
+            self.out.push_str(&String::from_utf8_lossy(&self.pending));
+        }
+        timings.generated_tokens += self.generated;
+        let g = self.generated;
+        let mean_logprob = if g > 0 { self.logprob_sum / g as f32 } else { 0.0 };
+        emit(Event::CompletionDone { index, text: self.out, finish, tokens: g, mean_logprob });
+    }
+}
+
+/// One completion on its own: prefill (reusing the cache), then a token
+/// at a time.
+#[allow(clippy::too_many_arguments)]
+fn run_one(
+    model: &mut Model,
+    req: &Request,
+    prompt: &[u32],
+    params: &SamplingParams,
+    index: usize,
+    max_new: usize,
+    cancel: &dyn Cancel,
+    scratch: &mut Scratch,
+    emit: &mut dyn FnMut(Event),
+    timings: &mut Timings,
+    start: Instant,
+) -> Result<bool> {
+    let mut sampler = Sampler::new(params.clone());
+    let mut text = Text::default();
+    if cancel.cancelled() {
+        return Ok(false);
+    }
+    let t0 = Instant::now();
+    let reused = model.prefill(prompt, &mut scratch.logits)?;
+    if index == 0 {
+        timings.prefill_ms = ms(t0);
+        timings.cached_tokens = reused;
+    }
+    let mut finish = FinishReason::Length;
+    while text.generated < max_new {
+        // The cache holds exactly the prompt and the tokens so far.
+        let ts = Instant::now();
+        let (id, lp) = sampler.sample(&mut scratch.logits, model.history());
+        timings.sample_ms += ms(ts);
+        if index == 0 && text.generated == 0 {
+            timings.first_token_ms = ms(start);
+        }
+        if let Next::Finished(f) = text.take(model, req, index, id, lp, max_new, emit) {
+            finish = f;
+            break;
+        }
+        if cancel.cancelled() {
+            break;
+        }
+        model.step(id, &mut scratch.logits)?;
+    }
+    if cancel.cancelled() {
+        return Ok(false);
+    }
+    text.finish(index, finish, timings, emit);
+    Ok(true)
+}
+
+/// A completion decoding in a batch: its own branch of the cache.
+struct Seq {
+    index: usize,
+    sampler: Sampler,
+    /// The prompt and the tokens so far, for the sampler.
+    history: Vec<u32>,
+    text: Text,
+    branch: usize,
+    /// The position its next token goes to.
+    pos: usize,
+}
+
+/// Every completion at once: each prompt is prefilled once, each
+/// completion gets a branch of the cache after its prompt, and each step
+/// runs one token of every unfinished completion through a single forward,
+/// so the weights are read once for all of them. A finished completion
+/// leaves the batch.
+#[allow(clippy::too_many_arguments)]
+fn run_batch(
+    model: &mut Model,
+    req: &Request,
+    prompts: &[(Vec<u32>, &[SamplingParams])],
+    max_new: usize,
+    cancel: &dyn Cancel,
+    scratch: &mut Scratch,
+    emit: &mut dyn FnMut(Event),
+    timings: &mut Timings,
+    start: Instant,
+) -> Result<bool> {
+    let count: usize = prompts.iter().map(|(_, c)| c.len()).sum();
+    if cancel.cancelled() {
+        return Ok(false);
+    }
+    // The first prompt in the main cache, reusing what is there.
+    let t0 = Instant::now();
+    let main = &prompts[0].0;
+    timings.cached_tokens = model.prefill(main, &mut scratch.logits)?;
+    let vocab = scratch.logits.len();
+    let mut seqs: Vec<Seq> = Vec::with_capacity(count);
+    scratch.rows.clear();
+    scratch.rows.reserve(count * vocab);
+    for (p, (ids, completions)) in prompts.iter().enumerate() {
+        // Other prompts share what they have in common with the first;
+        // their first completion's branch computes the rest, the others
+        // copy it.
+        let shared = if p == 0 { ids.len() } else { common_prefix(main, ids).min(ids.len() - 1) };
+        let tail = ids.len() - shared;
+        let first = seqs.len();
+        for (j, params) in completions.iter().enumerate() {
+            let branch = seqs.len();
+            if j == 0 {
+                model.fork(branch, shared, tail + max_new + 1)?;
+                if tail > 0 {
+                    let rows: Vec<(usize, usize)> = (shared..ids.len()).map(|pos| (branch, pos)).collect();
+                    model.forward_branches(&ids[shared..], &rows, &mut scratch.logits, false)?;
+                }
+            } else {
+                model.copy_branch(first, branch, tail)?;
+            }
+            if scratch.logits.len() != vocab {
+                return Err(EngineError::Inference(format!(
+                    "{} logits for a vocabulary of {vocab}",
+                    scratch.logits.len()
+                )));
+            }
+            scratch.rows.extend_from_slice(&scratch.logits);
+            let mut history = Vec::with_capacity(ids.len() + max_new);
+            history.extend_from_slice(ids);
+            seqs.push(Seq {
+                index: seqs.len(),
+                sampler: Sampler::new(params.clone()),
+                history,
+                text: Text::default(),
+                branch,
+                pos: ids.len(),
+            });
+        }
+    }
+    timings.prefill_ms = ms(t0);
+    // Rows of `scratch.rows` belong to `live`'s sequences, in order.
+    let mut live: Vec<usize> = (0..count).collect();
+    let mut finished: Vec<Option<(Text, FinishReason)>> = (0..count).map(|_| None).collect();
+    let mut emitted = 0;
+    let mut next = Vec::with_capacity(count);
+    let mut tokens = Vec::with_capacity(count);
+    let mut rows = Vec::with_capacity(count);
+    while !live.is_empty() {
+        if cancel.cancelled() {
+            return Ok(false);
+        }
+        next.clear();
+        tokens.clear();
+        rows.clear();
+        for (r, &s) in live.iter().enumerate() {
+            let seq = &mut seqs[s];
+            let ts = Instant::now();
+            let (id, lp) = seq.sampler.sample(&mut scratch.rows[r * vocab..(r + 1) * vocab], &seq.history);
+            timings.sample_ms += ms(ts);
+            if timings.first_token_ms == 0.0 {
+                timings.first_token_ms = ms(start);
+            }
+            match seq.text.take(model, req, seq.index, id, lp, max_new, emit) {
+                Next::Finished(f) => {
+                    // Done events go out in the completions' order, as
+                    // when they run in turn: the first is the greedy one.
+                    finished[seq.index] = Some((std::mem::take(&mut seq.text), f));
+                    while let Some(Some((text, f))) = finished.get_mut(emitted).map(Option::take) {
+                        text.finish(emitted, f, timings, emit);
+                        emitted += 1;
+                    }
+                }
+                Next::Go => {
+                    seq.history.push(id);
+                    tokens.push(id);
+                    rows.push((seq.branch, seq.pos));
+                    seq.pos += 1;
+                    next.push(s);
+                }
+            }
+        }
+        std::mem::swap(&mut live, &mut next);
+        if live.is_empty() || cancel.cancelled() {
+            break;
+        }
+        model.forward_branches(&tokens, &rows, &mut scratch.rows, true)?;
+    }
+    Ok(!cancel.cancelled())
+}
+
+fn common_prefix(a: &[u32], b: &[u32]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
 fn ms(t: Instant) -> f64 {

@@ -20,7 +20,7 @@ mod vecmath;
 pub use device::DevicePreference;
 pub use engine::{Engine, EngineConfig, Progress, DEFAULT_MAX_CONTEXT};
 pub use error::{EngineError, Result};
-pub use generate::{Event, FinishReason, Prompt, Request, Timings};
+pub use generate::{Also, Event, FinishReason, Prompt, Request, Timings};
 pub use gguf::{Architecture, KvShape};
 pub use model::{prompt_ids, Model, ModelInfo};
 pub use sampler::SamplingParams;

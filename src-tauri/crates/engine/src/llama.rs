@@ -11,7 +11,7 @@
 //! token-embedding table stays quantized, rows dequantized on lookup.
 use std::sync::Arc;
 
-use crate::attention::KvCache;
+use crate::attention::{KvCache, Rows};
 use crate::vecmath::exp_le0;
 use rayon::prelude::*;
 
@@ -392,7 +392,7 @@ impl Llama {
             candle_core::bail!("{} tokens do not fit the context of {}", pos + t, self.max_ctx);
         }
         if self.host.is_some() {
-            self.forward_host(tokens, pos, out)?;
+            self.forward_host(tokens, Rows::Main(pos), out.map(|o| (o, false)))?;
         } else {
             let logits = self.forward_device(tokens, pos, out.is_some())?;
             if let (Some(out), Some(logits)) = (out, logits) {
@@ -404,13 +404,55 @@ impl Llama {
         Ok(())
     }
 
-    fn forward_host(&mut self, tokens: &[u32], pos: usize, out: Option<&mut Vec<f32>>) -> Result<()> {
+    /// Whether `fork` and `forward_branches` work: on the CPU path.
+    pub fn branches(&self) -> bool {
+        self.host.is_some()
+    }
+
+    /// Makes branch `b` continue the cache's first `shared` positions with
+    /// room for `room` more (see `KvCache::fork`).
+    pub fn fork(&mut self, b: usize, shared: usize, room: usize) -> Result<()> {
+        let Some(host) = self.host.as_mut() else { candle_core::bail!("branches need the CPU path") };
+        if shared > self.len || shared + room > self.max_ctx {
+            candle_core::bail!("a branch at {shared} with room for {room} does not fit the cache");
+        }
+        host.kv.fork(b, shared, room);
+        Ok(())
+    }
+
+    /// Branch `to` takes a copy of branch `from`'s first `len` positions.
+    pub fn copy_branch(&mut self, from: usize, to: usize, len: usize) -> Result<()> {
+        let Some(host) = self.host.as_mut() else { candle_core::bail!("branches need the CPU path") };
+        host.kv.copy_branch(from, to, len);
+        Ok(())
+    }
+
+    /// Runs `tokens[i]` in branch `rows[i].0` at position `rows[i].1`
+    /// (branches forked, positions in order within each); puts the logits
+    /// of every row in `out` (`all`) or of the last one.
+    pub fn forward_branches(
+        &mut self,
+        tokens: &[u32],
+        rows: &[(usize, usize)],
+        out: &mut Vec<f32>,
+        all: bool,
+    ) -> Result<()> {
+        if tokens.is_empty() || tokens.len() != rows.len() {
+            candle_core::bail!("{} tokens for {} rows", tokens.len(), rows.len());
+        }
+        if rows.iter().any(|&(_, p)| p >= self.max_ctx) {
+            candle_core::bail!("a row is past the context of {}", self.max_ctx);
+        }
+        self.forward_host(tokens, Rows::Branches(rows), Some((out, all)))
+    }
+
+    fn forward_host(&mut self, tokens: &[u32], rows: Rows, out: Option<(&mut Vec<f32>, bool)>) -> Result<()> {
         let Some(host) = self.host.as_mut() else { candle_core::bail!("not on the CPU") };
         let Host { kv, norms, biases, out_norm, cos, sin, b } = host;
         let t = tokens.len();
         let (h, d) = (self.n_head, self.head_dim);
         let hidden = h * d;
-        let rope = |x: &mut [f32]| rope(x, t, d, pos, &cos[..], &sin[..], self.interleaved_rope);
+        let rope = |x: &mut [f32]| rope(x, t, d, rows, &cos[..], &sin[..], self.interleaved_rope);
         let scale = 1.0 / (d as f32).sqrt();
         self.embed.lookup_into(tokens, &mut b.x)?;
         for (i, l) in self.layers.iter().enumerate() {
@@ -425,9 +467,9 @@ impl Llama {
             add_bias(&mut b.v, bv);
             rope(&mut b.q);
             rope(&mut b.k);
-            kv.write(i, pos, &b.k, &b.v);
+            kv.write_rows(i, rows, &b.k, &b.v);
             b.att.resize(t * hidden, 0.0);
-            kv.attend(i, &b.q, pos, h, scale, &mut b.att);
+            kv.attend_rows(i, &b.q, rows, h, scale, &mut b.att);
             l.wo.forward_into(&b.att, t, &mut b.o)?;
             add(&mut b.x, &b.o);
             rms_norm(&b.x, ffn_norm, self.eps, &mut b.xs);
@@ -438,10 +480,10 @@ impl Llama {
             l.down.forward_into(&b.gate, t, &mut b.o)?;
             add(&mut b.x, &b.o);
         }
-        let Some(out) = out else { return Ok(()) };
-        let last = &b.x[(t - 1) * hidden..];
-        rms_norm(last, out_norm, self.eps, &mut b.xs);
-        self.output.forward_into(&b.xs, 1, out)
+        let Some((out, all)) = out else { return Ok(()) };
+        let (from, n) = if all { (0, t) } else { (t - 1, 1) };
+        rms_norm(&b.x[from * hidden..], out_norm, self.eps, &mut b.xs);
+        self.output.forward_into(&b.xs, n, out)
     }
 
     fn forward_device(&mut self, tokens: &[u32], pos: usize, logits: bool) -> Result<Option<Tensor>> {
@@ -576,13 +618,13 @@ fn add_bias(x: &mut [f32], b: &Option<Vec<f32>>) {
     }
 }
 
-/// Rotary embeddings, in place, for `t` rows of heads of `d` at positions
-/// `pos..`: NeoX halves, or GPT-J pairs where `interleaved`.
-fn rope(x: &mut [f32], t: usize, d: usize, pos: usize, cos: &[f32], sin: &[f32], interleaved: bool) {
+/// Rotary embeddings, in place, for `t` rows of heads of `d` at the rows'
+/// positions: NeoX halves, or GPT-J pairs where `interleaved`.
+fn rope(x: &mut [f32], t: usize, d: usize, rows: Rows, cos: &[f32], sin: &[f32], interleaved: bool) {
     let half = d / 2;
     let width = x.len() / t;
     for (i, row) in x.chunks_exact_mut(width).enumerate() {
-        let at = (pos + i) * half;
+        let at = rows.at(i).1 * half;
         let (cos, sin) = (&cos[at..at + half], &sin[at..at + half]);
         for head in row.chunks_exact_mut(d) {
             if interleaved {

@@ -212,6 +212,54 @@ impl Model {
         &self.cached
     }
 
+    /// Whether a request's completions decode together as branches of its
+    /// prompt: our forward on the CPU (GPU and Gemma 3 run them in turn).
+    pub fn batches(&self) -> bool {
+        matches!(&self.weights, Weights::Llama(m) if m.branches())
+    }
+
+    /// Makes branch `b` continue the cached prompt's first `shared` tokens,
+    /// with room for `room` tokens of its own.
+    pub fn fork(&mut self, b: usize, shared: usize, room: usize) -> Result<()> {
+        match &mut self.weights {
+            Weights::Llama(m) if shared <= self.cached.len() => Ok(m.fork(b, shared, room)?),
+            _ => Err(EngineError::Inference("branches need the CPU forward and a cached prompt".into())),
+        }
+    }
+
+    /// Branch `to` takes a copy of branch `from`'s first `len` tokens.
+    pub fn copy_branch(&mut self, from: usize, to: usize, len: usize) -> Result<()> {
+        match &mut self.weights {
+            Weights::Llama(m) => Ok(m.copy_branch(from, to, len)?),
+            _ => Err(EngineError::Inference("branches need the CPU forward".into())),
+        }
+    }
+
+    /// Runs `tokens[i]` in branch `rows[i].0` at position `rows[i].1`, and
+    /// puts the logits of every row (`all`) or of the last in `out`.
+    pub fn forward_branches(
+        &mut self,
+        tokens: &[u32],
+        rows: &[(usize, usize)],
+        out: &mut Vec<f32>,
+        all: bool,
+    ) -> Result<()> {
+        let Weights::Llama(m) = &mut self.weights else {
+            return Err(EngineError::Inference("branches need the CPU forward".into()));
+        };
+        // A long tail goes in slices, as a prompt does.
+        let slices = tokens.len().div_ceil(UBATCH);
+        for (i, (t, r)) in tokens.chunks(UBATCH).zip(rows.chunks(UBATCH)).enumerate() {
+            if all || i + 1 == slices {
+                m.forward_branches(t, r, out, all)?;
+            } else {
+                let mut skip = Vec::new();
+                m.forward_branches(t, r, &mut skip, false)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Appends one token and puts the next logits in `out`.
     #[inline]
     pub fn step(&mut self, token: u32, out: &mut Vec<f32>) -> Result<()> {

@@ -412,6 +412,16 @@ fn tiles_x8(w: &X8, acts: &Acts, t: usize, n: usize, blocks: usize, out: &mut [f
                             w.group::<4>(g, blocks, acts, tok, &mut v);
                             put(dst, tok, n, g, &v);
                         }
+                        3 => {
+                            let mut v = [[0f32; 8]; 3];
+                            w.group::<3>(g, blocks, acts, tok, &mut v);
+                            put(dst, tok, n, g, &v);
+                        }
+                        2 => {
+                            let mut v = [[0f32; 8]; 2];
+                            w.group::<2>(g, blocks, acts, tok, &mut v);
+                            put(dst, tok, n, g, &v);
+                        }
                         _ => {
                             let mut v = [[0f32; 8]; 1];
                             w.group::<1>(g, blocks, acts, tok, &mut v);
@@ -425,7 +435,9 @@ fn tiles_x8(w: &X8, acts: &Acts, t: usize, n: usize, blocks: usize, out: &mut [f
 }
 
 /// Token groups `(first, count)`: eight while eight are left, then four,
-/// then one, the sizes the VNNI kernels are built for.
+/// then what is left as one group, the sizes the VNNI kernels are built
+/// for (two and three: a batch of candidates, each weight block unpacked
+/// once for all of them).
 #[cfg(target_arch = "x86_64")]
 fn token_steps(t: usize) -> impl Iterator<Item = (usize, usize)> {
     let mut tok = 0;
@@ -434,7 +446,7 @@ fn token_steps(t: usize) -> impl Iterator<Item = (usize, usize)> {
             let step = match t - tok {
                 8.. => 8,
                 4..=7 => 4,
-                _ => 1,
+                n => n,
             };
             tok += step;
             (tok - step, step)
@@ -640,6 +652,8 @@ impl<'a> Batched<'a> {
                     match step {
                         8 => put(dst, tok, n, r, self.vnni_row::<8>(r, blocks, tok)),
                         4 => put(dst, tok, n, r, self.vnni_row::<4>(r, blocks, tok)),
+                        3 => put(dst, tok, n, r, self.vnni_row::<3>(r, blocks, tok)),
+                        2 => put(dst, tok, n, r, self.vnni_row::<2>(r, blocks, tok)),
                         _ => put(dst, tok, n, r, self.vnni_row::<1>(r, blocks, tok)),
                     }
                 }
@@ -990,7 +1004,7 @@ mod x86 {
         }
     }
 
-    /// Q4_K against N (1, 4 or 8) tokens' Q8_K rows (`ys[t * stride..]`,
+    /// Q4_K against N (1 to 4, or 8) tokens' Q8_K rows (`ys[t * stride..]`,
     /// token `tok` of `sums`) with AVX-512 VNNI: one `vpdpbusd` multiplies
     /// 64 unsigned 4-bit weights by 64 signed activations, where AVX2 takes
     /// three instructions for 32.
@@ -1038,7 +1052,7 @@ mod x86 {
             let dmin = _mm512_set1_ps(f16(x.dmin));
             let at = b * sums.t + tok;
             for (g, acc_m) in acc_m.iter_mut().enumerate().take(N.div_ceil(4)) {
-                // For N = 1 one lane is used and the rest are zero.
+                // For N < 4, N lanes are used and the rest are zero.
                 let (bs, d) = if N >= 4 {
                     let i = at + 4 * g;
                     (
@@ -1046,9 +1060,12 @@ mod x86 {
                         _mm512_loadu_ps(sums.d.as_ptr().add(i) as *const f32),
                     )
                 } else {
+                    // N tokens of 8 sums and 4 scales each; the lanes past
+                    // them are zero and nothing past them is read.
+                    let (mb, md) = ((1u64 << (8 * N)) - 1, (1u32 << (4 * N)) - 1);
                     (
-                        _mm512_zextsi128_si512(_mm_loadu_si128(sums.bs.as_ptr().add(at) as *const _)),
-                        _mm512_zextps128_ps512(_mm_loadu_ps(sums.d.as_ptr().add(at) as *const f32)),
+                        _mm512_maskz_loadu_epi16(mb as __mmask32, sums.bs.as_ptr().add(at) as *const i16),
+                        _mm512_maskz_loadu_ps(md as __mmask16, sums.d.as_ptr().add(at) as *const f32),
                     )
                 };
                 let prod = _mm512_cvtepi32_ps(_mm512_madd_epi16(_mm512_broadcast_i32x4(mins), bs));
@@ -1251,7 +1268,7 @@ mod tests {
                 assert_eq!(matches!(best, Linear::X8 { .. }), repacked, "{dtype:?} n={n}");
                 let plain = Linear::Tiled { w: Bytes::Tensor(q.clone()), dtype, n, k };
                 let theirs = QMatMul::from_arc(q).unwrap();
-                for t in [1, 7, 13, 64] {
+                for t in [1, 2, 3, 7, 13, 64] {
                     let x = Tensor::randn(0f32, 1.0, (1, t, k), &dev).unwrap();
                     let b = theirs.forward(&x).unwrap();
                     let check = |a: Tensor, what: &str| {

@@ -51,7 +51,6 @@ impl Prompt {
     }
 }
 
-
 /// Used when a model (typically a base model) ships no template.
 const PLAIN_TEMPLATE: &str = "{% for m in messages %}{% if m.role == 'system' %}{{ m.content }}\n\n\
 {% elif m.role == 'user' %}Request: {{ m.content }}\n{% else %}Answer: {{ m.content }}\n\n{% endif %}\

@@ -176,3 +176,58 @@ fn gemma3_reuses_a_cached_prefix_exactly() {
     let top = |v: &[f32]| v.iter().enumerate().fold((0, f32::MIN), |b, (i, &x)| if x > b.1 { (i, x) } else { b }).0;
     assert_eq!(top(&direct), top(&fresh));
 }
+
+/// Candidates decoding together, each in a branch of the cache over one
+/// prompt, compute what one candidate computes alone: a batch step of
+/// three branches (two of them copies, one with a tail of its own) gives
+/// each the logits that the same tokens give in the main sequence.
+#[test]
+fn branches_in_one_batch_match_the_sequence_alone() {
+    let path = common::model("0.5b");
+    let mut m = Model::load(&path, DevicePreference::Cpu, 1024).unwrap();
+    assert!(m.batches());
+    let prompt = m.tokenizer.encode("Q: list the files here\nA: ls\nQ: show free disk space\nA:").unwrap();
+    let tail = m.tokenizer.encode(" df").unwrap();
+    let top = |v: &[f32]| v.iter().enumerate().fold((0, f32::MIN), |b, (i, &x)| if x > b.1 { (i, x) } else { b }).0;
+    // Alone: the prompt, then two greedy steps; and the prompt, the tail,
+    // then one.
+    let mut alone = Vec::new();
+    let mut logits = Vec::new();
+    m.prefill(&prompt, &mut logits).unwrap();
+    let first = top(&logits) as u32;
+    m.step(first, &mut logits).unwrap();
+    alone.push(logits.clone());
+    let second = top(&logits) as u32;
+    m.step(second, &mut logits).unwrap();
+    alone.push(logits.clone());
+    let mut with_tail = [prompt.clone(), tail.clone()].concat();
+    m.prefill(&with_tail, &mut logits).unwrap();
+    let third = top(&logits) as u32;
+    with_tail.push(third);
+    m.prefill(&with_tail, &mut logits).unwrap();
+    let alone_tail = logits.clone();
+
+    // Together: the prompt in the main cache, branches 0 and 1 after it,
+    // branch 2 after the tail.
+    m.prefill(&prompt, &mut logits).unwrap();
+    let n = prompt.len();
+    m.fork(0, n, 8).unwrap();
+    m.fork(2, n, 8).unwrap();
+    let rows: Vec<(usize, usize)> = (n..n + tail.len()).map(|p| (2, p)).collect();
+    m.forward_branches(&tail, &rows, &mut logits, false).unwrap();
+    assert_eq!(top(&logits) as u32, third);
+    m.forward_branches(&[first], &[(0, n)], &mut logits, true).unwrap();
+    m.copy_branch(0, 1, 1).unwrap();
+    let t = tail.len();
+    m.forward_branches(&[second, second, third], &[(0, n + 1), (1, n + 1), (2, n + t)], &mut logits, true).unwrap();
+    let vocab = alone[0].len();
+    assert_eq!(logits.len(), 3 * vocab);
+    for (i, want) in [&alone[1], &alone[1], &alone_tail].into_iter().enumerate() {
+        let got = &logits[i * vocab..(i + 1) * vocab];
+        let (diff, scale) = max_diff(got, want);
+        assert!(diff <= 1e-3 * scale, "branch {i}: logits differ by {diff} (largest {scale})");
+        assert_eq!(top(got), top(want), "branch {i}");
+    }
+    // The main sequence still holds the prompt, for the next request.
+    assert_eq!(m.history(), &prompt[..]);
+}

@@ -3,7 +3,7 @@ mod common;
 
 use std::time::Duration;
 
-use cmdbar_engine::{Engine, EngineConfig, EngineError, Event, Message, Prompt, Request, SamplingParams};
+use cmdbar_engine::{Also, Engine, EngineConfig, EngineError, Event, Message, Prompt, Request, SamplingParams};
 
 fn engine(model: &str, max_context: usize) -> Engine {
     let e = Engine::spawn(EngineConfig { max_context, ..Default::default() });
@@ -197,4 +197,41 @@ fn a_loaded_model_survives_its_file_being_deleted() {
     let (_, after, err) = collect(&e, r);
     assert!(err.is_none(), "{err:?}");
     assert_eq!(before, after);
+}
+
+/// A request's completions decode as one batch, and give what they give
+/// one after another: greedy ones the same text, other prompts' too, in
+/// the completions' order; seeded samples the same draws.
+#[test]
+fn batched_completions_give_what_sequential_ones_give() {
+    let e = engine("0.5b", 2048);
+    let mut r = chat("Write the shell command that lists the files in this folder, largest first.");
+    r.max_tokens = 40;
+    let warm = |seed| SamplingParams { temperature: 0.7, top_k: 40, top_p: 0.95, seed, ..Default::default() };
+    r.completions = vec![SamplingParams::greedy(), warm(1), SamplingParams::greedy(), warm(2)];
+    r.also = vec![Also {
+        prompt: Prompt::Chat(vec![Message::new("user", "Write the shell command that shows the free disk space.")]),
+        completions: vec![SamplingParams::greedy(), warm(3)],
+    }];
+    let (_, batched, err) = collect(&e, r.clone());
+    assert!(err.is_none(), "{err:?}");
+    r.sequential = true;
+    let (_, one_by_one, err) = collect(&e, r.clone());
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(batched.len(), 6);
+    assert_eq!(batched[0], batched[2], "two greedy completions of one prompt");
+    assert!(batched[4].contains("df"), "{batched:?}");
+    for i in [0, 2, 4] {
+        assert_eq!(batched[i], one_by_one[i], "greedy completion {i}");
+    }
+    // Samples see logits equal to within rounding, so with the same seeds
+    // they start with the same draws (they part where a draw lands on a
+    // boundary); a batch run again draws exactly the same.
+    for i in [1, 3, 5] {
+        let common = batched[i].chars().zip(one_by_one[i].chars()).take_while(|(a, b)| a == b).count();
+        assert!(common >= 24, "sample {i}: {:?} vs {:?}", batched[i], one_by_one[i]);
+    }
+    r.sequential = false;
+    let (_, again, _) = collect(&e, r);
+    assert_eq!(batched, again);
 }
