@@ -150,6 +150,10 @@ impl Drop for LlamaCpp {
 #[derive(Default)]
 struct Samples(BTreeMap<String, Vec<f64>>);
 
+fn median_of(s: &Samples, key: &str) -> Option<f64> {
+    s.0.get(key).map(|v| median(v.clone()))
+}
+
 impl Samples {
     fn push(&mut self, key: impl Into<String>, v: f64) {
         self.0.entry(key.into()).or_default().push(v);
@@ -239,6 +243,8 @@ fn raw(ids: Vec<u32>, n: usize) -> Request {
         max_tokens: n,
         stop: vec![],
         ignore_eos: true,
+        also: vec![],
+        sequential: false,
     }
 }
 
@@ -361,6 +367,40 @@ pub fn run(mut args: BenchArgs) -> anyhow::Result<()> {
                 theirs.push("first_command_ms", command_ms.unwrap_or(f64::NAN));
             }
         }
+    }
+
+    // A request's three candidates, warm: when all three commands are
+    // complete, and all three with their explanations; decoded together
+    // (as the app and CLI do) and one after another, paired, and llama.cpp
+    // making them one after another.
+    for run in 0..=runs {
+        let query = &args.query[run % args.query.len()];
+        for sequential in [false, true] {
+            let opts = Options { candidates: 3, examples: 0, sequential, ..Default::default() };
+            let prepared = cmdbar_suggest::prepare(&ctx, query, &opts, &info)?;
+            let t = Instant::now();
+            let s = cmdbar_suggest::suggest(&engine, prepared, |_| {})?;
+            if run > 0 {
+                let tag = if sequential { "_sequential" } else { "" };
+                ours.push(format!("commands_ms{tag}"), s.timings.commands_ms);
+                ours.push(format!("candidates_ms{tag}"), t.elapsed().as_secs_f64() * 1000.0);
+                if !sequential {
+                    ours.push("candidates_shown", s.candidates.len() as f64);
+                }
+            }
+        }
+        if let Some(l) = llama.as_mut() {
+            let opts = Options { candidates: 1, ..Default::default() };
+            let req = cmdbar_suggest::prepare(&ctx, query, &opts, &info)?.request;
+            let ids = cmdbar_engine::prompt_ids(&path, &req.prompt)?;
+            let v = l.ask(json!({"op": "commands", "ids": ids, "count": 3, "n": opts.max_tokens}))?;
+            if run > 0 {
+                theirs.push("commands_ms", v["commands_ms"].as_f64().unwrap_or(f64::NAN));
+            }
+        }
+    }
+    if let (Some(b), Some(s)) = (median_of(&ours, "commands_ms"), median_of(&ours, "commands_ms_sequential")) {
+        ours.push("batch_speedup_commands", s / b);
     }
 
     let kv = cmdbar_engine::gguf::GgufFile::open(&path)?

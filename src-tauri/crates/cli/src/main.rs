@@ -18,9 +18,9 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use cmdbar_engine::EngineError;
-use load::{start, ModelArgs, NoModel};
 use cmdbar_safety::Level;
 use cmdbar_suggest::{Context, Options, Os, Shell, SuggestError};
+use load::{start, ModelArgs, NoModel};
 
 #[derive(Parser)]
 #[command(
@@ -115,6 +115,10 @@ struct AskArgs {
     /// the prompt, at most; 0 for none.
     #[arg(long, default_value_t = 3)]
     examples: usize,
+    /// Decode the candidates one after another instead of together (for
+    /// comparisons; the output is the same).
+    #[arg(long, hide = true)]
+    sequential: bool,
 }
 
 impl AskArgs {
@@ -130,6 +134,7 @@ impl AskArgs {
             max_tokens,
             safety: self.safety,
             examples: self.examples,
+            sequential: self.sequential,
         }
     }
 }
@@ -345,7 +350,12 @@ fn main() -> ExitCode {
             .and_then(|(q, failed)| show.ask(&model, &ask, Options::default().max_tokens, Some(failed)).run(&q)),
         Command::Serve { model } => serve::run(&model),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "cmdbar", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "cmdbar",
+                &mut std::io::stdout(),
+            );
             Ok(())
         }
         Command::Man => clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())

@@ -64,6 +64,8 @@ pub fn prepare(ctx: &Context, command: &str, model: &ModelInfo) -> Result<Reques
         max_tokens: 256,
         stop: vec!["\n\n\n".into()],
         ignore_eos: false,
+        also: vec![],
+        sequential: false,
     })
 }
 

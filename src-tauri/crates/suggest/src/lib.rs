@@ -11,7 +11,7 @@ pub mod placeholder;
 pub mod portability;
 pub mod prompt;
 
-use cmdbar_engine::{Engine, EngineError, Event, ModelInfo, Request, SamplingParams, Timings};
+use cmdbar_engine::{Also, Engine, EngineError, Event, ModelInfo, Request, SamplingParams, Timings};
 use cmdbar_safety::{Action, Assessment, Dialect, Level, Risk};
 use serde::{Deserialize, Serialize};
 
@@ -55,11 +55,22 @@ pub struct Options {
     pub safety: Level,
     /// Worked examples from the tldr pages put into the prompt, at most.
     pub examples: usize,
+    /// Decode the candidates one after another instead of together (the
+    /// benchmark's comparison; the output is the same).
+    pub sequential: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { candidates: 3, temperature: 0.7, seed: 42, max_tokens: 96, safety: Level::default(), examples: 3 }
+        Self {
+            candidates: 3,
+            temperature: 0.7,
+            seed: 42,
+            max_tokens: 96,
+            safety: Level::default(),
+            examples: 3,
+            sequential: false,
+        }
     }
 }
 
@@ -106,11 +117,10 @@ pub struct Suggestions {
 /// A checked request, ready for the engine.
 #[derive(Debug, Clone)]
 pub struct Prepared {
+    /// With examples: the greedy answer from the prompt without them (so
+    /// what the model knows is not overridden by a loosely matching
+    /// example), the samples from the prompt with them, in `also`.
     pub request: Request,
-    /// With examples in `request`: the greedy answer from the prompt without
-    /// them, asked first, so what the model knows is not overridden by a
-    /// loosely matching example; `request` then holds only the samples.
-    pub first: Option<Request>,
     pub notices: Vec<String>,
     judge: Judge,
     want: usize,
@@ -160,23 +170,22 @@ pub fn prepare_with(
         max_tokens: opts.max_tokens,
         stop: vec!["\n\n".into()],
         ignore_eos: false,
+        also: vec![],
+        sequential: opts.sequential,
     };
-    let (first, request) = if hints.is_empty() || n == 1 {
-        (None, ask(prompt::messages(ctx, &q), completions(0, n, opts.temperature, opts.seed)))
+    let request = if hints.is_empty() || n == 1 {
+        ask(prompt::messages(ctx, &q), completions(0, n, opts.temperature, opts.seed))
     } else {
-        (
-            Some(ask(prompt::messages(ctx, &q), completions(0, 1, opts.temperature, opts.seed))),
-            ask(prompt::messages_with(ctx, &q, &hints), completions(1, n - 1, opts.temperature, opts.seed)),
-        )
+        // The greedy answer from the plain prompt, the samples from the one
+        // with examples: decoded together, sharing the cached prefix.
+        let mut r = ask(prompt::messages(ctx, &q), completions(0, 1, opts.temperature, opts.seed));
+        r.also = vec![Also {
+            prompt: cmdbar_engine::Prompt::Chat(prompt::messages_with(ctx, &q, &hints)),
+            completions: completions(1, n - 1, opts.temperature, opts.seed),
+        }];
+        r
     };
-    Ok(Prepared {
-        request,
-        first,
-        notices,
-        judge: Judge::new(ctx.os, ctx.shell, Some(&q)),
-        want: n,
-        opts: opts.clone(),
-    })
+    Ok(Prepared { request, notices, judge: Judge::new(ctx.os, ctx.shell, Some(&q)), want: n, opts: opts.clone() })
 }
 
 /// How a command is rated for a request: in the user's shell's syntax, and
@@ -316,12 +325,14 @@ pub fn suggest_with(
     stop: &Stop,
     mut on_candidate: impl FnMut(&Candidate),
 ) -> Result<Suggestions, SuggestError> {
-    let Prepared { mut request, first, notices, judge, want, opts } = prepared;
+    let Prepared { mut request, notices, judge, want, opts } = prepared;
+    let started = std::time::Instant::now();
     let mut out = Suggestions { candidates: vec![], hidden: 0, notices, timings: Timings::default() };
     let mut seen: Vec<String> = vec![];
     let mut prose: Option<String> = None;
     let mut drawn = want;
-    let mut absorb = |text: &str, score: f32, out: &mut Suggestions, seen: &mut Vec<String>| {
+    let mut commands_ms = 0f64;
+    let mut absorb = |text: &str, score: f32, command_ms: f64, out: &mut Suggestions, seen: &mut Vec<String>| {
         if parse::is_prose(text) {
             prose.get_or_insert_with(|| text.to_string());
             return;
@@ -341,19 +352,11 @@ pub fn suggest_with(
         if c.action == Action::Hide {
             out.hidden += 1;
         } else {
+            commands_ms = commands_ms.max(command_ms);
             on_candidate(&c);
             out.candidates.push(c);
         }
     };
-    // The greedy answer without examples, when the samples get them.
-    if let Some(first) = first {
-        let Some(events) = start(engine, first, stop) else {
-            return Err(SuggestError::Cancelled);
-        };
-        let timings = drain(events, |text, score| absorb(text, score, &mut out, &mut seen))?;
-        merge(&mut out.timings, &timings, 0);
-    }
-    let rounds_before = usize::from(stop.started());
     for round in 0..2 {
         // The second round starts only while this is still the newest
         // request: started after a newer one, it would cancel that one (and
@@ -361,14 +364,19 @@ pub fn suggest_with(
         let Some(events) = start(engine, request.clone(), stop) else {
             return Err(SuggestError::Cancelled);
         };
-        let timings = drain(events, |text, score| absorb(text, score, &mut out, &mut seen))?;
-        merge(&mut out.timings, &timings, round + rounds_before);
+        let timings = drain(events, started, |text, score, at| absorb(text, score, at, &mut out, &mut seen))?;
+        merge(&mut out.timings, &timings, round);
         let missing = want.saturating_sub(seen.len());
         if missing == 0 || round == 1 || want == 1 {
             break;
         }
         // Samples that repeat the first answer are the model being sure; ask
-        // it outright for other commands, twice as many as are missing.
+        // it outright for other commands, twice as many as are missing, from
+        // the samples' prompt.
+        if let Some(also) = request.also.pop() {
+            request.prompt = also.prompt;
+        }
+        request.also.clear();
         if let cmdbar_engine::Prompt::Chat(m) = &mut request.prompt {
             if let Some(last) = m.last_mut() {
                 last.content = prompt::ask_for_others(&last.content, &seen);
@@ -377,6 +385,7 @@ pub fn suggest_with(
         request.completions = completions(drawn, missing * 2, opts.temperature, opts.seed);
         drawn += missing * 2;
     }
+    out.timings.commands_ms = commands_ms;
     if out.hidden > 0 {
         out.notices.push(format!("{} suggestion(s) hidden by the {} safety level.", out.hidden, opts.safety.as_str()));
     } else if out.candidates.is_empty() {
@@ -392,7 +401,8 @@ pub fn suggest_with(
 /// Feeds each finished completion to `done` and returns the timings.
 pub(crate) fn run(engine: &Engine, request: Request, done: impl FnMut(&str, f32)) -> Result<Timings, SuggestError> {
     let events = start(engine, request, &Stop::default()).ok_or(SuggestError::Cancelled)?;
-    drain(events, done)
+    let mut done = done;
+    drain(events, std::time::Instant::now(), |text, score, _| done(text, score))
 }
 
 /// Each engine's newest request: (engine, ticket). Engines are few and
@@ -437,10 +447,6 @@ impl Stop {
     pub fn is_stopped(&self) -> bool {
         self.stopped.load(std::sync::atomic::Ordering::SeqCst)
     }
-
-    fn started(&self) -> bool {
-        self.ticket.load(std::sync::atomic::Ordering::SeqCst) != 0
-    }
 }
 
 /// Starts `request` on `engine`. A request's first round becomes the
@@ -466,15 +472,34 @@ fn start(engine: &Engine, request: Request, stop: &Stop) -> Option<std::sync::mp
     Some(engine.generate(request))
 }
 
-/// Feeds each finished completion of `events` to `done`; returns the timings.
+/// Feeds each finished completion to `done` with the time, since
+/// `started`, when its command was complete; returns the timings.
 fn drain(
     events: std::sync::mpsc::Receiver<cmdbar_engine::Event>,
-    mut done: impl FnMut(&str, f32),
+    started: std::time::Instant,
+    mut done: impl FnMut(&str, f32, f64),
 ) -> Result<Timings, SuggestError> {
+    // Per completion: its text so far, and when its command closed.
+    let mut texts: Vec<(String, Option<f64>)> = Vec::new();
+    let now = || started.elapsed().as_secs_f64() * 1000.0;
     for event in events {
         match event {
-            Event::Token { .. } => {}
-            Event::CompletionDone { text, mean_logprob, .. } => done(&text, mean_logprob),
+            Event::Token { index, text } => {
+                if texts.len() <= index {
+                    texts.resize_with(index + 1, Default::default);
+                }
+                let (so_far, closed) = &mut texts[index];
+                if closed.is_none() {
+                    so_far.push_str(&text);
+                    if parse::command_closed(so_far) {
+                        *closed = Some(now());
+                    }
+                }
+            }
+            Event::CompletionDone { index, text, mean_logprob, .. } => {
+                let at = texts.get(index).and_then(|t| t.1).unwrap_or_else(now);
+                done(&text, mean_logprob, at)
+            }
             Event::Done(timings) => return Ok(timings),
             Event::Cancelled => return Err(SuggestError::Cancelled),
             Event::Error(e) => return Err(e.into()),
@@ -539,8 +564,10 @@ mod tests {
         prepare(&ctx(), q, &Options::default(), &model(4096, ControlTokens::default()))
     }
 
+    /// The user turn the samples see: with examples where there are any.
     fn last_user(p: &Prepared) -> String {
-        let cmdbar_engine::Prompt::Chat(m) = &p.request.prompt else { panic!() };
+        let prompt = p.request.also.last().map_or(&p.request.prompt, |a| &a.prompt);
+        let cmdbar_engine::Prompt::Chat(m) = prompt else { panic!() };
         m.last().unwrap().content.clone()
     }
 
@@ -755,19 +782,21 @@ mod tests {
         let info = model(4096, ControlTokens::default());
         let p = prepare_with(&ctx(), "compress notes.txt and keep the original", &Options::default(), &info, Some(&ex))
             .unwrap();
-        let cmdbar_engine::Prompt::Chat(m) = &p.request.prompt else { panic!() };
+        let cmdbar_engine::Prompt::Chat(m) = &p.request.also[0].prompt else { panic!() };
         assert_eq!(m[..m.len() - 1], prompt::prefix(&ctx())[..], "the prefix is unchanged");
         let turn = last_user(&p);
         assert!(turn.contains("`gzip -k path/to/file`") && !turn.contains("tar xf"), "{turn}");
         assert!(turn.ends_with("Request: compress notes.txt and keep the original"), "{turn}");
-        // The greedy answer comes from the plain prompt, the samples from this one.
-        let first = p.first.as_ref().expect("a plain greedy request first");
+        // The greedy answer comes from the plain prompt, the samples from
+        // this one, in the same batch.
+        let first = &p.request;
         let cmdbar_engine::Prompt::Chat(fm) = &first.prompt else { panic!() };
         assert_eq!(fm.last().unwrap().content, "compress notes.txt and keep the original");
         assert_eq!(first.completions.len(), 1);
         assert_eq!(first.completions[0].temperature, 0.0);
-        assert_eq!(p.request.completions.len(), Options::default().candidates - 1);
-        assert!(p.request.completions.iter().all(|c| c.temperature > 0.0));
+        let [samples] = &first.also[..] else { panic!("one prompt with examples") };
+        assert_eq!(samples.completions.len(), Options::default().candidates - 1);
+        assert!(samples.completions.iter().all(|c| c.temperature > 0.0));
         let p = prepare_with(&ctx(), "show the date", &Options::default(), &info, Some(&ex)).unwrap();
         assert_eq!(last_user(&p), "show the date");
         let none = Options { examples: 0, ..Default::default() };

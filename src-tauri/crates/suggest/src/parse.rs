@@ -22,6 +22,12 @@ pub fn parse(text: &str) -> Option<Parsed> {
     from_lines(text)
 }
 
+/// True once the text so far holds a whole fenced command (the fence
+/// opened and closed): the explanation may still be coming.
+pub fn command_closed(text: &str) -> bool {
+    text.find("```").is_some_and(|open| text[open + 3..].contains("```"))
+}
+
 /// True when the model answered in sentences instead of a command, as it
 /// does to a greeting: no code block, and the text reads like prose.
 pub fn is_prose(text: &str) -> bool {
@@ -125,6 +131,14 @@ fn clean_explanation(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_command_is_closed_once_its_fence_is() {
+        assert!(!command_closed("```sh\nls -la"));
+        assert!(!command_closed("ls -la ``"));
+        assert!(command_closed("```sh\nls -la\n```"));
+        assert!(command_closed("```sh\nls -la\n```\nLists"));
+    }
 
     fn p(cmd: &str, expl: &str) -> Option<Parsed> {
         Some(Parsed { command: cmd.into(), explanation: expl.into() })

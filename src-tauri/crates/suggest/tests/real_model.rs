@@ -54,6 +54,10 @@ fn three_distinct_candidates_each_explained_and_rated() {
         // command, and is shown without an explanation.
         assert!(!s.candidates[0].explanation.trim().is_empty(), "{query}: no explanation for the first: {s:#?}");
         assert!(s.candidates.iter().filter(|c| !c.explanation.trim().is_empty()).count() >= 2, "{s:#?}");
+        // Decoded together: every command is complete before the answer is,
+        // and the timings say when.
+        let t = &s.timings;
+        assert!(t.commands_ms > 0.0 && t.commands_ms <= t.total_ms + 50.0, "{t:?}");
         for c in &s.candidates {
             assert!(!c.command.contains("```"), "parsing artefact in {:?}", c.command);
             let a = classify(&c.command);
