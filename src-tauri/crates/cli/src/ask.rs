@@ -218,8 +218,7 @@ impl Ask<'_> {
 
     fn here(&self, query: &str, printer: &mut Printer) -> anyhow::Result<Answer> {
         let (engine, info) = start(self.model)?;
-        let examples =
-            (self.opts.examples > 0).then(|| cmdbar_suggest::examples::Examples::load(&self.ctx)).flatten();
+        let examples = (self.opts.examples > 0).then(|| cmdbar_suggest::examples::Examples::load(&self.ctx)).flatten();
         let prepared = cmdbar_suggest::prepare_with(&self.ctx, query, &self.opts, &info, examples.as_ref())?;
         let s = cmdbar_suggest::suggest(&engine, prepared, |c| printer.print(c))?;
         Ok(Answer {

@@ -75,7 +75,12 @@ mod tests {
     #[test]
     fn each_shell_gets_its_binding_and_the_binary() {
         let z = snippet(InitShell::Zsh, "ctrl-g", "/opt/my apps/cmdbar").unwrap();
-        assert!(z.contains("bindkey '^G' __cmdbar_widget") && z.contains("out=$('/opt/my apps/cmdbar' \"${ask[@]}\"") && z.contains("ask=(fix --lines)") && z.contains("__cmdbar_precmd"));
+        assert!(
+            z.contains("bindkey '^G' __cmdbar_widget")
+                && z.contains("out=$('/opt/my apps/cmdbar' \"${ask[@]}\"")
+                && z.contains("ask=(fix --lines)")
+                && z.contains("__cmdbar_precmd")
+        );
         let b = snippet(InitShell::Bash, "alt-e", "/usr/bin/cmdbar").unwrap();
         assert!(b.contains(r#"bind -x '"\ee": __cmdbar_widget'"#), "{b}");
         let f = snippet(InitShell::Fish, "ctrl-g", "/usr/bin/cmdbar").unwrap();

@@ -62,4 +62,3 @@ pub fn start(args: &ModelArgs) -> anyhow::Result<(Engine, ModelInfo)> {
     })?;
     Ok((engine, info))
 }
-

@@ -387,6 +387,9 @@ fn colour_on_a_terminal_and_never_with_no_color() {
     assert!(run(false).contains("\x1b[32m[safe]"), "no colour on a terminal: {:?}", run(false));
     let plain = run(true);
     assert!(plain.contains("[safe]") && !plain.contains('\x1b'), "colour despite NO_COLOR: {plain:?}");
-    let piped = String::from_utf8(cmdbar(&["suggest", "--os", "linux", "-n", "1", "--model", m.to_str().unwrap(), "list all files here"]).stdout).unwrap();
+    let piped = String::from_utf8(
+        cmdbar(&["suggest", "--os", "linux", "-n", "1", "--model", m.to_str().unwrap(), "list all files here"]).stdout,
+    )
+    .unwrap();
     assert!(!piped.contains('\x1b'), "{piped:?}");
 }

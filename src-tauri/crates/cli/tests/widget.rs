@@ -246,13 +246,13 @@ fn the_key_on_an_empty_line_fixes_the_last_command_in_zsh_bash_and_fish() {
         tmux.wait("the typo on the line", 10, |p| prompt_line(p).as_deref() == Some("gti status"));
         tmux.keys(&["Enter"]);
         tmux.wait("the failure", 10, |p| {
-            (p.contains("not found") || p.contains("Unknown command")) && p.lines().filter(|l| l.starts_with("PROMPT>")).count() >= 2
+            (p.contains("not found") || p.contains("Unknown command"))
+                && p.lines().filter(|l| l.starts_with("PROMPT>")).count() >= 2
         });
         tmux.keys(&["C-g"]);
         // The failed command is never its own fix, so the line changes.
-        let pane = tmux.wait("a fix on the line", 120, |p| {
-            prompt_line(p).is_some_and(|l| !l.is_empty() && l != "gti status")
-        });
+        let pane =
+            tmux.wait("a fix on the line", 120, |p| prompt_line(p).is_some_and(|l| !l.is_empty() && l != "gti status"));
         let line = prompt_line(&pane).unwrap();
         assert!(line.starts_with("git status"), "{shell}: the line holds {line:?}\n{pane}");
         std::fs::write(root().join(format!("docs/screenshots/widget-fix-{shell}.txt")), &pane).ok();
