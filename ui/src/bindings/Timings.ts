@@ -11,4 +11,10 @@ first_token_ms: number, total_ms: number,
 /**
  * Time spent choosing tokens from the logits (sampling), all tokens.
  */
-sample_ms: number, };
+sample_ms: number, 
+/**
+ * From the request's start until every command shown was complete (its
+ * closing fence), before the explanations end; set by the suggestion
+ * layer, which knows what a command is. 0 where not measured.
+ */
+commands_ms: number, };
