@@ -78,6 +78,35 @@ fn a_new_request_cancels_the_running_one() {
     assert!(second.iter().any(|ev| matches!(ev, Event::Done(_))));
 }
 
+/// A batch is cancelled as a single completion is: mid-step, by a newer
+/// request, which then answers as it would on a fresh engine (the batch's
+/// branches leave the prompt's cache as it was).
+#[test]
+fn a_new_request_cancels_a_running_batch_and_answers_as_on_a_fresh_engine() {
+    let e = engine("0.5b", 2048);
+    let mut batch = chat("Write a long story about a cat.");
+    batch.max_tokens = 400;
+    batch.ignore_eos = true;
+    let warm = |seed| SamplingParams { temperature: 0.7, seed, ..Default::default() };
+    batch.completions = vec![SamplingParams::greedy(), warm(1), warm(2)];
+    let first = e.generate(batch);
+    let mut tokens = 0;
+    while tokens < 9 {
+        match first.recv_timeout(Duration::from_secs(60)).unwrap() {
+            Event::Token { .. } => tokens += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    let mut short = chat("Write the shell command that prints the current date.");
+    short.max_tokens = 16;
+    let (_, after, err) = collect(&e, short.clone());
+    assert!(err.is_none(), "{err:?}");
+    let ends: Vec<Event> = first.iter().filter(|ev| !matches!(ev, Event::Token { .. })).collect();
+    assert!(matches!(ends.last(), Some(Event::Cancelled)), "{ends:?}");
+    let (_, fresh, _) = collect(&engine("0.5b", 2048), short);
+    assert_eq!(after, fresh);
+}
+
 #[test]
 fn prompt_longer_than_the_context_is_refused() {
     let e = engine("0.5b", 64);
