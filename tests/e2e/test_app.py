@@ -281,6 +281,56 @@ def test_critical_command_needs_a_second_confirm(app):
     wait("the warning to go", lambda: not app.d.find_elements(By.CSS_SELECTOR, ".confirm"), 5)
 
 
+def cpu_seconds(pid):
+    """The user and system time a process has used, all threads, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_share(pid, seconds):
+    """How many cores the process keeps busy over the next `seconds`."""
+    before = cpu_seconds(pid)
+    time.sleep(seconds)
+    return (cpu_seconds(pid) - before) / seconds
+
+
+def test_esc_during_generation_stops_the_request(app):
+    """Esc while the model is still answering stops the request, not only
+    the window: the popup hides, the request ends as cancelled (no answer
+    is finished), the app's CPU goes quiet at once, and the next request is
+    answered as usual."""
+    app.window("Cmdbar")
+    (pid,) = app_pids()
+    status = lambda: app.js("return document.getElementById('status').dataset.kind")
+    footer = lambda: app.d.find_element(By.ID, "footer").text
+    q = app.d.find_element(By.ID, "query")
+    q.clear()
+    q.send_keys("find every log file under this folder changed in the last week and compress each one", Keys.ENTER)
+    wait("the request to start", lambda: status() == "busy", 10)
+    working = cpu_share(pid, 0.5)
+    assert status() == "busy" and footer() == "", "the request should still be running"
+    assert working > 0.5, f"the engine should be working: {working:.2f} cores"
+    q.send_keys(Keys.ESCAPE)
+    wait("the popup to hide", lambda: not visible("Cmdbar"), 5)
+    # Stopped, the engine ends the request at its next token, so the
+    # popup hears it is cancelled at once, not when the answer is done.
+    wait("the request to end", lambda: status() != "busy", 2)
+    time.sleep(0.3)
+    quiet = cpu_share(pid, 1.5)
+    print(f"  cpu: {working:.2f} cores while answering, {quiet:.2f} after Esc", flush=True)
+    assert quiet < 0.15, f"the engine should be idle after Esc, not {quiet:.2f} cores (was {working:.2f})"
+    assert footer() == "", f"a stopped request finishes no answer: {footer()!r}"
+    # The next request is answered as usual.
+    sh("xdotool", "key", "ctrl+shift+space")
+    wait("the popup again", lambda: visible("Cmdbar"), 5)
+    q = app.d.find_element(By.ID, "query")
+    q.clear()
+    q.send_keys("list the files in this folder", Keys.ENTER)
+    wait("a candidate for the next request", lambda: app.d.find_elements(By.CSS_SELECTOR, ".candidate"), 90)
+    wait("the next request to finish", footer, 180)
+
+
 def test_settings_change_the_hotkey(app):
     app.window("Cmdbar")
     app.d.find_element(By.ID, "query").send_keys(Keys.CONTROL, ",")
@@ -498,6 +548,7 @@ TESTS = [
     test_popup_keys_and_screen_reader,
     test_enter_copies_to_the_clipboard,
     test_critical_command_needs_a_second_confirm,
+    test_esc_during_generation_stops_the_request,
     test_settings_change_the_hotkey,
     test_tray_menu_opens_the_popup,
     test_a_second_launch_opens_the_popup,
