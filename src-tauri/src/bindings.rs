@@ -131,8 +131,9 @@ mod tests {
                 "score": -0.5, "votes": 2}})
         );
         let t = cmdbar_engine::Timings { prompt_tokens: 3, sample_ms: 1.5, ..Default::default() };
-        let v = serde_json::to_value(crate::commands::Suggestion::Done { id: 7, hidden: 1, notices: vec![], timings: t })
-            .unwrap();
+        let v =
+            serde_json::to_value(crate::commands::Suggestion::Done { id: 7, hidden: 1, notices: vec![], timings: t })
+                .unwrap();
         assert_eq!(
             v,
             serde_json::json!({"type": "done", "id": 7, "hidden": 1, "notices": [], "timings": {

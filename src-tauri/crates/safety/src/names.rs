@@ -196,10 +196,7 @@ mod tests {
 
     #[test]
     fn an_unknown_name_says_which_are_known() {
-        assert_eq!(
-            "lax".parse::<Level>().unwrap_err(),
-            "unknown safety level 'lax' (strict, moderate, permissive)"
-        );
+        assert_eq!("lax".parse::<Level>().unwrap_err(), "unknown safety level 'lax' (strict, moderate, permissive)");
         // Case matters, as in the settings file.
         assert!("Strict".parse::<Level>().is_err());
     }
