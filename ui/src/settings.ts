@@ -298,7 +298,11 @@ export class SettingsPane {
     }
     try {
       const hotkey = this.settings.hotkey;
-      this.settings = await api.setSettings({ ...this.settings, ...v.ok });
+      // Onto the settings as the app holds them now, not as this window
+      // last read them: Models › Use may have chosen another model since,
+      // and the old one sent back would switch to it again mid-load.
+      const now = await api.getSettings();
+      this.settings = await api.setSettings({ ...now, ...v.ok });
       this.fill(f);
       this.say(f, "", "Saved");
       // `hotkey-state` says so too; asking does not rely on its timing.

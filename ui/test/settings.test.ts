@@ -285,6 +285,38 @@ describe("settings", () => {
     expect(notice.textContent).toBe("");
   });
 
+  it("a field saved while a newly chosen model loads keeps that model: the old one is not sent back", async () => {
+    let app: Settings = { ...defaults, active_model: "/m/old.gguf" };
+    const sets: Settings[] = [];
+    mockIPC(
+      (cmd, args) => {
+        if (cmd === "get_settings") return app;
+        if (cmd === "set_settings") {
+          app = (args as { settings: Settings }).settings;
+          sets.push(app);
+          return app;
+        }
+        if (cmd === "get_status") return status;
+        if (cmd === "hotkey_state") return hotkey;
+        if (cmd === "models_list") return { models: [], notices: [] };
+        if (cmd === "models_catalog" || cmd === "take_notices") return [];
+        if (cmd === "tldr_status") return { examples: 0, source: null, fetched_at: null, attribution: "" };
+        return null;
+      },
+      { shouldMockEvents: true },
+    );
+    await new SettingsPane(document.getElementById("app")!).start();
+    await tick();
+    // Models › Use: the app makes another model active and starts loading it.
+    app = { ...app, active_model: "/m/new.gguf" };
+    await emit("model-status", { state: "loading", name: "new", progress: 0.1 });
+    field<HTMLSelectElement>("safety").value = "strict";
+    field<HTMLSelectElement>("safety").dispatchEvent(new Event("change", { bubbles: true }));
+    await tick();
+    await tick();
+    expect(sets.map((s) => [s.safety, s.active_model])).toEqual([["strict", "/m/new.gguf"]]);
+  });
+
   it("a new hotkey saved asks again whether it is active", async () => {
     hotkey = { hotkey: "Ctrl+Shift+Space", active: false, problem: "another app uses it" };
     await new SettingsPane(document.getElementById("app")!).start();
