@@ -56,6 +56,13 @@ describe("contrast", () => {
     expect(contrast("#777777", "#ffffff")).toBeCloseTo(4.48, 2);
   });
 
+  it("no rule hides the focus, but the query field's (its caret shows it, and it always has the focus)", () => {
+    const hiding = [...css.replace(/@media[^{]*\{(?:[^{}]*\{[^}]*\})*\s*\}/g, "").matchAll(/([^{}]+)\{([^}]*)\}/g)]
+      .filter((m) => /(^|;)\s*outline\s*:\s*(none|0)\b/.test(m[2]))
+      .map((m) => m[1].trim());
+    expect(hiding).toEqual(["#query", "#query:focus-visible"]);
+  });
+
   for (const [name, theme] of Object.entries(themes)) {
     // A badge sits on the page or on the selected row, unless it has a
     // background of its own.
@@ -74,6 +81,11 @@ describe("contrast", () => {
         for (const bg of pages) expect(contrast(resolve(`var(${v})`, theme), bg), `${v} on ${bg}`).toBeGreaterThanOrEqual(4.5);
       const go = rule(".confirm-go");
       expect(contrast(resolve(go.color, theme), resolve(go.background, theme))).toBeGreaterThanOrEqual(4.5);
+    });
+    it(`the focus ring is visible in ${name} mode: 3:1 against the page and the selected row`, () => {
+      const ring = rule(":focus-visible");
+      expect(ring.outline, ":focus-visible draws an outline").toMatch(/^\d+px solid var\(--focus\)$/);
+      for (const bg of pages) expect(contrast(resolve("var(--focus)", theme), bg), `--focus on ${bg}`).toBeGreaterThanOrEqual(3);
     });
   }
 });

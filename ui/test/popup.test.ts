@@ -315,8 +315,32 @@ describe("popup", () => {
     const asks = calls.filter((c) => c.cmd === "ask").length;
     input().value = "にほんご";
     key("Enter", { isComposing: true });
+    // WebKit's keydown for the Enter that ends a composition: keyCode 229.
+    key("Enter", { keyCode: 229 });
     await tick();
     expect(calls.filter((c) => c.cmd === "ask").length).toBe(asks);
+  });
+
+  it("after an edit is copied (the editor that had the focus is gone), Esc and the arrows still work", async () => {
+    await popup();
+    const id = await ask("list");
+    for (const c of ["ls", "ls -la"]) await emit("suggestion", { type: "candidate", id, candidate: cand(c) });
+    await tick();
+    key("Tab");
+    const editor = document.querySelector<HTMLInputElement>(".edit")!;
+    editor.value = "ls -1";
+    editor.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true, cancelable: true }));
+    await tick();
+    expect(calls.find((c) => c.cmd === "copy")!.args.command).toBe("ls -1");
+    expect(document.querySelector(".edit")).toBeNull();
+    expect(document.activeElement).not.toBe(input());
+    const press = (k: string) =>
+      (document.activeElement ?? document.body).dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true, cancelable: true }));
+    press("ArrowDown");
+    expect(document.querySelector(".candidate.selected code")!.textContent).toBe("ls -la");
+    press("Escape");
+    await tick();
+    expect(calls.some((c) => c.cmd === "hide_popup")).toBe(true);
   });
 
   it("a streamed candidate does not wipe an edit in progress", async () => {
