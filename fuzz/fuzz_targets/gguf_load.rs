@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
         // Candle debug-asserts ggml's convention that Q4_1, Q5_0 and Q5_1
         // rows hold an even number of blocks; its generic code computes odd
         // ones right, and release builds have no such assert. Not a finding.
-        use candle_core::quantized::GgmlDType as D;
+        use cmdbar_engine::gguf::GgmlDType as D;
         let odd = g.content.tensor_infos.values().any(|t| {
             matches!(t.ggml_dtype, D::Q4_1 | D::Q5_0 | D::Q5_1)
                 && t.shape.dims().last().is_some_and(|&k| (k / 32) % 2 == 1)

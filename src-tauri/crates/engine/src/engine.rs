@@ -14,8 +14,8 @@ use crate::model::{Model, ModelInfo};
 
 /// The context cap the app and the CLI use unless told otherwise: the
 /// prompt, examples and answers fit well inside it, and its KV cache stays
-/// small.
-pub const DEFAULT_MAX_CONTEXT: usize = 4096;
+/// small. Defined in `cmdbar-gguf`, where the fit estimate reads it too.
+pub use cmdbar_gguf::DEFAULT_MAX_CONTEXT;
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {

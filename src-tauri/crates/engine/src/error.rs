@@ -40,6 +40,22 @@ pub enum EngineError {
     Crashed(String),
 }
 
+/// Each of the header's errors is the engine's variant of the same name, so
+/// that callers match one type and the messages stay the same.
+impl From<cmdbar_gguf::GgufError> for EngineError {
+    fn from(e: cmdbar_gguf::GgufError) -> Self {
+        use cmdbar_gguf::GgufError as G;
+        match e {
+            G::NotFound(path) => EngineError::NotFound(path),
+            G::Io { path, source } => EngineError::Io { path, source },
+            G::NotGguf { path, magic } => EngineError::NotGguf { path, magic },
+            G::Corrupt { path, detail } => EngineError::Corrupt { path, detail },
+            G::UnsupportedArchitecture(name) => EngineError::UnsupportedArchitecture(name),
+            G::UnsupportedQuantization { path, detail } => EngineError::UnsupportedQuantization { path, detail },
+        }
+    }
+}
+
 impl From<candle_core::Error> for EngineError {
     fn from(e: candle_core::Error) -> Self {
         EngineError::Inference(e.to_string())

@@ -12,7 +12,6 @@ pub mod qmatmul;
 pub mod sampler;
 #[cfg(unix)]
 mod sandbox;
-mod shapes;
 pub mod template;
 pub mod tokenizer;
 mod vecmath;

@@ -16,10 +16,10 @@ use crate::vecmath::exp_le0;
 use rayon::prelude::*;
 
 use crate::qmatmul::{Bytes, Linear};
-use candle_core::quantized::{ggml_file::qtensor_from_ggml, gguf_file, GgmlDType, QTensor};
+use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QTensor};
 use candle_core::{DType, Device, Result, Tensor, D};
 
-use crate::gguf::{Architecture, GgufFile};
+use crate::gguf::{candle_dtype, Architecture, GgufFile};
 
 struct Layer {
     attn_norm: Tensor,
@@ -229,7 +229,7 @@ impl Llama {
         }
         let eps = g.arch_f32("attention.layer_norm_rms_epsilon").unwrap_or(1e-6);
         let theta = g.arch_f32("rope.freq_base").unwrap_or(10_000.0);
-        let ct: &gguf_file::Content = &g.content;
+        let ct = &g.content;
         let r = reader;
         // Off the host, fused projections are read as bytes through a second
         // handle (each read seeks first, so sharing the offset is harmless).
@@ -245,12 +245,13 @@ impl Llama {
         // most of the layers' bytes are Q6_K. A Q4_K_M model (Q6_K in half
         // its FFN down projections) loads ~13% faster, its prompts ~8% slower.
         let layer_bytes = |pick: &dyn Fn(GgmlDType) -> bool| -> usize {
-            let blk = ct.tensor_infos.iter().filter(|(n, i)| n.starts_with("blk.") && pick(i.ggml_dtype));
+            let blk = ct.tensor_infos.iter().filter(|(n, i)| n.starts_with("blk.") && pick(candle_dtype(i.ggml_dtype)));
             blk.map(|(_, i)| crate::gguf::tensor_bytes(i)).sum()
         };
         let repack_q6k = 2 * layer_bytes(&|d| d == GgmlDType::Q6K) > layer_bytes(&|_| true);
         let tiled = |name: &str| {
-            let repack = repack_q6k || ct.tensor_infos.get(name).is_none_or(|i| i.ggml_dtype != GgmlDType::Q6K);
+            let repack =
+                repack_q6k || ct.tensor_infos.get(name).is_none_or(|i| candle_dtype(i.ggml_dtype) != GgmlDType::Q6K);
             tiled_as(name, repack)
         };
 
@@ -309,7 +310,7 @@ impl Llama {
                 // Present and matrices: `shapes::check` saw to both.
                 let part = |n: &str| {
                     let i = &ct.tensor_infos[&format!("{p}.{n}")];
-                    (i.ggml_dtype, i.shape.dims().to_vec())
+                    (candle_dtype(i.ggml_dtype), i.shape.dims().to_vec())
                 };
                 let mut read = |n: &str, buf: &mut Vec<u8>| crate::gguf::read_raw(ct, raw, &format!("{p}.{n}"), buf);
                 let names = ["attn_q.weight", "attn_k.weight", "attn_v.weight"];

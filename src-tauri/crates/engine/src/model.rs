@@ -106,11 +106,10 @@ impl Model {
         // The vocabulary's size checks the shapes before anything is sized
         // from them; without a token list the tokenizer's error says so.
         let vocab = match gguf.get("tokenizer.ggml.tokens") {
-            Some(candle_core::quantized::gguf_file::Value::Array(tokens)) => tokens.len(),
+            Some(crate::gguf::Value::Array(tokens)) => tokens.len(),
             _ => text_side(&gguf)?.0.vocab_size(),
         };
-        crate::shapes::check(&gguf, vocab)
-            .map_err(|detail| EngineError::Corrupt { path: path.to_path_buf(), detail })?;
+        crate::gguf::shapes::check(&gguf, vocab)?;
         // The effective context: all later limits and buffers follow it (never
         // below 16 tokens, so that any cap still loads and reports overflow).
         let context_length = (gguf.arch_u32("context_length").unwrap_or(4096) as usize).min(max_context.max(16));
@@ -341,15 +340,6 @@ fn copy_logits(t: &Tensor, out: &mut Vec<f32>) -> Result<()> {
     Ok(())
 }
 
-fn empty_content() -> candle_core::quantized::gguf_file::Content {
-    candle_core::quantized::gguf_file::Content {
-        magic: candle_core::quantized::gguf_file::VersionedMagic::GgufV3,
-        metadata: Default::default(),
-        tensor_infos: Default::default(),
-        tensor_data_offset: 0,
-    }
-}
-
 fn check_budget(path: &Path, needed: u64, context: usize) -> Result<()> {
     let budget = crate::gguf::memory_budget();
     if needed <= budget {
@@ -440,28 +430,31 @@ mod gemma3 {
     impl Gemma3 {
         /// `max_ctx` positions: the engine never goes past its context.
         pub fn load(g: &mut GgufFile, device: &Device, max_ctx: usize) -> Result<Self> {
-            let md = |k: &str| -> Result<&candle_core::quantized::gguf_file::Value> {
+            let md = |k: &str| -> Result<&crate::gguf::Value> {
                 g.get(&format!("gemma3.{k}"))
                     .ok_or_else(|| candle_core::Error::Msg(format!("cannot find gemma3.{k} in metadata")))
             };
-            let n_head = md("attention.head_count")?.to_u32()? as usize;
-            let n_kv_head = md("attention.head_count_kv")?.to_u32()? as usize;
-            let block_count = md("block_count")?.to_u32()? as usize;
-            let hidden = md("embedding_length")?.to_u32()? as usize;
-            let head_dim = md("attention.key_length")?.to_u32()? as usize;
-            let eps = md("attention.layer_norm_rms_epsilon")?.to_f32()? as f64;
-            let window = md("attention.sliding_window")?.to_u32()? as usize;
-            let window_type = md("attention.sliding_window_type").and_then(|m| Ok(m.to_u32()? as usize)).unwrap_or(6);
+            // Exactly a u32 or an f32, as Candle's model reads them.
+            let u = |k: &str| md(k)?.to_u32().map(|v| v as usize).map_err(candle_core::Error::wrap);
+            let f = |k: &str| md(k)?.to_f32().map_err(candle_core::Error::wrap);
+            let n_head = u("attention.head_count")?;
+            let n_kv_head = u("attention.head_count_kv")?;
+            let block_count = u("block_count")?;
+            let hidden = u("embedding_length")?;
+            let head_dim = u("attention.key_length")?;
+            let eps = f("attention.layer_norm_rms_epsilon")? as f64;
+            let window = u("attention.sliding_window")?;
+            let window_type = u("attention.sliding_window_type").unwrap_or(6);
             if window_type == 0 {
                 candle_core::bail!("gemma3.attention.sliding_window_type is 0");
             }
-            let freq = md("rope.freq_base").and_then(|m| m.to_f32()).unwrap_or(1_000_000.);
-            let freq_local = md("rope.local_freq_base").and_then(|m| m.to_f32()).unwrap_or(10_000.);
+            let freq = f("rope.freq_base").unwrap_or(1_000_000.);
+            let freq_local = f("rope.local_freq_base").unwrap_or(10_000.);
             if n_kv_head == 0 || n_head % n_kv_head != 0 {
                 candle_core::bail!("{n_head} heads cannot share {n_kv_head} kv heads");
             }
 
-            let content = std::mem::replace(&mut g.content, super::empty_content());
+            let content = std::mem::take(&mut g.content);
             let result = (|| {
                 let reader = &mut g.reader;
                 let mut qt = |name: &str, dev: &Device| crate::gguf::read_tensor(&content, reader, name, dev);
