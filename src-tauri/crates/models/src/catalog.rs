@@ -2,7 +2,7 @@
 //! whether a model fits this machine's memory.
 use std::sync::OnceLock;
 
-use cmdbar_engine::KvShape;
+use cmdbar_gguf::KvShape;
 use serde::{Deserialize, Serialize};
 
 use crate::{ModelsError, RemoteFile, Result};
@@ -133,7 +133,7 @@ const OVERHEAD: u64 = 300 << 20;
 /// the engine's context cap, and a fixed overhead. The cache is counted at
 /// f32, as on a GPU (Metal shares the Mac's memory); the CPU's is half.
 pub fn ram_needed(file_size: u64, kv: Option<KvShape>) -> u64 {
-    let max_context = cmdbar_engine::EngineConfig::default().max_context;
+    let max_context = cmdbar_gguf::DEFAULT_MAX_CONTEXT;
     file_size + kv.map_or(0, |k| k.bytes(max_context, false)) + OVERHEAD
 }
 
@@ -141,8 +141,8 @@ pub fn ram_needed(file_size: u64, kv: Option<KvShape>) -> u64 {
 /// allocates at its context cap (`GgufFile::memory_needed`: weights as
 /// held, KV cache, rotary tables, scratch) and the fixed overhead. The
 /// cache is counted at f32, as on a GPU.
-pub fn ram_needed_for(g: &cmdbar_engine::gguf::GgufFile) -> u64 {
-    let max_context = cmdbar_engine::EngineConfig::default().max_context;
+pub fn ram_needed_for(g: &cmdbar_gguf::GgufFile) -> u64 {
+    let max_context = cmdbar_gguf::DEFAULT_MAX_CONTEXT;
     g.memory_needed(max_context, false).saturating_add(OVERHEAD)
 }
 

@@ -299,8 +299,8 @@ fn same_entry(a: &Path, b: &Path) -> bool {
 /// A GGUF header read for a listing, an import or `use`, outside the
 /// engine thread: a panic in the parser (a bad file) becomes an error for
 /// that file, not the end of the program.
-pub fn read_header(path: &Path) -> std::result::Result<cmdbar_engine::gguf::GgufFile, String> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cmdbar_engine::gguf::GgufFile::open(path))) {
+pub fn read_header(path: &Path) -> std::result::Result<cmdbar_gguf::GgufFile, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cmdbar_gguf::GgufFile::open(path))) {
         Ok(Ok(g)) => Ok(g),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err(format!("{} can't be read: the model reader crashed on it", path.display())),
