@@ -159,6 +159,17 @@ def test_hotkey_shows_the_popup_with_focus(app):
     sh("xdotool", "key", "ctrl+shift+space")
     wait("the popup to appear", lambda: visible("Cmdbar"), 10)
     wait("focus in the input", lambda: app.js("return document.activeElement && document.activeElement.id") == "query", 5)
+    # A Tab with no results is not the popup's, and may take the focus out
+    # of the input (here nothing else can have it: it comes back). With
+    # the focus nowhere, as after a click, Esc still hides the popup.
+    ActionChains(app.d).send_keys(Keys.TAB).perform()
+    app.js("document.activeElement && document.activeElement.blur()")
+    assert app.js("return document.activeElement === document.body"), "the focus is out of the input"
+    ActionChains(app.d).send_keys(Keys.ESCAPE).perform()
+    wait("Esc to hide the popup", lambda: not visible("Cmdbar"), 5)
+    sh("xdotool", "key", "ctrl+shift+space")
+    wait("the popup again", lambda: visible("Cmdbar"), 10)
+    wait("focus in the input again", lambda: app.js("return document.activeElement && document.activeElement.id") == "query", 5)
 
 
 def test_query_streams_candidates_with_badges(app):
@@ -535,10 +546,44 @@ def test_first_run_loads_the_model_and_answers(app):
     audit(app, "the popup with results, dark")
 
 
+def test_dark_critical_command_waits_for_the_confirm_chord(app):
+    """The critical command's warning in dark mode (its screenshot and
+    audit); a second Enter does not copy it, Ctrl+Shift+Enter does."""
+    app.window("Cmdbar")
+    assert app.js("return matchMedia('(prefers-color-scheme: dark)').matches"), "dark mode"
+    q = app.d.find_element(By.ID, "query")
+    q.clear()
+    q.send_keys("delete every file on this computer starting from / without asking", Keys.ENTER)
+    wait("the request to finish", lambda: app.d.find_element(By.ID, "footer").text, 240)
+    badges = [b.text.lower() for b in app.d.find_elements(By.CSS_SELECTOR, ".candidate .badge")]
+    dangerous = [b for b in badges if b in ("high", "critical")]
+    assert dangerous, badges
+    assert len(app.d.find_elements(By.CSS_SELECTOR, ".candidate .risk-reason")) == len(dangerous)
+    worst = "critical" if "critical" in badges else "high"
+    for _ in range(badges.index(worst)):
+        q.send_keys(Keys.ARROW_DOWN)
+    command = app.js("return document.querySelector('.candidate.selected .command').textContent")
+    before = sh("xclip", "-o", "-selection", "clipboard", check=False)
+    q.send_keys(Keys.ENTER)
+    wait("the confirm warning", lambda: app.d.find_elements(By.CSS_SELECTOR, ".confirm"), 5)
+    time.sleep(1.0)
+    q.send_keys(Keys.ENTER)
+    time.sleep(0.5)
+    assert sh("xclip", "-o", "-selection", "clipboard", check=False) == before, "a second Enter is not a confirm"
+    assert app.d.find_elements(By.CSS_SELECTOR, ".confirm"), "the warning stays"
+    shot("critical-dark.png", window="Cmdbar")
+    audit(app, "the popup with a critical command's warning, dark")
+    q.send_keys(Keys.CONTROL + Keys.SHIFT + Keys.ENTER + Keys.NULL)
+    got = wait("the clipboard", lambda: (lambda c: c != before and c)(sh("xclip", "-o", "-selection", "clipboard", check=False)), 10)
+    assert got == command.strip(), (got, command)
+    wait("the popup to hide", lambda: not visible("Cmdbar"), 5)
+
+
 FIRST_RUN = [
     test_first_run_offers_the_default_model,
     test_first_run_download_pauses_and_resumes,
     test_first_run_loads_the_model_and_answers,
+    test_dark_critical_command_waits_for_the_confirm_chord,
 ]
 
 TESTS = [
