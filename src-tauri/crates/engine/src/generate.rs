@@ -173,7 +173,7 @@ pub fn run(
     let max_new = req.max_tokens.min(context - longest);
     let count: usize = prompts.iter().map(|(_, c)| c.len()).sum();
     let mut timings = Timings { prompt_tokens: prompts[0].0.len(), ..Default::default() };
-    let done = if count > 1 && model.batches() && !req.sequential {
+    let done = if count > 1 && max_new > 0 && model.batches() && !req.sequential {
         run_batch(model, req, &prompts, max_new, cancel, scratch, emit, &mut timings, start)?
     } else {
         let mut index = 0;
@@ -365,7 +365,9 @@ fn run_batch(
         for (j, params) in completions.iter().enumerate() {
             let branch = seqs.len();
             if j == 0 {
-                model.fork(branch, shared, tail + max_new + 1)?;
+                // Its own positions: the tail, then every sampled token but
+                // the last, which is never run.
+                model.fork(branch, shared, tail + max_new)?;
                 if tail > 0 {
                     let rows: Vec<(usize, usize)> = (shared..ids.len()).map(|pos| (branch, pos)).collect();
                     model.forward_branches(&ids[shared..], &rows, &mut scratch.logits, false)?;

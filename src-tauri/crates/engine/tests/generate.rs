@@ -107,6 +107,34 @@ fn a_new_request_cancels_a_running_batch_and_answers_as_on_a_fresh_engine() {
     assert_eq!(after, fresh);
 }
 
+/// A prompt that leaves less room than `max_tokens` decodes its batch to
+/// the context's end, as one completion alone does.
+#[test]
+fn a_batch_runs_to_the_end_of_a_nearly_full_context() {
+    let e = engine("0.5b", 96);
+    let mut r = chat(&"list the files here please ".repeat(8));
+    r.max_tokens = 400;
+    r.ignore_eos = true;
+    r.completions = vec![SamplingParams::greedy(), SamplingParams { temperature: 0.7, seed: 1, ..Default::default() }];
+    let mut done = vec![];
+    for ev in e.generate(r.clone()) {
+        match ev {
+            Event::CompletionDone { tokens, finish, .. } => done.push((tokens, finish)),
+            Event::Error(err) => panic!("{err:?}"),
+            Event::Done(_) | Event::Cancelled => break,
+            Event::Token { .. } => {}
+        }
+    }
+    r.sequential = true;
+    let (_, one_by_one, err) = collect(&e, r.clone());
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(done.len(), 2);
+    assert!(done.iter().all(|&(n, f)| n > 0 && n == done[0].0 && f == cmdbar_engine::FinishReason::Length), "{done:?}");
+    r.sequential = false;
+    let (_, batched, _) = collect(&e, r);
+    assert_eq!(batched[0], one_by_one[0]);
+}
+
 #[test]
 fn prompt_longer_than_the_context_is_refused() {
     let e = engine("0.5b", 64);
