@@ -139,6 +139,17 @@ impl KvCache {
         }
     }
 
+    /// Whether branch `b` exists and has room for its position `p` (after
+    /// the positions it shares).
+    pub fn holds(&self, b: usize, p: usize) -> bool {
+        self.branches.get(b).is_some_and(|br| p >= br.shared && p - br.shared < br.store.ctx)
+    }
+
+    /// The main-sequence positions branch `b` reads (0 for none).
+    pub fn shared(&self, b: usize) -> usize {
+        self.branches.get(b).map_or(0, |br| br.shared)
+    }
+
     /// The store row `i` is written to, and its place there.
     fn place(&mut self, rows: Rows, i: usize) -> (&mut Store, usize) {
         match rows.at(i) {

@@ -424,27 +424,30 @@ impl Llama {
     /// Branch `to` takes a copy of branch `from`'s first `len` positions.
     pub fn copy_branch(&mut self, from: usize, to: usize, len: usize) -> Result<()> {
         let Some(host) = self.host.as_mut() else { candle_core::bail!("branches need the CPU path") };
+        if len > 0 && !host.kv.holds(from, host.kv.shared(from) + len - 1) {
+            candle_core::bail!("branch {from} has no {len} positions to copy");
+        }
         host.kv.copy_branch(from, to, len);
         Ok(())
     }
 
     /// Runs `tokens[i]` in branch `rows[i].0` at position `rows[i].1`
-    /// (branches forked, positions in order within each); puts the logits
-    /// of every row in `out` (`all`) or of the last one.
+    /// (branches forked, positions in order within each); where `out` is
+    /// given, puts the logits of every row there (`all`) or of the last one.
     pub fn forward_branches(
         &mut self,
         tokens: &[u32],
         rows: &[(usize, usize)],
-        out: &mut Vec<f32>,
-        all: bool,
+        out: Option<(&mut Vec<f32>, bool)>,
     ) -> Result<()> {
         if tokens.is_empty() || tokens.len() != rows.len() {
             candle_core::bail!("{} tokens for {} rows", tokens.len(), rows.len());
         }
-        if rows.iter().any(|&(_, p)| p >= self.max_ctx) {
-            candle_core::bail!("a row is past the context of {}", self.max_ctx);
+        let Some(host) = self.host.as_ref() else { candle_core::bail!("branches need the CPU path") };
+        if let Some(&(b, p)) = rows.iter().find(|&&(b, p)| p >= self.max_ctx || !host.kv.holds(b, p)) {
+            candle_core::bail!("position {p} is outside branch {b}");
         }
-        self.forward_host(tokens, Rows::Branches(rows), Some((out, all)))
+        self.forward_host(tokens, Rows::Branches(rows), out)
     }
 
     fn forward_host(&mut self, tokens: &[u32], rows: Rows, out: Option<(&mut Vec<f32>, bool)>) -> Result<()> {

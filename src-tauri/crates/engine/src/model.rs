@@ -249,12 +249,9 @@ impl Model {
         // A long tail goes in slices, as a prompt does.
         let slices = tokens.len().div_ceil(UBATCH);
         for (i, (t, r)) in tokens.chunks(UBATCH).zip(rows.chunks(UBATCH)).enumerate() {
-            if all || i + 1 == slices {
-                m.forward_branches(t, r, out, all)?;
-            } else {
-                let mut skip = Vec::new();
-                m.forward_branches(t, r, &mut skip, false)?;
-            }
+            // Earlier slices of a tail need no logits.
+            let last = all || i + 1 == slices;
+            m.forward_branches(t, r, last.then_some((&mut *out, all)))?;
         }
         Ok(())
     }

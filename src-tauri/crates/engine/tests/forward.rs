@@ -231,3 +231,25 @@ fn branches_in_one_batch_match_the_sequence_alone() {
     // The main sequence still holds the prompt, for the next request.
     assert_eq!(m.history(), &prompt[..]);
 }
+
+/// Rows outside a branch, a branch never forked and a copy of positions a
+/// branch does not have are refused with an error, not a panic.
+#[test]
+fn rows_outside_their_branch_are_refused() {
+    let path = common::model("0.5b");
+    let mut m = Model::load(&path, DevicePreference::Cpu, 256).unwrap();
+    let prompt = m.tokenizer.encode("Q: list the files here\nA:").unwrap();
+    let mut logits = Vec::new();
+    m.prefill(&prompt, &mut logits).unwrap();
+    let n = prompt.len();
+    m.fork(0, n, 8).unwrap();
+    for rows in [[(0, n - 1)], [(0, n + 200)], [(3, n)], [(0, 1000)]] {
+        let err = m.forward_branches(&[1], &rows, &mut logits, true).unwrap_err();
+        assert!(err.to_string().contains("outside branch") || err.to_string().contains("past"), "{rows:?}: {err}");
+    }
+    assert!(m.copy_branch(5, 1, 2).is_err());
+    assert!(m.copy_branch(0, 1, 100).is_err());
+    // The branch still works after the refusals.
+    m.forward_branches(&[1], &[(0, n)], &mut logits, true).unwrap();
+    assert_eq!(logits.len(), m.info.vocab_size);
+}
