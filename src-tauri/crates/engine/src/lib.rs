@@ -1,6 +1,7 @@
 //! Cmdbar's inference engine: loads GGUF models with Candle and generates on
 //! a dedicated thread. Knows nothing of prompts for commands or of the UI.
 mod attention;
+mod backend;
 pub mod device;
 mod engine;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod template;
 pub mod tokenizer;
 mod vecmath;
 
+pub use backend::Backend;
 pub use device::DevicePreference;
 pub use engine::{Engine, EngineConfig, Progress, DEFAULT_MAX_CONTEXT};
 pub use error::{EngineError, Result};

@@ -1,7 +1,7 @@
 //! `cmdbar explain`: describes an existing command piece by piece. The
 //! shell parser checks and splits the command; the model says what each
 //! piece does; the safety classifier rates the whole.
-use cmdbar_engine::{Engine, Message, ModelInfo, Prompt, Request, SamplingParams};
+use cmdbar_engine::{Backend, Message, ModelInfo, Prompt, Request, SamplingParams};
 use cmdbar_safety::Risk;
 use serde::{Deserialize, Serialize};
 
@@ -69,7 +69,12 @@ pub fn prepare(ctx: &Context, command: &str, model: &ModelInfo) -> Result<Reques
     })
 }
 
-pub fn explain(engine: &Engine, ctx: &Context, command: &str, model: &ModelInfo) -> Result<Explanation, SuggestError> {
+pub fn explain(
+    engine: &dyn Backend,
+    ctx: &Context,
+    command: &str,
+    model: &ModelInfo,
+) -> Result<Explanation, SuggestError> {
     let request = prepare(ctx, command, model)?;
     let mut text = String::new();
     crate::run(engine, request, |t, _| text = t.to_string())?;

@@ -11,7 +11,7 @@ pub mod placeholder;
 pub mod portability;
 pub mod prompt;
 
-use cmdbar_engine::{Also, Engine, EngineError, Event, ModelInfo, Request, SamplingParams, Timings};
+use cmdbar_engine::{Also, Backend, EngineError, Event, ModelInfo, Request, SamplingParams, Timings};
 use cmdbar_safety::{Action, Assessment, Dialect, Level, Risk};
 use serde::{Deserialize, Serialize};
 
@@ -232,7 +232,7 @@ impl Judge {
 /// the engine's cache right after a load, so the first request is as fast
 /// as the second. Returns at once; the reply says how many tokens were
 /// cached.
-pub fn warm_up(engine: &Engine, ctx: &Context) -> std::sync::mpsc::Receiver<cmdbar_engine::Result<usize>> {
+pub fn warm_up(engine: &dyn Backend, ctx: &Context) -> std::sync::mpsc::Receiver<cmdbar_engine::Result<usize>> {
     engine.warm(cmdbar_engine::Prompt::Chat(prompt::prefix(ctx)))
 }
 
@@ -311,7 +311,7 @@ fn normalise(cmd: &str) -> String {
 /// shown candidate is ready, so a UI can show the first before the rest are
 /// done. If samples repeat each other, one more round asks for others.
 pub fn suggest(
-    engine: &Engine,
+    engine: &dyn Backend,
     prepared: Prepared,
     on_candidate: impl FnMut(&Candidate),
 ) -> Result<Suggestions, SuggestError> {
@@ -320,7 +320,7 @@ pub fn suggest(
 
 /// As `suggest`, ending early with `Cancelled` once `stop` is stopped.
 pub fn suggest_with(
-    engine: &Engine,
+    engine: &dyn Backend,
     prepared: Prepared,
     stop: &Stop,
     mut on_candidate: impl FnMut(&Candidate),
@@ -399,7 +399,11 @@ pub fn suggest_with(
 }
 
 /// Feeds each finished completion to `done` and returns the timings.
-pub(crate) fn run(engine: &Engine, request: Request, done: impl FnMut(&str, f32)) -> Result<Timings, SuggestError> {
+pub(crate) fn run(
+    engine: &dyn Backend,
+    request: Request,
+    done: impl FnMut(&str, f32),
+) -> Result<Timings, SuggestError> {
     let events = start(engine, request, &Stop::default()).ok_or(SuggestError::Cancelled)?;
     let mut done = done;
     drain(events, std::time::Instant::now(), |text, score, _| done(text, score))
@@ -409,8 +413,9 @@ pub(crate) fn run(engine: &Engine, request: Request, done: impl FnMut(&str, f32)
 /// long-lived. Tickets are taken and checked under this one lock.
 static NEWEST: std::sync::Mutex<Vec<(usize, u64)>> = std::sync::Mutex::new(Vec::new());
 
-fn newest(engine: &Engine) -> (std::sync::MutexGuard<'static, Vec<(usize, u64)>>, usize) {
-    let key = engine as *const Engine as usize;
+fn newest(engine: &dyn Backend) -> (std::sync::MutexGuard<'static, Vec<(usize, u64)>>, usize) {
+    // The data pointer: one engine, one key, whatever the vtable.
+    let key = engine as *const dyn Backend as *const () as usize;
     let mut all = NEWEST.lock().unwrap_or_else(|e| e.into_inner());
     let i = match all.iter().position(|(k, _)| *k == key) {
         Some(i) => i,
@@ -434,7 +439,7 @@ pub struct Stop {
 impl Stop {
     /// Stops the request: its running round is cancelled if it is still the
     /// engine's newest request, and no later round starts.
-    pub fn stop(&self, engine: &Engine) {
+    pub fn stop(&self, engine: &dyn Backend) {
         use std::sync::atomic::Ordering::SeqCst;
         let (all, i) = newest(engine);
         self.stopped.store(true, SeqCst);
@@ -455,7 +460,11 @@ impl Stop {
 /// None). The check and the start happen under one lock, so a newer request
 /// starts either before (and this round is not started) or after (and
 /// cancels it, as it should).
-fn start(engine: &Engine, request: Request, stop: &Stop) -> Option<std::sync::mpsc::Receiver<cmdbar_engine::Event>> {
+fn start(
+    engine: &dyn Backend,
+    request: Request,
+    stop: &Stop,
+) -> Option<std::sync::mpsc::Receiver<cmdbar_engine::Event>> {
     use std::sync::atomic::Ordering::SeqCst;
     let (mut all, i) = newest(engine);
     if stop.stopped.load(SeqCst) {
