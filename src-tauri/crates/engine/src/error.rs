@@ -38,6 +38,54 @@ pub enum EngineError {
     /// be loaded again.
     #[error("the engine crashed while {0}")]
     Crashed(String),
+    /// A server that speaks the OpenAI-compatible chat API failed.
+    #[error("{0}")]
+    Remote(RemoteError),
+}
+
+/// How talking to a server failed, with the server and what it said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteError {
+    pub kind: RemoteKind,
+    /// The server's base URL, as configured.
+    pub server: String,
+    /// The cause, or the server's own message.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoteKind {
+    /// The address is not an http(s) URL.
+    BadUrl,
+    /// Connection refused, no such host, or the connection dropped.
+    Unreachable,
+    /// HTTP 401 or 403.
+    Unauthorized,
+    /// No answer, or no more of the stream, within the time allowed.
+    Timeout,
+    /// The answer is not the API's: a malformed stream or body.
+    BadResponse,
+    /// Any other HTTP error status.
+    Status(u16),
+    /// The request cannot be put to a chat server (raw text, token ids).
+    Unsupported,
+}
+
+impl std::fmt::Display for RemoteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (s, d) = (&self.server, &self.detail);
+        match self.kind {
+            RemoteKind::BadUrl => write!(f, "the server address {s:?} is not usable: {d}"),
+            RemoteKind::Unreachable => write!(f, "cannot reach the server at {s} ({d}); is it running?"),
+            RemoteKind::Unauthorized => {
+                write!(f, "the server at {s} refused the API key ({d}); check the key Cmdbar was given")
+            }
+            RemoteKind::Timeout => write!(f, "the server at {s} did not answer in time ({d})"),
+            RemoteKind::BadResponse => write!(f, "the server at {s} sent an answer Cmdbar cannot read: {d}"),
+            RemoteKind::Status(code) => write!(f, "the server at {s} answered HTTP {code}: {d}"),
+            RemoteKind::Unsupported => write!(f, "the server at {s} cannot take this request: {d}"),
+        }
+    }
 }
 
 /// Each of the header's errors is the engine's variant of the same name, so

@@ -30,6 +30,33 @@ pub struct Request {
     /// batched (benchmarks compare the two).
     #[serde(default)]
     pub sequential: bool,
+    /// Set by the caller while the request runs: a completion marked here
+    /// ends at its next token (its text so far is all the caller needs,
+    /// e.g. a command another completion already gave).
+    #[serde(skip)]
+    pub enough: Option<std::sync::Arc<Enough>>,
+}
+
+/// One flag per completion, set from another thread, read once per token.
+#[derive(Debug, Default)]
+pub struct Enough(Box<[std::sync::atomic::AtomicBool]>);
+
+impl Enough {
+    pub fn new(completions: usize) -> Self {
+        Self((0..completions).map(|_| Default::default()).collect())
+    }
+
+    /// Completion `index` may end now; out of range is ignored.
+    pub fn set(&self, index: usize) {
+        if let Some(f) = self.0.get(index) {
+            f.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    #[inline]
+    pub fn is_set(&self, index: usize) -> bool {
+        self.0.get(index).is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -48,7 +75,14 @@ impl Request {
             ignore_eos: false,
             also: vec![],
             sequential: false,
+            enough: None,
         }
+    }
+
+    /// Whether the caller has marked completion `index` as done.
+    #[inline]
+    fn enough(&self, index: usize) -> bool {
+        self.enough.as_ref().is_some_and(|e| e.is_set(index))
     }
 }
 
@@ -61,6 +95,8 @@ pub enum FinishReason {
     StopString,
     /// `max_tokens` or the context ran out.
     Length,
+    /// The caller marked it in `Request::enough`.
+    Enough,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -305,6 +341,10 @@ fn run_one(
         if cancel.cancelled() {
             break;
         }
+        if req.enough(index) {
+            finish = FinishReason::Enough;
+            break;
+        }
         model.step(id, &mut scratch.logits)?;
     }
     if cancel.cancelled() {
@@ -411,29 +451,34 @@ fn run_batch(
         rows.clear();
         for (r, &s) in live.iter().enumerate() {
             let seq = &mut seqs[s];
-            let ts = Instant::now();
-            let (id, lp) = seq.sampler.sample(&mut scratch.rows[r * vocab..(r + 1) * vocab], &seq.history);
-            timings.sample_ms += ms(ts);
-            if timings.first_token_ms == 0.0 {
-                timings.first_token_ms = ms(start);
-            }
-            match seq.text.take(model, req, seq.index, id, lp, max_new, emit) {
-                Next::Finished(f) => {
-                    // Done events go out in the completions' order, as
-                    // when they run in turn: the first is the greedy one.
-                    finished[seq.index] = Some((std::mem::take(&mut seq.text), f));
-                    while let Some(Some((text, f))) = finished.get_mut(emitted).map(Option::take) {
-                        text.finish(emitted, f, timings, emit);
-                        emitted += 1;
+            // Marked by the caller: it ends here, before sampling.
+            let f = if req.enough(seq.index) {
+                FinishReason::Enough
+            } else {
+                let ts = Instant::now();
+                let (id, lp) = seq.sampler.sample(&mut scratch.rows[r * vocab..(r + 1) * vocab], &seq.history);
+                timings.sample_ms += ms(ts);
+                if timings.first_token_ms == 0.0 {
+                    timings.first_token_ms = ms(start);
+                }
+                match seq.text.take(model, req, seq.index, id, lp, max_new, emit) {
+                    Next::Go => {
+                        seq.history.push(id);
+                        tokens.push(id);
+                        rows.push((seq.branch, seq.pos));
+                        seq.pos += 1;
+                        next.push(s);
+                        continue;
                     }
+                    Next::Finished(f) => f,
                 }
-                Next::Go => {
-                    seq.history.push(id);
-                    tokens.push(id);
-                    rows.push((seq.branch, seq.pos));
-                    seq.pos += 1;
-                    next.push(s);
-                }
+            };
+            // Done events go out in the completions' order, as when they
+            // run in turn: the first is the greedy one.
+            finished[seq.index] = Some((std::mem::take(&mut seq.text), f));
+            while let Some(Some((text, f))) = finished.get_mut(emitted).map(Option::take) {
+                text.finish(emitted, f, timings, emit);
+                emitted += 1;
             }
         }
         std::mem::swap(&mut live, &mut next);

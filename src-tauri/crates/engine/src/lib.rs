@@ -21,7 +21,7 @@ pub use backend::Backend;
 pub use device::DevicePreference;
 pub use engine::{Engine, EngineConfig, Progress, DEFAULT_MAX_CONTEXT};
 pub use error::{EngineError, Result};
-pub use generate::{Also, Event, FinishReason, Prompt, Request, Timings};
+pub use generate::{Also, Enough, Event, FinishReason, Prompt, Request, Timings};
 pub use gguf::{Architecture, KvShape};
 pub use model::{prompt_ids, Model, ModelInfo};
 pub use sampler::SamplingParams;

@@ -292,3 +292,38 @@ fn batched_completions_give_what_sequential_ones_give() {
     let (_, again, _) = collect(&e, r);
     assert_eq!(batched, again);
 }
+
+/// A completion the caller marks as enough ends at its next token, batched
+/// or alone, and the others go on exactly as without the mark.
+#[test]
+fn a_completion_marked_enough_ends_early_and_the_others_do_not_change() {
+    let e = engine("0.5b", 2048);
+    let mut r = chat("Write the shell command that lists the files in this folder, largest first.");
+    r.max_tokens = 40;
+    r.completions = vec![SamplingParams::greedy(), SamplingParams::greedy(), SamplingParams::greedy()];
+    let (_, plain, err) = collect(&e, r.clone());
+    assert!(err.is_none(), "{err:?}");
+    for sequential in [false, true] {
+        let enough = std::sync::Arc::new(cmdbar_engine::Enough::new(3));
+        r.enough = Some(enough.clone());
+        r.sequential = sequential;
+        let mut done = vec![];
+        for ev in e.generate(r.clone()) {
+            match ev {
+                // Marked once its first piece is out: it ends a few tokens
+                // later (the engine does not wait for the mark).
+                Event::Token { index: 1, .. } => enough.set(1),
+                Event::CompletionDone { index, text, finish, tokens, .. } => done.push((index, text, finish, tokens)),
+                Event::Error(err) => panic!("{err}"),
+                Event::Done(_) | Event::Cancelled => break,
+                _ => {}
+            }
+        }
+        let order: Vec<usize> = done.iter().map(|d| d.0).collect();
+        assert_eq!(order, [0, 1, 2], "sequential {sequential}");
+        assert_eq!(done[1].2, cmdbar_engine::FinishReason::Enough, "sequential {sequential}: {done:?}");
+        assert!(done[1].3 <= 10 && done[1].1.len() < plain[1].len(), "sequential {sequential}: {done:?}");
+        assert!(plain[1].starts_with(&done[1].1), "sequential {sequential}: {done:?}");
+        assert_eq!((&done[0].1, &done[2].1), (&plain[0], &plain[2]), "sequential {sequential}");
+    }
+}
