@@ -3,7 +3,7 @@
 //! Exit codes: 0 success; 2 bad usage or a bad request (empty, not a task,
 //! an unparseable command to explain);
 //! 3 the model file is missing, not GGUF, corrupt or unsupported;
-//! 4 inference failed; 5 the model gave no usable command; 6 a download
+//! 4 inference failed (or the server did); 5 the model gave no usable command; 6 a download
 //! failed (not found, refused, network, checksum, disk space).
 mod ask;
 mod bench;
@@ -333,6 +333,10 @@ fn engine_code(e: &EngineError) -> u8 {
         | Tokenizer(_)
         | Template(_) => 3,
         NoModel | Inference(_) | Disconnected | Crashed(_) => 4,
+        Remote(r) => match r.kind {
+            cmdbar_engine::error::RemoteKind::BadUrl | cmdbar_engine::error::RemoteKind::Unsupported => 2,
+            _ => 4,
+        },
     }
 }
 
