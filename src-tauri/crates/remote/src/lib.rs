@@ -368,6 +368,12 @@ impl Server {
         timings: &mut Timings,
         start: Instant,
     ) -> Result<Option<Finished>> {
+        let enough = || req.enough.as_ref().is_some_and(|e| e.is_set(index));
+        if enough() {
+            // Marked before it began: as the local engine, it ends empty.
+            let none = Text { finish: Some(FinishReason::Enough), ..Default::default() };
+            return none.finished().map(Some).map_err(|e| self.error(RemoteKind::BadResponse, e));
+        }
         let mut post = self.client.post(self.url.clone()).json(&wire::body(&self.config.model, messages, params, req));
         if let Some(key) = self.config.api_key.as_deref().filter(|k| !k.is_empty()) {
             post = post.bearer_auth(key);
@@ -430,6 +436,11 @@ impl Server {
                     // server's generation too.
                     return out.finished().map(Some).map_err(|e| self.error(RemoteKind::BadResponse, e));
                 }
+            }
+            if enough() {
+                // The caller has what it needs: hang up, the server stops.
+                out.finish = Some(FinishReason::Enough);
+                return out.finished().map(Some).map_err(|e| self.error(RemoteKind::BadResponse, e));
             }
             if chunk.is_none() {
                 // Some servers close without `[DONE]` once they have sent
