@@ -1,7 +1,7 @@
 //! `cmdbar explain`: describes an existing command piece by piece. The
 //! shell parser checks and splits the command; the model says what each
 //! piece does; the safety classifier rates the whole.
-use cmdbar_engine::{Backend, Message, ModelInfo, Prompt, Request, SamplingParams};
+use cmdbar_engine::{Backend, Message, ModelInfo, Request};
 use cmdbar_safety::Risk;
 use serde::{Deserialize, Serialize};
 
@@ -54,18 +54,14 @@ pub fn prepare(ctx: &Context, command: &str, model: &ModelInfo) -> Result<Reques
         ctx.shell.name()
     );
     Ok(Request {
-        prompt: Prompt::Chat(vec![
+        max_tokens: 256,
+        stop: vec!["\n\n\n".into()],
+        ..Request::chat(vec![
             Message::new("system", system),
             Message::new("user", EXAMPLE_COMMAND),
             Message::new("assistant", EXAMPLE_ANSWER),
             Message::new("user", command),
-        ]),
-        completions: vec![SamplingParams::greedy()],
-        max_tokens: 256,
-        stop: vec!["\n\n\n".into()],
-        ignore_eos: false,
-        also: vec![],
-        sequential: false,
+        ])
     })
 }
 

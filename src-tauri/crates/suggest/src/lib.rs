@@ -10,6 +10,7 @@ pub mod parse;
 pub mod placeholder;
 pub mod portability;
 pub mod prompt;
+pub mod rank;
 
 use cmdbar_engine::{Also, Backend, EngineError, Event, ModelInfo, Request, SamplingParams, Timings};
 use cmdbar_safety::{Action, Assessment, Dialect, Level, Risk};
@@ -58,6 +59,10 @@ pub struct Options {
     /// Decode the candidates one after another instead of together (the
     /// benchmark's comparison; the output is the same).
     pub sequential: bool,
+    /// Completions drawn for the `candidates` shown (at least as many):
+    /// more samples give agreement more to count and the rows more to
+    /// choose from, at the cost of a wider batch.
+    pub pool: usize,
 }
 
 impl Default for Options {
@@ -70,6 +75,7 @@ impl Default for Options {
             safety: Level::default(),
             examples: 3,
             sequential: false,
+            pool: 5,
         }
     }
 }
@@ -164,6 +170,7 @@ pub fn prepare_with(
         fits
     });
     let n = opts.candidates.max(1);
+    let drawn = opts.pool.max(n);
     let ask = |messages, completions| Request {
         prompt: cmdbar_engine::Prompt::Chat(messages),
         completions,
@@ -172,16 +179,17 @@ pub fn prepare_with(
         ignore_eos: false,
         also: vec![],
         sequential: opts.sequential,
+        enough: None,
     };
-    let request = if hints.is_empty() || n == 1 {
-        ask(prompt::messages(ctx, &q), completions(0, n, opts.temperature, opts.seed))
+    let request = if hints.is_empty() || drawn == 1 {
+        ask(prompt::messages(ctx, &q), completions(0, drawn, opts.temperature, opts.seed))
     } else {
         // The greedy answer from the plain prompt, the samples from the one
         // with examples: decoded together, sharing the cached prefix.
         let mut r = ask(prompt::messages(ctx, &q), completions(0, 1, opts.temperature, opts.seed));
         r.also = vec![Also {
             prompt: cmdbar_engine::Prompt::Chat(prompt::messages_with(ctx, &q, &hints)),
-            completions: completions(1, n - 1, opts.temperature, opts.seed),
+            completions: completions(1, drawn - 1, opts.temperature, opts.seed),
         }];
         r
     };
@@ -303,10 +311,6 @@ pub fn candidate(text: &str, score: f32, judge: &Judge, level: Level) -> Option<
     })
 }
 
-fn normalise(cmd: &str) -> String {
-    cmd.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// Runs a request to the end, calling `on_candidate` as each new, distinct,
 /// shown candidate is ready, so a UI can show the first before the rest are
 /// done. If samples repeat each other, one more round asks for others.
@@ -328,11 +332,13 @@ pub fn suggest_with(
     let Prepared { mut request, notices, judge, want, opts } = prepared;
     let started = std::time::Instant::now();
     let mut out = Suggestions { candidates: vec![], hidden: 0, notices, timings: Timings::default() };
-    let mut seen: Vec<String> = vec![];
+    // Every distinct command so far (hidden ones too), and when each
+    // one's command was complete.
+    let mut seen: Vec<(String, f64)> = vec![];
     let mut prose: Option<String> = None;
-    let mut drawn = want;
-    let mut commands_ms = 0f64;
-    let mut absorb = |text: &str, score: f32, command_ms: f64, out: &mut Suggestions, seen: &mut Vec<String>| {
+    let mut drawn = request.completions.len() + request.also.iter().map(|a| a.completions.len()).sum::<usize>();
+    let pool = drawn.max(want);
+    let mut absorb = |text: &str, score: f32, command_ms: f64, out: &mut Suggestions, seen: &mut Vec<(String, f64)>| {
         if parse::is_prose(text) {
             prose.get_or_insert_with(|| text.to_string());
             return;
@@ -341,30 +347,53 @@ pub fn suggest_with(
             tracing::debug!("no command in completion: {text:?}");
             return;
         };
-        let key = normalise(&c.command);
-        if let Some(same) = out.candidates.iter_mut().find(|x| normalise(&x.command) == key) {
+        let key = rank::key(&c.command);
+        if let Some(same) = out.candidates.iter_mut().find(|x| rank::key(&x.command) == key) {
             same.votes += 1;
+            // A repeat was ended once its command was out; the first to
+            // give it may have been the one cut short.
+            if same.explanation.is_empty() {
+                same.explanation = c.explanation.clone();
+            }
         }
-        if seen.contains(&key) || out.candidates.len() >= want {
+        if seen.iter().any(|(k, _)| *k == key) || seen.len() >= pool {
             return;
         }
-        seen.push(key);
+        seen.push((key, command_ms));
         if c.action == Action::Hide {
             out.hidden += 1;
         } else {
-            commands_ms = commands_ms.max(command_ms);
-            on_candidate(&c);
+            // Shown as they come; the final order (below) may replace one.
+            if out.candidates.len() < want {
+                on_candidate(&c);
+            }
             out.candidates.push(c);
         }
     };
     for round in 0..2 {
+        // A completion whose command another one already gave ends there:
+        // it counts as a vote and needs no explanation.
+        let count = request.completions.len() + request.also.iter().map(|a| a.completions.len()).sum::<usize>();
+        let enough = std::sync::Arc::new(cmdbar_engine::Enough::new(count));
+        request.enough = Some(enough.clone());
+        let mut given: Vec<String> = seen.iter().map(|(k, _)| k.clone()).collect();
+        let mut closed = |index: usize, text: &str| {
+            let Some(p) = parse::parse(text) else { return };
+            let key = rank::key(&p.command);
+            if given.contains(&key) {
+                enough.set(index);
+            } else {
+                given.push(key);
+            }
+        };
         // The second round starts only while this is still the newest
         // request: started after a newer one, it would cancel that one (and
         // leave its popup on "Thinking…").
         let Some(events) = start(engine, request.clone(), stop) else {
             return Err(SuggestError::Cancelled);
         };
-        let timings = drain(events, started, |text, score, at| absorb(text, score, at, &mut out, &mut seen))?;
+        let timings =
+            drain(events, started, &mut closed, |text, score, at| absorb(text, score, at, &mut out, &mut seen))?;
         merge(&mut out.timings, &timings, round);
         let missing = want.saturating_sub(seen.len());
         if missing == 0 || round == 1 || want == 1 {
@@ -377,15 +406,15 @@ pub fn suggest_with(
             request.prompt = also.prompt;
         }
         request.also.clear();
+        let given: Vec<String> = out.candidates.iter().map(|c| c.command.clone()).collect();
         if let cmdbar_engine::Prompt::Chat(m) = &mut request.prompt {
             if let Some(last) = m.last_mut() {
-                last.content = prompt::ask_for_others(&last.content, &seen);
+                last.content = prompt::ask_for_others(&last.content, &given);
             }
         }
         request.completions = completions(drawn, missing * 2, opts.temperature, opts.seed);
         drawn += missing * 2;
     }
-    out.timings.commands_ms = commands_ms;
     if out.hidden > 0 {
         out.notices.push(format!("{} suggestion(s) hidden by the {} safety level.", out.hidden, opts.safety.as_str()));
     } else if out.candidates.is_empty() {
@@ -394,7 +423,13 @@ pub fn suggest_with(
             None => SuggestError::NoCommand,
         });
     }
-    rank(&mut out.candidates);
+    rank::rank(&mut out.candidates, want);
+    out.candidates.truncate(want);
+    out.timings.commands_ms = out
+        .candidates
+        .iter()
+        .filter_map(|c| seen.iter().find(|(k, _)| *k == rank::key(&c.command)).map(|(_, at)| *at))
+        .fold(0.0, f64::max);
     Ok(out)
 }
 
@@ -406,7 +441,7 @@ pub(crate) fn run(
 ) -> Result<Timings, SuggestError> {
     let events = start(engine, request, &Stop::default()).ok_or(SuggestError::Cancelled)?;
     let mut done = done;
-    drain(events, std::time::Instant::now(), |text, score, _| done(text, score))
+    drain(events, std::time::Instant::now(), &mut |_, _| {}, |text, score, _| done(text, score))
 }
 
 /// Each engine's newest request: (engine, ticket). Engines are few and
@@ -482,10 +517,12 @@ fn start(
 }
 
 /// Feeds each finished completion to `done` with the time, since
-/// `started`, when its command was complete; returns the timings.
+/// `started`, when its command was complete, and each completion's text to
+/// `closed` as soon as its command is; returns the timings.
 fn drain(
     events: std::sync::mpsc::Receiver<cmdbar_engine::Event>,
     started: std::time::Instant,
+    closed: &mut dyn FnMut(usize, &str),
     mut done: impl FnMut(&str, f32, f64),
 ) -> Result<Timings, SuggestError> {
     // Per completion: its text so far, and when its command closed.
@@ -497,11 +534,12 @@ fn drain(
                 if texts.len() <= index {
                     texts.resize_with(index + 1, Default::default);
                 }
-                let (so_far, closed) = &mut texts[index];
-                if closed.is_none() {
+                let (so_far, at) = &mut texts[index];
+                if at.is_none() {
                     so_far.push_str(&text);
                     if parse::command_closed(so_far) {
-                        *closed = Some(now());
+                        *at = Some(now());
+                        closed(index, so_far);
                     }
                 }
             }
@@ -527,23 +565,6 @@ fn merge(total: &mut Timings, t: &Timings, round: usize) {
     }
 }
 
-/// The greedy answer stays first unless it won't run here; the rest go by
-/// whether they run here, then whether they are explained, then by the
-/// model's confidence. Then agreement decides: a command more completions
-/// gave goes first among those that run here (self-consistency; on dev,
-/// re-ranking one run's answers by it took top-1 from 34 to 38 of 80, while
-/// the log-probability alone took it to 31: `scripts/rerank-eval`).
-fn rank(c: &mut [Candidate]) {
-    let key = |c: &Candidate| (c.portability.is_some(), c.explanation.is_empty());
-    if c.len() > 1 && c[0].portability.is_some() && c[1..].iter().any(|x| x.portability.is_none()) {
-        c.sort_by(|a, b| key(a).cmp(&key(b)).then(b.score.total_cmp(&a.score)));
-    } else if c.len() > 2 {
-        c[1..].sort_by(|a, b| key(a).cmp(&key(b)).then(b.score.total_cmp(&a.score)));
-    }
-    // Stable: equal votes keep the order above.
-    c.sort_by_key(|c| (c.portability.is_some(), std::cmp::Reverse(c.votes)));
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -567,6 +588,98 @@ mod tests {
             load_ms: 0,
             control_tokens: control,
         }
+    }
+
+    /// Answers every request with fixed completions, a command then its
+    /// explanation each, as a batch streams them: the commands close in the
+    /// order `closing` (else in turn), then the completions end in turn.
+    /// Records which ones the caller ended early. Events go through a
+    /// rendezvous channel, so a mark set on a command's piece is seen before
+    /// the explanation would follow.
+    #[derive(Default)]
+    struct Scripted {
+        texts: Vec<(&'static str, &'static str)>,
+        closing: Vec<usize>,
+        cut: std::sync::Arc<std::sync::Mutex<Vec<usize>>>,
+    }
+
+    impl Backend for Scripted {
+        fn generate(&self, r: Request) -> std::sync::mpsc::Receiver<Event> {
+            let (tx, rx) = std::sync::mpsc::sync_channel(0);
+            let n = r.completions.len() + r.also.iter().map(|a| a.completions.len()).sum::<usize>();
+            let texts: Vec<_> = self.texts.iter().copied().cycle().take(n).collect();
+            // A later round (fewer completions) closes in turn.
+            let closing = if self.closing.len() == n { self.closing.clone() } else { (0..n).collect() };
+            let cut = self.cut.clone();
+            std::thread::spawn(move || {
+                let fenced = |i: usize| format!("```sh\n{}\n```\n", texts[i].0);
+                for &index in &closing {
+                    let _ = tx.send(Event::Token { index, text: fenced(index) });
+                    let _ = tx.send(Event::Token { index, text: String::new() });
+                }
+                for index in 0..n {
+                    let text = if r.enough.as_ref().is_some_and(|e| e.is_set(index)) {
+                        cut.lock().unwrap().push(index);
+                        fenced(index)
+                    } else {
+                        fenced(index) + texts[index].1
+                    };
+                    let finish = cmdbar_engine::FinishReason::Stop;
+                    let _ = tx.send(Event::CompletionDone { index, text, finish, tokens: 1, mean_logprob: -0.1 });
+                }
+                let _ = tx.send(Event::Done(Timings::default()));
+            });
+            rx
+        }
+
+        fn warm(&self, _: cmdbar_engine::Prompt) -> std::sync::mpsc::Receiver<cmdbar_engine::Result<usize>> {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let _ = tx.send(Ok(0));
+            rx
+        }
+
+        fn cancel(&self) {}
+    }
+
+    /// Of five completions, the three rows are the most agreed command and
+    /// then ones that differ in substance before a near-copy; a repeat ends
+    /// once its command is out and still counts as a vote.
+    #[test]
+    fn three_rows_from_a_pool_of_five_by_votes_then_substance() {
+        let b = Scripted {
+            texts: vec![
+                ("ls -1", "One per line."),
+                ("ls  -la", "All, long."),
+                ("ls -la", "All, long (again)."),
+                ("find . -maxdepth 1", "Finds."),
+                ("ls '-la'", "Quoted."),
+            ],
+            ..Default::default()
+        };
+        let mut streamed = vec![];
+        let out = suggest(&b, prep("list the files here").unwrap(), |c| streamed.push(c.command.clone())).unwrap();
+        let rows: Vec<(&str, u32)> = out.candidates.iter().map(|c| (c.command.as_str(), c.votes)).collect();
+        assert_eq!(rows, [("ls  -la", 3), ("find . -maxdepth 1", 1), ("ls -1", 1)]);
+        assert_eq!(out.candidates[0].explanation, "All, long.");
+        assert_eq!(*b.cut.lock().unwrap(), [2, 4], "the repeats ended early");
+        // The first three distinct were streamed; the final order replaces them.
+        assert_eq!(streamed, ["ls -1", "ls  -la", "find . -maxdepth 1"]);
+    }
+
+    /// The first to give a command can be the one cut short (a sample's
+    /// command closed first in the batch): its row takes the explanation
+    /// of the repeat that went on.
+    #[test]
+    fn a_row_cut_short_takes_the_explanation_of_its_repeat() {
+        let b = Scripted {
+            texts: vec![("ls", "Lists."), ("ls", "Lists the files."), ("pwd", "Prints."), ("date", "."), ("id", ".")],
+            closing: vec![1, 0, 2, 3, 4],
+            ..Default::default()
+        };
+        let out = suggest(&b, prep("list the files here").unwrap(), |_| {}).unwrap();
+        assert_eq!(*b.cut.lock().unwrap(), [0]);
+        assert_eq!((out.candidates[0].command.as_str(), out.candidates[0].votes), ("ls", 2));
+        assert_eq!(out.candidates[0].explanation, "Lists the files.");
     }
 
     fn prep(q: &str) -> Result<Prepared, SuggestError> {
@@ -637,11 +750,18 @@ mod tests {
     }
 
     #[test]
-    fn three_candidates_by_default_first_greedy_rest_sampled() {
-        let r = prep("x y").unwrap().request;
-        assert_eq!(r.completions.len(), 3);
+    fn three_candidates_by_default_from_a_pool_first_greedy_rest_sampled() {
+        let p = prep("x y").unwrap();
+        assert_eq!(p.want, 3);
+        let r = p.request;
+        assert_eq!(r.completions.len(), Options::default().pool);
+        assert!(r.completions.len() > 3);
         assert_eq!(r.completions[0].temperature, 0.0);
         assert!(r.completions[1].temperature > 0.0 && r.completions[1].seed != r.completions[2].seed);
+        // Never fewer completions than candidates shown.
+        let o = Options { candidates: 4, pool: 2, ..Default::default() };
+        let p = prepare(&ctx(), "x y", &o, &model(4096, ControlTokens::default())).unwrap();
+        assert_eq!(p.request.completions.len(), 4);
     }
 
     fn bash() -> Judge {
@@ -691,14 +811,14 @@ mod tests {
     fn ranking_keeps_greedy_first_unless_it_will_not_run_here() {
         let mut c =
             vec![cand("du -sh *", -0.5, Os::MacOs), cand("du -d 1", -0.1, Os::MacOs), cand("du -a", -0.3, Os::MacOs)];
-        rank(&mut c);
+        rank::rank(&mut c, 3);
         assert_eq!(c.iter().map(|c| c.command.as_str()).collect::<Vec<_>>(), ["du -sh *", "du -d 1", "du -a"]);
         let mut c = vec![
             cand("du --max-depth=1", -0.1, Os::MacOs),
             cand("du -a", -0.9, Os::MacOs),
             cand("du -d 1", -0.3, Os::MacOs),
         ];
-        rank(&mut c);
+        rank::rank(&mut c, 3);
         assert_eq!(c.iter().map(|c| c.command.as_str()).collect::<Vec<_>>(), ["du -d 1", "du -a", "du --max-depth=1"]);
     }
 
@@ -710,13 +830,13 @@ mod tests {
         let voted = |cmd: &str, votes: u32, os: Os| Candidate { votes, ..cand(cmd, -0.2, os) };
         let order = |c: &[Candidate]| c.iter().map(|c| c.command.clone()).collect::<Vec<_>>();
         let mut c = vec![voted("ls -l", 1, Os::Linux), voted("ls -1", 2, Os::Linux), voted("ls", 1, Os::Linux)];
-        rank(&mut c);
+        rank::rank(&mut c, 3);
         assert_eq!(order(&c), ["ls -1", "ls -l", "ls"]);
         let mut c = vec![voted("ls -l", 1, Os::Linux), voted("ls -1", 1, Os::Linux)];
-        rank(&mut c);
+        rank::rank(&mut c, 3);
         assert_eq!(order(&c), ["ls -l", "ls -1"]);
         let mut c = vec![voted("du -d 1", 1, Os::MacOs), voted("du --max-depth=1", 3, Os::MacOs)];
-        rank(&mut c);
+        rank::rank(&mut c, 3);
         assert_eq!(order(&c), ["du -d 1", "du --max-depth=1"]);
     }
     /// Request A's second round (its samples repeated, so it asks again)
@@ -804,7 +924,7 @@ mod tests {
         assert_eq!(first.completions.len(), 1);
         assert_eq!(first.completions[0].temperature, 0.0);
         let [samples] = &first.also[..] else { panic!("one prompt with examples") };
-        assert_eq!(samples.completions.len(), Options::default().candidates - 1);
+        assert_eq!(samples.completions.len(), Options::default().pool - 1);
         assert!(samples.completions.iter().all(|c| c.temperature > 0.0));
         let p = prepare_with(&ctx(), "show the date", &Options::default(), &info, Some(&ex)).unwrap();
         assert_eq!(last_user(&p), "show the date");
