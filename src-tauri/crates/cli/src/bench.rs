@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
-use cmdbar_engine::{Engine, Event, ModelInfo, Prompt, Request, SamplingParams, Timings};
+use cmdbar_engine::{Engine, Event, ModelInfo, Prompt, Request, Timings};
 use cmdbar_suggest::{Context, Options};
 use serde_json::{json, Value};
 
@@ -237,15 +237,7 @@ impl Prompts {
 }
 
 fn raw(ids: Vec<u32>, n: usize) -> Request {
-    Request {
-        prompt: Prompt::Tokens(ids),
-        completions: vec![SamplingParams::greedy()],
-        max_tokens: n,
-        stop: vec![],
-        ignore_eos: true,
-        also: vec![],
-        sequential: false,
-    }
+    Request { prompt: Prompt::Tokens(ids), max_tokens: n, ignore_eos: true, ..Request::chat(vec![]) }
 }
 
 pub fn run(mut args: BenchArgs) -> anyhow::Result<()> {
