@@ -119,6 +119,10 @@ struct AskArgs {
     /// comparisons; the output is the same).
     #[arg(long, hide = true)]
     sequential: bool,
+    /// Completions drawn to choose the candidates from (at least
+    /// --candidates): agreement among more of them ranks better.
+    #[arg(long, default_value_t = Options::default().pool)]
+    pool: usize,
 }
 
 impl AskArgs {
@@ -135,6 +139,7 @@ impl AskArgs {
             safety: self.safety,
             examples: self.examples,
             sequential: self.sequential,
+            pool: self.pool,
         }
     }
 }
