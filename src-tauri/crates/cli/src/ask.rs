@@ -1,5 +1,6 @@
 //! One request, answered by the running app's warm engine when it serves
-//! (`cmdbar_socket`), else by a model loaded here; printed as text, JSON,
+//! (`cmdbar_socket`), else by a model loaded here, or by a server when one
+//! is given (`--server`); printed as text, JSON,
 //! the command alone, or lines for the shell widget.
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -54,13 +55,14 @@ impl ColorChoice {
     }
 }
 
-/// Where the answer came from: the running app (or `cmdbar serve`), or a
-/// model loaded by this process.
+/// Where the answer came from: the running app (or `cmdbar serve`), a
+/// model loaded by this process, or a server (`--server`).
 #[derive(Serialize, Clone, Copy, PartialEq, Debug)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
     App,
     Here,
+    Server,
 }
 
 /// How a request is answered and shown.
@@ -74,6 +76,8 @@ pub struct Ask<'a> {
     pub no_app: bool,
     /// A command left out of the answer: the failed one, for `fix`.
     pub not: Option<String>,
+    /// Ask this server; neither the app nor a local model is used.
+    pub server: Option<cmdbar_remote::RemoteConfig>,
 }
 
 struct Answer {
@@ -150,9 +154,12 @@ impl Ask<'_> {
         cmdbar_suggest::check_query(query)?;
         let text = self.output == Output::Text;
         let mut printer = Printer { on: text, not: self.not.clone(), color: text && self.color.enabled(), shown: 0 };
-        let mut answer = match self.from_app(query, &mut printer)? {
-            Some(a) => a,
-            None => self.here(query, &mut printer)?,
+        let mut answer = match &self.server {
+            Some(server) => self.ask_server(server.clone(), query, &mut printer)?,
+            None => match self.from_app(query, &mut printer)? {
+                Some(a) => a,
+                None => self.here(query, &mut printer)?,
+            },
         };
         if let Some(n) = &self.not {
             answer.candidates.retain(|c| !cmdbar_suggest::fix::is_same(&c.command, n));
@@ -230,6 +237,30 @@ impl Ask<'_> {
             model_path: info.path,
             load_ms: info.load_ms,
             source: Source::Here,
+        })
+    }
+
+    fn ask_server(
+        &self,
+        config: cmdbar_remote::RemoteConfig,
+        query: &str,
+        printer: &mut Printer,
+    ) -> anyhow::Result<Answer> {
+        let remote = cmdbar_remote::Remote::new(config)?;
+        let info = remote.info().clone();
+        let examples = (self.opts.examples > 0).then(|| cmdbar_suggest::examples::Examples::load(&self.ctx)).flatten();
+        let prepared = cmdbar_suggest::prepare_with(&self.ctx, query, &self.opts, &info, examples.as_ref())?;
+        let s = cmdbar_suggest::suggest(&remote, prepared, |c| printer.print(c))?;
+        Ok(Answer {
+            candidates: s.candidates,
+            hidden: s.hidden,
+            notices: s.notices,
+            timings: s.timings,
+            model: info.name,
+            // The server's address: there is no file here.
+            model_path: info.path,
+            load_ms: 0,
+            source: Source::Server,
         })
     }
 

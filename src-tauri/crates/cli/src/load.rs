@@ -62,3 +62,27 @@ pub fn start(args: &ModelArgs) -> anyhow::Result<(Engine, ModelInfo)> {
     })?;
     Ok((engine, info))
 }
+
+/// A server that answers instead of a model loaded here.
+#[derive(clap::Args, Clone)]
+pub struct ServerArgs {
+    /// An OpenAI-compatible server to ask instead of loading a model
+    /// (Ollama, llama.cpp's server, vLLM), e.g. http://localhost:11434;
+    /// its API key, if it needs one, from $CMDBAR_API_KEY
+    #[arg(long, value_name = "URL", requires = "server_model", conflicts_with = "model")]
+    pub server: Option<String>,
+    /// The model's name on that server, e.g. qwen2.5-coder:7b
+    #[arg(long, value_name = "NAME", requires = "server")]
+    pub server_model: Option<String>,
+}
+
+impl ServerArgs {
+    /// The server to ask, if one was given; `context` bounds the request.
+    pub fn config(&self, context: usize) -> Option<cmdbar_remote::RemoteConfig> {
+        let (url, model) = (self.server.as_ref()?, self.server_model.as_ref()?);
+        let mut c = cmdbar_remote::RemoteConfig::new(url, model);
+        c.api_key = std::env::var("CMDBAR_API_KEY").ok().filter(|k| !k.is_empty());
+        c.context_length = context;
+        Some(c)
+    }
+}

@@ -20,7 +20,7 @@ use clap::{Parser, Subcommand};
 use cmdbar_engine::EngineError;
 use cmdbar_safety::Level;
 use cmdbar_suggest::{Context, Options, Os, Shell, SuggestError};
-use load::{start, ModelArgs, NoModel};
+use load::{start, ModelArgs, NoModel, ServerArgs};
 
 #[derive(Parser)]
 #[command(
@@ -91,6 +91,7 @@ impl ShowArgs {
             color: self.color,
             no_app: self.no_app,
             not,
+            server: None,
         }
     }
 }
@@ -153,6 +154,8 @@ enum Command {
         query: Vec<String>,
         #[command(flatten)]
         model: ModelArgs,
+        #[command(flatten)]
+        server: ServerArgs,
         #[command(flatten)]
         ask: AskArgs,
         #[arg(long, default_value_t = 96)]
@@ -352,9 +355,11 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Suggest { query, model, ask, max_tokens, show } => {
-            request(query).and_then(|q| show.ask(&model, &ask, max_tokens, None).run(&q))
-        }
+        Command::Suggest { query, model, server, ask, max_tokens, show } => request(query).and_then(|q| {
+            let mut a = show.ask(&model, &ask, max_tokens, None);
+            a.server = server.config(model.context);
+            a.run(&q)
+        }),
         Command::Fix { command, status, error, model, ask, show } => fix(command, status, error.as_deref())
             .and_then(|(q, failed)| show.ask(&model, &ask, Options::default().max_tokens, Some(failed)).run(&q)),
         Command::Serve { model } => serve::run(&model),

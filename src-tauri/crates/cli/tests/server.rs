@@ -1,0 +1,108 @@
+//! `cmdbar suggest --server URL --server-model NAME`: the answer comes from
+//! an OpenAI-compatible server (the remote crate's stand-in, streaming real
+//! SSE), no model is loaded here, and the server's faults reach the user
+//! as messages and exit codes.
+#[path = "../../remote/tests/common/mod.rs"]
+mod standin;
+
+use std::process::{Command, Output};
+
+use serde_json::{json, Value};
+use standin::{answer, serve, stream, Reply};
+
+fn cmdbar(args: &[&str], key: Option<&str>) -> Output {
+    let home = tempfile::tempdir().unwrap();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cmdbar"));
+    c.args(args)
+        .env("SHELL", "/bin/bash")
+        .env("CMDBAR_SOCKET", "/nonexistent/cmdbar-tests.sock")
+        .env("CMDBAR_CONFIG_DIR", home.path().join("config"))
+        .env("CMDBAR_TLDR_DIR", home.path().join("tldr"))
+        // Were a model loaded here, this one would fail to.
+        .env("CMDBAR_MODEL", "/nonexistent/model.gguf")
+        .env_remove("CMDBAR_API_KEY");
+    if let Some(k) = key {
+        c.env("CMDBAR_API_KEY", k);
+    }
+    c.output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn suggest_asks_the_server_and_loads_no_model() {
+    let server = serve(|seen| {
+        let text = if seen.body["temperature"] == 0.0 {
+            "```bash\nls -la\n```\nLists all files, hidden ones too."
+        } else {
+            "```bash\nls -A\n```\nLists almost all files."
+        };
+        stream(answer(&[text], Some(-0.1)))
+    });
+    let out = cmdbar(
+        &["suggest", "list", "all", "files", "--json", "--os", "linux", "-n", "2", "--examples", "0"]
+            .into_iter()
+            .chain(["--server", &server.base, "--server-model", "qwen2.5-coder:7b"])
+            .collect::<Vec<_>>(),
+        Some("sk-test"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["served_by"], "server");
+    assert_eq!(v["model"], "qwen2.5-coder:7b");
+    assert_eq!(v["model_path"], server.base.as_str());
+    let mut commands: Vec<&str> =
+        v["candidates"].as_array().unwrap().iter().map(|c| c["command"].as_str().unwrap()).collect();
+    commands.sort();
+    assert_eq!(commands, ["ls -A", "ls -la"], "{v}");
+    assert!(v["candidates"].as_array().unwrap().iter().all(|c| c["risk"] == "safe"), "{v}");
+    let seen = server.requests();
+    assert!(!seen.is_empty());
+    assert!(seen.iter().all(|s| s.auth.as_deref() == Some("Bearer sk-test")), "the key from $CMDBAR_API_KEY");
+    assert!(seen.iter().all(|s| s.body["model"] == "qwen2.5-coder:7b"));
+    assert!(standin::last_user(&seen[0].body).contains("list all files"));
+
+    // Text output streams the same candidates.
+    let out =
+        cmdbar(&["suggest", "list all files", "--os", "linux", "--server", &server.base, "--server-model", "m"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("1. ls -") && text.contains("ls -la") && text.contains("[safe]"), "{text}");
+}
+
+#[test]
+fn server_faults_are_messages_and_exit_codes() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed = format!("http://127.0.0.1:{port}");
+    let out = cmdbar(&["suggest", "list files", "--server", &closed, "--server-model", "m"], None);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&format!("cannot reach the server at {closed}")), "{}", stderr(&out));
+
+    let server = serve(|seen| match seen.auth.as_deref() {
+        Some("Bearer sk-right") => stream(answer(&["```bash\nls\n```\nLists files."], None)),
+        _ => Reply::Status(401, json!({"error": {"message": "Invalid API key"}}).to_string()),
+    });
+    let out = cmdbar(&["suggest", "list files", "--server", &server.base, "--server-model", "m"], Some("sk-wrong"));
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(stderr(&out).contains("refused the API key (Invalid API key)"), "{}", stderr(&out));
+    let out = cmdbar(&["suggest", "list files", "--server", &server.base, "--server-model", "m"], Some("sk-right"));
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let out = cmdbar(&["suggest", "list files", "--server", "ftp://files.lan", "--server-model", "m"], None);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("must start with http:// or https://"), "{}", stderr(&out));
+}
+
+#[test]
+fn server_flags_go_together_and_exclude_a_model() {
+    for args in [
+        &["suggest", "x", "--server", "http://h"][..],
+        &["suggest", "x", "--server-model", "m"],
+        &["suggest", "x", "--server", "http://h", "--server-model", "m", "--model", "a.gguf"],
+    ] {
+        let out = cmdbar(args, None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    }
+}
