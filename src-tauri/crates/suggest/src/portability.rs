@@ -1,20 +1,87 @@
-//! Flags a command that will not work on the user's userland: GNU-only
-//! options on macOS (BSD) and BSD-only ones on Linux (GNU). Small models mix
-//! the two up; a flagged candidate is ranked last and carries the note.
+//! Flags a command that will not work on the user's userland: a program
+//! this machine does not have, GNU-only options on macOS (BSD) and BSD-only
+//! ones on Linux (GNU). Small models mix the two up and name tools from
+//! other systems; a flagged candidate is ranked last and carries the note.
 use crate::context::Os;
 
 /// Why `command` won't run as written on `os`, if we know it won't.
 pub fn problem(os: Os, command: &str) -> Option<String> {
+    problem_with(os, command, &|name| os != Os::current() || installed(name))
+}
+
+/// As `problem`, with `has` saying whether a program exists on the target.
+pub(crate) fn problem_with(os: Os, command: &str, has: &dyn Fn(&str) -> bool) -> Option<String> {
     let parts = cmdbar_safety::parts(command).ok()?;
+    let defined = defined_functions(command);
     parts.iter().find_map(|p| {
         let words = skip_wrappers(&p.words);
         let (name, args) = words.split_first()?;
+        if is_program_name(name) && !defined.contains(&name.as_str()) && !has(name) {
+            return Some(format!("{name} is not installed here (it is not on the PATH)"));
+        }
         let name = name.rsplit('/').next().unwrap_or(name);
         match os {
             Os::MacOs => gnu_only(name, args),
             Os::Linux => bsd_only(name, args),
         }
     })
+}
+
+/// A word the shell looks up on the PATH: not a builtin, a keyword, a path
+/// or anything it expands first.
+fn is_program_name(name: &str) -> bool {
+    !(name.is_empty()
+        || name.contains(['/', '$', '`', '*', '?', '[', '=', '(', '{', '~'])
+        || BUILTINS.contains(&name))
+}
+
+/// Builtins and keywords of bash and zsh: never on the PATH, always there.
+const BUILTINS: &[&str] = &[
+    ".", ":", "[", "[[", "]]", "!", "{", "}", "alias", "autoload", "bg", "bind", "bindkey", "break", "builtin",
+    "caller", "case", "cd", "command", "compgen", "complete", "continue", "coproc", "declare", "dirs", "disown", "do",
+    "done", "echo", "elif", "else", "emulate", "enable", "esac", "eval", "exec", "exit", "export", "false", "fc",
+    "fg", "fi", "for", "function", "getopts", "hash", "help", "history", "if", "in", "jobs", "kill", "let", "limit",
+    "local", "logout", "mapfile", "noglob", "popd", "print", "printf", "pushd", "pwd", "read", "readarray",
+    "readonly", "rehash", "return", "select", "set", "setopt", "shift", "shopt", "source", "suspend", "test", "then",
+    "time", "times", "trap", "true", "type", "typeset", "ulimit", "umask", "unalias", "unset", "unsetopt", "until",
+    "wait", "whence", "where", "which", "while", "zle",
+];
+
+/// Names the command defines as functions (`f() { …; }; f`).
+fn defined_functions(command: &str) -> Vec<&str> {
+    command
+        .match_indices("()")
+        .filter_map(|(i, _)| {
+            let before = command[..i].trim_end();
+            let start = before.rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-')).map_or(0, |j| j + 1);
+            (start < before.len()).then(|| &before[start..])
+        })
+        .collect()
+}
+
+/// A program on this machine's PATH (looked up once per name).
+fn installed(name: &str) -> bool {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static SEEN: Mutex<Option<HashMap<String, bool>>> = Mutex::new(None);
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    *seen.get_or_insert_with(HashMap::new).entry(name.to_string()).or_insert_with(|| on_path(name))
+}
+
+/// The PATH, and the folders package managers install to: an app started
+/// from the Finder gets launchd's short PATH, not the login shell's, and
+/// must not call the user's Homebrew tools missing.
+fn on_path(name: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let extra = ["/opt/homebrew/bin", "/usr/local/bin", "/opt/local/bin", "/nix/var/nix/profiles/default/bin"]
+        .map(std::path::PathBuf::from)
+        .into_iter()
+        .chain(home.iter().flat_map(|h| [".cargo/bin", ".local/bin", ".nix-profile/bin"].map(|d| h.join(d))));
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(extra)
+        .any(|d| std::fs::metadata(d.join(name)).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
 }
 
 fn skip_wrappers(words: &[String]) -> &[String] {
@@ -122,6 +189,32 @@ mod tests {
         }
         assert!(problem(Os::Linux, "sed -i '' 's/a/b/' f.txt").is_some());
         assert!(problem(Os::Linux, "ls | pbcopy").is_some());
+    }
+
+    #[test]
+    fn a_program_this_machine_lacks_is_flagged_builtins_and_functions_are_not() {
+        let has = |n: &str| matches!(n, "ls" | "grep" | "sudo");
+        assert_eq!(
+            problem_with(Os::Linux, "ls | lslogins", &has).as_deref(),
+            Some("lslogins is not installed here (it is not on the PATH)")
+        );
+        assert!(problem_with(Os::Linux, "sudo userdbctl list", &has).is_some());
+        for ok in [
+            "ls -la",
+            "cd /tmp && ls",
+            "ulimit -t",
+            "for f in *; do echo $f; done",
+            "./run.sh",
+            "$EDITOR notes",
+            "FOO=1 ls",
+            "f() { ls; }; f",
+            "[[ -d x ]] && grep a b",
+        ] {
+            assert_eq!(problem_with(Os::Linux, ok, &has), None, "{ok}");
+        }
+        // On this machine, for real: ls is here, a made-up name is not.
+        assert_eq!(problem(Os::current(), "ls"), None);
+        assert!(problem(Os::current(), "cmdbar-no-such-tool-x --help").is_some());
     }
 
     #[test]
