@@ -5,6 +5,7 @@
 //! notice for the user: the app never fails to start over a settings file
 //! and never silently throws the user's file away.
 mod history;
+pub mod secrets;
 mod store;
 
 pub use history::{Entry, History};
@@ -61,6 +62,23 @@ pub struct Settings {
     pub history_limit: usize,
     /// The GGUF file to load; None means the default model.
     pub active_model: Option<std::path::PathBuf>,
+    /// A server to ask instead of a local model; its API key is in the OS
+    /// keychain (`secrets`), never in this file. Not in the UI's type yet:
+    /// the Settings pane passes it through unchanged (`{ ...now, ... }`).
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub server: Option<Server>,
+}
+
+/// An OpenAI-compatible server (Ollama, llama.cpp's server, vLLM).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Server {
+    /// e.g. "http://localhost:11434".
+    pub base_url: String,
+    /// The model's name on the server, e.g. "qwen2.5-coder:7b".
+    pub model: String,
 }
 
 impl Default for Settings {
@@ -76,6 +94,7 @@ impl Default for Settings {
             history_enabled: true,
             history_limit: 200,
             active_model: None,
+            server: None,
         }
     }
 }
@@ -177,6 +196,23 @@ impl Settings {
 
     pub fn save(&self, path: &std::path::Path) -> std::io::Result<()> {
         store::save_json(path, self)
+    }
+}
+
+impl Server {
+    /// The address's shape and the model's name, checked when the server
+    /// is set (`Settings::set_server`); the remote crate checks the address
+    /// fully when it connects, so a hand-edited file fails there, clearly.
+    pub fn validate(&self) -> Result<(), secrets::ServerError> {
+        let url = self.base_url.trim();
+        let host = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
+        if host.is_none_or(|h| h.is_empty() || h.starts_with('/')) {
+            return Err(secrets::ServerError::Url(self.base_url.clone()));
+        }
+        if self.model.trim().is_empty() {
+            return Err(secrets::ServerError::Model);
+        }
+        Ok(())
     }
 }
 

@@ -114,3 +114,79 @@ fn the_macos_default_hotkey_collides_with_no_launcher_or_system_chord() {
     }
     assert_eq!(crate::macos_conflict(crate::default_hotkey()), None, "the default on this OS is free on a Mac too");
 }
+
+fn server(url: &str) -> Server {
+    Server { base_url: url.into(), model: "qwen2.5-coder:7b".into() }
+}
+
+#[test]
+fn a_server_is_saved_without_its_key_which_goes_to_the_keychain() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("settings.json");
+    let keys = secrets::Memory::default();
+    let mut s = Settings::default();
+    s.set_server(Some(server("http://gpu.lan:11434")), Some("sk-very-secret"), &keys).unwrap();
+    s.save(&p).unwrap();
+    let text = std::fs::read_to_string(&p).unwrap();
+    assert!(!text.contains("sk-very-secret"), "{text}");
+    assert!(text.contains("http://gpu.lan:11434"));
+    let l = Settings::load(&p);
+    assert!(l.notice.is_none(), "{:?}", l.notice);
+    assert_eq!(l.value.server, Some(server("http://gpu.lan:11434")));
+    let srv = l.value.server.as_ref().unwrap();
+    assert_eq!(secrets::api_key(srv, &keys).unwrap().as_deref(), Some("sk-very-secret"));
+
+    // Another server: the old key goes; no key given, none stored.
+    let mut s = l.value;
+    s.set_server(Some(server("http://other:8080")), None, &keys).unwrap();
+    assert_eq!(secrets::api_key(&server("http://gpu.lan:11434"), &keys).unwrap(), None);
+    assert_eq!(secrets::api_key(&server("http://other:8080"), &keys).unwrap(), None);
+    // Back to the local model: the server and its key are gone.
+    s.set_server(Some(server("http://other:8080")), Some("k2"), &keys).unwrap();
+    s.set_server(None, None, &keys).unwrap();
+    assert_eq!(s.server, None);
+    assert_eq!(secrets::api_key(&server("http://other:8080"), &keys).unwrap(), None);
+}
+
+#[test]
+fn a_key_written_into_the_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("settings.json");
+    let mut v = serde_json::to_value(Settings { server: Some(server("http://h")), ..Default::default() }).unwrap();
+    v["server"]["api_key"] = "sk-x".into();
+    std::fs::write(&p, v.to_string()).unwrap();
+    let l = Settings::load(&p);
+    assert_eq!(l.value.server, None);
+    assert!(l.notice.is_some());
+}
+
+#[test]
+fn settings_from_before_servers_still_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("settings.json");
+    let mut v = serde_json::to_value(Settings::default()).unwrap();
+    v.as_object_mut().unwrap().remove("server");
+    std::fs::write(&p, v.to_string()).unwrap();
+    let l = Settings::load(&p);
+    assert!(l.notice.is_none(), "{:?}", l.notice);
+    assert_eq!(l.value, Settings::default());
+}
+
+#[test]
+fn a_server_needs_an_http_address_and_a_model() {
+    let keys = secrets::Memory::default();
+    let set = |url: &str, model: &str| {
+        let mut s = Settings::default();
+        let r = s.set_server(Some(Server { base_url: url.into(), model: model.into() }), Some("k"), &keys);
+        (r, s.server.is_some())
+    };
+    assert!(matches!(set("http://localhost:11434", "m"), (Ok(()), true)));
+    assert!(matches!(set("https://gpu.lan/v1", "m"), (Ok(()), true)));
+    for url in ["", "localhost:11434", "ftp://h", "http://", "https:///x"] {
+        let (r, kept) = set(url, "m");
+        assert!(matches!(r, Err(secrets::ServerError::Url(ref u)) if u == url), "{url:?}: {r:?}");
+        assert!(!kept, "{url:?}");
+    }
+    assert!(matches!(set("http://h", " "), (Err(secrets::ServerError::Model), false)));
+    assert_eq!(secrets::api_key(&server("ftp://h"), &keys).unwrap(), None, "no key stored for a bad server");
+}
