@@ -68,7 +68,8 @@ pub fn start(args: &ModelArgs) -> anyhow::Result<(Engine, ModelInfo)> {
 pub struct ServerArgs {
     /// An OpenAI-compatible server to ask instead of loading a model
     /// (Ollama, llama.cpp's server, vLLM), e.g. http://localhost:11434;
-    /// its API key, if it needs one, from $CMDBAR_API_KEY
+    /// its API key, if it needs one, from $CMDBAR_API_KEY [default: the
+    /// app's server, if Settings has one and no model is named]
     #[arg(long, value_name = "URL", requires = "server_model", conflicts_with = "model")]
     pub server: Option<String>,
     /// The model's name on that server, e.g. qwen2.5-coder:7b
@@ -77,12 +78,29 @@ pub struct ServerArgs {
 }
 
 impl ServerArgs {
-    /// The server to ask, if one was given; `context` bounds the request.
-    pub fn config(&self, context: usize) -> Option<cmdbar_remote::RemoteConfig> {
-        let (url, model) = (self.server.as_ref()?, self.server_model.as_ref()?);
-        let mut c = cmdbar_remote::RemoteConfig::new(url, model);
-        c.api_key = std::env::var("CMDBAR_API_KEY").ok().filter(|k| !k.is_empty());
-        c.context_length = context;
+    /// The server to ask: the flags, else the app's (Settings › Use a
+    /// server) unless a model was named (--model, $CMDBAR_MODEL); None
+    /// for a local model. `context` bounds the request.
+    pub fn config(&self, model: &ModelArgs) -> Option<cmdbar_remote::RemoteConfig> {
+        let from_env = || std::env::var("CMDBAR_API_KEY").ok().filter(|k| !k.is_empty());
+        let (url, name, key) = match (&self.server, &self.server_model) {
+            (Some(url), Some(name)) => (url.clone(), name.clone(), from_env()),
+            _ if explicit_model(&model.model).is_some() => return None,
+            _ => {
+                let server = cmdbar_settings::Settings::load(&cmdbar_settings::settings_path()).value.server?;
+                let key = from_env().or_else(|| {
+                    let keychain = cmdbar_settings::secrets::Keychain;
+                    cmdbar_settings::secrets::api_key(&server, &keychain)
+                        .inspect_err(|e| eprintln!("note: {e}; asking without a key"))
+                        .ok()
+                        .flatten()
+                });
+                (server.base_url, server.model, key)
+            }
+        };
+        let mut c = cmdbar_remote::RemoteConfig::new(url, name);
+        c.api_key = key;
+        c.context_length = model.context;
         Some(c)
     }
 }

@@ -357,7 +357,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Suggest { query, model, server, ask, max_tokens, show } => request(query).and_then(|q| {
             let mut a = show.ask(&model, &ask, max_tokens, None);
-            a.server = server.config(model.context);
+            a.server = server.config(&model);
             a.run(&q)
         }),
         Command::Fix { command, status, error, model, ask, show } => fix(command, status, error.as_deref())

@@ -12,15 +12,22 @@ use standin::{answer, serve, stream, Reply};
 
 fn cmdbar(args: &[&str], key: Option<&str>) -> Output {
     let home = tempfile::tempdir().unwrap();
+    // Were a model loaded here, this one would fail to.
+    run(home.path(), args, key, Some("/nonexistent/model.gguf"))
+}
+
+fn run(home: &std::path::Path, args: &[&str], key: Option<&str>, model: Option<&str>) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cmdbar"));
     c.args(args)
         .env("SHELL", "/bin/bash")
         .env("CMDBAR_SOCKET", "/nonexistent/cmdbar-tests.sock")
-        .env("CMDBAR_CONFIG_DIR", home.path().join("config"))
-        .env("CMDBAR_TLDR_DIR", home.path().join("tldr"))
-        // Were a model loaded here, this one would fail to.
-        .env("CMDBAR_MODEL", "/nonexistent/model.gguf")
+        .env("CMDBAR_CONFIG_DIR", home.join("config"))
+        .env("CMDBAR_TLDR_DIR", home.join("tldr"))
+        .env_remove("CMDBAR_MODEL")
         .env_remove("CMDBAR_API_KEY");
+    if let Some(m) = model {
+        c.env("CMDBAR_MODEL", m);
+    }
     if let Some(k) = key {
         c.env("CMDBAR_API_KEY", k);
     }
@@ -105,4 +112,28 @@ fn server_flags_go_together_and_exclude_a_model() {
         let out = cmdbar(args, None);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
     }
+}
+
+/// With no flags, the app's server (Settings › Use a server) answers,
+/// unless a model is named.
+#[test]
+fn suggest_uses_the_apps_server_unless_a_model_is_named() {
+    let server = serve(|_| stream(answer(&["```bash\nls -la\n```\nLists all files."], None)));
+    let home = tempfile::tempdir().unwrap();
+    let settings = cmdbar_settings::Settings {
+        server: Some(cmdbar_settings::Server { base_url: server.base.clone(), model: "from-settings".into() }),
+        ..Default::default()
+    };
+    settings.save(&home.path().join("config/settings.json")).unwrap();
+    let out =
+        run(home.path(), &["suggest", "list all files", "--json", "-n", "1", "--examples", "0"], Some("sk-env"), None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["served_by"].as_str(), v["model"].as_str()), (Some("server"), Some("from-settings")));
+    assert_eq!(server.requests()[0].auth.as_deref(), Some("Bearer sk-env"));
+
+    let asked = server.requests().len();
+    let out = run(home.path(), &["suggest", "list all files"], None, Some("/nonexistent/model.gguf"));
+    assert_eq!(out.status.code(), Some(3), "the named model, not the server: {}", stderr(&out));
+    assert_eq!(server.requests().len(), asked);
 }
