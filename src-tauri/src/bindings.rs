@@ -131,12 +131,11 @@ mod tests {
                 "score": -0.5, "votes": 2}})
         );
         let t = cmdbar_engine::Timings { prompt_tokens: 3, sample_ms: 1.5, ..Default::default() };
-        let v =
-            serde_json::to_value(crate::commands::Suggestion::Done { id: 7, hidden: 1, notices: vec![], timings: t })
-                .unwrap();
+        let done = crate::commands::Suggestion::Done { id: 7, candidates: vec![], hidden: 1, notices: vec![], timings: t };
+        let v = serde_json::to_value(done).unwrap();
         assert_eq!(
             v,
-            serde_json::json!({"type": "done", "id": 7, "hidden": 1, "notices": [], "timings": {
+            serde_json::json!({"type": "done", "id": 7, "candidates": [], "hidden": 1, "notices": [], "timings": {
                 "prompt_tokens": 3, "cached_tokens": 0, "generated_tokens": 0, "prefill_ms": 0.0,
                 "first_token_ms": 0.0, "total_ms": 0.0, "sample_ms": 1.5, "commands_ms": 0.0}})
         );

@@ -32,9 +32,13 @@ pub enum Suggestion {
         id: u32,
         candidate: cmdbar_suggest::Candidate,
     },
+    /// `candidates`: the rows in their final order (agreement among the
+    /// completions is counted only once all are in; the streamed ones came
+    /// in arrival order, and one may have given its row to a better one).
     /// `hidden`: how many the safety level hid.
     Done {
         id: u32,
+        candidates: Vec<cmdbar_suggest::Candidate>,
         hidden: usize,
         notices: Vec<String>,
         timings: cmdbar_engine::Timings,
@@ -93,7 +97,13 @@ pub fn ask<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, query: Str
             emit(Suggestion::Candidate { id, candidate: c.clone() })
         });
         emit(match result {
-            Ok(s) => Suggestion::Done { id, hidden: s.hidden, notices: s.notices, timings: s.timings },
+            Ok(s) => Suggestion::Done {
+                id,
+                candidates: s.candidates,
+                hidden: s.hidden,
+                notices: s.notices,
+                timings: s.timings,
+            },
             Err(SuggestError::Cancelled) => Suggestion::Cancelled { id },
             Err(SuggestError::Engine(e @ cmdbar_engine::EngineError::Crashed(_))) => {
                 // The engine caught the panic and dropped the model; the app

@@ -210,6 +210,7 @@ export class Popup {
         break;
       case "done": {
         this.busy = false;
+        this.reorder(s.candidates);
         const t = s.timings;
         const n = this.candidates.length;
         const parts = [n === 1 ? "1 suggestion" : `${n} suggestions`];
@@ -513,6 +514,19 @@ export class Popup {
     this.activeDescendant();
     this.hints();
     this.announce(c, i);
+  }
+
+  /// The rows in their final order, once agreement among the completions
+  /// is counted (one streamed row may give its place to a better one). Rows
+  /// the user is acting on (an edit, a confirm) are left as they are; the
+  /// selection stays on the command it was on.
+  private reorder(rows: Candidate[]): void {
+    if (!rows.length || this.mode !== "results" || this.editing !== null || this.confirming !== null) return;
+    if (JSON.stringify(rows) === JSON.stringify(this.candidates)) return;
+    const chosen = this.candidates[this.selected]?.command;
+    this.candidates = rows;
+    this.selected = Math.max(0, rows.findIndex((c) => c.command === chosen));
+    this.render();
   }
 
   /// Redraws one row, keeping an edit in progress in it.

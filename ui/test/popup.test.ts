@@ -63,13 +63,11 @@ describe("popup", () => {
     (window as unknown as { __pwned?: number }).__pwned = undefined;
     await popup();
     const id = await ask("anything");
+    const candidate = { ...cand(`echo ${hostile}`), explanation: hostile, risk_reason: hostile, portability: hostile };
+    await emit("suggestion", { type: "candidate", id, candidate });
+    // The final rows carry the same text: drawn again, still as text.
     await emit("suggestion", {
-      type: "candidate",
-      id,
-      candidate: { ...cand(`echo ${hostile}`), explanation: hostile, risk_reason: hostile, portability: hostile },
-    });
-    await emit("suggestion", {
-      type: "done", id, notices: [hostile], hidden: 0,
+      type: "done", id, candidates: [{ ...candidate, votes: 2 }], notices: [hostile], hidden: 0,
       timings: { prompt_tokens: 1, cached_tokens: 0, generated_tokens: 1, prefill_ms: 1, first_token_ms: 1, total_ms: 2 },
     });
     await tick();
@@ -88,7 +86,7 @@ describe("popup", () => {
     expect(items()).toHaveLength(1);
     await emit("suggestion", { type: "candidate", id, candidate: cand("rm -rf /", "critical", "confirm") });
     await emit("suggestion", {
-      type: "done", id, hidden: 0, notices: [],
+      type: "done", id, candidates: [cand("df -h"), cand("rm -rf /", "critical", "confirm")], hidden: 0, notices: [],
       timings: { prompt_tokens: 10, cached_tokens: 0, generated_tokens: 20, prefill_ms: 100, first_token_ms: 200, total_ms: 1200 },
     });
     await tick();
@@ -106,7 +104,7 @@ describe("popup", () => {
       const id = await ask("free disk space");
       await emit("suggestion", { type: "candidate", id, candidate: cand("df -h") });
       await emit("suggestion", {
-        type: "done", id, hidden: 1, notices: [],
+        type: "done", id, candidates: [cand("df -h")], hidden: 1, notices: [],
         timings: { prompt_tokens: 10, cached_tokens: 0, generated_tokens: 20, prefill_ms: 100, first_token_ms: 200, total_ms: 1200 },
       });
       await tick();
@@ -129,6 +127,30 @@ describe("popup", () => {
     await tick();
     expect(items()).toHaveLength(3);
     expect(items()[0]).toBe(first);
+  });
+
+  it("done puts the rows in their final order; the selection stays on its command, an edit stays", async () => {
+    await popup();
+    const timings = { prompt_tokens: 1, cached_tokens: 0, generated_tokens: 1, prefill_ms: 1, first_token_ms: 1, total_ms: 1 };
+    let id = await ask("list files");
+    for (const c of ["ls", "ls -la", "ls -1"]) await emit("suggestion", { type: "candidate", id, candidate: cand(c) });
+    await tick();
+    key("ArrowDown");
+    const final = [{ ...cand("ls -la"), votes: 3 }, cand("find . -maxdepth 1"), cand("ls")];
+    await emit("suggestion", { type: "done", id, candidates: final, hidden: 0, notices: [], timings });
+    await tick();
+    expect(items().map((li) => li.querySelector(".command")!.textContent)).toEqual(["ls -la", "find . -maxdepth 1", "ls"]);
+    expect(items()[0].classList.contains("selected")).toBe(true);
+    expect(input().getAttribute("aria-activedescendant")).toBe("cand-0");
+    // An edit in progress: its rows stay as the user sees them.
+    id = await ask("list files again");
+    await emit("suggestion", { type: "candidate", id, candidate: cand("ls") });
+    await tick();
+    key("Tab");
+    await emit("suggestion", { type: "done", id, candidates: [cand("pwd")], hidden: 0, notices: [], timings });
+    await tick();
+    expect(items()).toHaveLength(1);
+    expect(document.querySelector<HTMLInputElement>(".edit")!.value).toBe("ls");
   });
 
   it("is a complete ARIA combobox: the input points at the selected option", async () => {

@@ -274,18 +274,20 @@ fn ask_streams_candidates_from_the_real_model_and_records_history() {
     assert!(matches!(call(&w, "get_status", json!({})).unwrap()["state"].as_str(), Some("ready")));
 
     call(&w, "ask", json!({"query": "print the current date", "id": 7})).unwrap();
-    let mut candidates = vec![];
-    loop {
+    let mut streamed = vec![];
+    let ranked = loop {
         let v = rx.recv_timeout(Duration::from_secs(300)).expect("suggestion events");
         assert_eq!(v["id"], 7);
         match v["type"].as_str().unwrap() {
-            "candidate" => candidates.push(v["candidate"].clone()),
-            "done" => break,
+            "candidate" => streamed.push(v["candidate"]["command"].clone()),
+            "done" => break v["candidates"].as_array().unwrap().clone(),
             other => panic!("{other}: {v}"),
         }
-    }
-    assert!(!candidates.is_empty());
-    assert!(candidates.iter().all(|c| c["risk"].is_string() && c["command"].is_string()));
+    };
+    assert!(!ranked.is_empty() && ranked.len() <= 3, "{ranked:?}");
+    assert!(ranked.iter().all(|c| c["risk"].is_string() && c["command"].is_string()));
+    // The final rows are the streamed ones or better ones, as many.
+    assert_eq!(streamed.len(), ranked.len(), "{streamed:?} {ranked:?}");
 
     let h = call(&w, "history", json!({"filter": "DATE"})).unwrap();
     assert_eq!(h[0]["query"], "print the current date");
