@@ -10,6 +10,7 @@
 mod sse;
 mod wire;
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -22,6 +23,7 @@ use cmdbar_engine::{
     Architecture, Backend, ControlTokens, EngineError, Event, FinishReason, Message, ModelInfo, Prompt, Request,
     Result, SamplingParams, Timings,
 };
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use reqwest::Url;
 
 /// The context assumed when none is configured: the server's own limit
@@ -73,6 +75,10 @@ pub struct RemoteConfig {
     pub read_timeout: Duration,
     /// What `info()` reports; bounds how long a request may be.
     pub context_length: usize,
+    /// Completions streamed at once. 1 by default: llama-cpp-python's
+    /// server cuts off a running request when another arrives; Ollama,
+    /// vLLM and llama.cpp's server (`--parallel`) serve several.
+    pub parallel: usize,
 }
 
 impl RemoteConfig {
@@ -84,6 +90,7 @@ impl RemoteConfig {
             connect_timeout: Duration::from_secs(5),
             read_timeout: Duration::from_secs(60),
             context_length: DEFAULT_CONTEXT,
+            parallel: 1,
         }
     }
 }
@@ -98,6 +105,7 @@ impl std::fmt::Debug for RemoteConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("read_timeout", &self.read_timeout)
             .field("context_length", &self.context_length)
+            .field("parallel", &self.parallel)
             .finish()
     }
 }
@@ -306,41 +314,43 @@ impl Server {
 
     /// Every completion of `req`, one streamed call each (servers often
     /// refuse `n > 1` with streaming), numbered as the local engine numbers
-    /// them: `completions`, then each `also` prompt's. False when cancelled.
+    /// them: `completions`, then each `also` prompt's. Up to `parallel`
+    /// stream at once, their tokens interleaved as in the local engine's
+    /// batch; done events keep the completions' order. False when
+    /// cancelled.
     async fn run(&self, req: &Request, cancel: &Epoch<'_>, emit: &mut dyn FnMut(Event)) -> Result<bool> {
         let start = Instant::now();
-        let prompts: Vec<(&[Message], &[SamplingParams])> = std::iter::once((&req.prompt, &req.completions))
-            .chain(req.also.iter().map(|a| (&a.prompt, &a.completions)))
-            .map(|(p, c)| self.messages(p).map(|m| (m, c.as_slice())))
-            .collect::<Result<_>>()?;
-        let mut timings = Timings::default();
-        let mut index = 0;
-        for (messages, completions) in prompts {
+        let mut jobs = Vec::new();
+        for (prompt, completions) in
+            std::iter::once((&req.prompt, &req.completions)).chain(req.also.iter().map(|a| (&a.prompt, &a.completions)))
+        {
+            let messages = self.messages(prompt)?;
             for params in completions {
-                let Some(done) = self.complete(req, messages, params, index, cancel, emit, &mut timings, start).await?
-                else {
-                    return Ok(false);
-                };
-                if index == 0 {
-                    if let Some(u) = &done.usage {
-                        timings.prompt_tokens = u.prompt_tokens;
-                        timings.cached_tokens = u.cached_tokens();
-                    }
-                    timings.prefill_ms = done.prompt_ms.unwrap_or(0.0);
-                }
-                timings.generated_tokens += done.tokens;
-                emit(Event::CompletionDone {
-                    index,
-                    text: done.text,
-                    finish: done.finish,
-                    tokens: done.tokens,
-                    mean_logprob: done.mean_logprob,
-                });
-                index += 1;
+                jobs.push((jobs.len(), messages, params));
             }
         }
-        timings.total_ms = ms(start);
-        emit(Event::Done(timings));
+        let sink = RefCell::new(Sink { emit, timings: Timings::default(), start, finished: vec![], emitted: 0 });
+        let shared = &sink;
+        let mut queue = jobs.into_iter();
+        let mut running = FuturesUnordered::new();
+        let start_next = |running: &mut FuturesUnordered<_>, queue: &mut std::vec::IntoIter<_>| {
+            if let Some((index, messages, params)) = queue.next() {
+                running.push(async move { (index, self.complete(req, messages, params, index, cancel, shared).await) });
+            }
+        };
+        for _ in 0..self.config.parallel.max(1) {
+            start_next(&mut running, &mut queue);
+        }
+        // An error or a cancel drops the other streams, hanging up on them.
+        while let Some((index, done)) = running.next().await {
+            let Some(done) = done? else { return Ok(false) };
+            sink.borrow_mut().finished(index, done);
+            start_next(&mut running, &mut queue);
+        }
+        drop(running);
+        let mut sink = sink.into_inner();
+        sink.timings.total_ms = ms(start);
+        (sink.emit)(Event::Done(sink.timings));
         Ok(true)
     }
 
@@ -364,9 +374,7 @@ impl Server {
         params: &SamplingParams,
         index: usize,
         cancel: &Epoch<'_>,
-        emit: &mut dyn FnMut(Event),
-        timings: &mut Timings,
-        start: Instant,
+        sink: &RefCell<Sink<'_>>,
     ) -> Result<Option<Finished>> {
         let enough = || req.enough.as_ref().is_some_and(|e| e.is_set(index));
         if enough() {
@@ -431,7 +439,7 @@ impl Server {
                         self.error(RemoteKind::BadResponse, format!("the server failed mid-answer: {}", e.text()))
                     );
                 }
-                if out.take(event, index, &req.stop, emit, timings, start) {
+                if out.take(event, index, &req.stop, &mut sink.borrow_mut()) {
                     // A stop string we found ourselves: hanging up ends the
                     // server's generation too.
                     return out.finished().map(Some).map_err(|e| self.error(RemoteKind::BadResponse, e));
@@ -497,6 +505,47 @@ fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
 
+/// Where the streams' events go. Borrowed only between awaits: every
+/// stream is polled on one task.
+struct Sink<'a> {
+    emit: &'a mut dyn FnMut(Event),
+    timings: Timings,
+    start: Instant,
+    /// Finished completions waiting for an earlier one, by index.
+    finished: Vec<Option<Finished>>,
+    emitted: usize,
+}
+
+impl Sink<'_> {
+    /// Completion `index` is finished: its done event, and those of later
+    /// ones it held back, go out in index order.
+    fn finished(&mut self, index: usize, done: Finished) {
+        if self.finished.len() <= index {
+            self.finished.resize_with(index + 1, || None);
+        }
+        self.finished[index] = Some(done);
+        while let Some(done) = self.finished.get_mut(self.emitted).and_then(Option::take) {
+            let index = self.emitted;
+            if index == 0 {
+                if let Some(u) = &done.usage {
+                    self.timings.prompt_tokens = u.prompt_tokens;
+                    self.timings.cached_tokens = u.cached_tokens();
+                }
+                self.timings.prefill_ms = done.prompt_ms.unwrap_or(0.0);
+            }
+            self.timings.generated_tokens += done.tokens;
+            (self.emit)(Event::CompletionDone {
+                index,
+                text: done.text,
+                finish: done.finish,
+                tokens: done.tokens,
+                mean_logprob: done.mean_logprob,
+            });
+            self.emitted += 1;
+        }
+    }
+}
+
 /// One completion's text and figures as its stream comes in.
 #[derive(Default)]
 struct Text {
@@ -511,15 +560,7 @@ struct Text {
 
 impl Text {
     /// Takes one stream event; true when a stop string ended the text.
-    fn take(
-        &mut self,
-        event: wire::Chunk,
-        index: usize,
-        stop: &[String],
-        emit: &mut dyn FnMut(Event),
-        timings: &mut Timings,
-        start: Instant,
-    ) -> bool {
+    fn take(&mut self, event: wire::Chunk, index: usize, stop: &[String], sink: &mut Sink<'_>) -> bool {
         if let Some(u) = event.usage {
             self.usage = Some(u);
         }
@@ -545,13 +586,13 @@ impl Text {
         let Some(piece) = choice.delta.and_then(|d| d.content).filter(|c| !c.is_empty()) else {
             return false;
         };
-        if timings.first_token_ms == 0.0 {
-            timings.first_token_ms = ms(start);
+        if sink.timings.first_token_ms == 0.0 {
+            sink.timings.first_token_ms = ms(sink.start);
         }
         self.pieces += 1;
         let from = self.out.len();
         self.out.push_str(&piece);
-        emit(Event::Token { index, text: piece });
+        (sink.emit)(Event::Token { index, text: piece });
         // As the local engine: the event carries the piece, the text ends
         // before the stop string (servers that apply `stop` never send it).
         let look = from.saturating_sub(stop.iter().map(String::len).max().unwrap_or(0));

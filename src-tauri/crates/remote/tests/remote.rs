@@ -107,6 +107,7 @@ fn completions_stream_in_order_with_the_request_mapped() {
 
     let seen = server.requests();
     assert_eq!(seen.len(), 4, "one streamed call per completion");
+    assert_eq!(server.most_at_once(), 1, "one at a time unless asked");
     let t = done(&all);
     assert_eq!(t.generated_tokens, 28);
     assert_eq!(t.prompt_tokens, 20 + seen[0].body["messages"].to_string().len() % 7, "the first prompt's, as locally");
@@ -447,4 +448,82 @@ fn a_completion_marked_enough_ends_and_the_next_goes_on() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(server.hang_ups(), 1);
+}
+
+/// `parallel`: completions stream at once, their tokens interleaved; the
+/// done events still come in index order though the first ends last.
+#[test]
+fn parallel_completions_interleave_and_end_in_order() {
+    let server = serve(|seen| {
+        let seed = seen.body["seed"].as_u64().unwrap();
+        let tag = format!("{seed}");
+        let pieces = ["x", &tag, "y", &tag, "z"];
+        let pause = Duration::from_millis(if seed == 0 { 80 } else { 15 });
+        Reply::Stream { events: answer(&pieces, None), pause, done: true }
+    });
+    let mut c = RemoteConfig::new(&server.base, "m");
+    c.parallel = 3;
+    let r = Remote::new(c).unwrap();
+    let mut req = Request::chat(vec![]);
+    req.prompt = chat("list files");
+    req.completions = vec![SamplingParams::greedy(), sampled(1), sampled(2)];
+    req.also = vec![Also { prompt: chat("other"), completions: vec![sampled(3)] }];
+    let all = events(&r.generate(req));
+    let t = done(&all).clone();
+    let mut texts = vec![String::new(); 4];
+    let mut order = vec![];
+    let mut others_before_first_done = 0;
+    for e in &all {
+        match e {
+            Event::Token { index, text } => {
+                texts[*index].push_str(text);
+                if *index > 0 && order.is_empty() {
+                    others_before_first_done += 1;
+                }
+            }
+            Event::CompletionDone { index, text, .. } => {
+                assert_eq!(text, &texts[*index]);
+                order.push(*index);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(order, [0, 1, 2, 3]);
+    assert_eq!(texts, ["x0y0z", "x1y1z", "x2y2z", "x3y3z"]);
+    assert!(others_before_first_done > 0, "no interleaving");
+    assert_eq!(server.most_at_once(), 3);
+    assert_eq!(t.generated_tokens, 20);
+}
+
+/// One parallel stream failing ends the request and hangs up on the rest.
+#[test]
+fn a_failing_parallel_stream_stops_the_others() {
+    let server = serve(|seen| {
+        if seen.body["seed"] == 0 {
+            let pieces: Vec<String> = (0..200).map(|i| format!(" w{i}")).collect();
+            Reply::Stream {
+                events: answer(&pieces.iter().map(String::as_str).collect::<Vec<_>>(), None),
+                pause: Duration::from_millis(20),
+                done: true,
+            }
+        } else {
+            std::thread::sleep(Duration::from_millis(100));
+            Reply::Status(500, json!({"error": {"message": "CUDA out of memory"}}).to_string())
+        }
+    });
+    let mut c = RemoteConfig::new(&server.base, "m");
+    c.parallel = 2;
+    let r = Remote::new(c).unwrap();
+    let mut req = Request::chat(vec![]);
+    req.prompt = chat("list files");
+    req.completions = vec![SamplingParams::greedy(), sampled(1)];
+    let all = events(&r.generate(req));
+    let e = error(&all);
+    assert_eq!(e.kind, RemoteKind::Status(500));
+    assert!(e.to_string().contains("CUDA out of memory"));
+    let t0 = Instant::now();
+    while server.hang_ups() == 0 && t0.elapsed() < LIMIT {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(server.hang_ups(), 1, "the first stream went on");
 }

@@ -34,6 +34,9 @@ pub struct StandIn {
     pub seen: Arc<Mutex<Vec<Seen>>>,
     /// Streams the client hung up on before they were all sent.
     pub hung_up: Arc<AtomicUsize>,
+    /// Requests being answered now, and the most at once.
+    active: Arc<AtomicUsize>,
+    most: Arc<AtomicUsize>,
 }
 
 impl StandIn {
@@ -44,6 +47,11 @@ impl StandIn {
     pub fn hang_ups(&self) -> usize {
         self.hung_up.load(Ordering::SeqCst)
     }
+
+    /// The most requests answered at the same time.
+    pub fn most_at_once(&self) -> usize {
+        self.most.load(Ordering::SeqCst)
+    }
 }
 
 pub fn serve(handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> StandIn {
@@ -51,16 +59,22 @@ pub fn serve(handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> StandI
     let base = format!("http://{}", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
     let hung_up = Arc::new(AtomicUsize::new(0));
+    let (active, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let handler = Arc::new(handler);
-    let (s, h) = (seen.clone(), hung_up.clone());
+    let (s, h, a, m) = (seen.clone(), hung_up.clone(), active.clone(), most.clone());
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(conn) = conn else { continue };
-            let (s, h, handler) = (s.clone(), h.clone(), handler.clone());
-            std::thread::spawn(move || respond(conn, &s, &h, &*handler));
+            let (s, h, a, m, handler) = (s.clone(), h.clone(), a.clone(), m.clone(), handler.clone());
+            std::thread::spawn(move || {
+                let now = a.fetch_add(1, Ordering::SeqCst) + 1;
+                m.fetch_max(now, Ordering::SeqCst);
+                respond(conn, &s, &h, &*handler);
+                a.fetch_sub(1, Ordering::SeqCst);
+            });
         }
     });
-    StandIn { base, seen, hung_up }
+    StandIn { base, seen, hung_up, active, most }
 }
 
 fn respond(mut conn: TcpStream, seen: &Mutex<Vec<Seen>>, hung_up: &AtomicUsize, handler: &dyn Fn(&Seen) -> Reply) {
