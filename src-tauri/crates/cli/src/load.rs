@@ -75,6 +75,12 @@ pub struct ServerArgs {
     /// The model's name on that server, e.g. qwen2.5-coder:7b
     #[arg(long, value_name = "NAME", requires = "server")]
     pub server_model: Option<String>,
+    /// Completions the server streams at once: Ollama, vLLM and llama.cpp's
+    /// server (with --parallel) serve several; llama-cpp-python's cuts off
+    /// a request when another arrives, so 1 is the default
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=16))]
+    pub server_parallel: usize,
 }
 
 impl ServerArgs {
@@ -101,6 +107,7 @@ impl ServerArgs {
         let mut c = cmdbar_remote::RemoteConfig::new(url, name);
         c.api_key = key;
         c.context_length = model.context;
+        c.parallel = self.server_parallel;
         Some(c)
     }
 }

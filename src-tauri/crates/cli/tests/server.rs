@@ -137,3 +137,20 @@ fn suggest_uses_the_apps_server_unless_a_model_is_named() {
     assert_eq!(out.status.code(), Some(3), "the named model, not the server: {}", stderr(&out));
     assert_eq!(server.requests().len(), asked);
 }
+
+#[test]
+fn server_parallel_streams_completions_at_once() {
+    let server = serve(|seen| {
+        // Distinct commands: none is ended early as a repeat.
+        let pieces = ["```bash\n", "ls ", &format!("dir{}", seen.body["seed"]), "\n```\nLists a folder."];
+        Reply::Stream { events: answer(&pieces, None), pause: std::time::Duration::from_millis(40), done: true }
+    });
+    let base = server.base.clone();
+    let args =
+        ["suggest", "list files", "--json", "-n", "3", "--examples", "0", "--server", &base, "--server-model", "m"];
+    let out = cmdbar(&[&args[..], &["--server-parallel", "3"]].concat(), None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!((server.most_at_once(), server.hang_ups()), (3, 0));
+    let out = cmdbar(&[&args[..], &["--server-parallel", "0"]].concat(), None);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
