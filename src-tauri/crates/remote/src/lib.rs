@@ -4,9 +4,13 @@
 //! safety work the same on either. Knows nothing of the UI.
 //!
 //! What a server cannot tell us is left at its neutral value, not guessed:
-//! `warm` caches nothing here (0), `Timings::cached_tokens` and
-//! `prefill_ms` stay 0 unless the server reports them, `sample_ms` is
-//! always 0, and a completion without logprobs scores `NEUTRAL_LOGPROB`.
+//! `warm` caches nothing here (0); `Timings::prompt_tokens` comes from
+//! `usage`, `cached_tokens` from `usage.prompt_tokens_details` or
+//! llama.cpp's `timings.cache_n`, `prefill_ms` from llama.cpp's
+//! `timings.prompt_ms`, each 0 where the server sends none; `sample_ms` is
+//! always 0; a completion without logprobs scores `NEUTRAL_LOGPROB` and
+//! counts a token per streamed piece unless `usage` says. `first_token_ms`
+//! and `total_ms` are measured here, the network included.
 mod sse;
 mod wire;
 
@@ -303,8 +307,8 @@ struct Finished {
     tokens: usize,
     mean_logprob: f32,
     usage: Option<wire::Usage>,
-    /// llama.cpp's own prompt time, when it sends it.
-    prompt_ms: Option<f64>,
+    /// llama.cpp's own figures, when it sends them.
+    server: Option<wire::ServerTimings>,
 }
 
 impl Server {
@@ -527,11 +531,15 @@ impl Sink<'_> {
         while let Some(done) = self.finished.get_mut(self.emitted).and_then(Option::take) {
             let index = self.emitted;
             if index == 0 {
+                let server = done.server.as_ref();
                 if let Some(u) = &done.usage {
                     self.timings.prompt_tokens = u.prompt_tokens;
                     self.timings.cached_tokens = u.cached_tokens();
                 }
-                self.timings.prefill_ms = done.prompt_ms.unwrap_or(0.0);
+                if let Some(n) = server.and_then(|t| t.cache_n).filter(|_| self.timings.cached_tokens == 0) {
+                    self.timings.cached_tokens = n;
+                }
+                self.timings.prefill_ms = server.and_then(|t| t.prompt_ms).unwrap_or(0.0);
             }
             self.timings.generated_tokens += done.tokens;
             (self.emit)(Event::CompletionDone {
@@ -555,7 +563,7 @@ struct Text {
     logprobs: Option<(f32, usize)>,
     finish: Option<FinishReason>,
     usage: Option<wire::Usage>,
-    prompt_ms: Option<f64>,
+    server: Option<wire::ServerTimings>,
 }
 
 impl Text {
@@ -564,8 +572,8 @@ impl Text {
         if let Some(u) = event.usage {
             self.usage = Some(u);
         }
-        if let Some(t) = event.timings.and_then(|t| t.prompt_ms) {
-            self.prompt_ms = Some(t);
+        if let Some(t) = event.timings {
+            self.server = Some(t);
         }
         let Some(choice) = event.choices.into_iter().next() else {
             return false;
@@ -615,7 +623,7 @@ impl Text {
             Some((sum, n)) if n > 0 => sum / n as f32,
             _ => NEUTRAL_LOGPROB,
         };
-        Ok(Finished { text: self.out, finish, tokens, mean_logprob, usage: self.usage, prompt_ms: self.prompt_ms })
+        Ok(Finished { text: self.out, finish, tokens, mean_logprob, usage: self.usage, server: self.server })
     }
 }
 

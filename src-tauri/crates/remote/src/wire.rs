@@ -95,9 +95,12 @@ pub struct PromptDetails {
     pub cached_tokens: Option<usize>,
 }
 
-#[derive(Debug, Deserialize)]
+/// llama.cpp's server: `prompt_ms` for the prompt tokens it computed,
+/// `cache_n` for those it reused from its cache.
+#[derive(Debug, Clone, Deserialize)]
 pub struct ServerTimings {
     pub prompt_ms: Option<f64>,
+    pub cache_n: Option<usize>,
 }
 
 /// `{"message": …}` (OpenAI, llama.cpp) or a bare string (some proxies).

@@ -527,3 +527,23 @@ fn a_failing_parallel_stream_stops_the_others() {
     }
     assert_eq!(server.hang_ups(), 1, "the first stream went on");
 }
+
+/// llama.cpp's server sends its own timings in the last event: its prompt
+/// time and the prompt tokens it reused from its cache.
+#[test]
+fn llama_cpp_timings_fill_prefill_and_cached_tokens() {
+    let server = serve(|_| {
+        let mut events = answer(&["ls"], None);
+        events.push(
+            json!({"choices": [], "timings": {"prompt_n": 9, "prompt_ms": 12.5, "cache_n": 310, "predicted_n": 1}})
+                .to_string(),
+        );
+        stream(events)
+    });
+    let r = remote(&server.base);
+    let mut req = Request::chat(vec![]);
+    req.prompt = chat("list files");
+    let all = events(&r.generate(req));
+    let t = done(&all);
+    assert_eq!((t.prefill_ms, t.cached_tokens), (12.5, 310));
+}
