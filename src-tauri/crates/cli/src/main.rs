@@ -180,6 +180,8 @@ enum Command {
         #[command(flatten)]
         model: ModelArgs,
         #[command(flatten)]
+        server: ServerArgs,
+        #[command(flatten)]
         ask: AskArgs,
         #[command(flatten)]
         show: ShowArgs,
@@ -360,8 +362,12 @@ fn main() -> ExitCode {
             a.server = server.config(&model);
             a.run(&q)
         }),
-        Command::Fix { command, status, error, model, ask, show } => fix(command, status, error.as_deref())
-            .and_then(|(q, failed)| show.ask(&model, &ask, Options::default().max_tokens, Some(failed)).run(&q)),
+        Command::Fix { command, status, error, model, server, ask, show } => fix(command, status, error.as_deref())
+            .and_then(|(q, failed)| {
+                let mut a = show.ask(&model, &ask, Options::default().max_tokens, Some(failed));
+                a.server = server.config(&model);
+                a.run(&q)
+            }),
         Command::Serve { model } => serve::run(&model),
         Command::Completions { shell } => {
             clap_complete::generate(

@@ -154,3 +154,16 @@ fn server_parallel_streams_completions_at_once() {
     let out = cmdbar(&[&args[..], &["--server-parallel", "0"]].concat(), None);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+#[test]
+fn fix_asks_the_server_too() {
+    let server = serve(|_| stream(answer(&["```bash\ngit status\n```\nShows the working tree's state."], None)));
+    let base = server.base.clone();
+    let args = ["fix", "--command", "gti status", "--status", "127", "--json", "--os", "linux", "--examples", "0"];
+    let out = cmdbar(&[&args[..], &["--server", &base, "--server-model", "m"]].concat(), None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["served_by"], "server");
+    assert_eq!(v["candidates"][0]["command"], "git status");
+    assert!(standin::last_user(&server.requests()[0].body).contains("gti status"));
+}
