@@ -137,7 +137,8 @@ mod tests {
             v,
             serde_json::json!({"type": "done", "id": 7, "candidates": [], "hidden": 1, "notices": [], "timings": {
                 "prompt_tokens": 3, "cached_tokens": 0, "generated_tokens": 0, "prefill_ms": 0.0,
-                "first_token_ms": 0.0, "total_ms": 0.0, "sample_ms": 1.5, "commands_ms": 0.0}})
+                "first_token_ms": 0.0, "total_ms": 0.0, "sample_ms": 1.5, "commands_ms": 0.0,
+                "first_command_ms": 0.0}})
         );
     }
 }

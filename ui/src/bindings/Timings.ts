@@ -17,4 +17,8 @@ sample_ms: number,
  * closing fence), before the explanations end; set by the suggestion
  * layer, which knows what a command is. 0 where not measured.
  */
-commands_ms: number, };
+commands_ms: number, 
+/**
+ * As `commands_ms`, until the first shown command was complete.
+ */
+first_command_ms: number, };

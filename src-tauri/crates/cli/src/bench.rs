@@ -375,6 +375,7 @@ pub fn run(mut args: BenchArgs) -> anyhow::Result<()> {
             if run > 0 {
                 let tag = if sequential { "_sequential" } else { "" };
                 ours.push(format!("commands_ms{tag}"), s.timings.commands_ms);
+                ours.push(format!("first_of_commands_ms{tag}"), s.timings.first_command_ms);
                 ours.push(format!("candidates_ms{tag}"), t.elapsed().as_secs_f64() * 1000.0);
                 if !sequential {
                     ours.push("candidates_shown", s.candidates.len() as f64);

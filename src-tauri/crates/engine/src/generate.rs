@@ -117,6 +117,9 @@ pub struct Timings {
     /// layer, which knows what a command is. 0 where not measured.
     #[serde(default)]
     pub commands_ms: f64,
+    /// As `commands_ms`, until the first shown command was complete.
+    #[serde(default)]
+    pub first_command_ms: f64,
 }
 
 impl Timings {

@@ -425,11 +425,13 @@ pub fn suggest_with(
     }
     rank::rank(&mut out.candidates, want);
     out.candidates.truncate(want);
-    out.timings.commands_ms = out
+    let at: Vec<f64> = out
         .candidates
         .iter()
         .filter_map(|c| seen.iter().find(|(k, _)| *k == rank::key(&c.command)).map(|(_, at)| *at))
-        .fold(0.0, f64::max);
+        .collect();
+    out.timings.commands_ms = at.iter().copied().fold(0.0, f64::max);
+    out.timings.first_command_ms = at.iter().copied().reduce(f64::min).unwrap_or(0.0);
     Ok(out)
 }
 

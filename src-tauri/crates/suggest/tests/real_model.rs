@@ -58,6 +58,7 @@ fn three_distinct_candidates_each_explained_and_rated() {
         // and the timings say when.
         let t = &s.timings;
         assert!(t.commands_ms > 0.0 && t.commands_ms <= t.total_ms + 50.0, "{t:?}");
+        assert!(t.first_command_ms > 0.0 && t.first_command_ms <= t.commands_ms, "{t:?}");
         for c in &s.candidates {
             assert!(!c.command.contains("```"), "parsing artefact in {:?}", c.command);
             let a = classify(&c.command);
