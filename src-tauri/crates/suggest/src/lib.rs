@@ -123,9 +123,10 @@ pub struct Suggestions {
 /// A checked request, ready for the engine.
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    /// With examples: the greedy answer from the prompt without them (so
-    /// what the model knows is not overridden by a loosely matching
-    /// example), the samples from the prompt with them, in `also`.
+    /// With examples: the greedy answer and half the samples from the
+    /// prompt without them (so what the model knows is not overridden by a
+    /// loosely matching example), the other samples from the prompt with
+    /// them, in `also`.
     pub request: Request,
     pub notices: Vec<String>,
     judge: Judge,
@@ -184,12 +185,16 @@ pub fn prepare_with(
     let request = if hints.is_empty() || drawn == 1 {
         ask(prompt::messages(ctx, &q), completions(0, drawn, opts.temperature, opts.seed))
     } else {
-        // The greedy answer from the plain prompt, the samples from the one
-        // with examples: decoded together, sharing the cached prefix.
-        let mut r = ask(prompt::messages(ctx, &q), completions(0, 1, opts.temperature, opts.seed));
+        // The greedy answer from the plain prompt, the samples shared
+        // between it and the one with examples (the model's own knowledge
+        // and the pages' each get votes; with most samples fed examples,
+        // they outvoted a right greedy answer on dev), the second half with
+        // examples: decoded together, sharing the cached prefix.
+        let plain = drawn.div_ceil(2);
+        let mut r = ask(prompt::messages(ctx, &q), completions(0, plain, opts.temperature, opts.seed));
         r.also = vec![Also {
             prompt: cmdbar_engine::Prompt::Chat(prompt::messages_with(ctx, &q, &hints)),
-            completions: completions(1, drawn - 1, opts.temperature, opts.seed),
+            completions: completions(plain, drawn - plain, opts.temperature, opts.seed),
         }];
         r
     };
@@ -376,16 +381,7 @@ pub fn suggest_with(
         let count = request.completions.len() + request.also.iter().map(|a| a.completions.len()).sum::<usize>();
         let enough = std::sync::Arc::new(cmdbar_engine::Enough::new(count));
         request.enough = Some(enough.clone());
-        let mut given: Vec<String> = seen.iter().map(|(k, _)| k.clone()).collect();
-        let mut closed = |index: usize, text: &str| {
-            let Some(p) = parse::parse(text) else { return };
-            let key = rank::key(&p.command);
-            if given.contains(&key) {
-                enough.set(index);
-            } else {
-                given.push(key);
-            }
-        };
+        let mut repeats = Repeats::new(&enough, &out.candidates);
         // The second round starts only while this is still the newest
         // request: started after a newer one, it would cancel that one (and
         // leave its popup on "Thinking…").
@@ -393,7 +389,7 @@ pub fn suggest_with(
             return Err(SuggestError::Cancelled);
         };
         let timings =
-            drain(events, started, &mut closed, |text, score, at| absorb(text, score, at, &mut out, &mut seen))?;
+            drain(events, started, &mut repeats, |text, score, at| absorb(text, score, at, &mut out, &mut seen))?;
         merge(&mut out.timings, &timings, round);
         let missing = want.saturating_sub(seen.len());
         if missing == 0 || round == 1 || want == 1 {
@@ -443,7 +439,8 @@ pub(crate) fn run(
 ) -> Result<Timings, SuggestError> {
     let events = start(engine, request, &Stop::default()).ok_or(SuggestError::Cancelled)?;
     let mut done = done;
-    drain(events, std::time::Instant::now(), &mut |_, _| {}, |text, score, _| done(text, score))
+    let never = cmdbar_engine::Enough::new(0);
+    drain(events, std::time::Instant::now(), &mut Repeats::new(&never, &[]), |text, score, _| done(text, score))
 }
 
 /// Each engine's newest request: (engine, ticket). Engines are few and
@@ -518,13 +515,57 @@ fn start(
     Some(engine.generate(request))
 }
 
+/// Ends a completion once it repeats a command another one gave and that
+/// one is explaining it: the repeat counts as a vote and needs no
+/// explanation of its own. A repeat is not ended before, since the first
+/// may end without one.
+struct Repeats<'a> {
+    enough: &'a cmdbar_engine::Enough,
+    /// Per command: the completion that gave it first (None: an earlier
+    /// round's), and whether an explanation has begun.
+    given: Vec<(String, Option<usize>, bool)>,
+    /// Repeats waiting for their command's explanation: (completion, command).
+    waiting: Vec<(usize, usize)>,
+}
+
+impl<'a> Repeats<'a> {
+    fn new(enough: &'a cmdbar_engine::Enough, earlier: &[Candidate]) -> Self {
+        let given = earlier.iter().map(|c| (rank::key(&c.command), None, !c.explanation.is_empty())).collect();
+        Self { enough, given, waiting: vec![] }
+    }
+
+    /// Completion `index`'s command is complete: `text` is all of it so far.
+    fn closed(&mut self, index: usize, text: &str) {
+        let Some(p) = parse::parse(text) else { return };
+        let key = rank::key(&p.command);
+        match self.given.iter().position(|(k, _, _)| *k == key) {
+            Some(k) if self.given[k].2 => self.enough.set(index),
+            Some(k) => self.waiting.push((index, k)),
+            None => self.given.push((key, Some(index), false)),
+        }
+    }
+
+    /// A piece of completion `index`'s text after its command.
+    fn after(&mut self, index: usize, piece: &str) {
+        if piece.trim().is_empty() {
+            return;
+        }
+        let Some(k) = self.given.iter().position(|g| g.1 == Some(index) && !g.2) else { return };
+        self.given[k].2 = true;
+        for &(i, _) in self.waiting.iter().filter(|w| w.1 == k) {
+            self.enough.set(i);
+        }
+        self.waiting.retain(|w| w.1 != k);
+    }
+}
+
 /// Feeds each finished completion to `done` with the time, since
-/// `started`, when its command was complete, and each completion's text to
-/// `closed` as soon as its command is; returns the timings.
+/// `started`, when its command was complete, and the text as it comes to
+/// `repeats`; returns the timings.
 fn drain(
     events: std::sync::mpsc::Receiver<cmdbar_engine::Event>,
     started: std::time::Instant,
-    closed: &mut dyn FnMut(usize, &str),
+    repeats: &mut Repeats,
     mut done: impl FnMut(&str, f32, f64),
 ) -> Result<Timings, SuggestError> {
     // Per completion: its text so far, and when its command closed.
@@ -541,8 +582,10 @@ fn drain(
                     so_far.push_str(&text);
                     if parse::command_closed(so_far) {
                         *at = Some(now());
-                        closed(index, so_far);
+                        repeats.closed(index, so_far);
                     }
+                } else {
+                    repeats.after(index, &text);
                 }
             }
             Event::CompletionDone { index, text, mean_logprob, .. } => {
@@ -592,42 +635,59 @@ mod tests {
         }
     }
 
-    /// Answers every request with fixed completions, a command then its
-    /// explanation each, as a batch streams them: the commands close in the
-    /// order `closing` (else in turn), then the completions end in turn.
-    /// Records which ones the caller ended early. Events go through a
-    /// rendezvous channel, so a mark set on a command's piece is seen before
-    /// the explanation would follow.
+    /// Answers every request as a batch streams it: completion i's pieces
+    /// go out one per step, every unfinished completion in turn; one the
+    /// caller marked as enough ends at its next turn with its text so far.
+    /// Done events go out in the completions' order, as the engine's do.
+    /// Records which completions were ended early. Events go through a
+    /// rendezvous channel, so the caller has seen each piece before the
+    /// next is sent.
     #[derive(Default)]
     struct Scripted {
-        texts: Vec<(&'static str, &'static str)>,
-        closing: Vec<usize>,
+        pieces: Vec<Vec<&'static str>>,
         cut: std::sync::Arc<std::sync::Mutex<Vec<usize>>>,
+    }
+
+    /// A command and its explanation, a piece each.
+    fn answer(command: &str, explanation: &'static str) -> Vec<&'static str> {
+        vec![Box::leak(format!("```sh\n{command}\n```\n").into_boxed_str()), explanation]
     }
 
     impl Backend for Scripted {
         fn generate(&self, r: Request) -> std::sync::mpsc::Receiver<Event> {
             let (tx, rx) = std::sync::mpsc::sync_channel(0);
             let n = r.completions.len() + r.also.iter().map(|a| a.completions.len()).sum::<usize>();
-            let texts: Vec<_> = self.texts.iter().copied().cycle().take(n).collect();
-            // A later round (fewer completions) closes in turn.
-            let closing = if self.closing.len() == n { self.closing.clone() } else { (0..n).collect() };
+            let pieces: Vec<_> = self.pieces.iter().cloned().cycle().take(n).collect();
             let cut = self.cut.clone();
             std::thread::spawn(move || {
-                let fenced = |i: usize| format!("```sh\n{}\n```\n", texts[i].0);
-                for &index in &closing {
-                    let _ = tx.send(Event::Token { index, text: fenced(index) });
-                    let _ = tx.send(Event::Token { index, text: String::new() });
-                }
-                for index in 0..n {
-                    let text = if r.enough.as_ref().is_some_and(|e| e.is_set(index)) {
-                        cut.lock().unwrap().push(index);
-                        fenced(index)
-                    } else {
-                        fenced(index) + texts[index].1
-                    };
-                    let finish = cmdbar_engine::FinishReason::Stop;
-                    let _ = tx.send(Event::CompletionDone { index, text, finish, tokens: 1, mean_logprob: -0.1 });
+                let mut texts = vec![String::new(); n];
+                let mut done: Vec<Option<String>> = vec![None; n];
+                let mut sent = 0;
+                for step in 0.. {
+                    if done.iter().all(Option::is_some) {
+                        break;
+                    }
+                    for i in 0..n {
+                        if done[i].is_some() {
+                            continue;
+                        }
+                        if r.enough.as_ref().is_some_and(|e| e.is_set(i)) {
+                            cut.lock().unwrap().push(i);
+                            done[i] = Some(texts[i].clone());
+                        } else if let Some(piece) = pieces[i].get(step) {
+                            texts[i].push_str(piece);
+                            let _ = tx.send(Event::Token { index: i, text: piece.to_string() });
+                            let _ = tx.send(Event::Token { index: i, text: String::new() });
+                        } else {
+                            done[i] = Some(texts[i].clone());
+                        }
+                    }
+                    while let Some(Some(text)) = done.get(sent) {
+                        let finish = cmdbar_engine::FinishReason::Stop;
+                        let ev = Event::CompletionDone { index: sent, text: text.clone(), finish, tokens: 1, mean_logprob: -0.1 };
+                        let _ = tx.send(ev);
+                        sent += 1;
+                    }
                 }
                 let _ = tx.send(Event::Done(Timings::default()));
             });
@@ -645,16 +705,17 @@ mod tests {
 
     /// Of five completions, the three rows are the most agreed command and
     /// then ones that differ in substance before a near-copy; a repeat ends
-    /// once its command is out and still counts as a vote.
+    /// once the first to give its command is explaining it, and still
+    /// counts as a vote.
     #[test]
     fn three_rows_from_a_pool_of_five_by_votes_then_substance() {
         let b = Scripted {
-            texts: vec![
-                ("ls -1", "One per line."),
-                ("ls  -la", "All, long."),
-                ("ls -la", "All, long (again)."),
-                ("find . -maxdepth 1", "Finds."),
-                ("ls '-la'", "Quoted."),
+            pieces: vec![
+                answer("ls -1", "One per line."),
+                answer("ls  -la", "All, long."),
+                answer("ls -la", "All, long (again)."),
+                answer("find . -maxdepth 1", "Finds."),
+                answer("ls '-la'", "Quoted."),
             ],
             ..Default::default()
         };
@@ -668,20 +729,27 @@ mod tests {
         assert_eq!(streamed, ["ls -1", "ls  -la", "find . -maxdepth 1"]);
     }
 
-    /// The first to give a command can be the one cut short (a sample's
-    /// command closed first in the batch): its row takes the explanation
-    /// of the repeat that went on.
+    /// The first to give a command can be a sample (its command closed
+    /// first in the batch): the greedy repeat is cut once the sample
+    /// explains, and its row takes the sample's explanation. A repeat whose
+    /// first gives no explanation is not cut.
     #[test]
-    fn a_row_cut_short_takes_the_explanation_of_its_repeat() {
+    fn a_repeat_is_cut_only_once_its_command_is_being_explained() {
         let b = Scripted {
-            texts: vec![("ls", "Lists."), ("ls", "Lists the files."), ("pwd", "Prints."), ("date", "."), ("id", ".")],
-            closing: vec![1, 0, 2, 3, 4],
+            pieces: vec![
+                vec!["```sh\nls", "\n```\n", "Lists."],
+                answer("ls", "Lists the files."),
+                answer("pwd", ""),
+                answer("pwd", "Prints the folder."),
+                answer("id", "Shows who."),
+            ],
             ..Default::default()
         };
         let out = suggest(&b, prep("list the files here").unwrap(), |_| {}).unwrap();
         assert_eq!(*b.cut.lock().unwrap(), [0]);
-        assert_eq!((out.candidates[0].command.as_str(), out.candidates[0].votes), ("ls", 2));
-        assert_eq!(out.candidates[0].explanation, "Lists the files.");
+        let rows: Vec<(&str, u32, &str)> =
+            out.candidates.iter().map(|c| (c.command.as_str(), c.votes, c.explanation.as_str())).collect();
+        assert_eq!(rows, [("ls", 2, "Lists the files."), ("pwd", 2, "Prints the folder."), ("id", 1, "Shows who.")]);
     }
 
     fn prep(q: &str) -> Result<Prepared, SuggestError> {
@@ -918,15 +986,16 @@ mod tests {
         let turn = last_user(&p);
         assert!(turn.contains("`gzip -k path/to/file`") && !turn.contains("tar xf"), "{turn}");
         assert!(turn.ends_with("Request: compress notes.txt and keep the original"), "{turn}");
-        // The greedy answer comes from the plain prompt, the samples from
-        // this one, in the same batch.
+        // The greedy answer and half the samples come from the plain
+        // prompt, the other half from this one, in the same batch.
         let first = &p.request;
         let cmdbar_engine::Prompt::Chat(fm) = &first.prompt else { panic!() };
         assert_eq!(fm.last().unwrap().content, "compress notes.txt and keep the original");
-        assert_eq!(first.completions.len(), 1);
+        let pool = Options::default().pool;
+        assert_eq!(first.completions.len(), pool.div_ceil(2));
         assert_eq!(first.completions[0].temperature, 0.0);
         let [samples] = &first.also[..] else { panic!("one prompt with examples") };
-        assert_eq!(samples.completions.len(), Options::default().pool - 1);
+        assert_eq!(samples.completions.len(), pool - pool.div_ceil(2));
         assert!(samples.completions.iter().all(|c| c.temperature > 0.0));
         let p = prepare_with(&ctx(), "show the date", &Options::default(), &info, Some(&ex)).unwrap();
         assert_eq!(last_user(&p), "show the date");
