@@ -35,6 +35,11 @@ pub struct Request {
     /// e.g. a command another completion already gave).
     #[serde(skip)]
     pub enough: Option<std::sync::Arc<Enough>>,
+    /// At most this many completions decode at once (0: all); the others
+    /// start, in order, as earlier ones end. The first ones' tokens then
+    /// come as fast as a narrow batch allows.
+    #[serde(default)]
+    pub width: usize,
 }
 
 /// One flag per completion, set from another thread, read once per token.
@@ -76,6 +81,7 @@ impl Request {
             also: vec![],
             sequential: false,
             enough: None,
+            width: 0,
         }
     }
 
@@ -171,6 +177,8 @@ pub struct Scratch {
     logits: Vec<f32>,
     /// A batch's logits, a row per live sequence.
     rows: Vec<f32>,
+    /// Each completion's first logits (its prompt's last), until it joins.
+    first: Vec<f32>,
 }
 
 /// Prefills `prompt` so that the next request sharing its start reuses
@@ -367,6 +375,8 @@ struct Seq {
     branch: usize,
     /// The position its next token goes to.
     pos: usize,
+    /// Not yet sampled: its logits are its prompt's, in `Scratch::first`.
+    fresh: bool,
 }
 
 /// Every completion at once: each prompt is prefilled once, each
@@ -396,8 +406,8 @@ fn run_batch(
     timings.cached_tokens = model.prefill(main, &mut scratch.logits)?;
     let vocab = scratch.logits.len();
     let mut seqs: Vec<Seq> = Vec::with_capacity(count);
-    scratch.rows.clear();
-    scratch.rows.reserve(count * vocab);
+    scratch.first.clear();
+    scratch.first.reserve(count * vocab);
     for (p, (ids, completions)) in prompts.iter().enumerate() {
         // Other prompts share what they have in common with the first;
         // their first completion's branch computes the rest, the others
@@ -424,7 +434,7 @@ fn run_batch(
                     scratch.logits.len()
                 )));
             }
-            scratch.rows.extend_from_slice(&scratch.logits);
+            scratch.first.extend_from_slice(&scratch.logits);
             let mut history = Vec::with_capacity(ids.len() + max_new);
             history.extend_from_slice(ids);
             seqs.push(Seq {
@@ -434,12 +444,17 @@ fn run_batch(
                 text: Text::default(),
                 branch,
                 pos: ids.len(),
+                fresh: true,
             });
         }
     }
     timings.prefill_ms = ms(t0);
-    // Rows of `scratch.rows` belong to `live`'s sequences, in order.
-    let mut live: Vec<usize> = (0..count).collect();
+    // At most `width` decode at once; the others join, in order, as rows
+    // leave. Rows of `scratch.rows` belong to `live`'s sequences that ran a
+    // token, in order; the fresh ones, after them, start from `first`.
+    let width = if req.width == 0 { count } else { req.width.min(count) };
+    let mut live: Vec<usize> = (0..width).collect();
+    let mut waiting = width..count;
     let mut finished: Vec<Option<(Text, FinishReason)>> = (0..count).map(|_| None).collect();
     let mut emitted = 0;
     let mut next = Vec::with_capacity(count);
@@ -452,14 +467,21 @@ fn run_batch(
         next.clear();
         tokens.clear();
         rows.clear();
-        for (r, &s) in live.iter().enumerate() {
+        let mut r = 0;
+        for &s in live.iter() {
             let seq = &mut seqs[s];
+            let logits = if std::mem::take(&mut seq.fresh) {
+                &mut scratch.first[s * vocab..(s + 1) * vocab]
+            } else {
+                r += 1;
+                &mut scratch.rows[(r - 1) * vocab..r * vocab]
+            };
             // Marked by the caller: it ends here, before sampling.
             let f = if req.enough(seq.index) {
                 FinishReason::Enough
             } else {
                 let ts = Instant::now();
-                let (id, lp) = seq.sampler.sample(&mut scratch.rows[r * vocab..(r + 1) * vocab], &seq.history);
+                let (id, lp) = seq.sampler.sample(logits, &seq.history);
                 timings.sample_ms += ms(ts);
                 if timings.first_token_ms == 0.0 {
                     timings.first_token_ms = ms(start);
@@ -483,12 +505,15 @@ fn run_batch(
                 text.finish(emitted, f, timings, emit);
                 emitted += 1;
             }
+            next.extend(waiting.next());
         }
         std::mem::swap(&mut live, &mut next);
         if live.is_empty() || cancel.cancelled() {
             break;
         }
-        model.forward_branches(&tokens, &rows, &mut scratch.rows, true)?;
+        if !tokens.is_empty() {
+            model.forward_branches(&tokens, &rows, &mut scratch.rows, true)?;
+        }
     }
     Ok(!cancel.cancelled())
 }

@@ -327,3 +327,45 @@ fn a_completion_marked_enough_ends_early_and_the_others_do_not_change() {
         assert_eq!((&done[0].1, &done[2].1), (&plain[0], &plain[2]), "sequential {sequential}");
     }
 }
+
+/// With a width, at most that many completions decode at once and the
+/// others join as rows leave: the greedy texts are those of the full batch,
+/// the samples start with the same draws, and the completions end in order.
+#[test]
+fn a_narrow_batch_gives_what_the_full_batch_gives() {
+    let e = engine("0.5b", 2048);
+    let mut r = chat("Write the shell command that lists the files in this folder, largest first.");
+    r.max_tokens = 32;
+    let warm = |seed| SamplingParams { temperature: 0.7, top_k: 40, top_p: 0.95, seed, ..Default::default() };
+    r.completions = vec![SamplingParams::greedy(), warm(1), warm(2)];
+    r.also = vec![Also {
+        prompt: Prompt::Chat(vec![Message::new("user", "Write the shell command that shows the free disk space.")]),
+        completions: vec![SamplingParams::greedy(), warm(3)],
+    }];
+    let (_, full, err) = collect(&e, r.clone());
+    assert!(err.is_none(), "{err:?}");
+    for width in [1, 2] {
+        r.width = width;
+        let mut order = vec![];
+        let mut narrow = vec![];
+        for ev in e.generate(r.clone()) {
+            match ev {
+                Event::CompletionDone { index, text, .. } => {
+                    order.push(index);
+                    narrow.push(text);
+                }
+                Event::Error(err) => panic!("{err}"),
+                Event::Done(_) | Event::Cancelled => break,
+                _ => {}
+            }
+        }
+        assert_eq!(order, [0, 1, 2, 3, 4], "width {width}");
+        for i in [0, 3] {
+            assert_eq!(narrow[i], full[i], "width {width}: greedy completion {i}");
+        }
+        for i in [1, 2, 4] {
+            let common = narrow[i].chars().zip(full[i].chars()).take_while(|(a, b)| a == b).count();
+            assert!(common >= 16, "width {width}, sample {i}: {:?} vs {:?}", narrow[i], full[i]);
+        }
+    }
+}

@@ -61,7 +61,8 @@ pub struct Options {
     pub sequential: bool,
     /// Completions drawn for the `candidates` shown (at least as many):
     /// more samples give agreement more to count and the rows more to
-    /// choose from, at the cost of a wider batch.
+    /// choose from. As many as are shown decode at once; the others join
+    /// as those end, so the first rows come no later.
     pub pool: usize,
 }
 
@@ -181,6 +182,9 @@ pub fn prepare_with(
         also: vec![],
         sequential: opts.sequential,
         enough: None,
+        // As many decode at once as rows are shown, so the first rows come
+        // as fast as with no pool; the rest join as rows end.
+        width: n,
     };
     let request = if hints.is_empty() || drawn == 1 {
         ask(prompt::messages(ctx, &q), completions(0, drawn, opts.temperature, opts.seed))
@@ -828,6 +832,7 @@ mod tests {
         assert!(r.completions.len() > 3);
         assert_eq!(r.completions[0].temperature, 0.0);
         assert!(r.completions[1].temperature > 0.0 && r.completions[1].seed != r.completions[2].seed);
+        assert_eq!(r.width, 3, "the pool decodes three at a time");
         // Never fewer completions than candidates shown.
         let o = Options { candidates: 4, pool: 2, ..Default::default() };
         let p = prepare(&ctx(), "x y", &o, &model(4096, ControlTokens::default())).unwrap();
