@@ -53,6 +53,7 @@ mod tests {
         // (ui/src/ipc.ts names them); the types they name follow.
         c.visit::<crate::error::IpcError>();
         c.visit::<cmdbar_settings::Settings>(); // get_settings, set_settings
+        c.visit::<crate::commands::ServerState>(); // get_server, set_server
         c.visit::<crate::state::ModelStatus>(); // get_status, `model-status`
         c.visit::<crate::hotkey::HotkeyState>(); // hotkey_state, `hotkey-state`
         c.visit::<cmdbar_settings::Entry>(); // history

@@ -1,7 +1,7 @@
 //! IPC commands: each checks its arguments, calls the core and returns a
 //! message the UI can show as it is. Nothing here blocks on the model.
 use cmdbar_safety::Action;
-use cmdbar_settings::{Entry, Settings};
+use cmdbar_settings::{Entry, Server, Settings};
 use cmdbar_suggest::{Options, SuggestError};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
@@ -93,7 +93,7 @@ pub fn ask<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, query: Str
         let emit = |s: Suggestion| {
             let _ = app.emit("suggestion", s);
         };
-        let result = cmdbar_suggest::suggest_with(&state.engine, prepared, &stop, |c| {
+        let result = cmdbar_suggest::suggest_with(&state.backend, prepared, &stop, |c| {
             emit(Suggestion::Candidate { id, candidate: c.clone() })
         });
         emit(match result {
@@ -119,7 +119,7 @@ pub fn ask<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, query: Str
 
 #[tauri::command]
 pub fn cancel(state: State<'_, AppState>) {
-    lock(&state.popup_request).stop(&state.engine);
+    lock(&state.popup_request).stop(&state.backend);
 }
 
 /// Copies a command. The risk is judged again here rather than trusted
@@ -242,6 +242,14 @@ pub fn set_settings<R: Runtime>(
 ) -> IpcResult<Settings> {
     settings.validate()?;
     let old = lock(&state.settings).clone();
+    let mut settings = settings;
+    if settings.server != old.server {
+        // Checked and keyed as set_server does: an old address's key goes.
+        let server = settings.server.take();
+        settings.server = old.server.clone();
+        let key = kept_key(&state, server.as_ref())?;
+        apply_server(&state, &mut settings, server, key)?;
+    }
     if settings.hotkey != old.hotkey {
         crate::hotkey::change(&app, &settings.hotkey).map_err(|e| IpcError::invalid("hotkey", e))?;
     }
@@ -255,10 +263,83 @@ pub fn set_settings<R: Runtime>(
     }
     settings.save(&state.paths.settings).map_err(|e| IpcError::io(format!("could not save settings: {e}")))?;
     *lock(&state.settings) = settings.clone();
-    if settings.active_model != old.active_model {
+    if settings.server != old.server {
+        crate::state::load_model(app);
+    } else if settings.active_model != old.active_model {
         crate::state::load_model_or_revert(app, Some(old.active_model));
     }
     Ok(settings)
+}
+
+/// The server in use, if any, and whether an API key is stored for it;
+/// the key itself never comes back to the UI.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+pub struct ServerState {
+    pub server: Option<Server>,
+    pub has_key: bool,
+}
+
+fn server_state(state: &AppState) -> IpcResult<ServerState> {
+    let server = lock(&state.settings).server.clone();
+    let has_key = match &server {
+        Some(s) => cmdbar_settings::secrets::api_key(s, &*state.secrets)
+            .map_err(|e| IpcError::from(cmdbar_settings::secrets::ServerError::from(e)))?
+            .is_some(),
+        None => false,
+    };
+    Ok(ServerState { server, has_key })
+}
+
+#[tauri::command]
+pub fn get_server(state: State<'_, AppState>) -> IpcResult<ServerState> {
+    server_state(&state)
+}
+
+/// Uses an OpenAI-compatible server instead of the local model (None: back
+/// to the local model). `key`: None keeps the key stored for this address,
+/// "" removes it, anything else replaces it; it goes to the keychain only.
+/// A bad address is refused with nothing saved.
+#[tauri::command]
+pub fn set_server<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    server: Option<Server>,
+    key: Option<String>,
+) -> IpcResult<ServerState> {
+    if let Some(k) = &key {
+        crate::limits::check("key", k, crate::limits::NAME)?;
+    }
+    let key = match key {
+        Some(k) => Some(k),
+        None => kept_key(&state, server.as_ref())?,
+    };
+    let mut settings = lock(&state.settings).clone();
+    apply_server(&state, &mut settings, server, key)?;
+    settings.save(&state.paths.settings).map_err(|e| IpcError::io(format!("could not save settings: {e}")))?;
+    *lock(&state.settings) = settings;
+    // Always: a new key for the same server needs a new connection too.
+    crate::state::load_model(app);
+    server_state(&state)
+}
+
+/// The key already stored for `server`'s address, if any.
+fn kept_key(state: &AppState, server: Option<&Server>) -> IpcResult<Option<String>> {
+    let Some(s) = server else { return Ok(None) };
+    cmdbar_settings::secrets::api_key(s, &*state.secrets)
+        .map_err(|e| IpcError::from(cmdbar_settings::secrets::ServerError::from(e)))
+}
+
+/// Checks `server` (its shape, then the address as the remote crate reads
+/// it) and sets it on `settings`, its key in the keychain.
+fn apply_server(state: &AppState, settings: &mut Settings, server: Option<Server>, key: Option<String>) -> IpcResult<()> {
+    if let Some(s) = &server {
+        crate::limits::check("base_url", &s.base_url, crate::limits::PATH)?;
+        crate::limits::check("model", &s.model, crate::limits::NAME)?;
+        s.validate()?;
+        cmdbar_remote::endpoint(s.base_url.trim()).map_err(|e| IpcError::invalid("base_url", e.to_string()))?;
+    }
+    settings.set_server(server, key.as_deref(), &*state.secrets)?;
+    Ok(())
 }
 
 #[tauri::command]
@@ -341,7 +422,7 @@ pub async fn tldr_update<R: Runtime>(app: AppHandle<R>) -> IpcResult<TldrStatus>
 /// answer, and the CPU should not stay busy on it.
 #[tauri::command]
 pub fn hide_popup<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) {
-    lock(&state.popup_request).stop(&state.engine);
+    lock(&state.popup_request).stop(&state.backend);
     crate::windows::hide_popup(&app);
 }
 

@@ -123,3 +123,14 @@ impl From<cmdbar_suggest::SuggestError> for IpcError {
         }
     }
 }
+
+impl From<cmdbar_settings::secrets::ServerError> for IpcError {
+    fn from(e: cmdbar_settings::secrets::ServerError) -> Self {
+        use cmdbar_settings::secrets::ServerError as S;
+        match &e {
+            S::Url(_) => Self::invalid("base_url", e.to_string()),
+            S::Model => Self::invalid("model", e.to_string()),
+            S::Keychain(_) => Self::io(e.to_string()).on("key"),
+        }
+    }
+}

@@ -15,6 +15,8 @@ macro_rules! ipc_commands {
             commands::paste_to_terminal,
             commands::get_settings,
             commands::set_settings,
+            commands::get_server,
+            commands::set_server,
             commands::get_status,
             commands::hotkey_state,
             commands::popup_resize,

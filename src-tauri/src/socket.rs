@@ -4,7 +4,6 @@
 //! the older, as two popup requests do.
 use std::sync::Arc;
 
-use cmdbar_engine::Engine;
 use cmdbar_socket::{Backend, Ready, Server};
 use tauri::{AppHandle, Manager, Runtime};
 
@@ -13,8 +12,9 @@ use crate::state::{lock, AppState, ModelStatus};
 struct App<R: Runtime>(AppHandle<R>);
 
 impl<R: Runtime> Backend for App<R> {
-    fn engine(&self) -> &Engine {
-        &self.0.state::<AppState>().inner().engine
+    /// The app's current backend: its local model or its server.
+    fn engine(&self) -> &dyn cmdbar_engine::Backend {
+        &self.0.state::<AppState>().inner().backend
     }
 
     fn ready(&self) -> Result<Ready, String> {

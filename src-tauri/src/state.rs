@@ -1,8 +1,10 @@
 //! What the app holds: the engine, the model's status, settings, history.
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use cmdbar_engine::{Engine, EngineConfig, ModelInfo};
+use cmdbar_engine::{Backend, Engine, EngineConfig, Event, ModelInfo, Prompt, Request};
+use cmdbar_remote::{Remote, RemoteConfig};
+use cmdbar_settings::secrets::Secrets;
 use cmdbar_settings::{History, Settings};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
@@ -80,8 +82,66 @@ impl ModelStatus {
     }
 }
 
+/// Where requests go: the local engine, or a server while Settings name
+/// one. The one place that decides; everything else asks `&dyn Backend` of
+/// this. One long-lived object, so `cmdbar_suggest::Stop` keys every
+/// request, either side, to the same backend.
+pub struct Switch {
+    pub local: Engine,
+    server: Mutex<Option<Arc<Remote>>>,
+}
+
+impl Switch {
+    fn new(local: Engine) -> Self {
+        Self { local, server: Mutex::new(None) }
+    }
+
+    fn current(&self) -> Option<Arc<Remote>> {
+        lock(&self.server).clone()
+    }
+
+    /// Sends requests to `server`, or with None to the local engine; the
+    /// request running on the other side is cancelled.
+    fn set(&self, server: Option<Arc<Remote>>) {
+        let old = std::mem::replace(&mut *lock(&self.server), server);
+        match old {
+            Some(old) => old.cancel(),
+            None => self.local.cancel(),
+        }
+    }
+
+    pub fn is_server(&self) -> bool {
+        lock(&self.server).is_some()
+    }
+}
+
+impl Backend for Switch {
+    fn generate(&self, request: Request) -> std::sync::mpsc::Receiver<Event> {
+        match self.current() {
+            Some(r) => r.generate(request),
+            None => self.local.generate(request),
+        }
+    }
+
+    fn warm(&self, prompt: Prompt) -> std::sync::mpsc::Receiver<cmdbar_engine::Result<usize>> {
+        match self.current() {
+            Some(r) => r.warm(prompt),
+            None => self.local.warm(prompt),
+        }
+    }
+
+    fn cancel(&self) {
+        match self.current() {
+            Some(r) => r.cancel(),
+            None => self.local.cancel(),
+        }
+    }
+}
+
 pub struct AppState {
-    pub engine: Engine,
+    pub backend: Switch,
+    /// The server's API key: the OS keychain, or a store in memory in tests.
+    pub secrets: Box<dyn Secrets>,
     pub paths: Paths,
     pub settings: Mutex<Settings>,
     pub history: Mutex<History>,
@@ -102,17 +162,23 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(paths: Paths) -> Self {
+        Self::with_secrets(paths, Box::new(cmdbar_settings::secrets::Keychain))
+    }
+
+    pub fn with_secrets(paths: Paths, secrets: Box<dyn Secrets>) -> Self {
         let mut notices = vec![];
         let s = Settings::load(&paths.settings);
         notices.extend(s.notice);
         let h = History::load(&paths.history);
         notices.extend(h.notice);
-        let status = match model_path(&s.value) {
-            Some(p) => ModelStatus::Loading { name: file_name(&p), progress: 0.0 },
-            None => ModelStatus::missing(),
+        let status = match (&s.value.server, model_path(&s.value)) {
+            (Some(server), _) => ModelStatus::Loading { name: server.model.clone(), progress: 0.0 },
+            (None, Some(p)) => ModelStatus::Loading { name: file_name(&p), progress: 0.0 },
+            (None, None) => ModelStatus::missing(),
         };
         Self {
-            engine: Engine::spawn(EngineConfig::default()),
+            backend: Switch::new(Engine::spawn(EngineConfig::default())),
+            secrets,
             paths,
             settings: Mutex::new(s.value),
             history: Mutex::new(h.value),
@@ -212,6 +278,15 @@ pub fn load_model<R: Runtime>(app: AppHandle<R>) {
 /// keeps the old weights on a failed load).
 pub fn load_model_or_revert<R: Runtime>(app: AppHandle<R>, previous: Option<Option<PathBuf>>) {
     let state = app.state::<AppState>();
+    let server = lock(&state.settings).server.clone();
+    if let Some(server) = server {
+        return use_server(&app, &server);
+    }
+    if state.backend.is_server() {
+        // Back from a server: its info must not pass for a local model.
+        state.backend.set(None);
+        *lock(&state.model) = None;
+    }
     let Some(path) = model_path(&lock(&state.settings)) else {
         set_status(&app, ModelStatus::missing());
         return;
@@ -219,7 +294,7 @@ pub fn load_model_or_revert<R: Runtime>(app: AppHandle<R>, previous: Option<Opti
     let name = file_name(&path);
     set_status(&app, ModelStatus::Loading { name: name.clone(), progress: 0.0 });
     let (a, n) = (app.clone(), name.clone());
-    let rx = state.engine.load_with_progress(&path, move |f| {
+    let rx = state.backend.local.load_with_progress(&path, move |f| {
         set_status(&a, ModelStatus::Loading { name: n.clone(), progress: f });
     });
     std::thread::spawn(move || {
@@ -237,7 +312,7 @@ pub fn load_model_or_revert<R: Runtime>(app: AppHandle<R>, previous: Option<Opti
                 // The fixed prompt start is computed now, not on the first
                 // question; a question asked meanwhile waits its turn.
                 let ctx = context(&lock(&state.settings));
-                drop(cmdbar_suggest::warm_up(&state.engine, &ctx));
+                drop(cmdbar_suggest::warm_up(&state.backend.local, &ctx));
                 s
             }
             Ok(Err(e)) => {
@@ -255,4 +330,41 @@ pub fn load_model_or_revert<R: Runtime>(app: AppHandle<R>, previous: Option<Opti
         };
         set_status(&app, status);
     });
+}
+
+/// Sends requests to `server` (no local model is loaded): ready at once,
+/// since nothing is sent until the first request, whose failure (refused,
+/// 401, …) reaches the popup as the engine's typed error.
+fn use_server<R: Runtime>(app: &AppHandle<R>, server: &cmdbar_settings::Server) {
+    let state = app.state::<AppState>();
+    let name = server.model.clone();
+    let status = match connect(server, &*state.secrets) {
+        Ok(remote) => {
+            let info = remote.info().clone();
+            state.backend.set(Some(Arc::new(remote)));
+            *lock(&state.model) = Some(info.clone());
+            ModelStatus::Ready {
+                name: info.name,
+                path: info.path,
+                device: info.device.into(),
+                load_ms: 0,
+                fallback: None,
+            }
+        }
+        Err(message) => {
+            // Nothing answers until the address is fixed: not the old
+            // server, and not a local model the user chose not to use.
+            state.backend.set(None);
+            *lock(&state.model) = None;
+            ModelStatus::Error { name, message }
+        }
+    };
+    set_status(app, status);
+}
+
+/// The server's backend, with its key from the keychain.
+pub fn connect(server: &cmdbar_settings::Server, secrets: &dyn Secrets) -> Result<Remote, String> {
+    let key = cmdbar_settings::secrets::api_key(server, secrets).map_err(|e| e.to_string())?;
+    let config = RemoteConfig { api_key: key, ..RemoteConfig::new(server.base_url.trim(), server.model.trim()) };
+    Remote::new(config).map_err(|e| e.to_string())
 }

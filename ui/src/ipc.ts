@@ -14,6 +14,8 @@ import type { LocalModel } from "./bindings/LocalModel";
 import type { ModelStatus } from "./bindings/ModelStatus";
 import type { RepoFile } from "./bindings/RepoFile";
 import type { RepoSummary } from "./bindings/RepoSummary";
+import type { Server } from "./bindings/Server";
+import type { ServerState } from "./bindings/ServerState";
 import type { Settings } from "./bindings/Settings";
 import type { Suggestion } from "./bindings/Suggestion";
 import type { TldrStatus } from "./bindings/TldrStatus";
@@ -41,6 +43,8 @@ export type {
   ModelStatus,
   RepoFile,
   RepoSummary,
+  Server,
+  ServerState,
   Settings,
   Suggestion,
   TldrStatus,
@@ -55,6 +59,10 @@ export const api = {
     invoke<void>("paste_to_terminal", { command, confirmed, query }),
   getSettings: () => invoke<Settings>("get_settings"),
   setSettings: (settings: Settings) => invoke<Settings>("set_settings", { settings }),
+  getServer: () => invoke<ServerState>("get_server"),
+  /// `key`: null keeps the stored key, "" removes it; it goes to the
+  /// keychain and never comes back.
+  setServer: (server: Server | null, key: string | null) => invoke<ServerState>("set_server", { server, key }),
   getStatus: () => invoke<ModelStatus>("get_status"),
   takeNotices: () => invoke<string[]>("take_notices"),
   history: (filter: string) => invoke<HistoryEntry[]>("history", { filter }),

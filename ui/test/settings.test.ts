@@ -6,7 +6,7 @@ import type { HotkeyState, ModelStatus, Settings } from "../src/ipc";
 
 const defaults: Settings = {
   version: 1, hotkey: "Ctrl+Shift+Space", shell: "auto", safety: "moderate", candidates: 3, temperature: 0.7,
-  launch_at_login: false, history_enabled: true, history_limit: 200, active_model: null,
+  launch_at_login: false, history_enabled: true, history_limit: 200, active_model: null, server: null,
 };
 let saved: Settings[];
 let refuse: string | null;
@@ -25,6 +25,7 @@ beforeEach(() => {
       calls.push({ cmd, args });
       if (cmd === "get_settings") return defaults;
       if (cmd === "hotkey_state") return hotkey;
+      if (cmd === "get_server") return { server: null, has_key: false };
       if (cmd === "models_download") return 3;
       if (cmd === "models_list") return { models: [], notices: [] };
       if (cmd === "models_catalog") return [];
@@ -201,6 +202,7 @@ describe("settings", () => {
         if (cmd === "get_settings") return defaults;
         if (cmd === "get_status") return status;
         if (cmd === "hotkey_state") return hotkey;
+      if (cmd === "get_server") return { server: null, has_key: false };
         if (cmd === "models_list") return { models: [], notices: [] };
         if (cmd === "models_catalog" || cmd === "take_notices") return [];
         if (cmd === "tldr_status") return { examples: 0, source: null, fetched_at: null, attribution: "" };
@@ -257,6 +259,7 @@ describe("settings", () => {
         if (cmd === "get_settings") return defaults;
         if (cmd === "get_status") return status;
         if (cmd === "hotkey_state") return hotkey;
+      if (cmd === "get_server") return { server: null, has_key: false };
         if (cmd === "take_notices") return [];
         if (cmd === "tldr_status") return { examples: 0, source: null, fetched_at: null, attribution: "" };
         return null;
@@ -298,6 +301,7 @@ describe("settings", () => {
         }
         if (cmd === "get_status") return status;
         if (cmd === "hotkey_state") return hotkey;
+      if (cmd === "get_server") return { server: null, has_key: false };
         if (cmd === "models_list") return { models: [], notices: [] };
         if (cmd === "models_catalog" || cmd === "take_notices") return [];
         if (cmd === "tldr_status") return { examples: 0, source: null, fetched_at: null, attribution: "" };

@@ -34,7 +34,9 @@ fn app(dir: &std::path::Path) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) 
         .invoke_handler(super::handler())
         .build(mock_context(noop_assets()))
         .unwrap();
-    app.manage(AppState::new(Paths::in_dir(dir.to_path_buf())));
+    // Keys in memory: the tests never touch this machine's keychain.
+    let secrets = Box::new(cmdbar_settings::secrets::Memory::default());
+    app.manage(AppState::with_secrets(Paths::in_dir(dir.to_path_buf()), secrets));
     app.manage(crate::models::Downloads::default());
     let w = WebviewWindowBuilder::new(&app, "popup", Default::default()).build().unwrap();
     (app, w)
@@ -296,7 +298,7 @@ fn ask_streams_candidates_from_the_real_model_and_records_history() {
 
     // A panic on the engine thread: reported, the app stays up, the model
     // is loaded again and the next request works.
-    app.state::<AppState>().engine.inject_panic();
+    app.state::<AppState>().backend.local.inject_panic();
     call(&w, "ask", json!({"query": "show free disk space", "id": 8})).unwrap();
     let err = loop {
         let v = rx.recv_timeout(Duration::from_secs(60)).expect("an error event");
@@ -513,4 +515,192 @@ fn the_command_list_the_capabilities_the_permissions_and_the_ui_agree() {
     called.sort();
     called.dedup();
     assert_eq!(called, listed, "ui/src/ipc.ts's calls and src/ipc_commands.rs");
+}
+
+/// The remote crate's stand-in OpenAI-compatible server (real SSE over
+/// HTTP/1.1 on a local port), shared rather than copied.
+#[path = "../../crates/remote/tests/common/mod.rs"]
+mod stand_in;
+
+fn stored_key(app: &App<MockRuntime>, base_url: &str) -> Option<String> {
+    let server = cmdbar_settings::Server { base_url: base_url.into(), model: "m".into() };
+    cmdbar_settings::secrets::api_key(&server, &*app.state::<AppState>().secrets).unwrap()
+}
+
+#[test]
+fn set_server_refuses_a_bad_address_and_saves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, w) = app(dir.path());
+    let server = |url: &str, model: &str| json!({"server": {"base_url": url, "model": model}, "key": "sk-1"});
+    for url in ["localhost:11434", "ftp://gpu.lan", "http://", "  ", "http://gpu.lan:11434/?x=1"] {
+        let (kind, message, field) = typed(call(&w, "set_server", server(url, "qwen")));
+        assert_eq!((kind.as_str(), field.as_deref()), ("invalid", Some("base_url")), "{url:?}: {message}");
+        assert!(message.contains("http://") || message.contains("query"), "{url:?}: {message}");
+    }
+    let (kind, _, field) = typed(call(&w, "set_server", server("http://gpu.lan:11434", " ")));
+    assert_eq!((kind.as_str(), field.as_deref()), ("invalid", Some("model")));
+    let (_, _, field) = typed(call(&w, "set_server", server(&"h".repeat(5000), "qwen")));
+    assert_eq!(field.as_deref(), Some("base_url"));
+    // Through set_settings too.
+    let mut s = call(&w, "get_settings", json!({})).unwrap();
+    s["server"] = json!({"base_url": "gpu.lan", "model": "qwen"});
+    let (_, _, field) = typed(call(&w, "set_settings", json!({ "settings": s })));
+    assert_eq!(field.as_deref(), Some("base_url"));
+
+    assert!(!dir.path().join("settings.json").exists(), "nothing was saved");
+    assert_eq!(call(&w, "get_settings", json!({})).unwrap()["server"], Value::Null);
+    assert_eq!(stored_key(&app, "http://gpu.lan:11434"), None, "no key was stored");
+    assert_eq!(call(&w, "get_server", json!({})).unwrap(), json!({"server": null, "has_key": false}));
+}
+
+#[test]
+fn the_server_key_goes_to_the_keychain_never_to_settings_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, w) = app(dir.path());
+    let (tx, rx) = mpsc::channel::<Value>();
+    app.listen_any("model-status", move |e| tx.send(serde_json::from_str(e.payload()).unwrap()).unwrap());
+    let url = "http://gpu.lan:11434";
+    let gpu = json!({"base_url": url, "model": "qwen2.5-coder:7b"});
+    let r = call(&w, "set_server", json!({"server": gpu, "key": "sk-very-secret"})).unwrap();
+    assert_eq!(r, json!({"server": gpu, "has_key": true}), "the key itself never comes back");
+    let file = std::fs::read_to_string(dir.path().join("settings.json")).unwrap();
+    assert!(!file.contains("sk-very-secret"), "{file}");
+    let on_disk: Value = serde_json::from_str(&file).unwrap();
+    assert_eq!(on_disk["server"], gpu);
+    assert_eq!(stored_key(&app, url).as_deref(), Some("sk-very-secret"));
+    // Ready on the server at once, with no local model anywhere.
+    let status = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(
+        (status["state"].as_str(), status["device"].as_str(), status["name"].as_str()),
+        (Some("ready"), Some("server"), Some("qwen2.5-coder:7b")),
+        "{status}"
+    );
+    assert_eq!(call(&w, "get_status", json!({})).unwrap(), status);
+
+    // No key given: the stored one stays; an empty one removes it.
+    call(&w, "set_server", json!({"server": gpu, "key": null})).unwrap();
+    assert_eq!(stored_key(&app, url).as_deref(), Some("sk-very-secret"));
+    let r = call(&w, "set_server", json!({"server": gpu, "key": ""})).unwrap();
+    assert_eq!(r["has_key"], false);
+    assert_eq!(stored_key(&app, url), None);
+
+    // Back to local models: the server goes, its key too, and the local
+    // model is looked for again (none here).
+    call(&w, "set_server", json!({"server": gpu, "key": "sk-2"})).unwrap();
+    let r = call(&w, "set_server", json!({"server": null, "key": null})).unwrap();
+    assert_eq!(r, json!({"server": null, "has_key": false}));
+    assert_eq!(stored_key(&app, url), None);
+    let on_disk: Value = serde_json::from_slice(&std::fs::read(dir.path().join("settings.json")).unwrap()).unwrap();
+    assert_eq!(on_disk["server"], Value::Null);
+    let status = loop {
+        let v = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        if v["state"] != "ready" {
+            break v;
+        }
+    };
+    assert_eq!(status["state"], "missing", "{status}");
+    let e = err(call(&w, "ask", json!({"query": "list files", "id": 1})));
+    assert!(e.contains("needs a model"), "no server answers now: {e}");
+}
+
+#[test]
+fn ask_through_a_server_streams_its_candidates_and_a_refusal_reaches_the_popup() {
+    use stand_in::{answer, serve, stream, Reply};
+    let server = serve(|seen| {
+        if seen.auth.as_deref() != Some("Bearer sk-good") {
+            return Reply::Status(401, r#"{"error": {"message": "invalid api key"}}"#.into());
+        }
+        let text = if seen.body["temperature"] == 0.0 {
+            "```bash\nls -la\n```\nLists all files, hidden ones too."
+        } else {
+            "```bash\nfind . -maxdepth 1\n```\nLists the entries of this folder."
+        };
+        let pieces: Vec<String> = text.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+        stream(answer(&pieces.iter().map(String::as_str).collect::<Vec<_>>(), None))
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (app, w) = app(dir.path());
+    let (tx, rx) = mpsc::channel::<Value>();
+    let tx2 = tx.clone();
+    app.listen_any("model-status", move |e| tx2.send(serde_json::from_str(e.payload()).unwrap()).unwrap());
+    app.listen_any("suggestion", move |e| tx.send(serde_json::from_str(e.payload()).unwrap()).unwrap());
+    let srv = json!({"base_url": server.base, "model": "qwen2.5-coder:7b"});
+    let ready = |rx: &mpsc::Receiver<Value>| loop {
+        let v = rx.recv_timeout(Duration::from_secs(10)).expect("model status");
+        if v["state"] == "ready" {
+            break;
+        }
+    };
+
+    call(&w, "set_server", json!({"server": srv, "key": "sk-good"})).unwrap();
+    ready(&rx);
+    call(&w, "ask", json!({"query": "list the files here", "id": 3})).unwrap();
+    let mut streamed = vec![];
+    let ranked = loop {
+        let v = rx.recv_timeout(Duration::from_secs(30)).expect("suggestion events");
+        assert_eq!(v["id"], 3, "{v}");
+        match v["type"].as_str().unwrap() {
+            "candidate" => streamed.push(v["candidate"]["command"].as_str().unwrap().to_string()),
+            "done" => break v["candidates"].as_array().unwrap().clone(),
+            other => panic!("{other}: {v}"),
+        }
+    };
+    let mut commands: Vec<&str> = ranked.iter().map(|c| c["command"].as_str().unwrap()).collect();
+    commands.sort();
+    assert_eq!(commands, ["find . -maxdepth 1", "ls -la"], "{ranked:?}");
+    assert!(ranked.iter().all(|c| c["risk"] == "safe"), "{ranked:?}");
+    assert_eq!(streamed.len(), 2, "{streamed:?}");
+    let seen = server.requests();
+    assert!(!seen.is_empty() && seen.iter().all(|s| s.body["model"] == "qwen2.5-coder:7b"));
+    assert!(stand_in::last_user(&seen[0].body).contains("list the files here"));
+
+    // A wrong key: the server's refusal is the popup's error, in words.
+    call(&w, "set_server", json!({"server": srv, "key": "sk-bad"})).unwrap();
+    ready(&rx);
+    call(&w, "ask", json!({"query": "list the files here", "id": 4})).unwrap();
+    let end = loop {
+        let v = rx.recv_timeout(Duration::from_secs(30)).expect("an error event");
+        if v["id"] == 4 && v["type"] != "candidate" {
+            break v;
+        }
+    };
+    assert_eq!(end["type"], "error", "{end}");
+    let message = end["message"].as_str().unwrap();
+    assert!(message.contains("refused the API key"), "{message}");
+}
+
+/// Esc stops the popup's own request on a server as on the local engine.
+#[test]
+fn hiding_the_popup_stops_a_request_on_a_server() {
+    use stand_in::{answer, serve, Reply};
+    let server = serve(|_| {
+        let pieces: Vec<String> = (0..400).map(|i| format!("word{i} ")).collect();
+        Reply::Stream {
+            events: answer(&pieces.iter().map(String::as_str).collect::<Vec<_>>(), None),
+            pause: Duration::from_millis(20),
+            done: true,
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (app, w) = app(dir.path());
+    let (tx, rx) = mpsc::channel::<Value>();
+    app.listen_any("suggestion", move |e| tx.send(serde_json::from_str(e.payload()).unwrap()).unwrap());
+    let srv = json!({"base_url": server.base, "model": "m"});
+    call(&w, "set_server", json!({"server": srv, "key": null})).unwrap();
+    call(&w, "ask", json!({"query": "list the files here", "id": 5})).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    call(&w, "hide_popup", json!({})).unwrap();
+    let end = loop {
+        let v = rx.recv_timeout(Duration::from_secs(5)).expect("the request to end soon");
+        if v["type"] != "candidate" {
+            break v;
+        }
+    };
+    assert_eq!((end["id"].as_u64(), end["type"].as_str()), (Some(5), Some("cancelled")), "{end}");
+    // The stand-in sees the hang-up at its next write.
+    let t = std::time::Instant::now();
+    while server.hang_ups() == 0 && t.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(server.hang_ups() >= 1, "the stream was hung up on");
 }

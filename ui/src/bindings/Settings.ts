@@ -1,5 +1,6 @@
 // Generated from the Rust types by ts-rs (src-tauri/src/bindings.rs); do not edit.
 import type { Level } from "./Level";
+import type { Server } from "./Server";
 import type { ShellChoice } from "./ShellChoice";
 
 export type Settings = { version: number, 
@@ -10,4 +11,10 @@ hotkey: string, shell: ShellChoice, safety: Level, candidates: number, temperatu
 /**
  * The GGUF file to load; None means the default model.
  */
-active_model: string | null, };
+active_model: string | null, 
+/**
+ * A server to ask instead of a local model; its API key is in the OS
+ * keychain (`secrets`), never in this file. The UI sets it with
+ * `set_server`, which stores the key.
+ */
+server: Server | null, };

@@ -16,7 +16,7 @@ struct Loaded {
 }
 
 impl Backend for Loaded {
-    fn engine(&self) -> &Engine {
+    fn engine(&self) -> &dyn cmdbar_engine::Backend {
         &self.engine
     }
     fn ready(&self) -> Result<Ready, String> {

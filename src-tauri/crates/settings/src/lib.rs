@@ -63,10 +63,9 @@ pub struct Settings {
     /// The GGUF file to load; None means the default model.
     pub active_model: Option<std::path::PathBuf>,
     /// A server to ask instead of a local model; its API key is in the OS
-    /// keychain (`secrets`), never in this file. Not in the UI's type yet:
-    /// the Settings pane passes it through unchanged (`{ ...now, ... }`).
+    /// keychain (`secrets`), never in this file. The UI sets it with
+    /// `set_server`, which stores the key.
     #[serde(default)]
-    #[cfg_attr(feature = "ts", ts(skip))]
     pub server: Option<Server>,
 }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cmdbar_engine::{Engine, ModelInfo};
+use cmdbar_engine::ModelInfo;
 use cmdbar_suggest::examples::Examples;
 use cmdbar_suggest::{Stop, SuggestError};
 
@@ -15,7 +15,9 @@ use crate::{ClientMsg, ErrorKind, ServerMsg, MAX_LINE, VERSION};
 
 /// What the server answers with: the engine and, once loaded, its model.
 pub trait Backend: Send + Sync + 'static {
-    fn engine(&self) -> &Engine;
+    /// The local engine or a server's (`cmdbar_engine::Backend`); the same
+    /// object for every request, so a cancel stops only its own.
+    fn engine(&self) -> &dyn cmdbar_engine::Backend;
     /// The loaded model and the prompt's examples, or why none is loaded.
     fn ready(&self) -> Result<Ready, String>;
 }

@@ -18,7 +18,7 @@ struct Real {
 }
 
 impl Backend for Real {
-    fn engine(&self) -> &Engine {
+    fn engine(&self) -> &dyn cmdbar_engine::Backend {
         &self.engine
     }
     fn ready(&self) -> Result<Ready, String> {
@@ -30,7 +30,7 @@ impl Backend for Real {
 struct Loading(Engine);
 
 impl Backend for Loading {
-    fn engine(&self) -> &Engine {
+    fn engine(&self) -> &dyn cmdbar_engine::Backend {
         &self.0
     }
     fn ready(&self) -> Result<Ready, String> {
