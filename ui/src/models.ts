@@ -4,6 +4,7 @@
 import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { open } from "@tauri-apps/plugin-dialog";
 import { api, events, message, type CatalogItem, type DownloadEvent, type FitHint, type LocalModel, type RepoFile } from "./ipc";
+import { ServerForm } from "./server";
 
 /// Sizes in GB, as a user compares them with free disk space and memory.
 export const gb = (n: number) => `${(n / 1e9).toFixed(n < 1e9 ? 2 : 1)} GB`;
@@ -27,6 +28,8 @@ export function quantization(q: string | null): string {
 export class ModelsPane {
   private downloads = new Map<string, DownloadEvent>();
   private repo = "";
+  /// "Use a server", above the local models.
+  readonly server: ServerForm;
 
   constructor(
     private root: HTMLElement,
@@ -51,6 +54,8 @@ export class ModelsPane {
       <ul id="repo-files" class="results"></ul>
       <ul id="downloads" class="downloads"></ul>
       <div id="models-error" class="error" role="alert"></div>`;
+    this.server = new ServerForm(() => void this.refresh());
+    root.prepend(this.server.el);
     root.querySelector("#search")!.addEventListener("click", () => void this.search());
     root.querySelector("#model-search")!.addEventListener("keydown", (e) => {
       if ((e as KeyboardEvent).key === "Enter") {
@@ -62,6 +67,7 @@ export class ModelsPane {
   }
 
   async start(): Promise<void> {
+    await this.server.start();
     await events.download((d) => this.onDownload(d));
     // Files dropped onto the window come as paths; only on the Models pane.
     try {

@@ -133,6 +133,11 @@ export class SettingsPane {
             <button type="button" id="clear-history">Clear history</button>
             ${err("clear-history")}
           </div>
+          <label for="use-server">Model</label>
+          <div class="field">
+            <button type="button" id="use-server" aria-describedby="use-server-now">Use a server…</button>
+            <span id="use-server-now" class="meta"></span>
+          </div>
         </section>
         <section class="settings model" role="tabpanel" id="panel-models" aria-labelledby="tab-models" hidden>
           <div id="model-status" role="status"></div>
@@ -169,6 +174,11 @@ export class SettingsPane {
     const hk = this.field("hotkey");
     hk.addEventListener("keydown", (e) => this.recordHotkey(e));
     root.querySelector("#clear-history")!.addEventListener("click", () => void this.clearHistory());
+    // The server form lives in the Models tab, with the local models.
+    root.querySelector("#use-server")!.addEventListener("click", () => {
+      this.show("models");
+      this.models?.server.focus();
+    });
     root.querySelector("#tldr-update")!.addEventListener("click", () => void this.updateExamples());
     root.querySelector("#reveal-logs")!.addEventListener("click", () => void this.revealLogs());
     root.querySelector("#check-updates")!.addEventListener("click", () => void this.checkUpdates());
@@ -212,6 +222,8 @@ export class SettingsPane {
   /// The model in use: the one chosen, or with none chosen the default one
   /// the app found and loaded.
   active(): string | null {
+    // With a server in use, no local model is active.
+    if (this.settings?.server) return null;
     return this.settings?.active_model ?? this.loaded;
   }
 
@@ -424,9 +436,14 @@ export class SettingsPane {
         return this.models.refresh();
       });
     const el = this.root.querySelector("#model-status")!;
+    const onServer = s.state === "ready" && s.device === "server";
+    this.root.querySelector("#use-server-now")!.textContent =
+      s.state === "ready" ? (onServer ? `${s.name} on the server at ${s.path}` : `${s.name}, on this machine`) : "";
     el.textContent =
       s.state === "ready"
-        ? `${s.name}: ready on ${s.device} (loaded in ${(s.load_ms / 1000).toFixed(1)} s)`
+        ? onServer
+          ? `${s.name}: ready on the server at ${s.path}`
+          : `${s.name}: ready on ${s.device} (loaded in ${(s.load_ms / 1000).toFixed(1)} s)`
         : s.state === "loading"
           ? `${s.name}: loading… ${Math.round(s.progress * 100)}%`
           : s.state === "missing"

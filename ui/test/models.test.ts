@@ -28,6 +28,7 @@ beforeEach(() => {
     models_search: () => [{ id: "org/gemma", downloads: 1234, likes: 1 }],
     models_files: () => [{ file: "gemma-q4_k_m.gguf", size: 253_113_024, sha256: "ab", quantization: "Q4_K_M" }],
     models_download: () => 1,
+    get_server: () => ({ server: null, has_key: false }),
   };
   calls = mockBackend(replies);
   document.body.innerHTML = '<div id="pane"></div>';
