@@ -151,6 +151,8 @@ export class ModelsPane {
   }
 
   async use(path: string): Promise<void> {
+    // The server would go on answering: say so rather than seem to switch.
+    if (this.server.inUse()) return this.error("Requests go to the server: Stop using it (above) to use a model on this machine.");
     await this.run(() => api.modelsUse(path));
     await this.refresh();
   }

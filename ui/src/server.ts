@@ -125,6 +125,10 @@ export class ServerForm {
     }
   }
 
+  inUse(): boolean {
+    return this.state.server !== null;
+  }
+
   /// Moves focus to the address, for "Use a server…" elsewhere.
   focus(): void {
     this.q("#server-url").focus();

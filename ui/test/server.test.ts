@@ -86,6 +86,19 @@ describe("use a server", () => {
     expect(setServerCalls().at(-1)).toEqual({ server: gpu, key: "" });
   });
 
+  it("while a server is in use, choosing a local model says to stop using it first", async () => {
+    replies.get_server = () => ({ server: gpu, has_key: false });
+    replies.models_catalog = () => [{
+      id: "c", name: "Qwen c", repo: "Qwen/c", file: "c.gguf", quantization: "Q4_K_M", size: 1e9, sha256: "", default: true,
+      note: "", installed: "/m/c.gguf", fit: null,
+    }];
+    await pane();
+    document.querySelector<HTMLButtonElement>("#catalog button")!.click();
+    await tick();
+    expect(calls.some((c) => c.cmd === "models_use")).toBe(false);
+    expect(q("#models-error").textContent).toContain("Stop using it");
+  });
+
   it("Stop using goes back to the local model", async () => {
     replies.get_server = () => ({ server: gpu, has_key: false });
     await pane();
