@@ -396,9 +396,10 @@ pub fn run(mut args: BenchArgs) -> anyhow::Result<()> {
         ours.push("batch_speedup_commands", s / b);
     }
 
-    let kv = cmdbar_engine::gguf::GgufFile::open(&path)?
-        .kv_shape()
-        .map(|k| k.bytes(info.context_length, info.device == "cpu"));
+    let g = cmdbar_engine::gguf::GgufFile::open(&path)?;
+    let kv = cmdbar_engine::gguf::shapes::check(&g, 0)
+        .ok()
+        .map(|s| s.kv_shape().bytes(info.context_length, info.device == "cpu"));
     let mut figures = ours.medians();
     figures.insert("peak_rss_mb".into(), peak_rss_mb());
     figures.insert("kv_cache_mb".into(), kv.map_or(f64::NAN, |b| b as f64 / 1048576.0));

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
-use cmdbar_engine::qmatmul::{Bytes, Linear};
+use cmdbar_engine::qmatmul::{Bytes, Linear, Role};
 
 fn main() -> candle_core::Result<()> {
     let runs: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(5);
@@ -40,7 +40,9 @@ fn main() -> candle_core::Result<()> {
         let lins = (0..copies)
             .map(|_| {
                 let q = std::sync::Arc::new(QTensor::quantize(&w, dtype)?);
-                Linear::tiled(Bytes::Tensor(q), dtype, &[n, k], repack)
+                // A one-token role keeps the file's layout.
+                let role = if repack { Role::Layer { q6k_heavy: true } } else { Role::Output };
+                Linear::tiled(Bytes::Tensor(q), dtype, &[n, k], role)
                     .ok_or_else(|| candle_core::Error::Msg(format!("no tiled kernel for {dtype:?}")))
             })
             .collect::<candle_core::Result<Vec<_>>>()?;

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use cmdbar_gguf::{
-    read_header, shapes, tensor_bytes, Architecture, Content, GgmlDType, GgufError, GgufFile, KvShape, Shape,
+    read_header, shapes, tensor_bytes, Architecture, Content, GgmlDType, GgufError, GgufFile, KvShape, Shape, Sizes,
     TensorInfo, Value, WrongType, MAX_METADATA_MEMORY,
 };
 

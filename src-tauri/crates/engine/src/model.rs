@@ -23,7 +23,8 @@ enum Weights {
 pub struct ModelInfo {
     pub path: PathBuf,
     pub name: String,
-    pub architecture: Architecture,
+    /// None behind a server, whose API does not say.
+    pub architecture: Option<Architecture>,
     pub context_length: usize,
     pub vocab_size: usize,
     pub file_size: u64,
@@ -109,14 +110,14 @@ impl Model {
             Some(crate::gguf::Value::Array(tokens)) => tokens.len(),
             _ => text_side(&gguf)?.0.vocab_size(),
         };
-        crate::gguf::shapes::check(&gguf, vocab)?;
+        let sizes = crate::gguf::shapes::check(&gguf, vocab)?;
         // The effective context: all later limits and buffers follow it (never
         // below 16 tokens, so that any cap still loads and reports overflow).
-        let context_length = (gguf.arch_u32("context_length").unwrap_or(4096) as usize).min(max_context.max(16));
+        let context_length = sizes.context.min(max_context.max(16));
         let (device, fallback) = device::select(pref);
         // What the header's sizes need at this context, against what the
         // machine has, before any of it is allocated.
-        check_budget(path, gguf.memory_needed(context_length, device.is_cpu() && !as_gpu), context_length)?;
+        check_budget(path, sizes.memory_needed(&gguf, context_length, device.is_cpu() && !as_gpu), context_length)?;
         let name = gguf
             .string("general.name")
             .map(str::to_string)
@@ -147,8 +148,13 @@ impl Model {
                         text
                     });
                     let weights = {
-                        let on_host = device.is_cpu() && !as_gpu;
-                        crate::llama::Llama::load(gguf, &mut reader, map, context_length, &device, on_host, progress)
+                        use crate::llama::{Llama, Source};
+                        let src =
+                            Source { g: gguf, sizes: &sizes, map, max_ctx: context_length, device: &device, progress };
+                        match device.is_cpu() && !as_gpu {
+                            true => Llama::load_host(src, &mut reader),
+                            false => Llama::load_device(src, &mut reader),
+                        }
                     };
                     let text = text.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
                     (text, weights.map(Weights::Llama))
@@ -165,7 +171,7 @@ impl Model {
         let info = ModelInfo {
             path: path.to_path_buf(),
             name,
-            architecture: arch,
+            architecture: Some(arch),
             context_length,
             vocab_size: tokenizer.vocab_size(),
             file_size,

@@ -172,7 +172,7 @@ fn a_failed_load_keeps_the_previous_model() {
 fn gemma3_base_model_loads_and_generates_with_the_plain_template() {
     let e = Engine::spawn(EngineConfig::default());
     let info = e.load(common::model("gemma-270m")).recv().unwrap().unwrap();
-    assert_eq!(info.architecture, cmdbar_engine::Architecture::Gemma3);
+    assert_eq!(info.architecture, Some(cmdbar_engine::Architecture::Gemma3));
     assert!(!info.chat_template, "this base GGUF has no chat template");
     let mut r = chat("list files");
     r.max_tokens = 8;

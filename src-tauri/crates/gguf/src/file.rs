@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::check::HeaderCheck;
-use crate::content::{Content, GgmlDType, ParseError, Value};
+use crate::content::{Content, ParseError, Value};
 use crate::error::{GgufError, Result};
 
 /// The architectures the engine can run, from `general.architecture`.
@@ -145,111 +145,10 @@ impl GgufFile {
         })
     }
 
-    /// The attention shape that sizes the KV cache, from the metadata.
-    pub fn kv_shape(&self) -> Option<KvShape> {
-        let layers = self.arch_u32("block_count")?;
-        let heads = self.arch_u32("attention.head_count")?;
-        let kv_heads = self.arch_u32("attention.head_count_kv").unwrap_or(heads);
-        let head_dim = self.arch_u32("attention.key_length").or_else(|| {
-            let width = self.arch_u32("embedding_length")?;
-            (heads > 0).then(|| width / heads)
-        })?;
-        let context = self.arch_u32("context_length").unwrap_or(4096);
-        Some(KvShape { layers, kv_heads, head_dim, context })
-    }
-
     pub fn bool(&self, key: &str) -> Option<bool> {
         self.get(key).and_then(|v| v.to_bool().ok())
     }
-
-    /// Bytes of memory a model takes once loaded with a context of
-    /// `max_context` tokens (capped at the model's own), from its header alone:
-    /// the weights as they are held (F16 and BF16 matrices of Gemma 3 are
-    /// widened to f32), the KV cache, the rotary tables and the attention's
-    /// scratch for one slice of prompt. It grows with the context cap, never
-    /// with Candle's 131,072-position tables. Not counted: the tokenizer and
-    /// the program around the model (`cmdbar_models` adds those).
-    pub fn memory_needed(&self, max_context: usize, on_cpu: bool) -> u64 {
-        let g = self;
-        let arch = g.architecture;
-        let u = |k: &str| g.arch_u32(k).unwrap_or(0) as u64;
-        let ctx = (g.arch_u32("context_length").unwrap_or(4096) as u64).min(max_context.max(16) as u64);
-        let (layers, heads) = (u("block_count"), u("attention.head_count").max(1));
-        let kv_heads = g.arch_u32("attention.head_count_kv").map_or(heads, u64::from);
-        let head_dim = match arch {
-            Architecture::Gemma3 => u("attention.key_length"),
-            _ => u("embedding_length") / heads,
-        };
-        let hidden = u("embedding_length");
-        let ffn = g
-            .content
-            .tensor_infos
-            .get("blk.0.ffn_up.weight")
-            .and_then(|i| i.shape.dims().first())
-            .map_or(0, |&d| d as u64);
-        let vocab = g
-            .content
-            .tensor_infos
-            .get("token_embd.weight")
-            .and_then(|i| i.shape.dims().first())
-            .map_or(0, |&d| d as u64);
-        let sat = |xs: &[u64]| xs.iter().fold(1u64, |a, &b| a.saturating_mul(b));
-
-        let mut weights = 0u64;
-        for (name, info) in &g.content.tensor_infos {
-            let bytes = info.bytes() as u64;
-            use GgmlDType as D;
-            let widened = arch == Architecture::Gemma3
-                && matches!(info.ggml_dtype, D::F16 | D::BF16)
-                && info.shape.dims().len() == 2
-                && name != "token_embd.weight";
-            weights = weights.saturating_add(if widened { bytes.saturating_mul(2) } else { bytes });
-        }
-        let tied = !g.content.tensor_infos.contains_key("output.weight");
-        let (kv, rope, scratch) = match arch {
-            Architecture::Gemma3 => {
-                // An f32 cache grown by concatenation: at worst one layer's
-                // old and new copies at once.
-                let per_layer = sat(&[2, kv_heads, head_dim, ctx, 4]);
-                let kv = per_layer.saturating_mul(layers + 1);
-                // Two tables (local and global frequency), cos and sin.
-                let rope = sat(&[2, 2, ctx, head_dim / 2, 4]);
-                // One slice of prompt: scores, their masked and softmaxed
-                // copies, keys and values repeated per head, and the mask.
-                let t = PROMPT_SLICE;
-                let scratch = sat(&[4, heads, t, ctx, 4])
-                    .saturating_add(sat(&[2, heads, ctx, head_dim, 4]))
-                    .saturating_add(sat(&[2, t, ctx, 4]))
-                    .saturating_add(sat(&[8, t, hidden.max(ffn), 4]));
-                // A tied output widened from F16 is a second copy of the table.
-                let widened_out = match g.content.tensor_infos.get("token_embd.weight") {
-                    Some(i) if tied && i.ggml_dtype.block_size() == 1 => sat(&[vocab, hidden, 4]),
-                    _ => 0,
-                };
-                (kv, rope.saturating_add(widened_out), scratch)
-            }
-            _ => {
-                let shape = KvShape {
-                    layers: layers.min(u32::MAX as u64) as u32,
-                    kv_heads: kv_heads.min(u32::MAX as u64) as u32,
-                    head_dim: head_dim.min(u32::MAX as u64) as u32,
-                    context: ctx.min(u32::MAX as u64) as u32,
-                };
-                let kv = shape.bytes(ctx as usize, on_cpu);
-                let rope = sat(&[4, ctx, head_dim / 2, 4]);
-                let t = PROMPT_SLICE;
-                let scratch = sat(&[2, heads, t, ctx, 4]).saturating_add(sat(&[8, t, hidden.max(ffn), 4]));
-                (kv, rope, scratch)
-            }
-        };
-        let logits = sat(&[2, vocab, 4]);
-        weights.saturating_add(kv).saturating_add(rope).saturating_add(scratch).saturating_add(logits)
-    }
 }
-
-/// Prompt tokens per forward pass in the engine (`model::UBATCH`): the
-/// attention's scratch is sized by it.
-const PROMPT_SLICE: u64 = 256;
 
 /// Opens a GGUF file and reads its header (metadata and tensor infos),
 /// every length checked against the file's size before the parse

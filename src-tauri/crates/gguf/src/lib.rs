@@ -16,9 +16,10 @@ pub use check::MAX_METADATA_MEMORY;
 pub use content::{tensor_bytes, Content, GgmlDType, Shape, TensorInfo, Value, DEFAULT_ALIGNMENT};
 pub use error::{GgufError, Result, WrongType};
 pub use file::{read_header, Architecture, GgufFile, KvShape};
+pub use shapes::Sizes;
 
 /// The engine's default context cap in tokens: what a model is loaded with
 /// unless told otherwise, so also what the fit-this-machine estimate sizes
-/// a model's KV cache by (`GgufFile::memory_needed`). Here, below both the
+/// a model's KV cache by (`Sizes::memory_needed`). Here, below both the
 /// engine and the model library, so that both read one number.
 pub const DEFAULT_MAX_CONTEXT: usize = 4096;

@@ -1,21 +1,118 @@
 //! The header's sizes (head counts, widths, layer count) must agree with the
 //! tensors the file holds, before any buffer is sized from them: a hostile
 //! header could otherwise ask for a KV cache or rotary table of any size.
+use crate::content::GgmlDType;
 use crate::error::{GgufError, Result};
-use crate::file::{Architecture, GgufFile};
+use crate::file::{Architecture, GgufFile, KvShape};
 
 /// The most layers and the widest attention head any supported model has,
 /// with room to spare; more is a broken or hostile file.
 const MAX_LAYERS: usize = 1024;
 const MAX_HEAD_DIM: usize = 512;
 
+/// The header's sizes, read once and checked against the tensors: what
+/// everything sized from the header (weights, KV cache, rotary tables,
+/// the memory estimate) takes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sizes {
+    pub layers: usize,
+    pub heads: usize,
+    pub kv_heads: usize,
+    /// The residual stream's width.
+    pub hidden: usize,
+    pub head_dim: usize,
+    /// Rotary dimensions per head (the header's, else the head's width).
+    pub rope_dim: usize,
+    pub ffn: usize,
+    /// Rows of the embedding table: at least the tokenizer's vocabulary.
+    pub vocab_rows: usize,
+    /// The model's own context, in tokens.
+    pub context: usize,
+    pub rms_eps: f32,
+    pub rope_theta: f32,
+}
+
+impl Sizes {
+    /// Bytes of memory a model takes once loaded with a context of
+    /// `max_context` tokens (capped at the model's own), from `g`'s header
+    /// alone (these sizes and its tensor infos): the weights as they are held (F16 and BF16 matrices of Gemma 3 are
+    /// widened to f32), the KV cache, the rotary tables and the attention's
+    /// scratch for one slice of prompt. It grows with the context cap, never
+    /// with Candle's 131,072-position tables. Not counted: the tokenizer and
+    /// the program around the model (`cmdbar_models` adds those).
+    pub fn memory_needed(&self, g: &GgufFile, max_context: usize, on_cpu: bool) -> u64 {
+        let sizes = self;
+        let arch = g.architecture;
+        let u = |x: usize| x as u64;
+        let ctx = u(sizes.context).min(u(max_context.max(16)));
+        let (layers, heads, kv_heads, head_dim) =
+            (u(sizes.layers), u(sizes.heads), u(sizes.kv_heads), u(sizes.head_dim));
+        let (hidden, ffn, vocab) = (u(sizes.hidden), u(sizes.ffn), u(sizes.vocab_rows));
+        let sat = |xs: &[u64]| xs.iter().fold(1u64, |a, &b| a.saturating_mul(b));
+
+        let mut weights = 0u64;
+        for (name, info) in &g.content.tensor_infos {
+            let bytes = info.bytes() as u64;
+            use GgmlDType as D;
+            let widened = arch == Architecture::Gemma3
+                && matches!(info.ggml_dtype, D::F16 | D::BF16)
+                && info.shape.dims().len() == 2
+                && name != "token_embd.weight";
+            weights = weights.saturating_add(if widened { bytes.saturating_mul(2) } else { bytes });
+        }
+        let tied = !g.content.tensor_infos.contains_key("output.weight");
+        let (kv, rope, scratch) = match arch {
+            Architecture::Gemma3 => {
+                // An f32 cache grown by concatenation: at worst one layer's
+                // old and new copies at once.
+                let per_layer = sat(&[2, kv_heads, head_dim, ctx, 4]);
+                let kv = per_layer.saturating_mul(layers + 1);
+                // Two tables (local and global frequency), cos and sin.
+                let rope = sat(&[2, 2, ctx, head_dim / 2, 4]);
+                // One slice of prompt: scores, their masked and softmaxed
+                // copies, keys and values repeated per head, and the mask.
+                let t = PROMPT_SLICE;
+                let scratch = sat(&[4, heads, t, ctx, 4])
+                    .saturating_add(sat(&[2, heads, ctx, head_dim, 4]))
+                    .saturating_add(sat(&[2, t, ctx, 4]))
+                    .saturating_add(sat(&[8, t, hidden.max(ffn), 4]));
+                // A tied output widened from F16 is a second copy of the table.
+                let widened_out = match g.content.tensor_infos.get("token_embd.weight") {
+                    Some(i) if tied && i.ggml_dtype.block_size() == 1 => sat(&[vocab, hidden, 4]),
+                    _ => 0,
+                };
+                (kv, rope.saturating_add(widened_out), scratch)
+            }
+            _ => {
+                let kv = sizes.kv_shape().bytes(ctx as usize, on_cpu);
+                let rope = sat(&[4, ctx, head_dim / 2, 4]);
+                let t = PROMPT_SLICE;
+                let scratch = sat(&[2, heads, t, ctx, 4]).saturating_add(sat(&[8, t, hidden.max(ffn), 4]));
+                (kv, rope, scratch)
+            }
+        };
+        let logits = sat(&[2, vocab, 4]);
+        weights.saturating_add(kv).saturating_add(rope).saturating_add(scratch).saturating_add(logits)
+    }
+
+    pub fn kv_shape(&self) -> KvShape {
+        let u = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
+        KvShape {
+            layers: u(self.layers),
+            kv_heads: u(self.kv_heads),
+            head_dim: u(self.head_dim),
+            context: u(self.context),
+        }
+    }
+}
+
 /// Checks the header's sizes against the tensors for a tokenizer of `vocab`
-/// tokens; a mismatch is `GgufError::Corrupt`, naming it.
-pub fn check(g: &GgufFile, vocab: usize) -> Result<()> {
+/// tokens and returns them; a mismatch is `GgufError::Corrupt`, naming it.
+pub fn check(g: &GgufFile, vocab: usize) -> Result<Sizes> {
     sizes(g, vocab).map_err(|detail| GgufError::Corrupt { path: g.path.clone(), detail })
 }
 
-fn sizes(g: &GgufFile, vocab: usize) -> std::result::Result<(), String> {
+fn sizes(g: &GgufFile, vocab: usize) -> std::result::Result<Sizes, String> {
     let arch = g.architecture;
     let get = |k: &str| g.arch_u32(k).map(|v| v as usize).ok_or_else(|| format!("{}.{k} is missing", arch.name()));
     let n_head = get("attention.head_count")?;
@@ -90,5 +187,23 @@ fn sizes(g: &GgufFile, vocab: usize) -> std::result::Result<(), String> {
             want(&t("post_ffw_norm"), &[hidden])?;
         }
     }
-    Ok(())
+    let rope_dim = g.arch_u32("rope.dimension_count").map_or(head_dim, |v| v as usize);
+    let context = g.arch_u32("context_length").map_or(4096, |v| v as usize);
+    Ok(Sizes {
+        layers: n_layer,
+        heads: n_head,
+        kv_heads: n_kv,
+        hidden,
+        head_dim,
+        rope_dim,
+        ffn,
+        vocab_rows: rows,
+        context,
+        rms_eps: g.arch_f32("attention.layer_norm_rms_epsilon").unwrap_or(1e-6),
+        rope_theta: g.arch_f32("rope.freq_base").unwrap_or(10_000.0),
+    })
 }
+
+/// Prompt tokens per forward pass in the engine (`model::UBATCH`): the
+/// attention's scratch is sized by it.
+const PROMPT_SLICE: u64 = 256;

@@ -278,16 +278,17 @@ fn a_real_model_header() {
     assert!(path.is_file(), "{} is missing: run scripts/fetch-test-models 0.5b", path.display());
     let g = GgufFile::open(&path).unwrap();
     assert_eq!(g.architecture, Architecture::Qwen2);
-    let kv = g.kv_shape().unwrap();
-    assert_eq!((kv.layers, kv.kv_heads, kv.head_dim), (24, 2, 64));
     let vocab = match g.get("tokenizer.ggml.tokens") {
         Some(Value::Array(t)) => t.len(),
         _ => panic!("no tokens"),
     };
-    shapes::check(&g, vocab).unwrap();
+    let sizes = shapes::check(&g, vocab).unwrap();
+    let kv = sizes.kv_shape();
+    assert_eq!((kv.layers, kv.kv_heads, kv.head_dim), (24, 2, 64));
+    assert_eq!((sizes.hidden, sizes.heads, sizes.ffn, sizes.vocab_rows), (896, 14, 4864, 151936));
     let e = shapes::check(&g, 1 << 20).unwrap_err();
     assert!(e.to_string().contains("the tokenizer has 1048576 tokens but the embeddings only"), "{e}");
-    let small = g.memory_needed(1024, true);
-    let large = g.memory_needed(cmdbar_gguf::DEFAULT_MAX_CONTEXT, true);
-    assert!(g.file_size < small && small < large && large < g.memory_needed(4096, false));
+    let small = sizes.memory_needed(&g, 1024, true);
+    let large = sizes.memory_needed(&g, cmdbar_gguf::DEFAULT_MAX_CONTEXT, true);
+    assert!(g.file_size < small && small < large && large < sizes.memory_needed(&g, 4096, false));
 }

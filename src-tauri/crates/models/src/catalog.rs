@@ -138,12 +138,15 @@ pub fn ram_needed(file_size: u64, kv: Option<KvShape>) -> u64 {
 }
 
 /// Memory a model file needs loaded, from its header: what the engine
-/// allocates at its context cap (`GgufFile::memory_needed`: weights as
+/// allocates at its context cap (`Sizes::memory_needed`: weights as
 /// held, KV cache, rotary tables, scratch) and the fixed overhead. The
-/// cache is counted at f32, as on a GPU.
+/// cache is counted at f32, as on a GPU. Sizes that do not match the
+/// tensors (a file that will not load) count as the file's size.
 pub fn ram_needed_for(g: &cmdbar_gguf::GgufFile) -> u64 {
     let max_context = cmdbar_gguf::DEFAULT_MAX_CONTEXT;
-    g.memory_needed(max_context, false).saturating_add(OVERHEAD)
+    // The tokenizer is not read here: 0 skips its check against the table.
+    let needed = cmdbar_gguf::shapes::check(g, 0).map_or(g.file_size, |s| s.memory_needed(g, max_context, false));
+    needed.saturating_add(OVERHEAD)
 }
 
 /// Too big when it would take over 3/4 of the machine's memory (the rest is

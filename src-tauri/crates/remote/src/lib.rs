@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 
 use cmdbar_engine::error::{RemoteError, RemoteKind};
 use cmdbar_engine::{
-    Architecture, Backend, ControlTokens, EngineError, Event, FinishReason, Message, ModelInfo, Prompt, Request,
-    Result, SamplingParams, Timings,
+    Backend, ControlTokens, EngineError, Event, FinishReason, Message, ModelInfo, Prompt, Request, Result,
+    SamplingParams, Timings,
 };
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use reqwest::Url;
@@ -221,9 +221,8 @@ fn model_info(config: &RemoteConfig) -> ModelInfo {
     ModelInfo {
         path: config.base_url.clone().into(),
         name: config.model.clone(),
-        // Unknown behind the API; ModelInfo has no "unknown", and prepare
-        // reads only the context and the control tokens.
-        architecture: Architecture::Llama,
+        // Unknown behind the API.
+        architecture: None,
         context_length: config.context_length,
         vocab_size: 0,
         file_size: 0,

@@ -627,7 +627,7 @@ mod tests {
         ModelInfo {
             path: "m.gguf".into(),
             name: "m".into(),
-            architecture: cmdbar_engine::Architecture::Qwen2,
+            architecture: Some(cmdbar_engine::Architecture::Qwen2),
             context_length,
             vocab_size: 10,
             file_size: 1,

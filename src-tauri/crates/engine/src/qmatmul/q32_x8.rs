@@ -83,8 +83,8 @@ fn vectors(at: impl Fn(usize, usize) -> u8) -> [[u8; 64]; 4] {
     std::array::from_fn(|m| std::array::from_fn(|i| at(i / 8, 8 * m + i % 8)))
 }
 
-pub fn repack_q8_0(w: &[Q8_0], n: usize, blocks: usize) -> std::io::Result<super::Packed<Q8_0x8>> {
-    super::Packed::repack(w, n, blocks, |src, o: &mut Q8_0x8| {
+pub fn repack_q8_0(w: &[Q8_0], n: usize, blocks: usize) -> std::io::Result<super::packed::Packed<Q8_0x8>> {
+    super::packed::Packed::repack(w, n, blocks, |src, o: &mut Q8_0x8| {
         let v = vectors(|r, i| (src[r].qs[i] as u8) ^ 0x80);
         for (m, v) in v.iter().enumerate() {
             o.qs[64 * m..64 * m + 64].copy_from_slice(v);
@@ -93,8 +93,8 @@ pub fn repack_q8_0(w: &[Q8_0], n: usize, blocks: usize) -> std::io::Result<super
     })
 }
 
-pub fn repack_q5_0(w: &[Q5_0], n: usize, blocks: usize) -> std::io::Result<super::Packed<Q5_0x8>> {
-    super::Packed::repack(w, n, blocks, |src, o: &mut Q5_0x8| {
+pub fn repack_q5_0(w: &[Q5_0], n: usize, blocks: usize) -> std::io::Result<super::packed::Packed<Q5_0x8>> {
+    super::packed::Packed::repack(w, n, blocks, |src, o: &mut Q5_0x8| {
         // ggml's `dequantize_row_q5_0`, before the -16.
         let q = |r: usize, i: usize| {
             let x = src[r];

@@ -38,8 +38,8 @@ const fn odd(l: usize) -> usize {
 }
 
 /// Repacks `n` rows of `blocks` Q4_K blocks each (`n` a multiple of 8).
-pub fn repack(w: &[Q4K], n: usize, blocks: usize) -> std::io::Result<super::Packed<Q4Kx8>> {
-    super::Packed::repack(w, n, blocks, |src, o: &mut Q4Kx8| {
+pub fn repack(w: &[Q4K], n: usize, blocks: usize) -> std::io::Result<super::packed::Packed<Q4Kx8>> {
+    super::packed::Packed::repack(w, n, blocks, |src, o: &mut Q4Kx8| {
         let sm: [[u8; 16]; 8] = std::array::from_fn(|r| q4k_scales_and_mins_u8(src[r]));
         for p in 0..4 {
             for m in 0..4 {

@@ -54,8 +54,8 @@ fn unpack(x: &Q6K) -> [u8; 256] {
 }
 
 /// Repacks `n` rows of `blocks` Q6_K blocks each (`n` a multiple of 8).
-pub fn repack(w: &[Q6K], n: usize, blocks: usize) -> std::io::Result<super::Packed<Q6Kx8>> {
-    super::Packed::repack(w, n, blocks, |src, o: &mut Q6Kx8| {
+pub fn repack(w: &[Q6K], n: usize, blocks: usize) -> std::io::Result<super::packed::Packed<Q6Kx8>> {
+    super::packed::Packed::repack(w, n, blocks, |src, o: &mut Q6Kx8| {
         let q: [[u8; 256]; 8] = std::array::from_fn(|r| unpack(src[r]));
         for j in 0..16 {
             for i in 0..64 {
