@@ -524,9 +524,27 @@ export class Popup {
     if (!rows.length || this.mode !== "results" || this.editing !== null || this.confirming !== null) return;
     if (JSON.stringify(rows) === JSON.stringify(this.candidates)) return;
     const chosen = this.candidates[this.selected]?.command;
+    // A row that stays keeps its element, moved and redrawn in place: a
+    // reference to it (a screen reader's, a test's) stays good.
+    const kept = new Map<string, HTMLElement>();
+    this.candidates.forEach((c, i) => {
+      const li = this.list.children[i];
+      if (li instanceof HTMLElement) kept.set(c.command, li);
+    });
     this.candidates = rows;
     this.selected = Math.max(0, rows.findIndex((c) => c.command === chosen));
-    this.render();
+    const items = rows.map((c, i) => {
+      const fresh = this.item(i);
+      const li = kept.get(c.command);
+      if (!li) return fresh;
+      li.replaceChildren(...fresh.childNodes);
+      for (const a of Array.from(li.attributes)) if (!fresh.hasAttribute(a.name)) li.removeAttribute(a.name);
+      for (const a of Array.from(fresh.attributes)) li.setAttribute(a.name, a.value);
+      return li;
+    });
+    this.list.replaceChildren(...items);
+    this.activeDescendant();
+    this.hints();
   }
 
   /// Redraws one row, keeping an edit in progress in it.

@@ -136,10 +136,15 @@ describe("popup", () => {
     for (const c of ["ls", "ls -la", "ls -1"]) await emit("suggestion", { type: "candidate", id, candidate: cand(c) });
     await tick();
     key("ArrowDown");
+    const [lsRow, laRow] = items();
     const final = [{ ...cand("ls -la"), votes: 3 }, cand("find . -maxdepth 1"), cand("ls")];
     await emit("suggestion", { type: "done", id, candidates: final, hidden: 0, notices: [], timings });
     await tick();
     expect(items().map((li) => li.querySelector(".command")!.textContent)).toEqual(["ls -la", "find . -maxdepth 1", "ls"]);
+    // Rows that stay are the same elements, moved: references to them hold.
+    expect(items()[0]).toBe(laRow);
+    expect(items()[2]).toBe(lsRow);
+    expect(items()[2].id).toBe("cand-2");
     expect(items()[0].classList.contains("selected")).toBe(true);
     expect(input().getAttribute("aria-activedescendant")).toBe("cand-0");
     // An edit in progress: its rows stay as the user sees them.
