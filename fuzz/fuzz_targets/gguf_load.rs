@@ -23,7 +23,10 @@ fuzz_target!(|data: &[u8]| {
     // What the model list and the fit hint read, outside the engine: a
     // header that opens must size itself without a panic or an overflow.
     if let Ok(g) = cmdbar_engine::gguf::GgufFile::open(path) {
-        let _ = (g.kv_shape(), g.memory_needed(4096, true), g.memory_needed(usize::MAX, false));
+        // The fit hint's path: sizes checked against the tensors first.
+        if let Ok(s) = cmdbar_engine::gguf::shapes::check(&g, 0) {
+            let _ = (s.kv_shape(), s.memory_needed(&g, 4096, true), s.memory_needed(&g, usize::MAX, false));
+        }
         // Candle debug-asserts ggml's convention that Q4_1, Q5_0 and Q5_1
         // rows hold an even number of blocks; its generic code computes odd
         // ones right, and release builds have no such assert. Not a finding.
