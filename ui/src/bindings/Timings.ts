@@ -21,4 +21,12 @@ commands_ms: number,
 /**
  * As `commands_ms`, until the first shown command was complete.
  */
-first_command_ms: number, };
+first_command_ms: number, 
+/**
+ * Tokens drafted from the text so far (`Request::speculate`).
+ */
+drafted_tokens: number, 
+/**
+ * Drafted tokens the model agreed with, each a step saved.
+ */
+accepted_tokens: number, };

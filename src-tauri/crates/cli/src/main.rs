@@ -124,6 +124,10 @@ struct AskArgs {
     /// --candidates): agreement among more of them ranks better.
     #[arg(long, default_value_t = Options::default().pool)]
     pool: usize,
+    /// Decode one token at a time, without checking tokens drafted from the
+    /// prompt (for comparisons; the output is the same).
+    #[arg(long, hide = true)]
+    no_drafts: bool,
 }
 
 impl AskArgs {
@@ -141,6 +145,7 @@ impl AskArgs {
             examples: self.examples,
             sequential: self.sequential,
             pool: self.pool,
+            speculate: !self.no_drafts,
         }
     }
 }

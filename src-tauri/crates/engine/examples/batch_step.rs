@@ -1,5 +1,6 @@
 //! What one decode step costs with 1 to 4 candidates in the batch, against
-//! a step of the main sequence alone, after a ~300-token prompt:
+//! a step of the main sequence alone, after a ~300-token prompt; and what
+//! checking a token with 1 to 8 drafted ones costs (`Model::verify`):
 //!
 //!     cargo run --release -p cmdbar-engine --example batch_step -- MODEL.gguf
 //!
@@ -37,5 +38,15 @@ fn main() {
             "batch {batch}: {per_step:.1} ms a step, {:.1} ms a token; the sequence alone {alone:.1} ms a token",
             per_step / batch as f64
         );
+    }
+    for drafted in [0usize, 1, 2, 4, 8] {
+        m.prefill(&ids, &mut logits).expect("prefill");
+        let tokens: Vec<u32> = (0..=drafted as u32).map(|i| 100 + i).collect();
+        let t = Instant::now();
+        for _ in 0..steps {
+            m.verify(&tokens, &mut logits).expect("verify");
+            m.rewind(n);
+        }
+        println!("a token and {drafted} drafted: {:.1} ms", t.elapsed().as_secs_f64() * 1000.0 / steps as f64);
     }
 }

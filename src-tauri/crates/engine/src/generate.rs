@@ -6,7 +6,9 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
+use crate::lookup::{self, Drafting, DRAFT_LEN};
 use crate::model::Model;
+use crate::qmatmul::STEP_ROWS;
 use crate::sampler::{Sampler, SamplingParams};
 use crate::template::Message;
 pub use crate::template::Prompt;
@@ -40,6 +42,15 @@ pub struct Request {
     /// come as fast as a narrow batch allows.
     #[serde(default)]
     pub width: usize,
+    /// Greedy completions draft tokens from the text so far (`lookup`) and
+    /// check them in the pass that runs their newest token, on the CPU
+    /// path; the output is the same.
+    #[serde(default = "yes")]
+    pub speculate: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// One flag per completion, set from another thread, read once per token.
@@ -82,6 +93,7 @@ impl Request {
             sequential: false,
             enough: None,
             width: 0,
+            speculate: true,
         }
     }
 
@@ -126,6 +138,12 @@ pub struct Timings {
     /// As `commands_ms`, until the first shown command was complete.
     #[serde(default)]
     pub first_command_ms: f64,
+    /// Tokens drafted from the text so far (`Request::speculate`).
+    #[serde(default)]
+    pub drafted_tokens: usize,
+    /// Drafted tokens the model agreed with, each a step saved.
+    #[serde(default)]
+    pub accepted_tokens: usize,
 }
 
 impl Timings {
@@ -179,6 +197,9 @@ pub struct Scratch {
     rows: Vec<f32>,
     /// Each completion's first logits (its prompt's last), until it joins.
     first: Vec<f32>,
+    /// A sampled token and its drafted followers, checked together.
+    draft: Vec<u32>,
+    checked: Vec<u32>,
 }
 
 /// Prefills `prompt` so that the next request sharing its start reuses
@@ -337,11 +358,20 @@ fn run_one(
         timings.cached_tokens = reused;
     }
     let mut finish = FinishReason::Length;
-    while text.generated < max_new {
+    let mut drafting = Drafting::new(req.speculate && params.temperature <= 0.0 && model.speculates());
+    // A token chosen while checking a draft, not yet taken.
+    let mut chosen: Option<(u32, f32)> = None;
+    'tokens: while text.generated < max_new {
         // The cache holds exactly the prompt and the tokens so far.
-        let ts = Instant::now();
-        let (id, lp) = sampler.sample(&mut scratch.logits, model.history());
-        timings.sample_ms += ms(ts);
+        let (id, lp) = match chosen.take() {
+            Some(c) => c,
+            None => {
+                let ts = Instant::now();
+                let c = sampler.sample(&mut scratch.logits, model.history());
+                timings.sample_ms += ms(ts);
+                c
+            }
+        };
         if index == 0 && text.generated == 0 {
             timings.first_token_ms = ms(start);
         }
@@ -356,8 +386,56 @@ fn run_one(
             finish = FinishReason::Enough;
             break;
         }
-        model.step(id, &mut scratch.logits)?;
+        lookup::draft(model.history(), id, drafting.len(max_new - text.generated), &mut scratch.draft);
+        if scratch.draft.is_empty() {
+            model.step(id, &mut scratch.logits)?;
+            continue;
+        }
+        // The token and its draft in one pass; row j holds the logits after
+        // the token and the draft's first j. The model's choice at each row
+        // (the same greedy choice as one step at a time) is taken while it
+        // agrees with the draft; the first that differs comes next.
+        let base = model.history().len();
+        scratch.checked.clear();
+        scratch.checked.push(id);
+        scratch.checked.extend_from_slice(&scratch.draft);
+        model.verify(&scratch.checked, &mut scratch.rows)?;
+        let vocab = scratch.rows.len() / scratch.checked.len();
+        drafting.drafted += scratch.draft.len();
+        let mut kept = 1;
+        let mut stop = None;
+        for j in 0..=scratch.draft.len() {
+            let ts = Instant::now();
+            let row = &mut scratch.rows[j * vocab..(j + 1) * vocab];
+            let (next, lp) = sampler.sample(row, &model.history()[..base + 1 + j]);
+            timings.sample_ms += ms(ts);
+            if scratch.draft.get(j) != Some(&next) {
+                chosen = Some((next, lp));
+                break;
+            }
+            drafting.accepted += 1;
+            kept += 1;
+            if let Next::Finished(f) = text.take(model, req, index, next, lp, max_new, emit) {
+                stop = Some(Some(f));
+            } else if cancel.cancelled() {
+                stop = Some(None);
+            } else if req.enough(index) {
+                stop = Some(Some(FinishReason::Enough));
+            }
+            if stop.is_some() {
+                break;
+            }
+        }
+        model.rewind(base + kept);
+        if let Some(f) = stop {
+            if let Some(f) = f {
+                finish = f;
+            }
+            break 'tokens;
+        }
     }
+    timings.drafted_tokens += drafting.drafted;
+    timings.accepted_tokens += drafting.accepted;
     if cancel.cancelled() {
         return Ok(false);
     }
@@ -377,6 +455,22 @@ struct Seq {
     pos: usize,
     /// Not yet sampled: its logits are its prompt's, in `Scratch::first`.
     fresh: bool,
+    /// Its row of the step's logits (its token's; drafted ones follow).
+    row: usize,
+    /// Tokens drafted after its newest one, checked in the same step.
+    draft: Vec<u32>,
+    drafting: Drafting,
+    /// What checking its draft left: the next token, or its end.
+    next: Pending,
+}
+
+/// A batched completion's next token, where its draft's check decided it.
+#[derive(Clone, Copy)]
+enum Pending {
+    /// Sampled from its logits row.
+    Logits,
+    Chosen(u32, f32),
+    Finished(FinishReason),
 }
 
 /// Every completion at once: each prompt is prefilled once, each
@@ -445,6 +539,10 @@ fn run_batch(
                 branch,
                 pos: ids.len(),
                 fresh: true,
+                row: 0,
+                draft: Vec::new(),
+                drafting: Drafting::new(req.speculate && params.temperature <= 0.0),
+                next: Pending::Logits,
             });
         }
     }
@@ -458,8 +556,8 @@ fn run_batch(
     let mut finished: Vec<Option<(Text, FinishReason)>> = (0..count).map(|_| None).collect();
     let mut emitted = 0;
     let mut next = Vec::with_capacity(count);
-    let mut tokens = Vec::with_capacity(count);
-    let mut rows = Vec::with_capacity(count);
+    let mut tokens = Vec::with_capacity(count + DRAFT_LEN);
+    let mut rows = Vec::with_capacity(count + DRAFT_LEN);
     while !live.is_empty() {
         if cancel.cancelled() {
             return Ok(false);
@@ -467,40 +565,57 @@ fn run_batch(
         next.clear();
         tokens.clear();
         rows.clear();
-        let mut r = 0;
+        // Drafted rows fill the step up to one pass over the weights.
+        let mut spare = STEP_ROWS.saturating_sub(live.len());
         for &s in live.iter() {
             let seq = &mut seqs[s];
-            let logits = if std::mem::take(&mut seq.fresh) {
-                &mut scratch.first[s * vocab..(s + 1) * vocab]
-            } else {
-                r += 1;
-                &mut scratch.rows[(r - 1) * vocab..r * vocab]
-            };
             // Marked by the caller: it ends here, before sampling.
             let f = if req.enough(seq.index) {
                 FinishReason::Enough
             } else {
-                let ts = Instant::now();
-                let (id, lp) = seq.sampler.sample(logits, &seq.history);
-                timings.sample_ms += ms(ts);
+                let chosen = match std::mem::replace(&mut seq.next, Pending::Logits) {
+                    Pending::Finished(f) => Err(f),
+                    Pending::Chosen(id, lp) => Ok((id, lp)),
+                    Pending::Logits => {
+                        let logits = if std::mem::take(&mut seq.fresh) {
+                            &mut scratch.first[s * vocab..(s + 1) * vocab]
+                        } else {
+                            &mut scratch.rows[seq.row * vocab..(seq.row + 1) * vocab]
+                        };
+                        let ts = Instant::now();
+                        let c = seq.sampler.sample(logits, &seq.history);
+                        timings.sample_ms += ms(ts);
+                        Ok(c)
+                    }
+                };
                 if timings.first_token_ms == 0.0 {
                     timings.first_token_ms = ms(start);
                 }
-                match seq.text.take(model, req, seq.index, id, lp, max_new, emit) {
-                    Next::Go => {
+                match chosen.map(|(id, lp)| (id, seq.text.take(model, req, seq.index, id, lp, max_new, emit))) {
+                    Ok((id, Next::Go)) => {
+                        let room = (max_new - seq.text.generated).min(spare);
+                        lookup::draft(&seq.history, id, seq.drafting.len(room), &mut seq.draft);
+                        spare -= seq.draft.len();
                         seq.history.push(id);
+                        seq.row = rows.len();
                         tokens.push(id);
                         rows.push((seq.branch, seq.pos));
+                        for (j, &d) in seq.draft.iter().enumerate() {
+                            tokens.push(d);
+                            rows.push((seq.branch, seq.pos + 1 + j));
+                        }
                         seq.pos += 1;
                         next.push(s);
                         continue;
                     }
-                    Next::Finished(f) => f,
+                    Ok((_, Next::Finished(f))) | Err(f) => f,
                 }
             };
             // Done events go out in the completions' order, as when they
             // run in turn: the first is the greedy one.
             finished[seq.index] = Some((std::mem::take(&mut seq.text), f));
+            timings.drafted_tokens += seq.drafting.drafted;
+            timings.accepted_tokens += seq.drafting.accepted;
             while let Some(Some((text, f))) = finished.get_mut(emitted).map(Option::take) {
                 text.finish(emitted, f, timings, emit);
                 emitted += 1;
@@ -513,6 +628,34 @@ fn run_batch(
         }
         if !tokens.is_empty() {
             model.forward_branches(&tokens, &rows, &mut scratch.rows, true)?;
+        }
+        // Drafts: each greedy row's choices are taken while they agree with
+        // its draft (as one step at a time would choose them); the first
+        // that differs, or the one after an agreed draft, comes next.
+        for &s in live.iter() {
+            let seq = &mut seqs[s];
+            if seq.draft.is_empty() {
+                continue;
+            }
+            seq.drafting.drafted += seq.draft.len();
+            for j in 0..=seq.draft.len() {
+                let r = seq.row + j;
+                let ts = Instant::now();
+                let (id, lp) = seq.sampler.sample(&mut scratch.rows[r * vocab..(r + 1) * vocab], &seq.history);
+                timings.sample_ms += ms(ts);
+                if seq.draft.get(j) != Some(&id) {
+                    seq.next = Pending::Chosen(id, lp);
+                    break;
+                }
+                seq.drafting.accepted += 1;
+                seq.history.push(id);
+                seq.pos += 1;
+                if let Next::Finished(f) = seq.text.take(model, req, seq.index, id, lp, max_new, emit) {
+                    seq.next = Pending::Finished(f);
+                    break;
+                }
+            }
+            seq.draft.clear();
         }
     }
     Ok(!cancel.cancelled())

@@ -262,6 +262,35 @@ impl Model {
         Ok(())
     }
 
+    /// Whether `verify` works: our forward on the CPU.
+    pub fn speculates(&self) -> bool {
+        self.batches()
+    }
+
+    /// Appends `tokens` (a sampled one, then drafted ones) and puts the
+    /// logits after each in `out`, a row each. `rewind` then drops what
+    /// was not accepted.
+    pub fn verify(&mut self, tokens: &[u32], out: &mut Vec<f32>) -> Result<()> {
+        let Weights::Llama(m) = &mut self.weights else {
+            return Err(EngineError::Inference("drafts are checked by the CPU forward".into()));
+        };
+        if tokens.len() > UBATCH {
+            return Err(EngineError::Inference(format!("{} drafted tokens are more than a pass", tokens.len())));
+        }
+        let pos = self.cached.len();
+        m.forward_all(tokens, pos, out)?;
+        self.cached.extend_from_slice(tokens);
+        Ok(())
+    }
+
+    /// Keeps the cache's first `len` tokens; the next token goes after them.
+    pub fn rewind(&mut self, len: usize) {
+        self.cached.truncate(len);
+        if len < self.saved_at {
+            self.saved_at = 0;
+        }
+    }
+
     /// Appends one token and puts the next logits in `out`.
     #[inline]
     pub fn step(&mut self, token: u32, out: &mut Vec<f32>) -> Result<()> {

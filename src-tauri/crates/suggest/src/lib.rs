@@ -64,6 +64,9 @@ pub struct Options {
     /// choose from. As many as are shown decode at once; the others join
     /// as those end, so the first rows come no later.
     pub pool: usize,
+    /// The greedy completion checks tokens drafted from the prompt several
+    /// at a time (`Request::speculate`; the text is the same).
+    pub speculate: bool,
 }
 
 impl Default for Options {
@@ -77,6 +80,7 @@ impl Default for Options {
             examples: 3,
             sequential: false,
             pool: 5,
+            speculate: true,
         }
     }
 }
@@ -185,6 +189,7 @@ pub fn prepare_with(
         // As many decode at once as rows are shown, so the first rows come
         // as fast as with no pool; the rest join as rows end.
         width: n,
+        speculate: opts.speculate,
     };
     let request = if hints.is_empty() || drawn == 1 {
         ask(prompt::messages(ctx, &q), completions(0, drawn, opts.temperature, opts.seed))
@@ -688,7 +693,13 @@ mod tests {
                     }
                     while let Some(Some(text)) = done.get(sent) {
                         let finish = cmdbar_engine::FinishReason::Stop;
-                        let ev = Event::CompletionDone { index: sent, text: text.clone(), finish, tokens: 1, mean_logprob: -0.1 };
+                        let ev = Event::CompletionDone {
+                            index: sent,
+                            text: text.clone(),
+                            finish,
+                            tokens: 1,
+                            mean_logprob: -0.1,
+                        };
                         let _ = tx.send(ev);
                         sent += 1;
                     }

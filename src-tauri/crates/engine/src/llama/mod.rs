@@ -87,6 +87,18 @@ impl Llama {
         Ok(())
     }
 
+    /// As `forward`, with the logits of every token in `out`, a row each:
+    /// drafted tokens checked in one pass. The CPU path only.
+    pub fn forward_all(&mut self, tokens: &[u32], pos: usize, out: &mut Vec<f32>) -> Result<()> {
+        let m = self.host()?;
+        if tokens.is_empty() || pos > m.c.len || pos + tokens.len() > m.c.max_ctx {
+            candle_core::bail!("{} tokens at {pos} do not fit the cache of {}", tokens.len(), m.c.len);
+        }
+        m.forward(tokens, crate::attention::Rows::Main(pos), Some((out, true)))?;
+        m.c.len = pos + tokens.len();
+        Ok(())
+    }
+
     /// Whether `fork` and `forward_branches` work: on the CPU path.
     pub fn branches(&self) -> bool {
         matches!(self, Llama::Host(_))
