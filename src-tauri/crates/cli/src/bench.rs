@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
-use cmdbar_engine::{Engine, Event, ModelInfo, Prompt, Request, Timings};
+use cmdbar_engine::{DevicePreference, Engine, Event, ModelInfo, Prompt, Request, Timings};
 use cmdbar_suggest::{Context, Options};
 use serde_json::{json, Value};
 
@@ -35,7 +35,8 @@ pub struct BenchArgs {
     )]
     query: Vec<String>,
     /// Run the same workload through llama.cpp (llama-cpp-python) in the same
-    /// run, paired with ours.
+    /// run, paired with ours; on the GPU too where ours runs there (a CUDA
+    /// build of llama-cpp-python, every layer offloaded).
     #[arg(long)]
     vs_llamacpp: bool,
     /// The Python that has llama-cpp-python [default: $CMDBAR_LLAMACPP_PYTHON, else python3].
@@ -46,7 +47,8 @@ pub struct BenchArgs {
     /// Bench a model with the shapes, tokenizer and quantization of this file
     /// (a model, or its header alone) and random weights, written to a
     /// temporary file: for a machine the real model cannot be copied to.
-    #[arg(long, conflicts_with = "vs_llamacpp")]
+    /// With --vs-llamacpp, llama.cpp runs the same random file.
+    #[arg(long)]
     synthetic_from: Option<std::path::PathBuf>,
 }
 
@@ -97,13 +99,18 @@ struct LlamaCpp {
 }
 
 impl LlamaCpp {
-    fn start(python: &str, model: &std::path::Path, threads: usize, context: usize) -> anyhow::Result<Self> {
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../scripts/llamacpp-worker");
+    fn start(python: &str, model: &std::path::Path, threads: usize, context: usize, gpu: bool) -> anyhow::Result<Self> {
+        // The checkout it was built from, else the one it runs in (a binary
+        // carried to another machine with the repository).
+        let built = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../scripts/llamacpp-worker");
+        let script = if built.exists() { built } else { std::path::PathBuf::from("scripts/llamacpp-worker") };
         let mut child = Command::new(python)
             .arg(&script)
             .arg(model)
             .arg(threads.to_string())
             .arg(context.to_string())
+            // Every layer on the GPU, or none.
+            .arg(if gpu { "-1" } else { "0" })
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -237,7 +244,9 @@ impl Prompts {
 }
 
 fn raw(ids: Vec<u32>, n: usize) -> Request {
-    Request { prompt: Prompt::Tokens(ids), max_tokens: n, ignore_eos: true, ..Request::chat(vec![]) }
+    // No drafts: decode here is the kernels' speed, and the bench's repeated
+    // text would be drafted far better than any answer.
+    Request { prompt: Prompt::Tokens(ids), max_tokens: n, ignore_eos: true, speculate: false, ..Request::chat(vec![]) }
 }
 
 pub fn run(mut args: BenchArgs) -> anyhow::Result<()> {
@@ -267,7 +276,13 @@ pub fn run(mut args: BenchArgs) -> anyhow::Result<()> {
     let mut llama = if args.vs_llamacpp {
         let python =
             args.python.clone().or_else(|| std::env::var("CMDBAR_LLAMACPP_PYTHON").ok()).unwrap_or("python3".into());
-        Some(LlamaCpp::start(&python, &path, threads, context)?)
+        // Where ours runs on a GPU, so does theirs.
+        let gpu = match args.model.device {
+            DevicePreference::Cpu => false,
+            DevicePreference::Cuda | DevicePreference::Metal => true,
+            DevicePreference::Auto => cfg!(any(feature = "cuda", feature = "metal")),
+        };
+        Some(LlamaCpp::start(&python, &path, threads, context, gpu)?)
     } else {
         None
     };
@@ -329,6 +344,16 @@ pub fn run(mut args: BenchArgs) -> anyhow::Result<()> {
             ours.push("first_token_ms", r.t.first_token_ms);
             ours.push("first_command_ms", r.command_ms.unwrap_or(f64::NAN));
             ours.push("full_answer_ms", r.t.total_ms);
+            // Drafting paired with one token at a time, on the same request.
+            let plain = timed(&engine, Request { speculate: false, ..warm.clone() })?;
+            ours.push("first_command_ms_no_drafts", plain.command_ms.unwrap_or(f64::NAN));
+            ours.push("full_answer_ms_no_drafts", plain.t.total_ms);
+            let decode =
+                |t: &Timings| (t.generated_tokens.max(2) - 1) as f64 * 1000.0 / (t.total_ms - t.first_token_ms);
+            ours.push("answer_decode_tps", decode(&r.t));
+            ours.push("answer_decode_tps_no_drafts", decode(&plain.t));
+            ours.push("drafted_tokens", r.t.drafted_tokens as f64);
+            ours.push("accepted_tokens", r.t.accepted_tokens as f64);
             if run == 1 {
                 command = cmdbar_suggest::parse::parse(&r.text).map(|p| p.command).unwrap_or_default();
             }
@@ -394,6 +419,14 @@ pub fn run(mut args: BenchArgs) -> anyhow::Result<()> {
     }
     if let (Some(b), Some(s)) = (median_of(&ours, "commands_ms"), median_of(&ours, "commands_ms_sequential")) {
         ours.push("batch_speedup_commands", s / b);
+    }
+    if let (Some(d), Some(p)) = (median_of(&ours, "full_answer_ms"), median_of(&ours, "full_answer_ms_no_drafts")) {
+        ours.push("draft_speedup_answer", p / d);
+    }
+    let sum = |k: &str| ours.0.get(k).map_or(0.0, |v| v.iter().sum::<f64>());
+    let (drafted, accepted) = (sum("drafted_tokens"), sum("accepted_tokens"));
+    if drafted > 0.0 {
+        ours.push("draft_acceptance", accepted / drafted);
     }
 
     let g = cmdbar_engine::gguf::GgufFile::open(&path)?;
