@@ -180,6 +180,31 @@ mod tests {
         assert_eq!(by_id("QWEN2.5-coder-3b").unwrap().repo, "Qwen/Qwen2.5-Coder-3B-Instruct-GGUF");
     }
 
+    /// A header whose sizes contradict each other (a file that will not
+    /// load) is sized by the file, not by the sizes it claims.
+    #[test]
+    fn sizes_that_do_not_check_count_as_the_file() {
+        let s = |t: &str| [(t.len() as u64).to_le_bytes().to_vec(), t.as_bytes().to_vec()].concat();
+        let u32_kv = |k: &str, v: u32| [s(k), 4u32.to_le_bytes().to_vec(), v.to_le_bytes().to_vec()].concat();
+        let mut b =
+            [b"GGUF".to_vec(), 3u32.to_le_bytes().to_vec(), 0u64.to_le_bytes().to_vec(), 5u64.to_le_bytes().to_vec()]
+                .concat();
+        b.extend([s("general.architecture"), 8u32.to_le_bytes().to_vec(), s("qwen2")].concat());
+        // A thousand layers a million wide, in three heads that do not divide
+        // the width, and no tensors at all.
+        b.extend(u32_kv("qwen2.block_count", 1000));
+        b.extend(u32_kv("qwen2.embedding_length", 1 << 20));
+        b.extend(u32_kv("qwen2.attention.head_count", 3));
+        b.extend(u32_kv("qwen2.context_length", 32768));
+        b.resize(b.len().next_multiple_of(32), 0);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("claims.gguf");
+        std::fs::write(&path, &b).unwrap();
+        let g = cmdbar_gguf::GgufFile::open(&path).unwrap();
+        assert!(cmdbar_gguf::shapes::check(&g, 0).is_err());
+        assert_eq!(ram_needed_for(&g), g.file_size + OVERHEAD);
+    }
+
     #[test]
     fn a_bad_catalog_says_what_is_wrong() {
         let good = include_str!("catalog.json");
