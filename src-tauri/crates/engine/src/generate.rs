@@ -197,9 +197,9 @@ pub struct Scratch {
     rows: Vec<f32>,
     /// Each completion's first logits (its prompt's last), until it joins.
     first: Vec<f32>,
-    /// A sampled token and its drafted followers, checked together.
+    /// A sampled token and its drafted followers, checked together; the
+    /// batch's drafts before they join its rows.
     draft: Vec<u32>,
-    checked: Vec<u32>,
 }
 
 /// Prefills `prompt` so that the next request sharing its start reuses
@@ -359,13 +359,18 @@ fn run_one(
     }
     let mut finish = FinishReason::Length;
     let mut drafting = Drafting::new(req.speculate && params.temperature <= 0.0 && model.speculates());
-    // A token chosen while checking a draft, not yet taken.
-    let mut chosen: Option<(u32, f32)> = None;
-    'tokens: while text.generated < max_new {
+    // Where checking a draft chose the next token, or ended the completion.
+    let mut next = Pending::Logits;
+    loop {
         // The cache holds exactly the prompt and the tokens so far.
-        let (id, lp) = match chosen.take() {
-            Some(c) => c,
-            None => {
+        let (id, lp) = match std::mem::replace(&mut next, Pending::Logits) {
+            Pending::Finished(f) => {
+                finish = f;
+                break;
+            }
+            Pending::Chosen(id, lp) => (id, lp),
+            Pending::Logits if text.generated >= max_new => break,
+            Pending::Logits => {
                 let ts = Instant::now();
                 let c = sampler.sample(&mut scratch.logits, model.history());
                 timings.sample_ms += ms(ts);
@@ -386,53 +391,28 @@ fn run_one(
             finish = FinishReason::Enough;
             break;
         }
+        scratch.draft.clear();
+        scratch.draft.push(id);
         lookup::draft(model.history(), id, drafting.len(max_new - text.generated), &mut scratch.draft);
-        if scratch.draft.is_empty() {
+        let drafted = scratch.draft.len() - 1;
+        if drafted == 0 {
             model.step(id, &mut scratch.logits)?;
             continue;
         }
-        // The token and its draft in one pass; row j holds the logits after
-        // the token and the draft's first j. The model's choice at each row
-        // (the same greedy choice as one step at a time) is taken while it
-        // agrees with the draft; the first that differs comes next.
+        // The token and its draft in one pass, then the cache cut back to
+        // what was taken.
         let base = model.history().len();
-        scratch.checked.clear();
-        scratch.checked.push(id);
-        scratch.checked.extend_from_slice(&scratch.draft);
-        model.verify(&scratch.checked, &mut scratch.rows)?;
-        let vocab = scratch.rows.len() / scratch.checked.len();
-        drafting.drafted += scratch.draft.len();
-        let mut kept = 1;
-        let mut stop = None;
-        for j in 0..=scratch.draft.len() {
-            let ts = Instant::now();
-            let row = &mut scratch.rows[j * vocab..(j + 1) * vocab];
-            let (next, lp) = sampler.sample(row, &model.history()[..base + 1 + j]);
-            timings.sample_ms += ms(ts);
-            if scratch.draft.get(j) != Some(&next) {
-                chosen = Some((next, lp));
-                break;
+        model.verify(&scratch.draft, &mut scratch.rows)?;
+        let (taken, n) = check_draft(&mut sampler, &mut scratch.rows, model.history(), drafted, timings, |id, lp| {
+            match text.take(model, req, index, id, lp, max_new, emit) {
+                Next::Finished(f) => Some(f),
+                Next::Go => req.enough(index).then_some(FinishReason::Enough),
             }
-            drafting.accepted += 1;
-            kept += 1;
-            if let Next::Finished(f) = text.take(model, req, index, next, lp, max_new, emit) {
-                stop = Some(Some(f));
-            } else if cancel.cancelled() {
-                stop = Some(None);
-            } else if req.enough(index) {
-                stop = Some(Some(FinishReason::Enough));
-            }
-            if stop.is_some() {
-                break;
-            }
-        }
-        model.rewind(base + kept);
-        if let Some(f) = stop {
-            if let Some(f) = f {
-                finish = f;
-            }
-            break 'tokens;
-        }
+        });
+        model.rewind(base + 1 + taken);
+        drafting.drafted += drafted;
+        drafting.accepted += taken;
+        next = n;
     }
     timings.drafted_tokens += drafting.drafted;
     timings.accepted_tokens += drafting.accepted;
@@ -457,14 +437,15 @@ struct Seq {
     fresh: bool,
     /// Its row of the step's logits (its token's; drafted ones follow).
     row: usize,
-    /// Tokens drafted after its newest one, checked in the same step.
-    draft: Vec<u32>,
+    /// Tokens drafted after its newest one this step, which end `history`
+    /// until they are checked.
+    drafted: usize,
     drafting: Drafting,
     /// What checking its draft left: the next token, or its end.
     next: Pending,
 }
 
-/// A batched completion's next token, where its draft's check decided it.
+/// A completion's next token, where checking its draft decided it.
 #[derive(Clone, Copy)]
 enum Pending {
     /// Sampled from its logits row.
@@ -540,7 +521,7 @@ fn run_batch(
                 pos: ids.len(),
                 fresh: true,
                 row: 0,
-                draft: Vec::new(),
+                drafted: 0,
                 drafting: Drafting::new(req.speculate && params.temperature <= 0.0),
                 next: Pending::Logits,
             });
@@ -594,16 +575,16 @@ fn run_batch(
                 match chosen.map(|(id, lp)| (id, seq.text.take(model, req, seq.index, id, lp, max_new, emit))) {
                     Ok((id, Next::Go)) => {
                         let room = (max_new - seq.text.generated).min(spare);
-                        lookup::draft(&seq.history, id, seq.drafting.len(room), &mut seq.draft);
-                        spare -= seq.draft.len();
+                        scratch.draft.clear();
+                        lookup::draft(&seq.history, id, seq.drafting.len(room), &mut scratch.draft);
+                        seq.drafted = scratch.draft.len();
+                        spare -= seq.drafted;
                         seq.history.push(id);
+                        seq.history.extend_from_slice(&scratch.draft);
                         seq.row = rows.len();
                         tokens.push(id);
-                        rows.push((seq.branch, seq.pos));
-                        for (j, &d) in seq.draft.iter().enumerate() {
-                            tokens.push(d);
-                            rows.push((seq.branch, seq.pos + 1 + j));
-                        }
+                        tokens.extend_from_slice(&scratch.draft);
+                        rows.extend((0..=seq.drafted).map(|j| (seq.branch, seq.pos + j)));
                         seq.pos += 1;
                         next.push(s);
                         continue;
@@ -629,36 +610,63 @@ fn run_batch(
         if !tokens.is_empty() {
             model.forward_branches(&tokens, &rows, &mut scratch.rows, true)?;
         }
-        // Drafts: each greedy row's choices are taken while they agree with
-        // its draft (as one step at a time would choose them); the first
-        // that differs, or the one after an agreed draft, comes next.
         for &s in live.iter() {
             let seq = &mut seqs[s];
-            if seq.draft.is_empty() {
+            let drafted = std::mem::take(&mut seq.drafted);
+            if drafted == 0 {
                 continue;
             }
-            seq.drafting.drafted += seq.draft.len();
-            for j in 0..=seq.draft.len() {
-                let r = seq.row + j;
-                let ts = Instant::now();
-                let (id, lp) = seq.sampler.sample(&mut scratch.rows[r * vocab..(r + 1) * vocab], &seq.history);
-                timings.sample_ms += ms(ts);
-                if seq.draft.get(j) != Some(&id) {
-                    seq.next = Pending::Chosen(id, lp);
-                    break;
+            let Seq { sampler, history, text, index, row, .. } = seq;
+            let rows = &mut scratch.rows[*row * vocab..(*row + 1 + drafted) * vocab];
+            let (taken, n) = check_draft(sampler, rows, history, drafted, timings, |id, lp| {
+                match text.take(model, req, *index, id, lp, max_new, emit) {
+                    Next::Finished(f) => Some(f),
+                    Next::Go => None,
                 }
-                seq.drafting.accepted += 1;
-                seq.history.push(id);
-                seq.pos += 1;
-                if let Next::Finished(f) = seq.text.take(model, req, seq.index, id, lp, max_new, emit) {
-                    seq.next = Pending::Finished(f);
-                    break;
-                }
-            }
-            seq.draft.clear();
+            });
+            history.truncate(history.len() - drafted + taken);
+            seq.pos += taken;
+            seq.drafting.drafted += drafted;
+            seq.drafting.accepted += taken;
+            seq.next = n;
         }
     }
     Ok(!cancel.cancelled())
+}
+
+/// After one pass over a token and the `drafted` tokens after it (row j of
+/// `rows`: the logits after the token and the draft's first j; `history`
+/// ends with the token and the draft), takes the model's choice at each row
+/// while it agrees with the draft, the same choice one step at a time would
+/// make: `take` gets each agreed token and says if the completion ends
+/// there. Returns how many drafted tokens were taken, and what comes next.
+fn check_draft(
+    sampler: &mut Sampler,
+    rows: &mut [f32],
+    history: &[u32],
+    drafted: usize,
+    timings: &mut Timings,
+    mut take: impl FnMut(u32, f32) -> Option<FinishReason>,
+) -> (usize, Pending) {
+    let vocab = rows.len() / (drafted + 1);
+    let base = history.len() - drafted;
+    let mut choose = |j: usize| {
+        let ts = Instant::now();
+        let c = sampler.sample(&mut rows[j * vocab..(j + 1) * vocab], &history[..base + j]);
+        timings.sample_ms += ms(ts);
+        c
+    };
+    for j in 0..drafted {
+        let (id, lp) = choose(j);
+        if id != history[base + j] {
+            return (j, Pending::Chosen(id, lp));
+        }
+        if let Some(f) = take(id, lp) {
+            return (j + 1, Pending::Finished(f));
+        }
+    }
+    let (id, lp) = choose(drafted);
+    (drafted, Pending::Chosen(id, lp))
 }
 
 fn common_prefix(a: &[u32], b: &[u32]) -> usize {
