@@ -19,3 +19,22 @@ pub fn model(name: &str) -> PathBuf {
     assert!(path.is_file(), "{} is missing: run scripts/fetch-test-models {name}", path.display());
     path
 }
+
+/// Runs a request to the end: each completion's final text, and the timings.
+pub fn finals_and_timings(
+    e: &cmdbar_engine::Engine,
+    r: cmdbar_engine::Request,
+) -> (Vec<String>, cmdbar_engine::Timings) {
+    use cmdbar_engine::Event;
+    let mut finals = vec![];
+    for ev in e.generate(r) {
+        match ev {
+            Event::CompletionDone { text, .. } => finals.push(text),
+            Event::Done(t) => return (finals, t),
+            Event::Error(err) => panic!("{err}"),
+            Event::Cancelled => panic!("cancelled"),
+            Event::Token { .. } => {}
+        }
+    }
+    panic!("no Done event")
+}

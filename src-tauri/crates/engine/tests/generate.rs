@@ -181,19 +181,6 @@ fn gemma3_base_model_loads_and_generates_with_the_plain_template() {
     assert!(!f[0].is_empty());
 }
 
-fn run_timed(e: &Engine, r: Request) -> (Vec<String>, cmdbar_engine::Timings) {
-    let mut finals = vec![];
-    for ev in e.generate(r) {
-        match ev {
-            Event::CompletionDone { text, .. } => finals.push(text),
-            Event::Done(t) => return (finals, t),
-            Event::Error(err) => panic!("{err}"),
-            _ => {}
-        }
-    }
-    panic!("no Done event")
-}
-
 fn with_system(q: &str) -> Request {
     let mut r = Request::chat(vec![
         Message::new("system", "You write one shell command for Linux. Answer with the command in a code block."),
@@ -206,12 +193,12 @@ fn with_system(q: &str) -> Request {
 #[test]
 fn a_shared_prompt_prefix_is_reused_and_changes_nothing() {
     let cold = engine("0.5b", 2048);
-    let (want, t_cold) = run_timed(&cold, with_system("show free disk space"));
+    let (want, t_cold) = common::finals_and_timings(&cold, with_system("show free disk space"));
     assert_eq!(t_cold.cached_tokens, 0);
 
     let warm = engine("0.5b", 2048);
-    let (_, _) = run_timed(&warm, with_system("count lines in notes.txt"));
-    let (got, t_warm) = run_timed(&warm, with_system("show free disk space"));
+    let (_, _) = common::finals_and_timings(&warm, with_system("count lines in notes.txt"));
+    let (got, t_warm) = common::finals_and_timings(&warm, with_system("show free disk space"));
     assert_eq!(got, want, "reusing the cached prefix changed the answer");
     // The system turn and the start of the user turn were not recomputed.
     assert!(t_warm.cached_tokens >= 20, "{t_warm:?}");
@@ -223,12 +210,12 @@ fn candidates_of_one_request_share_the_prompt() {
     let e = engine("0.5b", 2048);
     let mut r = with_system("print the date");
     r.completions = vec![SamplingParams::greedy(), SamplingParams::greedy()];
-    let (texts, _) = run_timed(&e, r);
+    let (texts, _) = common::finals_and_timings(&e, r);
     // The second completion starts from the cached prompt, not from the
     // first completion's tokens.
     assert_eq!(texts[0], texts[1]);
     // The same request again reuses the whole prompt.
-    let (again, t) = run_timed(&e, with_system("print the date"));
+    let (again, t) = common::finals_and_timings(&e, with_system("print the date"));
     assert_eq!(again[0], texts[0]);
     assert_eq!(t.cached_tokens, t.prompt_tokens, "{t:?}");
 }

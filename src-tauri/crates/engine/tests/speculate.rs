@@ -3,27 +3,12 @@
 //! drafts are really made and taken.
 mod common;
 
-use cmdbar_engine::{Engine, EngineConfig, Event, Message, Request, SamplingParams, Timings};
+use cmdbar_engine::{Engine, EngineConfig, Message, Request, SamplingParams};
 
 fn engine(model: &str) -> Engine {
     let e = Engine::spawn(EngineConfig { max_context: 2048, ..Default::default() });
     e.load(common::model(model)).recv().unwrap().unwrap();
     e
-}
-
-/// The final texts and the timings.
-fn run(e: &Engine, r: Request) -> (Vec<String>, Timings) {
-    let mut texts = vec![];
-    for ev in e.generate(r) {
-        match ev {
-            Event::CompletionDone { text, .. } => texts.push(text),
-            Event::Done(t) => return (texts, t),
-            Event::Error(err) => panic!("{err}"),
-            Event::Cancelled => panic!("cancelled"),
-            Event::Token { .. } => {}
-        }
-    }
-    panic!("no Done event")
 }
 
 /// Requests whose answers repeat their prompts (paths, flags, an example's
@@ -60,9 +45,9 @@ fn same_text_with_and_without_drafts(model: &str) {
     let e = engine(model);
     let (mut drafted, mut accepted) = (0, 0);
     for r in requests() {
-        let (plain, t) = run(&e, Request { speculate: false, ..r.clone() });
+        let (plain, t) = common::finals_and_timings(&e, Request { speculate: false, ..r.clone() });
         assert_eq!((t.drafted_tokens, t.accepted_tokens), (0, 0), "drafts made with speculate off");
-        let (fast, t) = run(&e, r.clone());
+        let (fast, t) = common::finals_and_timings(&e, r.clone());
         assert_eq!(fast, plain, "{model}: drafting changed the answer to {:?}", r.prompt);
         assert!(t.accepted_tokens <= t.drafted_tokens);
         drafted += t.drafted_tokens;
@@ -79,8 +64,8 @@ fn same_text_with_and_without_drafts(model: &str) {
         let hot = |seed| SamplingParams { temperature: 0.7, top_k: 40, top_p: 0.95, seed, ..Default::default() };
         r.completions = vec![r.completions[0].clone(), hot(1), hot(2)];
         r.width = 2;
-        let (plain, _) = run(&e, Request { speculate: false, ..r.clone() });
-        let (fast, t) = run(&e, r.clone());
+        let (plain, _) = common::finals_and_timings(&e, Request { speculate: false, ..r.clone() });
+        let (fast, t) = common::finals_and_timings(&e, r.clone());
         assert_eq!(fast, plain, "{model}, batched: drafting changed the answers to {:?}", r.prompt);
         drafted += t.drafted_tokens;
         accepted += t.accepted_tokens;
@@ -104,6 +89,6 @@ fn samples_are_not_drafted() {
     let e = engine("0.5b");
     let mut r = requests().remove(0);
     r.completions = vec![SamplingParams { temperature: 0.7, top_k: 40, top_p: 0.95, seed: 3, ..Default::default() }];
-    let (_, t) = run(&e, r);
+    let (_, t) = common::finals_and_timings(&e, r);
     assert_eq!(t.drafted_tokens, 0);
 }
