@@ -104,6 +104,7 @@ impl LlamaCpp {
         // carried to another machine with the repository).
         let built = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../scripts/llamacpp-worker");
         let script = if built.exists() { built } else { std::path::PathBuf::from("scripts/llamacpp-worker") };
+        anyhow::ensure!(script.exists(), "scripts/llamacpp-worker is not here: run --vs-llamacpp from the repository");
         let mut child = Command::new(python)
             .arg(&script)
             .arg(model)
