@@ -52,6 +52,17 @@ pub enum Suggestion {
     },
 }
 
+/// What the settings ask of a request.
+fn options(settings: &Settings) -> Options {
+    Options {
+        candidates: settings.candidates,
+        temperature: settings.temperature,
+        safety: settings.safety,
+        speculate: settings.drafts,
+        ..Default::default()
+    }
+}
+
 /// Starts a request and returns at once; candidates follow as events. A
 /// request already running is cancelled by the engine.
 #[tauri::command]
@@ -69,12 +80,7 @@ pub fn ask<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, query: Str
         }));
     };
     let settings = lock(&state.settings).clone();
-    let opts = Options {
-        candidates: settings.candidates,
-        temperature: settings.temperature,
-        safety: settings.safety,
-        ..Default::default()
-    };
+    let opts = options(&settings);
     let examples = lock(&state.examples).clone();
     let prepared = cmdbar_suggest::prepare_with(&context(&settings), &query, &opts, &info, examples.as_deref())?;
     if settings.history_enabled {
@@ -331,7 +337,12 @@ fn kept_key(state: &AppState, server: Option<&Server>) -> IpcResult<Option<Strin
 
 /// Checks `server` (its shape, then the address as the remote crate reads
 /// it) and sets it on `settings`, its key in the keychain.
-fn apply_server(state: &AppState, settings: &mut Settings, server: Option<Server>, key: Option<String>) -> IpcResult<()> {
+fn apply_server(
+    state: &AppState,
+    settings: &mut Settings,
+    server: Option<Server>,
+    key: Option<String>,
+) -> IpcResult<()> {
     if let Some(s) = &server {
         crate::limits::check("base_url", &s.base_url, crate::limits::PATH)?;
         crate::limits::check("model", &s.model, crate::limits::NAME)?;

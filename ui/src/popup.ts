@@ -219,6 +219,8 @@ export class Popup {
         if (showTimings()) {
           const tps = t.total_ms > t.first_token_ms ? (t.generated_tokens * 1000) / (t.total_ms - t.first_token_ms) : 0;
           parts.push(`${t.generated_tokens} tokens`, `${tps.toFixed(1)} tok/s`);
+          // The share of drafted tokens the model took (Settings › Draft from the request).
+          if (t.drafted_tokens) parts.push(`${Math.round((100 * t.accepted_tokens) / t.drafted_tokens)}% of ${t.drafted_tokens} drafted taken`);
         }
         this.footer.textContent = parts.join(" · ");
         this.setStatus(s.notices.join(" "), s.notices.length ? "notice" : "");

@@ -67,7 +67,7 @@ export function chordOf(e: KeyboardEvent): string | null {
   return [...mods, key].join("+");
 }
 
-type Field = "hotkey" | "shell" | "safety" | "candidates" | "temperature" | "launch_at_login" | "history_enabled";
+type Field = "hotkey" | "shell" | "safety" | "candidates" | "temperature" | "drafts" | "launch_at_login" | "history_enabled";
 
 export class SettingsPane {
   private settings!: Settings;
@@ -122,6 +122,11 @@ export class SettingsPane {
             ${err("temperature")}
           </div>
           <div class="field check">
+            <label class="check"><input name="drafts" id="drafts" type="checkbox" aria-describedby="drafts-help" /> Draft from the request</label>
+            ${err("drafts")}
+          </div>
+          <small id="drafts-help">Guesses the next words from your request and checks them in one step: the same commands, sooner. It stops by itself when the guesses miss.</small>
+          <div class="field check">
             <label class="check"><input name="launch_at_login" id="launch_at_login" type="checkbox" /> Launch at login</label>
             ${err("launch_at_login")}
           </div>
@@ -169,7 +174,7 @@ export class SettingsPane {
           <label class="check"><input id="debug" type="checkbox" /> Show generation speed in the popup (for debugging)</label>
         </section>
       </main>`;
-    for (const f of ["hotkey", "shell", "safety", "candidates", "temperature", "launch_at_login", "history_enabled"] as Field[])
+    for (const f of ["hotkey", "shell", "safety", "candidates", "temperature", "drafts", "launch_at_login", "history_enabled"] as Field[])
       this.field(f).addEventListener("change", () => void this.save(f));
     const hk = this.field("hotkey");
     hk.addEventListener("keydown", (e) => this.recordHotkey(e));
@@ -263,6 +268,7 @@ export class SettingsPane {
       safety: () => (this.field("safety").value = s.safety),
       candidates: () => (this.field("candidates").value = String(s.candidates)),
       temperature: () => (this.field("temperature").value = String(s.temperature)),
+      drafts: () => (this.field("drafts").checked = s.drafts),
       launch_at_login: () => (this.field("launch_at_login").checked = s.launch_at_login),
       history_enabled: () => (this.field("history_enabled").checked = s.history_enabled),
     };
@@ -285,6 +291,8 @@ export class SettingsPane {
         return { ok: { candidates: Number(el.value) } };
       case "temperature":
         return { ok: { temperature: Number(el.value) } };
+      case "drafts":
+        return { ok: { drafts: el.checked } };
       case "launch_at_login":
         return { ok: { launch_at_login: el.checked } };
       case "history_enabled":

@@ -116,6 +116,24 @@ describe("popup", () => {
     }
   });
 
+  it("with the debug setting the footer says how many drafted tokens the model took", async () => {
+    localStorage.setItem(DEBUG_KEY, "1");
+    try {
+      await popup();
+      const id = await ask("free disk space");
+      await emit("suggestion", {
+        type: "done", id, candidates: [cand("df -h")], hidden: 0, notices: [],
+        timings: { prompt_tokens: 10, cached_tokens: 0, generated_tokens: 20, prefill_ms: 100, first_token_ms: 200, total_ms: 1200, drafted_tokens: 12, accepted_tokens: 9 },
+      });
+      await tick();
+      expect(document.querySelector("#footer")!.textContent).toBe(
+        "1 suggestion · 1.2 s · 20 tokens · 20.0 tok/s · 75% of 12 drafted taken",
+      );
+    } finally {
+      localStorage.removeItem(DEBUG_KEY);
+    }
+  });
+
   it("streamed candidates are appended: the rows already there stay the same elements", async () => {
     await popup();
     const id = await ask("list files");

@@ -6,7 +6,7 @@ import type { HotkeyState, ModelStatus, Settings } from "../src/ipc";
 
 const defaults: Settings = {
   version: 1, hotkey: "Ctrl+Shift+Space", shell: "auto", safety: "moderate", candidates: 3, temperature: 0.7,
-  launch_at_login: false, history_enabled: true, history_limit: 200, active_model: null, server: null,
+  launch_at_login: false, history_enabled: true, history_limit: 200, drafts: true, active_model: null, server: null,
 };
 let saved: Settings[];
 let refuse: string | null;
@@ -86,6 +86,18 @@ describe("settings", () => {
     // Said beside the field, not at the bottom of the page.
     expect(document.querySelector("#safety-saved")!.textContent).toBe("Saved");
     expect(document.querySelector("#hotkey-saved")!.textContent).toBe("");
+  });
+
+  it("drafting shows as saved and turns off with its box", async () => {
+    await new SettingsPane(document.getElementById("app")!).start();
+    const drafts = field("drafts");
+    expect(drafts.checked).toBe(true);
+    drafts.checked = false;
+    drafts.dispatchEvent(new Event("change", { bubbles: true }));
+    await tick();
+    expect(saved.at(-1)!.drafts).toBe(false);
+    expect(saved.at(-1)!.candidates).toBe(3);
+    expect(document.querySelector("#drafts-saved")!.textContent).toBe("Saved");
   });
 
   it("an error shows beside the field the app names", async () => {

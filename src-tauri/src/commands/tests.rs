@@ -275,21 +275,50 @@ fn ask_streams_candidates_from_the_real_model_and_records_history() {
     }
     assert!(matches!(call(&w, "get_status", json!({})).unwrap()["state"].as_str(), Some("ready")));
 
-    call(&w, "ask", json!({"query": "print the current date", "id": 7})).unwrap();
-    let mut streamed = vec![];
-    let ranked = loop {
-        let v = rx.recv_timeout(Duration::from_secs(300)).expect("suggestion events");
-        assert_eq!(v["id"], 7);
-        match v["type"].as_str().unwrap() {
-            "candidate" => streamed.push(v["candidate"]["command"].clone()),
-            "done" => break v["candidates"].as_array().unwrap().clone(),
-            other => panic!("{other}: {v}"),
+    // The streamed commands and the done event of request `id`.
+    let answer = |id: u32| {
+        let mut streamed = vec![];
+        loop {
+            let v: Value = rx.recv_timeout(Duration::from_secs(300)).expect("suggestion events");
+            assert_eq!(v["id"], id);
+            match v["type"].as_str().unwrap() {
+                "candidate" => streamed.push(v["candidate"]["command"].clone()),
+                "done" => break (streamed, v),
+                other => panic!("{other}: {v}"),
+            }
         }
     };
+    call(&w, "ask", json!({"query": "print the current date", "id": 7})).unwrap();
+    let (streamed, done) = answer(7);
+    let ranked = done["candidates"].as_array().unwrap().clone();
     assert!(!ranked.is_empty() && ranked.len() <= 3, "{ranked:?}");
     assert!(ranked.iter().all(|c| c["risk"].is_string() && c["command"].is_string()));
     // The final rows are the streamed ones or better ones, as many.
     assert_eq!(streamed.len(), ranked.len(), "{streamed:?} {ranked:?}");
+
+    // Drafts turned off in Settings: no token is drafted, and the commands
+    // are the same.
+    let drafted = |done: &Value| done["timings"]["drafted_tokens"].as_u64().unwrap();
+    assert!(drafted(&done) > 0, "the default drafts: {done}");
+    let mut s = call(&w, "get_settings", json!({})).unwrap();
+    s["drafts"] = json!(false);
+    call(&w, "set_settings", json!({"settings": s})).unwrap();
+    call(&w, "ask", json!({"query": "print the current date", "id": 17})).unwrap();
+    let (_, plain) = answer(17);
+    assert_eq!(drafted(&plain), 0, "{plain}");
+    // As a set: scores may differ in their last bits (a check's rows run
+    // as one pass), and so may the order of a tie.
+    let texts = |d: &Value| -> Vec<String> {
+        let mut t: Vec<String> = d["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| format!("{} {}", c["command"], c["explanation"]))
+            .collect();
+        t.sort();
+        t
+    };
+    assert_eq!(texts(&plain), texts(&done));
 
     let h = call(&w, "history", json!({"filter": "DATE"})).unwrap();
     assert_eq!(h[0]["query"], "print the current date");

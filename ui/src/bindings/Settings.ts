@@ -9,6 +9,12 @@ export type Settings = { version: number,
  */
 hotkey: string, shell: ShellChoice, safety: Level, candidates: number, temperature: number, launch_at_login: boolean, history_enabled: boolean, history_limit: number, 
 /**
+ * Draft tokens from the request's own text and check them in the pass
+ * that runs the next token: the same commands, sooner. An answer stops
+ * drafting by itself when most drafts are refused.
+ */
+drafts: boolean, 
+/**
  * The GGUF file to load; None means the default model.
  */
 active_model: string | null, 

@@ -60,6 +60,11 @@ pub struct Settings {
     pub launch_at_login: bool,
     pub history_enabled: bool,
     pub history_limit: usize,
+    /// Draft tokens from the request's own text and check them in the pass
+    /// that runs the next token: the same commands, sooner. An answer stops
+    /// drafting by itself when most drafts are refused.
+    #[serde(default = "on")]
+    pub drafts: bool,
     /// The GGUF file to load; None means the default model.
     pub active_model: Option<std::path::PathBuf>,
     /// A server to ask instead of a local model; its API key is in the OS
@@ -67,6 +72,10 @@ pub struct Settings {
     /// `set_server`, which stores the key.
     #[serde(default)]
     pub server: Option<Server>,
+}
+
+fn on() -> bool {
+    true
 }
 
 /// An OpenAI-compatible server (Ollama, llama.cpp's server, vLLM).
@@ -92,6 +101,7 @@ impl Default for Settings {
             launch_at_login: false,
             history_enabled: true,
             history_limit: 200,
+            drafts: true,
             active_model: None,
             server: None,
         }

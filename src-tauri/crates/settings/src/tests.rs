@@ -173,6 +173,23 @@ fn settings_from_before_servers_still_load() {
 }
 
 #[test]
+fn settings_from_before_drafts_keep_the_users_values_and_draft() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("settings.json");
+    let mine = Settings { candidates: 5, history_enabled: false, ..Settings::default() };
+    let mut v = serde_json::to_value(&mine).unwrap();
+    v.as_object_mut().unwrap().remove("drafts");
+    std::fs::write(&p, v.to_string()).unwrap();
+    let l = Settings::load(&p);
+    assert!(l.notice.is_none(), "{:?}", l.notice);
+    assert_eq!(l.value, mine);
+    assert!(l.value.drafts);
+    // Turned off, it stays off.
+    Settings { drafts: false, ..mine }.save(&p).unwrap();
+    assert!(!Settings::load(&p).value.drafts);
+}
+
+#[test]
 fn a_server_needs_an_http_address_and_a_model() {
     let keys = secrets::Memory::default();
     let set = |url: &str, model: &str| {
