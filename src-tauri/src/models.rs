@@ -14,11 +14,14 @@ use crate::limits::{self, check};
 use crate::error::{IpcError, IpcResult};
 use crate::state::{lock, AppState};
 
+/// Each running download's repo, file and control, by id.
+type Running = HashMap<u32, (String, String, Arc<Control>)>;
+
 /// Downloads in flight, by id, for pause and cancel.
 #[derive(Default)]
 pub struct Downloads {
     next: Mutex<u32>,
-    running: Mutex<HashMap<u32, (String, String, Arc<Control>)>>,
+    running: Mutex<Running>,
 }
 
 /// Where a download is.

@@ -156,7 +156,7 @@ impl Ask<'_> {
         let mut printer = Printer { on: text, not: self.not.clone(), color: text && self.color.enabled(), shown: 0 };
         let mut answer = match &self.server {
             Some(server) => self.ask_server(server.clone(), query, &mut printer)?,
-            None => match self.from_app(query, &mut printer)? {
+            None => match self.via_app(query, &mut printer)? {
                 Some(a) => a,
                 None => self.here(query, &mut printer)?,
             },
@@ -170,7 +170,7 @@ impl Ask<'_> {
     /// The app's answer; None when no app answers, or it can't (another
     /// protocol, no model yet, another model asked for, quit before a
     /// word), so the caller loads the model itself.
-    fn from_app(&self, query: &str, printer: &mut Printer) -> anyhow::Result<Option<Answer>> {
+    fn via_app(&self, query: &str, printer: &mut Printer) -> anyhow::Result<Option<Answer>> {
         if self.no_app || std::env::var_os("CMDBAR_NO_APP").is_some_and(|v| !v.is_empty()) {
             return Ok(None);
         }

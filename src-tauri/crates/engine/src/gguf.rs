@@ -126,6 +126,33 @@ pub fn read_tensor(
     }
 }
 
+/// Rows `tokens` of a quantized table (`row_bytes` each, `width` values),
+/// dequantized as one (1, tokens, width) tensor on `device`: token
+/// embeddings stay quantized in memory and are read a row per token.
+pub fn dequantize_rows(
+    data: &[u8],
+    dtype: candle_core::quantized::GgmlDType,
+    row_bytes: usize,
+    width: usize,
+    tokens: &[u32],
+    device: &candle_core::Device,
+) -> candle_core::Result<candle_core::Tensor> {
+    let cpu = &candle_core::Device::Cpu;
+    let rows = data.len() / row_bytes.max(1);
+    let mut raw = Vec::with_capacity(tokens.len() * row_bytes);
+    for &t in tokens {
+        let t = t as usize;
+        if t >= rows {
+            candle_core::bail!("token id {t} is outside the vocabulary of {rows}");
+        }
+        raw.extend_from_slice(&data[t * row_bytes..(t + 1) * row_bytes]);
+    }
+    candle_core::quantized::ggml_file::qtensor_from_ggml(dtype, &raw, vec![tokens.len(), width], cpu)?
+        .dequantize(cpu)?
+        .unsqueeze(0)?
+        .to_device(device)
+}
+
 fn read_typed<T: candle_core::quantized::k_quants::GgmlType + Send + Sync + 'static>(
     reader: &mut BufReader<File>,
     offset: u64,
@@ -133,7 +160,7 @@ fn read_typed<T: candle_core::quantized::k_quants::GgmlType + Send + Sync + 'sta
 ) -> candle_core::Result<candle_core::quantized::QTensor> {
     use candle_core::quantized::{QStorage, QTensor};
     let elems = shape.elem_count();
-    if elems % T::BLCK_SIZE != 0 {
+    if !elems.is_multiple_of(T::BLCK_SIZE) {
         candle_core::bail!("{elems} elements are not a whole number of {}-element blocks", T::BLCK_SIZE);
     }
     let n = elems / T::BLCK_SIZE;
@@ -188,10 +215,10 @@ pub fn synthesize(from: &Path, to: &Path) -> Result<()> {
     for t in tensors {
         let dtype = t.ggml_dtype;
         let bytes = tensor_bytes(t) as u64;
-        if !patterns.contains_key(&dtype) {
+        if let std::collections::hash_map::Entry::Vacant(e) = patterns.entry(dtype) {
             let (mean, std) = if dtype == GgmlDType::F32 { (1f32, 0.1) } else { (0f32, 0.05) };
             let x = candle_core::Tensor::randn(mean, std, 256 * 64, &candle_core::Device::Cpu)?;
-            patterns.insert(dtype, QTensor::quantize(&x, candle_dtype(dtype))?.data()?.to_vec());
+            e.insert(QTensor::quantize(&x, candle_dtype(dtype))?.data()?.to_vec());
         }
         let pattern = &patterns[&dtype];
         let pad = t

@@ -401,7 +401,7 @@ fn check_budget(path: &Path, needed: u64, context: usize) -> Result<()> {
 mod gemma3 {
     use std::sync::Arc;
 
-    use candle_core::quantized::{ggml_file::qtensor_from_ggml, QMatMul, QTensor};
+    use candle_core::quantized::{QMatMul, QTensor};
     use candle_core::{DType, Device, IndexOp, Module, Result, Tensor};
     use candle_transformers::quantized_nn::RmsNorm;
 
@@ -552,19 +552,7 @@ mod gemma3 {
 
         fn embed(&self, tokens: &[u32]) -> Result<Tensor> {
             let data = self.embd.data()?;
-            let rows = data.len() / self.row_bytes.max(1);
-            let mut raw = Vec::with_capacity(tokens.len() * self.row_bytes);
-            for &t in tokens {
-                let t = t as usize;
-                if t >= rows {
-                    candle_core::bail!("token id {t} is outside the vocabulary of {rows}");
-                }
-                raw.extend_from_slice(&data[t * self.row_bytes..(t + 1) * self.row_bytes]);
-            }
-            qtensor_from_ggml(self.embd.dtype(), &raw, vec![tokens.len(), self.hidden], &Device::Cpu)?
-                .dequantize(&Device::Cpu)?
-                .unsqueeze(0)?
-                .to_device(&self.device)
+            crate::gguf::dequantize_rows(&data, self.embd.dtype(), self.row_bytes, self.hidden, tokens, &self.device)
         }
 
         /// Which keys query `i` (at `pos + i`) sees: earlier ones, within
@@ -577,7 +565,7 @@ mod gemma3 {
             };
             // One query sees every key unless the window leaves some out;
             // several always hide the later ones from the earlier.
-            if seq == 1 && !window.is_some_and(|w| w < pos) {
+            if seq == 1 && window.is_none_or(|w| w >= pos) {
                 return Ok(None);
             }
             let m: Vec<u8> = (0..seq).flat_map(|i| (0..total).map(move |j| u8::from(!hides(i, j)))).collect();

@@ -52,7 +52,7 @@ fn craft(meta: &[(&str, Meta)], tensors: &[(&str, u32, &[u64])], data: usize) ->
         b.extend(ty.to_le_bytes());
         b.extend(0u64.to_le_bytes());
     }
-    while b.len() % 32 != 0 {
+    while !b.len().is_multiple_of(32) {
         b.push(0);
     }
     b.extend(std::iter::repeat_n(0u8, data));
@@ -211,7 +211,7 @@ fn bad_utf8_and_unknown_value_types_are_errors() {
 fn a_tensor_with_too_many_dimensions_is_refused() {
     let mut b = key("general.architecture");
     b.extend(8u32.to_le_bytes());
-    b.extend(key("qwen2")[..].iter().copied().skip(0));
+    b.extend(key("qwen2"));
     let mut t = key("token_embd.weight");
     t.extend(1_000_000u32.to_le_bytes()); // n_dims
     let mut kv = b.clone();

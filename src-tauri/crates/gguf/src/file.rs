@@ -71,7 +71,7 @@ impl GgufFile {
         for (name, info) in &self.content.tensor_infos {
             let elems = info.shape.elem_count() as u128;
             let block = info.ggml_dtype.block_size() as u128;
-            if elems % block != 0 {
+            if !elems.is_multiple_of(block) {
                 return Err(self
                     .corrupt(format!("tensor {name} has {elems} elements, not a multiple of its block size {block}")));
             }

@@ -63,7 +63,7 @@ impl H {
     /// Pads to `align` and appends `data` bytes of zeros.
     fn file(&self, align: usize, data: usize) -> tempfile::NamedTempFile {
         let mut b = self.b.clone();
-        while b.len() % align != 0 {
+        while !b.len().is_multiple_of(align) {
             b.push(0);
         }
         b.extend(std::iter::repeat_n(0u8, data));

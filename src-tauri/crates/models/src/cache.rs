@@ -49,7 +49,7 @@ impl HubCache {
         names::commit("the commit id", commit)?;
         names::relative("the file name", file)?;
         let dir = self.repo_dir(repo).join("snapshots").join(commit);
-        Ok(names::join_inside(&dir, file).map_err(ModelsError::io(&dir))?)
+        names::join_inside(&dir, file).map_err(ModelsError::io(&dir))
     }
 
     /// The file in the snapshot of `refs/main`, if it is there.
@@ -133,8 +133,14 @@ pub fn folder_repo(folder: &str) -> Option<String> {
 mod folder_tests {
     #[test]
     fn a_repo_and_its_folder_name_go_both_ways() {
-        assert_eq!(super::repo_folder("Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF"), "models--Qwen--Qwen2.5-Coder-1.5B-Instruct-GGUF");
-        assert_eq!(super::folder_repo("models--Qwen--Qwen2.5-Coder-1.5B-Instruct-GGUF").as_deref(), Some("Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF"));
+        assert_eq!(
+            super::repo_folder("Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF"),
+            "models--Qwen--Qwen2.5-Coder-1.5B-Instruct-GGUF"
+        );
+        assert_eq!(
+            super::folder_repo("models--Qwen--Qwen2.5-Coder-1.5B-Instruct-GGUF").as_deref(),
+            Some("Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF")
+        );
         assert_eq!(super::folder_repo("datasets--x--y"), None);
     }
 }

@@ -19,7 +19,7 @@ fn model_path() -> PathBuf {
 
 fn load(max_context: usize) -> (Engine, ModelInfo) {
     let engine = Engine::spawn(EngineConfig { device: DevicePreference::Cpu, max_context });
-    let info = engine.load(&model_path()).recv().unwrap().unwrap();
+    let info = engine.load(model_path()).recv().unwrap().unwrap();
     (engine, info)
 }
 

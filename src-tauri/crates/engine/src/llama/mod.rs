@@ -14,7 +14,7 @@
 use std::io::BufReader;
 use std::sync::Arc;
 
-use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QTensor};
+use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{DType, Device, Result, Tensor};
 
 use crate::gguf::{candle_dtype, Architecture, GgufFile, Sizes};
@@ -37,14 +37,15 @@ pub struct Source<'a> {
 }
 
 pub enum Llama {
-    Host(host::Host),
+    /// Boxed: its reused buffers make it much the larger of the two.
+    Host(Box<host::Host>),
     Device(device::OnDevice),
 }
 
 impl Llama {
     /// The CPU's slice path.
     pub fn load_host(src: Source, reader: &mut BufReader<std::fs::File>) -> Result<Self> {
-        Ok(Llama::Host(host::Host::load(Tensors::new(src, reader)?)?))
+        Ok(Llama::Host(Box::new(host::Host::load(Tensors::new(src, reader)?)?)))
     }
 
     /// Candle ops on `src.device`, as on a GPU.
@@ -287,20 +288,7 @@ struct Embeddings {
 
 impl Embeddings {
     fn lookup(&self, tokens: &[u32], device: &Device) -> Result<Tensor> {
-        let data = self.table.get()?;
-        let rows = data.len() / self.row_bytes;
-        let mut raw = Vec::with_capacity(tokens.len() * self.row_bytes);
-        for &t in tokens {
-            let t = t as usize;
-            if t >= rows {
-                candle_core::bail!("token id {t} is outside the vocabulary of {rows}");
-            }
-            raw.extend_from_slice(&data[t * self.row_bytes..(t + 1) * self.row_bytes]);
-        }
-        qtensor_from_ggml(self.dtype, &raw, vec![tokens.len(), self.hidden], &Device::Cpu)?
-            .dequantize(&Device::Cpu)?
-            .unsqueeze(0)?
-            .to_device(device)
+        crate::gguf::dequantize_rows(&self.table.get()?, self.dtype, self.row_bytes, self.hidden, tokens, device)
     }
 
     /// The rows of `tokens`, dequantized into `out`.

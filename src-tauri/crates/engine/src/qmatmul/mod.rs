@@ -167,7 +167,7 @@ impl Linear {
     pub fn tiled(w: Bytes, dtype: GgmlDType, dims: &[usize], role: Role) -> Option<Self> {
         let aligned = match &w {
             Bytes::Tensor(_) => true,
-            Bytes::Map(m, r) => (m.as_ptr() as usize + r.start) % 8 == 0,
+            Bytes::Map(m, r) => (m.as_ptr() as usize + r.start).is_multiple_of(8),
         };
         let layout = plan(dtype, dims, aligned, role);
         let &[n, k] = dims else { return None };

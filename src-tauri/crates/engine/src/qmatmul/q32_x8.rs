@@ -5,6 +5,8 @@
 //! block's eight dot products before one multiply-add applies the scales.
 //! Weights are stored unsigned (+128 or +16); the sum starts at minus that
 //! offset times the activations' sum, which leaves the signed product.
+// A token's or row's counter indexes several buffers at once, lane by lane.
+#![allow(clippy::needless_range_loop)]
 use std::arch::x86_64::*;
 
 use super::x86::{lanes32, prefetch_ahead, Q5_0, Q8_0};

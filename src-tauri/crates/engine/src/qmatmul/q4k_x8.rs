@@ -5,6 +5,8 @@
 //! holds eight bytes of each of eight rows, a token's eight activation bytes
 //! are broadcast against it, and each lane sums a whole sub-block of one
 //! row: one multiply-add applies sixteen scales.
+// A token's or row's counter indexes several buffers at once, lane by lane.
+#![allow(clippy::needless_range_loop)]
 use std::arch::x86_64::*;
 
 use super::x86::{lanes32, prefetch_ahead, q4k_scales_and_mins_u8, Q4K, Q8K};

@@ -4,6 +4,8 @@
 //! token's 16 activation bytes are broadcast to every 128-bit lane. A lane
 //! sums four products of at most 63 x 128, which packs to i16 unsaturated,
 //! and one multiply-add then applies sixteen scales.
+// A token's or row's counter indexes several buffers at once, lane by lane.
+#![allow(clippy::needless_range_loop)]
 use std::arch::x86_64::*;
 
 use super::x86::{lanes16, lanes32, prefetch_ahead, Q6K, Q8K};

@@ -38,7 +38,7 @@ impl X8 {
     /// listed in `X8::takes`, rows in whole groups of eight); None when
     /// the memory for them cannot be had.
     pub(super) fn repack(w: &Bytes, dtype: GgmlDType, n: usize, k: usize) -> Option<X8> {
-        debug_assert!(n % 8 == 0 && Self::takes(dtype));
+        debug_assert!(n.is_multiple_of(8) && Self::takes(dtype));
         let bytes = w.get().ok()?;
         let blocks = k / dtype.block_size();
         // SAFETY: the length is checked, the alignment by `Linear::tiled`,

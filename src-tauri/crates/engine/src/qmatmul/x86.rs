@@ -1,5 +1,7 @@
 //! AVX2 and AVX-512 VNNI dot products over mirrors of candle's block
 //! layouts.
+// A token's or row's counter indexes several buffers at once, lane by lane.
+#![allow(clippy::needless_range_loop)]
 use std::arch::x86_64::*;
 
 /// ggml's block_q4_K and block_q8_K, as candle lays them out.
