@@ -8,7 +8,7 @@ pub mod error;
 pub mod generate;
 pub mod gguf;
 mod llama;
-mod lookup;
+pub mod lookup;
 mod model;
 pub mod qmatmul;
 pub mod sampler;
