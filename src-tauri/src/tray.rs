@@ -52,7 +52,7 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     // The tray follows the same events as the windows, so the state and
     // the hotkey modules need not know it exists.
     let refresh_status = |app: &AppHandle<R>| {
-        let status = crate::state::lock(&app.state::<crate::AppState>().status).clone();
+        let status = crate::state::lock(&app.state::<crate::state::AppState>().status).clone();
         show_status(app, &status);
     };
     refresh_status(app);

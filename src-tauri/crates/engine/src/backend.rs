@@ -2,7 +2,9 @@
 //! here, or a server that speaks the OpenAI-compatible chat API.
 use std::sync::mpsc::Receiver;
 
-use crate::{Event, Prompt, Request, Result};
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::generate::{Event, Prompt, Request};
 
 /// Something that turns a request into a stream of events. A newer
 /// `generate` cancels the one still running, as on the local engine.
@@ -16,16 +18,16 @@ pub trait Backend: Send + Sync {
     fn cancel(&self);
 }
 
-impl Backend for crate::Engine {
+impl Backend for Engine {
     fn generate(&self, request: Request) -> Receiver<Event> {
-        crate::Engine::generate(self, request)
+        Engine::generate(self, request)
     }
 
     fn warm(&self, prompt: Prompt) -> Receiver<Result<usize>> {
-        crate::Engine::warm(self, prompt)
+        Engine::warm(self, prompt)
     }
 
     fn cancel(&self) {
-        crate::Engine::cancel(self)
+        Engine::cancel(self)
     }
 }

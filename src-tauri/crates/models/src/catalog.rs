@@ -5,7 +5,8 @@ use std::sync::OnceLock;
 use cmdbar_gguf::KvShape;
 use serde::{Deserialize, Serialize};
 
-use crate::{ModelsError, RemoteFile, Result};
+use crate::hub::RemoteFile;
+use crate::{ModelsError, Result};
 
 pub const CATALOG_VERSION: u32 = 1;
 

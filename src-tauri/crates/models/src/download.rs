@@ -8,7 +8,9 @@ use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-use crate::{names, Hub, HubCache, ModelsError, RemoteFile, Result};
+use crate::cache::HubCache;
+use crate::hub::{Hub, RemoteFile};
+use crate::{names, ModelsError, Result};
 
 /// Pause and cancel. A wait for the next chunk or for a retry ends as soon
 /// as either is asked for. A paused download keeps its `.part` and is

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::cache::HubCache;
 use crate::catalog::{self, CatalogEntry, FitHint, Memory};
-use crate::{names, HubCache, ModelsError, Result};
+use crate::{names, ModelsError, Result};
 
 /// How deep sub-folders of a snapshot are searched for models.
 const MAX_DEPTH: usize = 8;

@@ -31,8 +31,8 @@ impl PartialEq for History {
 }
 
 impl History {
-    pub fn load(path: &std::path::Path) -> crate::Loaded<History> {
-        crate::load_json(path, |h: &History| {
+    pub fn load(path: &std::path::Path) -> crate::store::Loaded<History> {
+        crate::store::load_json(path, |h: &History| {
             if h.version == 1 {
                 Ok(())
             } else {
@@ -43,7 +43,7 @@ impl History {
 
     pub fn save(&self, path: &std::path::Path) -> std::io::Result<()> {
         let v = History { version: 1, entries: self.entries.clone(), cleared: Default::default() };
-        crate::save_json(path, &v)?;
+        crate::store::save_json(path, &v)?;
         if self.cleared.replace(false) {
             remove_backups(path)?;
         }

@@ -131,7 +131,7 @@ fn normalise(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Os, Shell};
+    use crate::context::{Os, Shell};
 
     fn ctx() -> Context {
         Context { os: Os::MacOs, shell: Shell::Zsh, cwd: None }
