@@ -58,6 +58,12 @@ enum Source {
     Plain,
     Model(usize),
     Prompt,
+    /// From the prompt, one token at first, one more after each check
+    /// that took its whole draft, back to one after a refusal.
+    PromptGrowing,
+    /// From the prompt, as many tokens as pay by the checks' costs and the
+    /// share taken so far.
+    PromptByCost,
     PromptThenModel(usize),
 }
 
@@ -67,6 +73,7 @@ fn replay(a: &Answer, src: Source, c: &Costs) -> (f64, usize, usize) {
     let (n, mut i, mut ms, mut drafted, mut taken) = (a.tokens.len(), 1, 0.0, 0, 0);
     let mut draft = Vec::new();
     let mut history = a.prompt.clone();
+    let mut grow = 1;
     while i < n {
         // tokens[..i] are known; tokens[i - 1] is not yet run.
         history.truncate(a.prompt.len());
@@ -91,6 +98,14 @@ fn replay(a: &Answer, src: Source, c: &Costs) -> (f64, usize, usize) {
                 model_steps = k.min(room);
             }
             Source::Prompt => lookup::draft(&history, a.tokens[i - 1], lookup::DRAFT_LEN.min(room), &mut draft),
+            Source::PromptGrowing => lookup::draft(&history, a.tokens[i - 1], grow.min(room), &mut draft),
+            Source::PromptByCost => {
+                // The share taken so far, from a prior of one in two.
+                let p = (taken as f64 + 2.0) / (drafted as f64 + 4.0);
+                let rate = |k: usize| (0..=k).map(|j| p.powi(j as i32)).sum::<f64>() / c.check[k + 1];
+                let k = (0..=lookup::DRAFT_LEN).max_by(|&x, &y| rate(x).total_cmp(&rate(y))).unwrap_or(0);
+                lookup::draft(&history, a.tokens[i - 1], k.min(room), &mut draft)
+            }
             Source::PromptThenModel(k) => {
                 lookup::draft(&history, a.tokens[i - 1], lookup::DRAFT_LEN.min(room), &mut draft);
                 if draft.is_empty() {
@@ -105,6 +120,9 @@ fn replay(a: &Answer, src: Source, c: &Costs) -> (f64, usize, usize) {
         let rows = 1 + draft.len().max(model_steps);
         ms += model_steps as f64 * c.draft_step + c.check[rows];
         drafted += rows - 1;
+        if !draft.is_empty() {
+            grow = if ok == draft.len() { (grow + 1).min(lookup::DRAFT_LEN) } else { 1 };
+        }
         taken += ok;
         i += ok + 1;
     }
@@ -176,7 +194,15 @@ fn main() {
         little.step(last.tokens[0], &mut row).expect("step");
         little.rewind(lend);
     }
-    let costs = Costs { check, draft_step: at.elapsed().as_secs_f64() * 1000.0 / reps as f64 };
+    let mut costs = Costs { check, draft_step: at.elapsed().as_secs_f64() * 1000.0 / reps as f64 };
+    // Another machine's costs replayed on the same answers:
+    // DRAFT_COSTS="1-row,2-row,3-row,4-row,small-step" in ms.
+    if let Some(v) = std::env::var("DRAFT_COSTS").ok().filter(|v| !v.is_empty()) {
+        let v: Vec<f64> = v.split(',').map(|x| x.trim().parse().expect("DRAFT_COSTS: five numbers")).collect();
+        assert_eq!(v.len(), 5, "DRAFT_COSTS: five numbers");
+        costs = Costs { check: [0.0, v[0], v[1], v[2], v[3]], draft_step: v[4] };
+    }
+    let check = costs.check;
 
     let tokens: usize = answers.iter().map(|a| a.tokens.len()).sum();
     let agree: usize = answers.iter().map(|a| a.guesses.iter().zip(&a.tokens).filter(|(g, t)| g == t).count()).sum();
@@ -200,6 +226,8 @@ fn main() {
     for (name, src) in [
         ("none", Source::Plain),
         ("prompt (ships)", Source::Prompt),
+        ("prompt, growing", Source::PromptGrowing),
+        ("prompt, by cost", Source::PromptByCost),
         ("small model, 1", Source::Model(1)),
         ("small model, 2", Source::Model(2)),
         ("small model, 3", Source::Model(3)),

@@ -393,16 +393,20 @@ fn run_one(
         }
         scratch.draft.clear();
         scratch.draft.push(id);
-        lookup::draft(model.history(), id, drafting.len(max_new - text.generated), &mut scratch.draft);
+        let len = drafting.len(max_new - text.generated, 1, &model.costs);
+        lookup::draft(model.history(), id, len, &mut scratch.draft);
         let drafted = scratch.draft.len() - 1;
+        let tf = Instant::now();
         if drafted == 0 {
             model.step(id, &mut scratch.logits)?;
+            model.costs.note(1, ms(tf) as f32);
             continue;
         }
         // The token and its draft in one pass, then the cache cut back to
         // what was taken.
         let base = model.history().len();
         model.verify(&scratch.draft, &mut scratch.rows)?;
+        model.costs.note(drafted + 1, ms(tf) as f32);
         let (taken, n) = check_draft(&mut sampler, &mut scratch.rows, model.history(), drafted, timings, |id, lp| {
             match text.take(model, req, index, id, lp, max_new, emit) {
                 Next::Finished(f) => Some(f),
@@ -546,7 +550,8 @@ fn run_batch(
         next.clear();
         tokens.clear();
         rows.clear();
-        // Drafted rows fill the step up to one pass over the weights.
+        // Drafted rows go beside the others up to one pass over the weights,
+        // as many as pay by what passes cost here (`Drafting::len`).
         let mut spare = STEP_ROWS.saturating_sub(live.len());
         for &s in live.iter() {
             let seq = &mut seqs[s];
@@ -575,8 +580,9 @@ fn run_batch(
                 match chosen.map(|(id, lp)| (id, seq.text.take(model, req, seq.index, id, lp, max_new, emit))) {
                     Ok((id, Next::Go)) => {
                         let room = (max_new - seq.text.generated).min(spare);
+                        let len = seq.drafting.len(room, live.len(), &model.costs);
                         scratch.draft.clear();
-                        lookup::draft(&seq.history, id, seq.drafting.len(room), &mut scratch.draft);
+                        lookup::draft(&seq.history, id, len, &mut scratch.draft);
                         seq.drafted = scratch.draft.len();
                         spare -= seq.drafted;
                         seq.history.push(id);
@@ -608,7 +614,9 @@ fn run_batch(
             break;
         }
         if !tokens.is_empty() {
+            let tf = Instant::now();
             model.forward_branches(&tokens, &rows, &mut scratch.rows, true)?;
+            model.costs.note(tokens.len(), ms(tf) as f32);
         }
         for &s in live.iter() {
             let seq = &mut seqs[s];

@@ -43,20 +43,55 @@ pub struct Drafting {
 /// Tokens drafted per check: with the checked token, one pass's rows.
 pub const DRAFT_LEN: usize = crate::qmatmul::STEP_ROWS - 1;
 
+/// What a forward of 1 to `STEP_ROWS` rows has cost on this machine, a
+/// running mean each. A row beside others is nearly free where memory is
+/// slow and costs half a step or more where it is fast (1.41 against 1.97
+/// steps for four rows, on two days of one machine), so the length that
+/// pays is measured, not fixed. A count not yet seen is guessed cheap, so
+/// it is tried and then known.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Costs {
+    ms: [f32; crate::qmatmul::STEP_ROWS + 1],
+}
+
+impl Costs {
+    /// A forward of `rows` rows took `ms`.
+    pub fn note(&mut self, rows: usize, ms: f32) {
+        if let Some(c) = self.ms.get_mut(rows).filter(|_| rows > 0 && ms.is_finite() && ms > 0.0) {
+            *c = if *c == 0.0 { ms } else { 0.8 * *c + 0.2 * ms };
+        }
+    }
+
+    /// A forward of `rows`, in steps of one row: measured where both are,
+    /// else the optimistic guess.
+    fn steps(&self, rows: usize) -> f32 {
+        let guess = 1.0 + 0.1 * (rows as f32 - 1.0);
+        match (self.ms[1], self.ms.get(rows).copied().unwrap_or(0.0)) {
+            (one, r) if one > 0.0 && r > 0.0 => r / one,
+            _ => guess,
+        }
+    }
+}
+
 impl Drafting {
     pub fn new(on: bool) -> Self {
         Self { on, ..Self::default() }
     }
 
-    /// How many tokens to draft now, at most `room`: none once the drafts
-    /// are mostly refused, since a refused check costs more than a step.
-    pub fn len(&self, room: usize) -> usize {
-        let pays = self.drafted < 16 || self.accepted * 5 >= self.drafted;
-        if self.on && pays {
-            DRAFT_LEN.min(room)
-        } else {
-            0
+    /// How many tokens to draft now, at most `room`, beside `rows` rows the
+    /// step runs anyway (its token's, and in a batch the others'): the
+    /// length that makes the most tokens a millisecond, by the checks'
+    /// costs and the share of drafted tokens taken so far (from a prior of
+    /// two in three). None when a check would cost more than it saves.
+    pub fn len(&self, room: usize, rows: usize, costs: &Costs) -> usize {
+        if !self.on || rows == 0 || rows >= crate::qmatmul::STEP_ROWS {
+            return 0;
         }
+        let p = (self.accepted as f32 + 2.0) / (self.drafted as f32 + 3.0);
+        let most = DRAFT_LEN.min(room).min(crate::qmatmul::STEP_ROWS.saturating_sub(rows));
+        // Each drafted token is taken only if those before it were.
+        let rate = |k: usize| (rows as f32 + (1..=k).map(|j| p.powi(j as i32)).sum::<f32>()) / costs.steps(rows + k);
+        (0..=most).fold(0, |best, k| if rate(k) > rate(best) { k } else { best })
     }
 }
 
@@ -95,14 +130,42 @@ mod tests {
 
     #[test]
     fn drafting_stops_when_refused() {
+        let free = Costs::default();
         let mut d = Drafting::new(true);
-        assert_eq!(d.len(10), DRAFT_LEN);
-        assert_eq!(d.len(1), 1);
+        assert_eq!(d.len(10, 1, &free), DRAFT_LEN, "untried lengths are guessed cheap");
+        assert_eq!(d.len(1, 1, &free), 1);
+        assert_eq!(d.len(10, 3, &free), 1, "one pass holds four rows");
+        assert_eq!(d.len(10, 4, &free), 0);
+        assert_eq!(d.len(10, 6, &free), 0, "a batch wider than a pass");
         d.drafted = 20;
-        d.accepted = 3;
-        assert_eq!(d.len(10), 0, "15% accepted does not pay");
-        d.accepted = 8;
-        assert_eq!(d.len(10), DRAFT_LEN);
-        assert_eq!(Drafting::new(false).len(10), 0);
+        d.accepted = 16;
+        assert_eq!(d.len(10, 1, &free), DRAFT_LEN);
+        let mut fast = Costs::default();
+        fast.note(1, 28.9);
+        fast.note(2, 33.5);
+        d.accepted = 0;
+        assert_eq!(d.len(10, 1, &fast), 0, "none taken does not pay for a check of 1.16 steps");
+        assert_eq!(Drafting::new(false).len(10, 1, &free), 0);
+    }
+
+    #[test]
+    fn the_length_follows_what_checks_cost() {
+        let d = Drafting { on: true, drafted: 20, accepted: 8 };
+        let mut slow = Costs::default();
+        let mut fast = Costs::default();
+        // Two days of one machine: rows nearly free, and not.
+        for (r, (s, f)) in [(74.5, 28.9), (91.6, 33.5), (102.5, 48.6), (105.0, 56.8)].into_iter().enumerate() {
+            slow.note(r + 1, s);
+            fast.note(r + 1, f);
+        }
+        assert_eq!(d.len(10, 1, &slow), 3);
+        assert_eq!(d.len(10, 1, &fast), 1);
+        // A running mean: one odd measurement moves it a fifth of the way.
+        let mut c = fast;
+        c.note(2, 1000.0);
+        assert!((c.ms[2] - (0.8 * 33.5 + 0.2 * 1000.0)).abs() < 1e-3);
+        c.note(9, 5.0);
+        c.note(2, f32::NAN);
+        assert!((c.ms[2] - (0.8 * 33.5 + 0.2 * 1000.0)).abs() < 1e-3);
     }
 }

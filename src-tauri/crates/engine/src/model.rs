@@ -50,6 +50,8 @@ pub struct Model {
     /// candidate for the same prompt starts from the very same numbers.
     saved: Vec<f32>,
     saved_at: usize,
+    /// What passes of 1 to 4 rows cost here, for the drafts' length.
+    pub(crate) costs: crate::lookup::Costs,
 }
 
 /// The tokenizer and chat template of a GGUF file.
@@ -183,7 +185,16 @@ impl Model {
         };
         tracing::info!(?info, "model loaded");
         let cached = Vec::with_capacity(context_length);
-        Ok(Self { weights, tokenizer, template, info, cached, saved: Vec::new(), saved_at: 0 })
+        Ok(Self {
+            weights,
+            tokenizer,
+            template,
+            info,
+            cached,
+            saved: Vec::new(),
+            saved_at: 0,
+            costs: Default::default(),
+        })
     }
 
     /// Makes the cache hold `prompt` and puts the logits of its last token in
