@@ -53,7 +53,11 @@ fn defined_functions(command: &str) -> Vec<&str> {
         .match_indices("()")
         .filter_map(|(i, _)| {
             let before = command[..i].trim_end();
-            let start = before.rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-')).map_or(0, |j| j + 1);
+            // After the last char that is not part of a name, whatever its width.
+            let start = before
+                .char_indices()
+                .rfind(|&(_, c)| !(c.is_alphanumeric() || c == '_' || c == '-'))
+                .map_or(0, |(j, c)| j + c.len_utf8());
             (start < before.len()).then(|| &before[start..])
         })
         .collect()
@@ -162,6 +166,14 @@ fn bsd_only(name: &str, args: &[String]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_function_name_after_a_wide_character_is_found_without_a_panic() {
+        // Found by the model_output fuzz target: a byte offset of one past
+        // a three-byte character.
+        assert_eq!(defined_functions("x\u{2192}f() { :; }; f"), vec!["f"]);
+        assert_eq!(defined_functions("\u{fffd}() { :; }"), Vec::<&str>::new());
+    }
 
     #[test]
     fn gnu_flags_are_flagged_on_macos_only() {
