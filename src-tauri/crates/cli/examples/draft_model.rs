@@ -12,6 +12,7 @@
 use std::time::Instant;
 
 use cmdbar_engine::lookup;
+use cmdbar_engine::sampler::Sampler;
 use cmdbar_engine::{DevicePreference, Model};
 use cmdbar_suggest::{Context, Options};
 
@@ -28,16 +29,6 @@ const QUERIES: &[&str] = &[
     "replace foo with bar in every .txt file here",
     "show my IP address",
 ];
-
-fn argmax(row: &[f32]) -> u32 {
-    let mut best = 0;
-    for (i, &v) in row.iter().enumerate() {
-        if v > row[best] {
-            best = i;
-        }
-    }
-    best as u32
-}
 
 /// One answer: the prompt, the larger model's tokens, and the smaller's
 /// guess for each of them given the ones before.
@@ -147,11 +138,14 @@ fn main() {
         let prompt = req.prompt.ids(&big.tokenizer, &big.template).expect("ids");
         let theirs = req.prompt.ids(&little.tokenizer, &little.template).expect("ids");
         assert_eq!(prompt, theirs, "the two models must share a tokenizer and template");
-        // The larger model's greedy answer, as the engine makes it.
+        // The larger model's greedy answer, as the engine makes it: by the
+        // request's own greedy sampling (its repeat penalty included).
+        let greedy = || Sampler::new(req.completions[0].clone());
+        let mut sampler = greedy();
         big.prefill(&prompt, &mut logits).expect("prefill");
         let mut tokens = Vec::new();
         while tokens.len() < req.max_tokens {
-            let t = argmax(&logits);
+            let t = sampler.sample(&mut logits, big.history()).0;
             tokens.push(t);
             let text = big.tokenizer.decode(&tokens);
             if big.tokenizer.is_stop(t) || req.stop.iter().any(|s| text.contains(s.as_str())) {
@@ -164,11 +158,13 @@ fn main() {
         }
         // The smaller model's guess for each token, one step at a time,
         // as a drafter runs.
+        // A drafter guesses by the same rule, on its own logits.
+        let mut sampler = greedy();
         little.prefill(&prompt, &mut row).expect("prefill");
-        let mut guesses = vec![argmax(&row)];
+        let mut guesses = vec![sampler.sample(&mut row, little.history()).0];
         for &t in &tokens[..tokens.len() - 1] {
             little.step(t, &mut row).expect("step");
-            guesses.push(argmax(&row));
+            guesses.push(sampler.sample(&mut row, little.history()).0);
         }
         answers.push(Answer { prompt, tokens, guesses });
     }
