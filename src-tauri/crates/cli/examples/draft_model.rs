@@ -91,11 +91,13 @@ fn replay(a: &Answer, src: Source, c: &Costs) -> (f64, usize, usize) {
             Source::Prompt => lookup::draft(&history, a.tokens[i - 1], lookup::DRAFT_LEN.min(room), &mut draft),
             Source::PromptGrowing => lookup::draft(&history, a.tokens[i - 1], grow.min(room), &mut draft),
             Source::PromptByCost => {
-                // The share taken so far, from a prior of one in two.
-                let p = (taken as f64 + 2.0) / (drafted as f64 + 4.0);
-                let rate = |k: usize| (0..=k).map(|j| p.powi(j as i32)).sum::<f64>() / c.check[k + 1];
-                let k = (0..=lookup::DRAFT_LEN).max_by(|&x, &y| rate(x).total_cmp(&rate(y))).unwrap_or(0);
-                lookup::draft(&history, a.tokens[i - 1], k.min(room), &mut draft)
+                // The engine's own rule, on these costs and what was taken.
+                let mut costs = lookup::Costs::default();
+                for (r, &ms) in c.check.iter().enumerate().skip(1) {
+                    costs.note(r, ms as f32);
+                }
+                let d = lookup::Drafting { on: true, drafted, accepted: taken };
+                lookup::draft(&history, a.tokens[i - 1], d.len(room, 1, &costs), &mut draft)
             }
             Source::PromptThenModel(k) => {
                 lookup::draft(&history, a.tokens[i - 1], lookup::DRAFT_LEN.min(room), &mut draft);
