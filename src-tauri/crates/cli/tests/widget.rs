@@ -107,7 +107,10 @@ fn start_with(shell: &str, dir: &Path, socket: &Path, model: &Path) -> (Tmux, Pa
             std::fs::write(
                 conf.join("config.fish"),
                 format!(
-                    "function fish_prompt; echo -n 'PROMPT> '; end\nset -g fish_greeting\n{exe} init fish | source\n"
+                    // No autosuggestions: their grey tail ("work" + "/") is
+                    // on the screen capture-pane reads but not on the line.
+                    "function fish_prompt; echo -n 'PROMPT> '; end\nset -g fish_greeting\n\
+                     set -g fish_autosuggestion_enabled 0\n{exe} init fish | source\n"
                 ),
             )
             .unwrap();
