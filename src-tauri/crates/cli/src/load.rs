@@ -53,7 +53,7 @@ impl NoModel {
 /// Spawns the engine thread and loads the model on it.
 pub fn start(args: &ModelArgs) -> anyhow::Result<(Engine, ModelInfo)> {
     let path = model_path(&args.model).ok_or_else(NoModel::new)?;
-    let engine = Engine::spawn(EngineConfig { device: args.device, max_context: args.context });
+    let engine = Engine::spawn(EngineConfig { device: args.device, max_context: args.context, ..Default::default() });
     let info = engine.load(&path).recv().map_err(|_| EngineError::Disconnected)?.map_err(|e| match e {
         // The chosen or default file is gone: say how to get one.
         EngineError::NotFound(p) => anyhow::Error::new(EngineError::NotFound(p))

@@ -22,11 +22,15 @@ pub struct EngineConfig {
     pub device: DevicePreference,
     /// Caps the context below the model's own, bounding KV-cache memory.
     pub max_context: usize,
+    /// Drafts of this many tokens wherever a draft is found, in place of the
+    /// length this machine's measured costs pick (tests that must see drafts
+    /// checked; comparisons of lengths). `None`: by cost.
+    pub draft_len: Option<usize>,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { device: DevicePreference::Auto, max_context: DEFAULT_MAX_CONTEXT }
+        Self { device: DevicePreference::Auto, max_context: DEFAULT_MAX_CONTEXT, draft_len: None }
     }
 }
 
@@ -185,7 +189,10 @@ fn worker(config: EngineConfig, jobs: Receiver<Job>, epoch: Arc<AtomicU64>) {
                     Model::load_with_progress(&path, config.device, config.max_context, &report)
                 }))
                 .unwrap_or_else(|p| Err(panic_error("loading the model", p)));
-                let _ = reply.send(loaded.map(|m| {
+                let _ = reply.send(loaded.map(|mut m| {
+                    if let Some(k) = config.draft_len {
+                        m.costs = crate::lookup::Costs::pinned(k);
+                    }
                     let info = m.info.clone();
                     model = Some(m);
                     info

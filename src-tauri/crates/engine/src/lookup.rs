@@ -52,9 +52,18 @@ pub const DRAFT_LEN: usize = crate::qmatmul::STEP_ROWS - 1;
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Costs {
     ms: [f32; crate::qmatmul::STEP_ROWS + 1],
+    /// A length set by the caller (`EngineConfig::draft_len`) in place of
+    /// the one the costs pick.
+    pinned: Option<usize>,
 }
 
 impl Costs {
+    /// Costs that always pick `len` tokens (as room allows): tests that
+    /// must see drafts checked, whatever this machine's passes cost.
+    pub fn pinned(len: usize) -> Self {
+        Self { pinned: Some(len), ..Self::default() }
+    }
+
     /// A forward of `rows` rows took `ms`.
     pub fn note(&mut self, rows: usize, ms: f32) {
         if let Some(c) = self.ms.get_mut(rows).filter(|_| rows > 0 && ms.is_finite() && ms > 0.0) {
@@ -89,6 +98,9 @@ impl Drafting {
         }
         let p = (self.accepted as f32 + 2.0) / (self.drafted as f32 + 3.0);
         let most = DRAFT_LEN.min(room).min(crate::qmatmul::STEP_ROWS.saturating_sub(rows));
+        if let Some(k) = costs.pinned {
+            return k.min(most);
+        }
         // Each drafted token is taken only if those before it were.
         let rate = |k: usize| (rows as f32 + (1..=k).map(|j| p.powi(j as i32)).sum::<f32>()) / costs.steps(rows + k);
         (0..=most).fold(0, |best, k| if rate(k) > rate(best) { k } else { best })
@@ -146,6 +158,14 @@ mod tests {
         d.accepted = 0;
         assert_eq!(d.len(10, 1, &fast), 0, "none taken does not pay for a check of 1.16 steps");
         assert_eq!(Drafting::new(false).len(10, 1, &free), 0);
+        // A pinned length holds where the costs say no, within the room.
+        let mut pinned = Costs::pinned(2);
+        pinned.note(1, 28.9);
+        pinned.note(3, 90.0);
+        assert_eq!(d.len(10, 1, &pinned), 2);
+        assert_eq!(d.len(1, 1, &pinned), 1);
+        assert_eq!(d.len(10, 3, &pinned), 1);
+        assert_eq!(Drafting::new(false).len(10, 1, &pinned), 0);
     }
 
     #[test]

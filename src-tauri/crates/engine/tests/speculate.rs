@@ -5,8 +5,11 @@ mod common;
 
 use cmdbar_engine::{Engine, EngineConfig, Message, Request, SamplingParams};
 
+/// Drafts pinned at three tokens: what a check costs on the machine running
+/// the tests (two cores shared by three engines) must not decide whether
+/// the drafted path is tested.
 fn engine(model: &str) -> Engine {
-    let e = Engine::spawn(EngineConfig { max_context: 2048, ..Default::default() });
+    let e = Engine::spawn(EngineConfig { max_context: 2048, draft_len: Some(3), ..Default::default() });
     e.load(common::model(model)).recv().unwrap().unwrap();
     e
 }

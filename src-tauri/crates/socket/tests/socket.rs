@@ -52,7 +52,8 @@ fn real() -> (Arc<Real>, MutexGuard<'static, ()>) {
     static TURN: Mutex<()> = Mutex::new(());
     let turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
     let b = B.get_or_init(|| {
-        let engine = Engine::spawn(EngineConfig { device: DevicePreference::Cpu, max_context: 2048 });
+        let engine =
+            Engine::spawn(EngineConfig { device: DevicePreference::Cpu, max_context: 2048, ..Default::default() });
         let info = engine.load(model_path()).recv().unwrap().unwrap();
         Arc::new(Real { engine, info })
     });

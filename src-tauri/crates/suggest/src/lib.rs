@@ -940,6 +940,7 @@ mod tests {
         let engine = cmdbar_engine::Engine::spawn(cmdbar_engine::EngineConfig {
             device: cmdbar_engine::DevicePreference::Cpu,
             max_context: 2048,
+            ..Default::default()
         });
         let info = engine.load(&path).recv().unwrap().unwrap();
         // At temperature 0 the three samples of A are one command: a second

@@ -18,7 +18,7 @@ fn model_path() -> PathBuf {
 }
 
 fn load(max_context: usize) -> (Engine, ModelInfo) {
-    let engine = Engine::spawn(EngineConfig { device: DevicePreference::Cpu, max_context });
+    let engine = Engine::spawn(EngineConfig { device: DevicePreference::Cpu, max_context, ..Default::default() });
     let info = engine.load(model_path()).recv().unwrap().unwrap();
     (engine, info)
 }
