@@ -252,7 +252,8 @@ impl Model {
     }
 
     /// Runs `tokens[i]` in branch `rows[i].0` at position `rows[i].1`, and
-    /// puts the logits of every row (`all`) or of the last in `out`.
+    /// puts the logits of every row (`all`, at most one pass of rows) or of
+    /// the last in `out`.
     pub fn forward_branches(
         &mut self,
         tokens: &[u32],
@@ -263,12 +264,15 @@ impl Model {
         let Weights::Llama(m) = &mut self.weights else {
             return Err(EngineError::Inference("branches need the CPU forward".into()));
         };
+        // Each slice's logits replace the last's: every row's fit one pass.
+        if all && tokens.len() > UBATCH {
+            return Err(EngineError::Inference(format!("logits of {} rows are more than a pass", tokens.len())));
+        }
         // A long tail goes in slices, as a prompt does.
         let slices = tokens.len().div_ceil(UBATCH);
         for (i, (t, r)) in tokens.chunks(UBATCH).zip(rows.chunks(UBATCH)).enumerate() {
             // Earlier slices of a tail need no logits.
-            let last = all || i + 1 == slices;
-            m.forward_branches(t, r, last.then_some((&mut *out, all)))?;
+            m.forward_branches(t, r, (all || i + 1 == slices).then_some((&mut *out, all)))?;
         }
         Ok(())
     }

@@ -249,6 +249,12 @@ fn rows_outside_their_branch_are_refused() {
     }
     assert!(m.copy_branch(5, 1, 2).is_err());
     assert!(m.copy_branch(0, 1, 100).is_err());
+    // Every row's logits of more rows than one pass (256) would keep only
+    // the last pass's: refused.
+    let long: Vec<u32> = vec![1; 300];
+    let rows: Vec<(usize, usize)> = (n..n + 300).map(|p| (0, p)).collect();
+    let err = m.forward_branches(&long, &rows, &mut logits, true).unwrap_err();
+    assert!(err.to_string().contains("more than a pass"), "{err}");
     // The branch still works after the refusals.
     m.forward_branches(&[1], &[(0, n)], &mut logits, true).unwrap();
     assert_eq!(logits.len(), m.info.vocab_size);
