@@ -351,7 +351,8 @@ pub fn suggest_with(
     let mut seen: Vec<(String, f64)> = vec![];
     let mut prose: Option<String> = None;
     let mut drawn = request.completions.len() + request.also.iter().map(|a| a.completions.len()).sum::<usize>();
-    let pool = drawn.max(want);
+    // How many distinct commands are kept; a repair round adds room.
+    let cap = std::cell::Cell::new(drawn.max(want));
     let mut absorb = |text: &str, score: f32, command_ms: f64, out: &mut Suggestions, seen: &mut Vec<(String, f64)>| {
         if parse::is_prose(text) {
             prose.get_or_insert_with(|| text.to_string());
@@ -370,7 +371,7 @@ pub fn suggest_with(
                 same.explanation = c.explanation.clone();
             }
         }
-        if seen.iter().any(|(k, _)| *k == key) || seen.len() >= pool {
+        if seen.iter().any(|(k, _)| *k == key) || seen.len() >= cap.get() {
             return;
         }
         seen.push((key, command_ms));
@@ -401,12 +402,17 @@ pub fn suggest_with(
             drain(events, started, &mut repeats, |text, score, at| absorb(text, score, at, &mut out, &mut seen))?;
         merge(&mut out.timings, &timings, round);
         let missing = want.saturating_sub(seen.len());
-        if missing == 0 || round == 1 || want == 1 {
+        // Not one command shown will run on the target (a GNU-only flag on
+        // macOS, a program not installed): ranking cannot help, so the model
+        // is asked once more, told why each failed.
+        let broken: Vec<(String, String)> = if out.candidates.iter().all(|c| c.portability.is_some()) {
+            out.candidates.iter().take(want).filter_map(|c| Some((c.command.clone(), c.portability.clone()?))).collect()
+        } else {
+            vec![]
+        };
+        if round == 1 || (broken.is_empty() && (missing == 0 || want == 1)) {
             break;
         }
-        // Samples that repeat the first answer are the model being sure; ask
-        // it outright for other commands, twice as many as are missing, from
-        // the samples' prompt.
         if let Some(also) = request.also.pop() {
             request.prompt = also.prompt;
         }
@@ -414,11 +420,26 @@ pub fn suggest_with(
         let given: Vec<String> = out.candidates.iter().map(|c| c.command.clone()).collect();
         if let cmdbar_engine::Prompt::Chat(m) = &mut request.prompt {
             if let Some(last) = m.last_mut() {
-                last.content = prompt::ask_for_others(&last.content, &given);
+                last.content = if broken.is_empty() {
+                    prompt::ask_for_others(&last.content, &given)
+                } else {
+                    prompt::ask_for_working(&last.content, judge.os, &broken)
+                };
             }
         }
-        request.completions = completions(drawn, missing * 2, opts.temperature, opts.seed);
-        drawn += missing * 2;
+        if broken.is_empty() {
+            // Samples that repeat the first answer are the model being
+            // sure; ask it outright for other commands, twice as many as
+            // are missing, from the samples' prompt.
+            request.completions = completions(drawn, missing * 2, opts.temperature, opts.seed);
+            drawn += missing * 2;
+        } else {
+            // Its surest answer to the corrected request, and samples.
+            request.completions =
+                [completions(0, 1, 0.0, 0), completions(drawn, want, opts.temperature, opts.seed)].concat();
+            drawn += want;
+            cap.set(cap.get() + want + 1);
+        }
     }
     if out.hidden > 0 {
         out.notices.push(format!("{} suggestion(s) hidden by the {} safety level.", out.hidden, opts.safety.as_str()));
@@ -765,6 +786,77 @@ mod tests {
         let rows: Vec<(&str, u32, &str)> =
             out.candidates.iter().map(|c| (c.command.as_str(), c.votes, c.explanation.as_str())).collect();
         assert_eq!(rows, [("ls", 2, "Lists the files."), ("pwd", 2, "Prints the folder."), ("id", 1, "Shows who.")]);
+    }
+
+    /// The first request answered by `first`, later ones by `then`; the
+    /// last user turn of each request kept.
+    struct Rounds {
+        first: Scripted,
+        then: Scripted,
+        asked: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl Backend for Rounds {
+        fn generate(&self, r: Request) -> std::sync::mpsc::Receiver<Event> {
+            let cmdbar_engine::Prompt::Chat(m) = &r.prompt else { panic!() };
+            let mut asked = self.asked.lock().unwrap();
+            asked.push(m.last().unwrap().content.clone());
+            if asked.len() == 1 {
+                self.first.generate(r)
+            } else {
+                self.then.generate(r)
+            }
+        }
+        fn warm(&self, p: cmdbar_engine::Prompt) -> std::sync::mpsc::Receiver<cmdbar_engine::Result<usize>> {
+            self.first.warm(p)
+        }
+        fn cancel(&self) {}
+    }
+
+    /// Not one command runs on the target: the model is asked once more,
+    /// told which failed and why, and a command that runs is ranked first.
+    /// One that runs asks nothing more.
+    #[test]
+    fn when_no_command_runs_on_the_target_the_model_is_told_why_and_asked_again() {
+        let mac = Context { os: Os::MacOs, shell: Shell::Zsh, cwd: None };
+        let ask =
+            || prepare(&mac, "what was the date a week ago", &Options::default(), &model(4096, Default::default()));
+        let gnu = Scripted {
+            pieces: vec![answer("date -d '7 days ago'", "GNU."), answer("date --date='-7 days'", "GNU too.")],
+            ..Default::default()
+        };
+        let b = Rounds {
+            first: gnu,
+            then: Scripted { pieces: vec![answer("date -v-7d", "BSD.")], ..Default::default() },
+            asked: Default::default(),
+        };
+        let out = suggest(&b, ask().unwrap(), |_| {}).unwrap();
+        let asked = b.asked.lock().unwrap();
+        assert_eq!(asked.len(), 2, "{asked:?}");
+        assert!(
+            asked[1].contains("will not work on this macOS") && asked[1].contains("date -d is GNU-only"),
+            "{}",
+            asked[1]
+        );
+        assert!(asked[1].contains("`date -d '7 days ago'`"), "{}", asked[1]);
+        assert_eq!(out.candidates[0].command, "date -v-7d");
+        assert_eq!(out.candidates[0].portability, None);
+        assert!(out.candidates[1..].iter().all(|c| c.portability.is_some()));
+
+        let b = Rounds {
+            first: Scripted {
+                pieces: vec![
+                    answer("date -v-7d", "BSD."),
+                    answer("date -d '7 days ago'", "GNU."),
+                    answer("date -v-1w", "BSD, in weeks."),
+                ],
+                ..Default::default()
+            },
+            then: Scripted::default(),
+            asked: Default::default(),
+        };
+        suggest(&b, ask().unwrap(), |_| {}).unwrap();
+        assert_eq!(b.asked.lock().unwrap().len(), 1);
     }
 
     fn prep(q: &str) -> Result<Prepared, SuggestError> {

@@ -96,12 +96,17 @@ fn skip_wrappers(words: &[String]) -> &[String] {
 /// BSD base tools that take no `--long` options (except a few noted below).
 const BSD_TOOLS: &[&str] = &[
     "ls", "cp", "mv", "rm", "du", "df", "head", "tail", "date", "stat", "wc", "cut", "touch", "mkdir", "chmod",
-    "chown", "ln", "find", "xargs", "sed", "split", "tr", "uniq", "cat", "readlink", "basename", "dirname",
+    "chown", "ln", "find", "xargs", "sed", "split", "tr", "uniq", "cat", "readlink", "basename", "dirname", "ps",
 ];
 
 fn gnu_only(name: &str, args: &[String]) -> Option<String> {
     let has = |f: &str| args.iter().any(|a| a == f || a.starts_with(&format!("{f}=")));
-    let flag = |f: &str| args.iter().any(|a| a.starts_with('-') && !a.starts_with("--") && a[1..].contains(f));
+    // A short option in a cluster (`-Rd`), not a letter of an option's
+    // value (`date -v-7d` is BSD's own form).
+    let flag = |f: char| {
+        let short = |c: &str| !c.starts_with('-') && c.chars().take_while(char::is_ascii_alphabetic).any(|x| x == f);
+        args.iter().any(|a| a.strip_prefix('-').is_some_and(short))
+    };
     let says = |what: &str, instead: &str| Some(format!("{what} is GNU-only; on macOS {instead}"));
     match name {
         "md5sum" => return says("md5sum", "use md5 -r"),
@@ -126,12 +131,15 @@ fn gnu_only(name: &str, args: &[String]) -> Option<String> {
                 return says(&format!("find {f}"), "use -exec stat -f … or other tests");
             }
         }
-        "stat" if flag("c") || has("--format") || has("--printf") => return says("stat -c", "use stat -f FORMAT"),
-        "date" if flag("d") || has("--date") => return says("date -d", "use date -j -f FORMAT STRING"),
+        "stat" if flag('c') || has("--format") || has("--printf") => return says("stat -c", "use stat -f FORMAT"),
+        "date" if flag('d') || has("--date") => {
+            return says("date -d", "use date -v-7d for a week ago (-v adjusts), date -j -f FORMAT STRING to parse one")
+        }
+        "ps" if has("--sort") => return says("ps --sort", "use ps -m to sort by memory, ps -r by CPU"),
         "du" if has("--max-depth") => return says("du --max-depth", "use du -d N"),
-        "du" if flag("b") => return says("du -b", "use du -A or stat -f %z"),
-        "xargs" if flag("i") || flag("r") => return says("xargs -i/-r", "use xargs -I {}"),
-        "grep" if flag("P") => return says("grep -P", "use grep -E"),
+        "du" if flag('b') => return says("du -b", "use du -A or stat -f %z"),
+        "xargs" if flag('i') || flag('r') => return says("xargs -i/-r", "use xargs -I {}"),
+        "grep" if flag('P') => return says("grep -P", "use grep -E"),
         _ => {}
     }
     let long = args.iter().find(|a| a.starts_with("--") && a.len() > 2 && !allowed_long(name, a))?;
@@ -186,6 +194,8 @@ mod tests {
             "ls -l | xargs -i echo {}",
             "md5sum *.iso",
             "sudo tac log",
+            "ps aux --sort=-%mem",
+            "ps -eo pid,comm --sort -rss",
         ] {
             assert!(problem(Os::MacOs, cmd).is_some(), "{cmd}");
             assert_eq!(problem(Os::Linux, cmd), None, "{cmd}");
@@ -194,9 +204,16 @@ mod tests {
 
     #[test]
     fn bsd_forms_are_fine_on_macos() {
-        for cmd in
-            ["du -h -d 1 .", "sed -i '' 's/a/b/' f.txt", "sed -i.bak 's/a/b/' f", "stat -f %z file", "ls --color=auto"]
-        {
+        for cmd in [
+            "du -h -d 1 .",
+            "sed -i '' 's/a/b/' f.txt",
+            "sed -i.bak 's/a/b/' f",
+            "stat -f %z file",
+            "ls --color=auto",
+            "ps aux -m",
+            "date -v-7d",
+            "date -j -v-1d +%F",
+        ] {
             assert_eq!(problem(Os::MacOs, cmd), None, "{cmd}");
         }
         assert!(problem(Os::Linux, "sed -i '' 's/a/b/' f.txt").is_some());

@@ -103,3 +103,14 @@ pub fn ask_for_others(query: &str, given: &[String]) -> String {
     let list: Vec<String> = given.iter().map(|c| format!("`{c}`")).collect();
     format!("{query}\n(Give a different command than {}.)", list.join(" or "))
 }
+
+/// The user turn again, saying which commands will not run on `os` and why,
+/// and asking for one that will.
+pub fn ask_for_working(query: &str, os: Os, broken: &[(String, String)]) -> String {
+    let list: Vec<String> = broken.iter().map(|(c, why)| format!("`{c}` ({why})")).collect();
+    let os = match os {
+        Os::MacOs => "macOS",
+        Os::Linux => "Linux",
+    };
+    format!("{query}\n(These will not work on this {os}: {}. Give a command that will.)", list.join("; "))
+}
