@@ -133,7 +133,7 @@ fn gnu_only(name: &str, args: &[String]) -> Option<String> {
         }
         "stat" if flag('c') || has("--format") || has("--printf") => return says("stat -c", "use stat -f FORMAT"),
         "date" if flag('d') || has("--date") => {
-            return says("date -d", "use date -v-7d for a week ago (-v adjusts), date -j -f FORMAT STRING to parse one")
+            return says("date -d", "use date -v-Nd for N days ago (-v adjusts by y, m, w, d, H, M, S) or date -j -f to parse")
         }
         "ps" if has("--sort") => return says("ps --sort", "use ps -m to sort by memory, ps -r by CPU"),
         "du" if has("--max-depth") => return says("du --max-depth", "use du -d N"),
