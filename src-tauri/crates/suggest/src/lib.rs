@@ -336,6 +336,9 @@ pub fn suggest(
     suggest_with(engine, prepared, &Stop::default(), on_candidate)
 }
 
+/// Each distinct command so far, with when it was complete (ms).
+type Seen = Vec<(String, f64)>;
+
 /// As `suggest`, ending early with `Cancelled` once `stop` is stopped.
 pub fn suggest_with(
     engine: &dyn Backend,
@@ -348,12 +351,12 @@ pub fn suggest_with(
     let mut out = Suggestions { candidates: vec![], hidden: 0, notices, timings: Timings::default() };
     // Every distinct command so far (hidden ones too), and when each
     // one's command was complete.
-    let mut seen: Vec<(String, f64)> = vec![];
+    let mut seen: Seen = vec![];
     let mut prose: Option<String> = None;
     let mut drawn = request.completions.len() + request.also.iter().map(|a| a.completions.len()).sum::<usize>();
     // How many distinct commands are kept; a repair round adds room.
-    let cap = std::cell::Cell::new(drawn.max(want));
-    let mut absorb = |text: &str, score: f32, command_ms: f64, out: &mut Suggestions, seen: &mut Vec<(String, f64)>| {
+    let mut cap = drawn.max(want);
+    let mut absorb = |text: &str, score: f32, command_ms: f64, out: &mut Suggestions, seen: &mut Seen, cap: usize| {
         if parse::is_prose(text) {
             prose.get_or_insert_with(|| text.to_string());
             return;
@@ -371,7 +374,7 @@ pub fn suggest_with(
                 same.explanation = c.explanation.clone();
             }
         }
-        if seen.iter().any(|(k, _)| *k == key) || seen.len() >= cap.get() {
+        if seen.iter().any(|(k, _)| *k == key) || seen.len() >= cap {
             return;
         }
         seen.push((key, command_ms));
@@ -398,8 +401,18 @@ pub fn suggest_with(
         let Some(events) = start(engine, request.clone(), stop) else {
             return Err(SuggestError::Cancelled);
         };
-        let timings =
-            drain(events, started, &mut repeats, |text, score, at| absorb(text, score, at, &mut out, &mut seen))?;
+        let timings = match drain(events, started, &mut repeats, |text, score, at| {
+            absorb(text, score, at, &mut out, &mut seen, cap)
+        }) {
+            Ok(t) => t,
+            // A later round only adds: where it fails (its longer prompt
+            // may not fit the context), what the first gave stands.
+            Err(e) if round > 0 && !matches!(e, SuggestError::Cancelled) && !out.candidates.is_empty() => {
+                tracing::warn!("round {round} failed, keeping the first round's candidates: {e}");
+                break;
+            }
+            Err(e) => return Err(e),
+        };
         merge(&mut out.timings, &timings, round);
         let missing = want.saturating_sub(seen.len());
         // Not one command shown will run on the target (a GNU-only flag on
@@ -438,7 +451,7 @@ pub fn suggest_with(
             request.completions =
                 [completions(0, 1, 0.0, 0), completions(drawn, want, opts.temperature, opts.seed)].concat();
             drawn += want;
-            cap.set(cap.get() + want + 1);
+            cap += want + 1;
         }
     }
     if out.hidden > 0 {
@@ -790,13 +803,13 @@ mod tests {
 
     /// The first request answered by `first`, later ones by `then`; the
     /// last user turn of each request kept.
-    struct Rounds {
+    struct Rounds<T = Scripted> {
         first: Scripted,
-        then: Scripted,
+        then: T,
         asked: std::sync::Mutex<Vec<String>>,
     }
 
-    impl Backend for Rounds {
+    impl<T: Backend> Backend for Rounds<T> {
         fn generate(&self, r: Request) -> std::sync::mpsc::Receiver<Event> {
             let cmdbar_engine::Prompt::Chat(m) = &r.prompt else { panic!() };
             let mut asked = self.asked.lock().unwrap();
@@ -857,6 +870,35 @@ mod tests {
         };
         suggest(&b, ask().unwrap(), |_| {}).unwrap();
         assert_eq!(b.asked.lock().unwrap().len(), 1);
+    }
+
+    /// Fails every request as an overlong prompt does.
+    struct Overflowing;
+
+    impl Backend for Overflowing {
+        fn generate(&self, _: Request) -> std::sync::mpsc::Receiver<Event> {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let _ = tx.send(Event::Error(EngineError::ContextOverflow { prompt_tokens: 5000, context: 4096 }));
+            rx
+        }
+        fn warm(&self, _: cmdbar_engine::Prompt) -> std::sync::mpsc::Receiver<cmdbar_engine::Result<usize>> {
+            std::sync::mpsc::channel().1
+        }
+        fn cancel(&self) {}
+    }
+
+    /// A second round that fails (its prompt, longer by the commands it
+    /// names, does not fit) loses nothing: the first round's rows stand.
+    #[test]
+    fn a_failed_second_round_keeps_the_first_rounds_candidates() {
+        let mac = Context { os: Os::MacOs, shell: Shell::Zsh, cwd: None };
+        let gnu = Scripted { pieces: vec![answer("date -d '7 days ago'", "GNU.")], ..Default::default() };
+        let b = Rounds { first: gnu, then: Overflowing, asked: Default::default() };
+        let p = prepare(&mac, "what was the date a week ago", &Options::default(), &model(4096, Default::default()));
+        let out = suggest(&b, p.unwrap(), |_| {}).unwrap();
+        assert_eq!(b.asked.lock().unwrap().len(), 2, "a second round was asked");
+        let rows: Vec<&str> = out.candidates.iter().map(|c| c.command.as_str()).collect();
+        assert_eq!(rows, ["date -d '7 days ago'"]);
     }
 
     fn prep(q: &str) -> Result<Prepared, SuggestError> {
