@@ -96,11 +96,11 @@ impl Drafting {
         if !self.on || rows == 0 || rows >= crate::qmatmul::STEP_ROWS {
             return 0;
         }
-        let p = (self.accepted as f32 + 2.0) / (self.drafted as f32 + 3.0);
         let most = DRAFT_LEN.min(room).min(crate::qmatmul::STEP_ROWS.saturating_sub(rows));
         if let Some(k) = costs.pinned {
             return k.min(most);
         }
+        let p = (self.accepted as f32 + 2.0) / (self.drafted as f32 + 3.0);
         // Each drafted token is taken only if those before it were.
         let rate = |k: usize| (rows as f32 + (1..=k).map(|j| p.powi(j as i32)).sum::<f32>()) / costs.steps(rows + k);
         (0..=most).fold(0, |best, k| if rate(k) > rate(best) { k } else { best })
