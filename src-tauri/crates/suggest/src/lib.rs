@@ -190,6 +190,7 @@ pub fn prepare_with(
         // as fast as with no pool; the rest join as rows end.
         width: n,
         speculate: opts.speculate,
+        answer_start: String::new(),
     };
     let request = if hints.is_empty() || drawn == 1 {
         ask(prompt::messages(ctx, &q), completions(0, drawn, opts.temperature, opts.seed))
