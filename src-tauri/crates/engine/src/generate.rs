@@ -47,12 +47,6 @@ pub struct Request {
     /// path; the output is the same.
     #[serde(default = "yes")]
     pub speculate: bool,
-    /// Each answer begins with this text (e.g. a code fence), written after
-    /// the prompt so the model continues from it, and the start of every
-    /// completion's text. A backend that cannot write into the answer
-    /// leaves it out and the model writes its own start.
-    #[serde(default)]
-    pub answer_start: String,
 }
 
 fn yes() -> bool {
@@ -100,7 +94,6 @@ impl Request {
             enough: None,
             width: 0,
             speculate: true,
-            answer_start: String::new(),
         }
     }
 
@@ -238,7 +231,7 @@ pub fn run(
     for (prompt, completions) in
         std::iter::once((&req.prompt, &req.completions)).chain(req.also.iter().map(|a| (&a.prompt, &a.completions)))
     {
-        let ids = prompt.ids_then(&model.tokenizer, &model.template, &req.answer_start)?;
+        let ids = prompt.ids(&model.tokenizer, &model.template)?;
         if ids.len() + 1 > context {
             return Err(EngineError::ContextOverflow { prompt_tokens: ids.len(), context });
         }
@@ -288,15 +281,9 @@ struct Text {
     pending: Vec<u8>,
     logprob_sum: f32,
     generated: usize,
-    /// How much of `out` (the answer's given start) is not yet emitted.
-    unsent: usize,
 }
 
 impl Text {
-    fn new(start: &str) -> Self {
-        Self { out: start.to_string(), unsent: start.len(), ..Default::default() }
-    }
-
     /// Takes sampled token `id`: emits its text and says whether the
     /// completion ends with it.
     #[allow(clippy::too_many_arguments)]
@@ -320,11 +307,6 @@ impl Text {
         if !piece.is_empty() {
             let from = self.out.len();
             self.out.push_str(&piece);
-            // The given start goes out with the first piece.
-            let piece = match std::mem::take(&mut self.unsent) {
-                0 => piece,
-                _ => self.out.clone(),
-            };
             emit(Event::Token { index, text: piece });
             if let Some(cut) = find_stop(&self.out, from, &req.stop) {
                 self.out.truncate(cut);
@@ -364,8 +346,8 @@ fn run_one(
     timings: &mut Timings,
     start: Instant,
 ) -> Result<bool> {
-    let mut sampler = Sampler::new(params.clone()).first_not(model.tokenizer.first_tokens(&params.avoid));
-    let mut text = Text::new(&req.answer_start);
+    let mut sampler = Sampler::new(params.clone());
+    let mut text = Text::default();
     if cancel.cancelled() {
         return Ok(false);
     }
@@ -536,9 +518,9 @@ fn run_batch(
             history.extend_from_slice(ids);
             seqs.push(Seq {
                 index: seqs.len(),
-                sampler: Sampler::new(params.clone()).first_not(model.tokenizer.first_tokens(&params.avoid)),
+                sampler: Sampler::new(params.clone()),
                 history,
-                text: Text::new(&req.answer_start),
+                text: Text::default(),
                 branch,
                 pos: ids.len(),
                 fresh: true,

@@ -20,23 +20,11 @@ pub struct SamplingParams {
     /// How many recent tokens the penalty looks at.
     pub repeat_last_n: usize,
     pub seed: u64,
-    /// The completion's first token is not the first token of any of
-    /// these words: asked for another command than those given, the model
-    /// starts with another program (after `Request::answer_start`).
-    pub avoid: Vec<String>,
 }
 
 impl Default for SamplingParams {
     fn default() -> Self {
-        Self {
-            temperature: 0.0,
-            top_k: 0,
-            top_p: 1.0,
-            repeat_penalty: 1.0,
-            repeat_last_n: 64,
-            seed: 0,
-            avoid: Vec::new(),
-        }
+        Self { temperature: 0.0, top_k: 0, top_p: 1.0, repeat_penalty: 1.0, repeat_last_n: 64, seed: 0 }
     }
 }
 
@@ -51,32 +39,17 @@ pub struct Sampler {
     rng: ChaCha8Rng,
     candidates: Vec<(u32, f32)>,
     recent: Vec<u32>,
-    /// Tokens the first sample may not be (`SamplingParams::avoid`).
-    first_not: Vec<u32>,
 }
 
 impl Sampler {
     pub fn new(params: SamplingParams) -> Self {
         let rng = ChaCha8Rng::seed_from_u64(params.seed);
-        Self { params, rng, candidates: Vec::new(), recent: Vec::new(), first_not: Vec::new() }
-    }
-
-    /// The first token sampled is none of `ids`.
-    pub fn first_not(mut self, ids: Vec<u32>) -> Self {
-        self.first_not = ids;
-        self
+        Self { params, rng, candidates: Vec::new(), recent: Vec::new() }
     }
 
     /// Picks the next token and returns it with its log-probability under
     /// the model's unpenalised distribution (used to rank answers).
     pub fn sample(&mut self, logits: &mut [f32], history: &[u32]) -> (u32, f32) {
-        // Once, before the first token: the log-probabilities are then those
-        // of the distribution without these tokens.
-        for id in self.first_not.drain(..) {
-            if let Some(l) = logits.get_mut(id as usize) {
-                *l = f32::NEG_INFINITY;
-            }
-        }
         let plain = self.params.repeat_penalty == 1.0 || self.params.repeat_last_n == 0;
         if self.params.temperature <= 0.0 && plain {
             // Greedy: the maximum is the chosen logit, one pass fewer.
@@ -209,22 +182,6 @@ mod tests {
         let params = SamplingParams { temperature: 0.3, top_p: 0.9, seed: 1, ..Default::default() };
         let mut s = Sampler::new(params);
         for _ in 0..64 {
-            assert_eq!(s.sample(&mut logits(), &[]).0, 1);
-        }
-    }
-
-    #[test]
-    fn a_first_token_to_avoid_is_never_the_first_but_may_follow() {
-        for params in
-            [SamplingParams::greedy(), SamplingParams { temperature: 0.7, top_k: 40, seed: 2, ..Default::default() }]
-        {
-            let mut s = Sampler::new(params).first_not(vec![1, 9999]);
-            let (first, lp) = s.sample(&mut logits(), &[]);
-            assert_ne!(first, 1);
-            assert!(lp.is_finite() && lp < 0.0, "{lp}");
-            // Only the first: token 1 is the greedy choice again after it.
-            let mut s = Sampler::new(SamplingParams::greedy()).first_not(vec![1]);
-            s.sample(&mut logits(), &[]);
             assert_eq!(s.sample(&mut logits(), &[]).0, 1);
         }
     }

@@ -38,27 +38,16 @@ impl Prompt {
         tokenizer: &crate::tokenizer::Tokenizer,
         template: &crate::template::ChatTemplate,
     ) -> Result<Vec<u32>> {
-        self.ids_then(tokenizer, template, "")
-    }
-
-    /// As `ids`, followed by `start`, the beginning of the answer.
-    pub fn ids_then(
-        &self,
-        tokenizer: &crate::tokenizer::Tokenizer,
-        template: &crate::template::ChatTemplate,
-        start: &str,
-    ) -> Result<Vec<u32>> {
         let text = match self {
             Prompt::Chat(messages) => template.render(messages, true)?,
             Prompt::Raw(s) => s.clone(),
             Prompt::Tokens(ids) if ids.is_empty() => return Err(EngineError::EmptyPrompt),
-            Prompt::Tokens(ids) => return Ok([ids.clone(), tokenizer.encode_plain(start)?].concat()),
+            Prompt::Tokens(ids) => return Ok(ids.clone()),
         };
         if text.trim().is_empty() {
             return Err(EngineError::EmptyPrompt);
         }
-        // One text, so the start's tokens are those the model would write.
-        tokenizer.encode(&(text + start))
+        tokenizer.encode(&text)
     }
 }
 

@@ -185,21 +185,6 @@ impl Tokenizer {
         Ok(ids)
     }
 
-    /// As `encode`, without the beginning-of-sequence token.
-    pub fn encode_plain(&self, text: &str) -> Result<Vec<u32>> {
-        let enc = self.inner.encode(text, false).map_err(|e| EngineError::Tokenizer(e.to_string()))?;
-        Ok(enc.get_ids().to_vec())
-    }
-
-    /// The first token of each word, as it begins an answer's line.
-    pub fn first_tokens(&self, words: &[String]) -> Vec<u32> {
-        let mut ids: Vec<u32> =
-            words.iter().filter_map(|w| self.encode_plain(w.trim()).ok()?.first().copied()).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        ids
-    }
-
     /// The raw bytes a token stands for; empty for control tokens.
     #[inline]
     pub fn token_bytes(&self, id: u32) -> &[u8] {

@@ -356,30 +356,3 @@ fn a_narrow_batch_gives_what_the_full_batch_gives() {
         }
     }
 }
-
-/// An answer's given start is in the prompt and begins each completion's
-/// text; a program to avoid is never the command's first word, alone or
-/// in a batch.
-#[test]
-fn an_answer_start_is_continued_and_an_avoided_program_is_not_its_first_word() {
-    let e = engine("0.5b", 2048);
-    let mut r = with_system("show free disk space");
-    r.answer_start = "```sh\n".into();
-    let (streamed, finals, err) = collect(&e, r.clone());
-    assert!(err.is_none(), "{err:?}");
-    assert!(finals[0].starts_with("```sh\n") && finals[0].len() > 8, "{finals:?}");
-    assert!(streamed.starts_with(&finals[0]), "{streamed:?} vs {finals:?}");
-    let program = finals[0]["```sh\n".len()..].split_whitespace().next().unwrap().to_string();
-    let not = SamplingParams { avoid: vec![program.clone()], ..SamplingParams::greedy() };
-    let hot =
-        SamplingParams { avoid: vec![program.clone()], temperature: 0.7, top_k: 40, seed: 3, ..Default::default() };
-    for sequential in [true, false] {
-        let r = Request { completions: vec![not.clone(), hot.clone()], sequential, ..r.clone() };
-        let (_, other, err) = collect(&e, r);
-        assert!(err.is_none(), "{err:?}");
-        for o in &other {
-            let first = o.strip_prefix("```sh\n").unwrap_or_else(|| panic!("{o:?}")).split_whitespace().next();
-            assert!(first.is_some_and(|w| w != program), "{program} again: {other:?}");
-        }
-    }
-}

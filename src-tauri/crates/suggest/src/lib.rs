@@ -190,7 +190,6 @@ pub fn prepare_with(
         // as fast as with no pool; the rest join as rows end.
         width: n,
         speculate: opts.speculate,
-        answer_start: String::new(),
     };
     let request = if hints.is_empty() || drawn == 1 {
         ask(prompt::messages(ctx, &q), completions(0, drawn, opts.temperature, opts.seed))
@@ -358,7 +357,6 @@ pub fn suggest_with(
     // How many distinct commands are kept; a repair round adds room.
     let mut cap = drawn.max(want);
     let mut absorb = |text: &str, score: f32, command_ms: f64, out: &mut Suggestions, seen: &mut Seen, cap: usize| {
-        tracing::debug!("completion ({score:.3}): {text:?}");
         if parse::is_prose(text) {
             prose.get_or_insert_with(|| text.to_string());
             return;
@@ -445,17 +443,8 @@ pub fn suggest_with(
         if broken.is_empty() {
             // Samples that repeat the first answer are the model being
             // sure; ask it outright for other commands, twice as many as
-            // are missing, from the samples' prompt. Each answer starts
-            // inside its code block and with another program than those
-            // given: told "a different command", the model still wrote
-            // the same one again and again.
+            // are missing, from the samples' prompt.
             request.completions = completions(drawn, missing * 2, opts.temperature, opts.seed);
-            let programs: Vec<String> =
-                given.iter().filter_map(|c| c.split_whitespace().next().map(String::from)).collect();
-            for c in &mut request.completions {
-                c.avoid = programs.clone();
-            }
-            request.answer_start = prompt::ANSWER_START.into();
             drawn += missing * 2;
         } else {
             // Its surest answer to the corrected request, and samples.
@@ -818,7 +807,6 @@ mod tests {
         first: Scripted,
         then: T,
         asked: std::sync::Mutex<Vec<String>>,
-        requests: std::sync::Mutex<Vec<Request>>,
     }
 
     impl<T: Backend> Backend for Rounds<T> {
@@ -826,7 +814,6 @@ mod tests {
             let cmdbar_engine::Prompt::Chat(m) = &r.prompt else { panic!() };
             let mut asked = self.asked.lock().unwrap();
             asked.push(m.last().unwrap().content.clone());
-            self.requests.lock().unwrap().push(r.clone());
             if asked.len() == 1 {
                 self.first.generate(r)
             } else {
@@ -855,7 +842,6 @@ mod tests {
             first: gnu,
             then: Scripted { pieces: vec![answer("date -v-7d", "BSD.")], ..Default::default() },
             asked: Default::default(),
-            requests: Default::default(),
         };
         let out = suggest(&b, ask().unwrap(), |_| {}).unwrap();
         let asked = b.asked.lock().unwrap();
@@ -881,36 +867,9 @@ mod tests {
             },
             then: Scripted::default(),
             asked: Default::default(),
-            requests: Default::default(),
         };
         suggest(&b, ask().unwrap(), |_| {}).unwrap();
         assert_eq!(b.asked.lock().unwrap().len(), 1);
-    }
-
-    /// Samples that all repeat one command: the model is asked for others,
-    /// each answer begun inside its code block and with another program
-    /// than those given; the first round asks neither.
-    #[test]
-    fn asked_for_other_commands_the_answers_start_with_other_programs() {
-        let same = Scripted { pieces: (0..5).map(|_| answer("ls -la", "All, long.")).collect(), ..Default::default() };
-        let b = Rounds {
-            first: same,
-            then: Scripted {
-                pieces: vec![answer("find . -maxdepth 1", "Finds."), answer("stat *", "Stats.")],
-                ..Default::default()
-            },
-            asked: Default::default(),
-            requests: Default::default(),
-        };
-        let out = suggest(&b, prep("list the files here").unwrap(), |_| {}).unwrap();
-        let rows: Vec<&str> = out.candidates.iter().map(|c| c.command.as_str()).collect();
-        assert_eq!(rows, ["ls -la", "find . -maxdepth 1", "stat *"]);
-        let r = b.requests.lock().unwrap();
-        assert_eq!(r.len(), 2);
-        assert!(r[0].answer_start.is_empty() && r[0].completions.iter().all(|c| c.avoid.is_empty()));
-        assert_eq!(r[1].answer_start, prompt::ANSWER_START);
-        assert_eq!(r[1].completions.len(), 4);
-        assert!(r[1].completions.iter().all(|c| c.avoid == ["ls"]), "{:?}", r[1].completions);
     }
 
     /// Fails every request as an overlong prompt does.
@@ -934,7 +893,7 @@ mod tests {
     fn a_failed_second_round_keeps_the_first_rounds_candidates() {
         let mac = Context { os: Os::MacOs, shell: Shell::Zsh, cwd: None };
         let gnu = Scripted { pieces: vec![answer("date -d '7 days ago'", "GNU.")], ..Default::default() };
-        let b = Rounds { first: gnu, then: Overflowing, asked: Default::default(), requests: Default::default() };
+        let b = Rounds { first: gnu, then: Overflowing, asked: Default::default() };
         let p = prepare(&mac, "what was the date a week ago", &Options::default(), &model(4096, Default::default()));
         let out = suggest(&b, p.unwrap(), |_| {}).unwrap();
         assert_eq!(b.asked.lock().unwrap().len(), 2, "a second round was asked");

@@ -51,11 +51,8 @@ pub fn system_prompt(ctx: &Context) -> String {
     s
 }
 
-/// How an answer in the worked examples' form begins: the code block.
-pub const ANSWER_START: &str = "```sh\n";
-
 pub fn format_answer(command: &str, explanation: &str) -> String {
-    format!("{ANSWER_START}{command}\n```\n{explanation}")
+    format!("```sh\n{command}\n```\n{explanation}")
 }
 
 /// The system message and the worked examples: the same for every request

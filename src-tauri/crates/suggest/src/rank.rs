@@ -160,12 +160,7 @@ mod tests {
 
     #[test]
     fn near_copies_give_their_row_to_a_command_that_differs() {
-        let mut c = vec![
-            cand("ls", 2, -0.1),
-            cand("ls -1", 1, -0.2),
-            cand("ls -la", 1, -0.3),
-            cand("find . -maxdepth 1", 1, -0.5),
-        ];
+        let mut c = vec![cand("ls", 2, -0.1), cand("ls -1", 1, -0.2), cand("ls -la", 1, -0.3), cand("find . -maxdepth 1", 1, -0.5)];
         rank(&mut c, 3);
         assert_eq!(order(&c), ["ls", "find . -maxdepth 1", "ls -1", "ls -la"]);
         // Nothing else to show: the near-copies keep their rows.
