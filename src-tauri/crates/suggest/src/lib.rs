@@ -357,6 +357,8 @@ pub fn suggest_with(
     // How many distinct commands are kept; a repair round adds room.
     let mut cap = drawn.max(want);
     let mut absorb = |text: &str, score: f32, command_ms: f64, out: &mut Suggestions, seen: &mut Seen, cap: usize| {
+        // Each completion as written (CMDBAR_LOG=cmdbar_suggest=debug): why a row is missing or unexplained.
+        tracing::debug!("completion ({score:.3}): {text:?}");
         if parse::is_prose(text) {
             prose.get_or_insert_with(|| text.to_string());
             return;
