@@ -116,6 +116,8 @@ struct Printer {
     not: Option<String>,
     color: bool,
     shown: usize,
+    /// Rows printed without an explanation: (their number, the command).
+    unexplained: Vec<(usize, String)>,
 }
 
 impl Printer {
@@ -127,6 +129,9 @@ impl Printer {
         let confirm = if c.action == Action::Confirm { ", confirm before use" } else { "" };
         let (on, off) = if self.color { (badge_colour(c.risk), "\x1b[0m") } else { ("", "") };
         println!("{}. {}\n   {on}[{}{confirm}]{off} {}", self.shown, c.command, c.risk.as_str(), c.explanation);
+        if c.explanation.is_empty() {
+            self.unexplained.push((self.shown, c.command.clone()));
+        }
         if c.risk > Risk::Safe {
             println!("   risk: {}", c.risk_reason);
         }
@@ -135,6 +140,15 @@ impl Printer {
         }
         if let Some(p) = &c.portability {
             println!("   may not run here: {p}");
+        }
+    }
+
+    /// The explanations written after the rows were printed, by row number.
+    fn late(&self, out: &[Candidate]) {
+        for (n, command) in &self.unexplained {
+            if let Some(c) = out.iter().find(|c| &c.command == command && !c.explanation.is_empty()) {
+                println!("{n}: {}", c.explanation);
+            }
         }
     }
 }
@@ -153,7 +167,13 @@ impl Ask<'_> {
         // Refuse a bad request before paying for anything.
         cmdbar_suggest::check_query(query)?;
         let text = self.output == Output::Text;
-        let mut printer = Printer { on: text, not: self.not.clone(), color: text && self.color.enabled(), shown: 0 };
+        let mut printer = Printer {
+            on: text,
+            not: self.not.clone(),
+            color: text && self.color.enabled(),
+            shown: 0,
+            unexplained: vec![],
+        };
         let mut answer = match &self.server {
             Some(server) => self.ask_server(server.clone(), query, &mut printer)?,
             None => match self.via_app(query, &mut printer)? {
@@ -164,6 +184,7 @@ impl Ask<'_> {
         if let Some(n) = &self.not {
             answer.candidates.retain(|c| !cmdbar_suggest::fix::is_same(&c.command, n));
         }
+        printer.late(&answer.candidates);
         self.show(&answer)
     }
 

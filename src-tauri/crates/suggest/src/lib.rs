@@ -347,6 +347,8 @@ pub fn suggest_with(
     mut on_candidate: impl FnMut(&Candidate),
 ) -> Result<Suggestions, SuggestError> {
     let Prepared { mut request, notices, judge, want, opts } = prepared;
+    // The first round's own prompt, without examples or a later round's asks.
+    let plain = request.prompt.clone();
     let started = std::time::Instant::now();
     let mut out = Suggestions { candidates: vec![], hidden: 0, notices, timings: Timings::default() };
     // Every distinct command so far (hidden ones too), and when each
@@ -403,7 +405,7 @@ pub fn suggest_with(
         let Some(events) = start(engine, request.clone(), stop) else {
             return Err(SuggestError::Cancelled);
         };
-        let timings = match drain(events, started, &mut repeats, |text, score, at| {
+        let timings = match drain(events, started, &mut repeats, |_, text, score, at| {
             absorb(text, score, at, &mut out, &mut seen, cap)
         }) {
             Ok(t) => t,
@@ -473,7 +475,68 @@ pub fn suggest_with(
         .collect();
     out.timings.commands_ms = at.iter().copied().fold(0.0, f64::max);
     out.timings.first_command_ms = at.iter().copied().reduce(f64::min).unwrap_or(0.0);
+    explain_missing(engine, &request, &plain, &mut out, stop)?;
     Ok(out)
+}
+
+/// Most tokens an explanation written afterwards may take: one sentence.
+const EXPLANATION_TOKENS: usize = 48;
+
+/// Rows whose every completion stopped at the closing fence have no
+/// explanation; each row is to have one. The model is asked for them in one
+/// batch: the command as its answer to the request, then "what does it do".
+/// They come after the commands are shown; one that fails leaves its row as
+/// it was.
+fn explain_missing(
+    engine: &dyn Backend,
+    template: &Request,
+    plain: &cmdbar_engine::Prompt,
+    out: &mut Suggestions,
+    stop: &Stop,
+) -> Result<(), SuggestError> {
+    let missing: Vec<usize> = (0..out.candidates.len()).filter(|&i| out.candidates[i].explanation.is_empty()).collect();
+    let cmdbar_engine::Prompt::Chat(base) = plain else { return Ok(()) };
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut prompts =
+        missing.iter().map(|&i| cmdbar_engine::Prompt::Chat(prompt::ask_to_explain(base, &out.candidates[i].command)));
+    let Some(first) = prompts.next() else { return Ok(()) };
+    let request = Request {
+        prompt: first,
+        completions: vec![SamplingParams::greedy()],
+        also: prompts.map(|prompt| Also { prompt, completions: vec![SamplingParams::greedy()] }).collect(),
+        max_tokens: EXPLANATION_TOKENS,
+        stop: vec!["\n".into()],
+        enough: None,
+        width: 0,
+        ..template.clone()
+    };
+    let Some(events) = start(engine, request, stop) else {
+        return Err(SuggestError::Cancelled);
+    };
+    let never = cmdbar_engine::Enough::new(0);
+    let mut lines: Vec<Option<String>> = vec![None; missing.len()];
+    let began = std::time::Instant::now();
+    match drain(events, began, &mut Repeats::new(&never, &[]), |index, text, _, _| {
+        if let Some(line) = lines.get_mut(index) {
+            *line = parse::explanation(text);
+        }
+    }) {
+        Ok(t) => merge(&mut out.timings, &t, 2),
+        Err(SuggestError::Cancelled) => return Err(SuggestError::Cancelled),
+        Err(e) => {
+            tracing::warn!("explaining {} row(s) failed, leaving them as they are: {e}", missing.len());
+            return Ok(());
+        }
+    }
+    tracing::debug!("explained {} row(s) afterwards in {:.0} ms", missing.len(), began.elapsed().as_secs_f64() * 1e3);
+    for (&i, line) in missing.iter().zip(lines) {
+        if let Some(line) = line {
+            out.candidates[i].explanation = line;
+        }
+    }
+    Ok(())
 }
 
 /// Feeds each finished completion to `done` and returns the timings.
@@ -485,7 +548,7 @@ pub(crate) fn run(
     let events = start(engine, request, &Stop::default()).ok_or(SuggestError::Cancelled)?;
     let mut done = done;
     let never = cmdbar_engine::Enough::new(0);
-    drain(events, std::time::Instant::now(), &mut Repeats::new(&never, &[]), |text, score, _| done(text, score))
+    drain(events, std::time::Instant::now(), &mut Repeats::new(&never, &[]), |_, text, score, _| done(text, score))
 }
 
 /// Each engine's newest request: (engine, ticket). Engines are few and
@@ -604,14 +667,14 @@ impl<'a> Repeats<'a> {
     }
 }
 
-/// Feeds each finished completion to `done` with the time, since
+/// Feeds each finished completion to `done` with its index, the time, since
 /// `started`, when its command was complete, and the text as it comes to
 /// `repeats`; returns the timings.
 fn drain(
     events: std::sync::mpsc::Receiver<cmdbar_engine::Event>,
     started: std::time::Instant,
     repeats: &mut Repeats,
-    mut done: impl FnMut(&str, f32, f64),
+    mut done: impl FnMut(usize, &str, f32, f64),
 ) -> Result<Timings, SuggestError> {
     // Per completion: its text so far, and when its command closed.
     let mut texts: Vec<(String, Option<f64>)> = Vec::new();
@@ -635,7 +698,7 @@ fn drain(
             }
             Event::CompletionDone { index, text, mean_logprob, .. } => {
                 let at = texts.get(index).and_then(|t| t.1).unwrap_or_else(now);
-                done(&text, mean_logprob, at)
+                done(index, &text, mean_logprob, at)
             }
             Event::Done(timings) => return Ok(timings),
             Event::Cancelled => return Err(SuggestError::Cancelled),
@@ -809,6 +872,8 @@ mod tests {
         first: Scripted,
         then: T,
         asked: std::sync::Mutex<Vec<String>>,
+        /// Each request's prompts, `also`'s included.
+        prompts: std::sync::Mutex<Vec<Vec<Vec<cmdbar_engine::Message>>>>,
     }
 
     impl<T: Backend> Backend for Rounds<T> {
@@ -816,6 +881,12 @@ mod tests {
             let cmdbar_engine::Prompt::Chat(m) = &r.prompt else { panic!() };
             let mut asked = self.asked.lock().unwrap();
             asked.push(m.last().unwrap().content.clone());
+            let all = std::iter::once(&r.prompt).chain(r.also.iter().map(|a| &a.prompt));
+            let chats = all.map(|p| match p {
+                cmdbar_engine::Prompt::Chat(m) => m.clone(),
+                _ => panic!(),
+            });
+            self.prompts.lock().unwrap().push(chats.collect());
             if asked.len() == 1 {
                 self.first.generate(r)
             } else {
@@ -844,6 +915,7 @@ mod tests {
             first: gnu,
             then: Scripted { pieces: vec![answer("date -v-7d", "BSD.")], ..Default::default() },
             asked: Default::default(),
+            prompts: Default::default(),
         };
         let out = suggest(&b, ask().unwrap(), |_| {}).unwrap();
         let asked = b.asked.lock().unwrap();
@@ -869,6 +941,7 @@ mod tests {
             },
             then: Scripted::default(),
             asked: Default::default(),
+            prompts: Default::default(),
         };
         suggest(&b, ask().unwrap(), |_| {}).unwrap();
         assert_eq!(b.asked.lock().unwrap().len(), 1);
@@ -895,12 +968,60 @@ mod tests {
     fn a_failed_second_round_keeps_the_first_rounds_candidates() {
         let mac = Context { os: Os::MacOs, shell: Shell::Zsh, cwd: None };
         let gnu = Scripted { pieces: vec![answer("date -d '7 days ago'", "GNU.")], ..Default::default() };
-        let b = Rounds { first: gnu, then: Overflowing, asked: Default::default() };
+        let b = Rounds { first: gnu, then: Overflowing, asked: Default::default(), prompts: Default::default() };
         let p = prepare(&mac, "what was the date a week ago", &Options::default(), &model(4096, Default::default()));
         let out = suggest(&b, p.unwrap(), |_| {}).unwrap();
         assert_eq!(b.asked.lock().unwrap().len(), 2, "a second round was asked");
         let rows: Vec<&str> = out.candidates.iter().map(|c| c.command.as_str()).collect();
         assert_eq!(rows, ["date -d '7 days ago'"]);
+    }
+
+    /// A row no completion explained (each stopped at its closing fence) is
+    /// explained afterwards: the model is shown the command as its answer
+    /// and asked what it does, one prompt per such row in one request.
+    /// Explained rows ask nothing; a failed ask leaves the rows as they were.
+    #[test]
+    fn a_row_without_an_explanation_is_explained_afterwards() {
+        let first = || Scripted {
+            pieces: vec![answer("ls -lS", ""), answer("du -sh *", "Sizes."), answer("find . -size +1M", "")],
+            ..Default::default()
+        };
+        let b = Rounds {
+            first: first(),
+            then: Scripted { pieces: vec![vec!["Lists the files here, `largest` first.\n"]], ..Default::default() },
+            asked: Default::default(),
+            prompts: Default::default(),
+        };
+        let out = suggest(&b, prep("list the files here by size").unwrap(), |_| {}).unwrap();
+        let rows: Vec<(&str, &str)> =
+            out.candidates.iter().map(|c| (c.command.as_str(), c.explanation.as_str())).collect();
+        assert_eq!(
+            rows,
+            [
+                ("ls -lS", "Lists the files here, largest first."),
+                ("du -sh *", "Sizes."),
+                ("find . -size +1M", "Lists the files here, largest first.")
+            ]
+        );
+        let prompts = b.prompts.lock().unwrap();
+        assert_eq!(prompts.len(), 2, "one request explains both rows");
+        let asks: Vec<(&str, &str)> = prompts[1]
+            .iter()
+            .map(|m| {
+                let n = m.len();
+                assert_eq!(m[n - 3].content, "list the files here by size", "the request, as the first round had it");
+                (m[n - 2].content.as_str(), m[n - 1].content.as_str())
+            })
+            .collect();
+        let question = "In one short sentence, what does that command do?";
+        assert_eq!(asks, [("```sh\nls -lS\n```", question), ("```sh\nfind . -size +1M\n```", question)]);
+
+        let b = Rounds { first: first(), then: Overflowing, asked: Default::default(), prompts: Default::default() };
+        let out = suggest(&b, prep("list the files here by size").unwrap(), |_| {}).unwrap();
+        assert_eq!(b.asked.lock().unwrap().len(), 2);
+        let rows: Vec<(&str, &str)> =
+            out.candidates.iter().map(|c| (c.command.as_str(), c.explanation.as_str())).collect();
+        assert_eq!(rows, [("ls -lS", ""), ("du -sh *", "Sizes."), ("find . -size +1M", "")]);
     }
 
     fn prep(q: &str) -> Result<Prepared, SuggestError> {

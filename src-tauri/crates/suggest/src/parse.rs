@@ -114,6 +114,27 @@ fn strip_label<'a>(line: &'a str, labels: &[&str]) -> &'a str {
     line
 }
 
+/// An explanation asked for on its own: its first line that is not a
+/// code fence or a command of its own.
+pub fn explanation(text: &str) -> Option<String> {
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    if line.starts_with("```") || line.starts_with('$') {
+        return None;
+    }
+    let line = clean_explanation(line);
+    // An answer to "what does it do" opens with its subject; a row's
+    // explanation, like the worked examples', opens with the verb.
+    let verb = ["It ", "This command ", "The command ", "That command "]
+        .iter()
+        .find_map(|s| line.strip_prefix(s))
+        .filter(|rest| rest.starts_with(|c: char| c.is_ascii_lowercase()));
+    let line = match verb {
+        Some(rest) => rest[..1].to_ascii_uppercase() + &rest[1..],
+        None => line,
+    };
+    Some(line).filter(|e| !e.is_empty())
+}
+
 fn first_sentence_line(text: &str) -> Option<String> {
     text.lines()
         .map(str::trim)
@@ -154,6 +175,17 @@ mod tests {
         {
             assert!(!is_prose(t), "{t}");
         }
+    }
+
+    #[test]
+    fn an_explanation_asked_for_alone_is_its_first_line_and_never_a_command() {
+        assert_eq!(explanation("\n- Lists `ls` output.\nMore."), Some("Lists ls output.".into()));
+        assert_eq!(explanation("```sh\nls\n```"), None);
+        assert_eq!(explanation("$ ls -l"), None);
+        assert_eq!(explanation("  \n"), None);
+        assert_eq!(explanation("It shows the disk usage."), Some("Shows the disk usage.".into()));
+        assert_eq!(explanation("This command lists files."), Some("Lists files.".into()));
+        assert_eq!(explanation("It's a loop."), Some("It's a loop.".into()));
     }
 
     #[test]

@@ -98,6 +98,15 @@ pub fn user_turn(query: &str, examples: &[cmdbar_tldr::Example]) -> String {
     s
 }
 
+/// The request answered with `command` alone, and the question that asks
+/// the model for the sentence it left out.
+pub fn ask_to_explain(request: &[Message], command: &str) -> Vec<Message> {
+    let mut m = request.to_vec();
+    m.push(Message::new("assistant", format!("```sh\n{command}\n```")));
+    m.push(Message::new("user", "In one short sentence, what does that command do?"));
+    m
+}
+
 /// The user turn again, asking for commands other than those given.
 pub fn ask_for_others(query: &str, given: &[String]) -> String {
     let list: Vec<String> = given.iter().map(|c| format!("`{c}`")).collect();
