@@ -518,19 +518,28 @@ fn explain_missing(
     let never = cmdbar_engine::Enough::new(0);
     let mut lines: Vec<Option<String>> = vec![None; missing.len()];
     let began = std::time::Instant::now();
-    match drain(events, began, &mut Repeats::new(&never, &[]), |index, text, _, _| {
+    let t = match drain(events, began, &mut Repeats::new(&never, &[]), |index, text, _, _| {
         if let Some(line) = lines.get_mut(index) {
             *line = parse::explanation(text);
         }
     }) {
-        Ok(t) => merge(&mut out.timings, &t, 2),
+        Ok(t) => t,
         Err(SuggestError::Cancelled) => return Err(SuggestError::Cancelled),
         Err(e) => {
             tracing::warn!("explaining {} row(s) failed, leaving them as they are: {e}", missing.len());
             return Ok(());
         }
-    }
-    tracing::debug!("explained {} row(s) afterwards in {:.0} ms", missing.len(), began.elapsed().as_secs_f64() * 1e3);
+    };
+    merge(&mut out.timings, &t, 2);
+    tracing::debug!(
+        "explained {} row(s) afterwards in {:.0} ms: {} prompt tokens ({} cached) in {:.0} ms, {} generated",
+        missing.len(),
+        began.elapsed().as_secs_f64() * 1e3,
+        t.prompt_tokens,
+        t.cached_tokens,
+        t.prefill_ms,
+        t.generated_tokens
+    );
     for (&i, line) in missing.iter().zip(lines) {
         if let Some(line) = line {
             out.candidates[i].explanation = line;
