@@ -73,7 +73,7 @@ pub fn explain(
 ) -> Result<Explanation, SuggestError> {
     let request = prepare(ctx, command, model)?;
     let mut text = String::new();
-    crate::run(engine, request, |t, _| text = t.to_string())?;
+    crate::run(engine, request, &crate::Stop::default(), |_, t, _| text = t.to_string())?;
     Ok(assemble(ctx, command.trim(), &text))
 }
 

@@ -494,31 +494,23 @@ fn explain_missing(
     out: &mut Suggestions,
     stop: &Stop,
 ) -> Result<(), SuggestError> {
-    let missing: Vec<usize> = (0..out.candidates.len()).filter(|&i| out.candidates[i].explanation.is_empty()).collect();
     let cmdbar_engine::Prompt::Chat(base) = plain else { return Ok(()) };
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let mut prompts =
-        missing.iter().map(|&i| cmdbar_engine::Prompt::Chat(prompt::ask_to_explain(base, &out.candidates[i].command)));
-    let Some(first) = prompts.next() else { return Ok(()) };
+    let missing: Vec<usize> = (0..out.candidates.len()).filter(|&i| out.candidates[i].explanation.is_empty()).collect();
+    let mut asks = missing.iter().map(|&i| prompt::ask_to_explain(base, &out.candidates[i].command));
+    let Some(first) = asks.next() else { return Ok(()) };
     let request = Request {
-        prompt: first,
-        completions: vec![SamplingParams::greedy()],
-        also: prompts.map(|prompt| Also { prompt, completions: vec![SamplingParams::greedy()] }).collect(),
+        also: asks
+            .map(|m| Also { prompt: cmdbar_engine::Prompt::Chat(m), completions: vec![SamplingParams::greedy()] })
+            .collect(),
         max_tokens: EXPLANATION_TOKENS,
         stop: vec!["\n".into()],
-        enough: None,
-        width: 0,
-        ..template.clone()
+        sequential: template.sequential,
+        speculate: template.speculate,
+        ..Request::chat(first)
     };
-    let Some(events) = start(engine, request, stop) else {
-        return Err(SuggestError::Cancelled);
-    };
-    let never = cmdbar_engine::Enough::new(0);
-    let mut lines: Vec<Option<String>> = vec![None; missing.len()];
     let began = std::time::Instant::now();
-    let t = match drain(events, began, &mut Repeats::new(&never, &[]), |index, text, _, _| {
+    let mut lines: Vec<Option<String>> = vec![None; missing.len()];
+    let t = match run(engine, request, stop, |index, text, _| {
         if let Some(line) = lines.get_mut(index) {
             *line = parse::explanation(text);
         }
@@ -548,16 +540,17 @@ fn explain_missing(
     Ok(())
 }
 
-/// Feeds each finished completion to `done` and returns the timings.
+/// Feeds each finished completion to `done` with its index and returns the
+/// timings; `Cancelled` once `stop` is stopped.
 pub(crate) fn run(
     engine: &dyn Backend,
     request: Request,
-    done: impl FnMut(&str, f32),
+    stop: &Stop,
+    mut done: impl FnMut(usize, &str, f32),
 ) -> Result<Timings, SuggestError> {
-    let events = start(engine, request, &Stop::default()).ok_or(SuggestError::Cancelled)?;
-    let mut done = done;
+    let events = start(engine, request, stop).ok_or(SuggestError::Cancelled)?;
     let never = cmdbar_engine::Enough::new(0);
-    drain(events, std::time::Instant::now(), &mut Repeats::new(&never, &[]), |_, text, score, _| done(text, score))
+    drain(events, std::time::Instant::now(), &mut Repeats::new(&never, &[]), |i, text, score, _| done(i, text, score))
 }
 
 /// Each engine's newest request: (engine, ticket). Engines are few and

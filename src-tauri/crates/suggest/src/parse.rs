@@ -117,22 +117,21 @@ fn strip_label<'a>(line: &'a str, labels: &[&str]) -> &'a str {
 /// An explanation asked for on its own: its first line that is not a
 /// code fence or a command of its own.
 pub fn explanation(text: &str) -> Option<String> {
-    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
-    if line.starts_with("```") || line.starts_with('$') {
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    if first.starts_with("```") || first.starts_with('$') {
         return None;
     }
-    let line = clean_explanation(line);
+    let line = first_sentence_line(first)?;
     // An answer to "what does it do" opens with its subject; a row's
     // explanation, like the worked examples', opens with the verb.
     let verb = ["It ", "This command ", "The command ", "That command "]
         .iter()
         .find_map(|s| line.strip_prefix(s))
         .filter(|rest| rest.starts_with(|c: char| c.is_ascii_lowercase()));
-    let line = match verb {
+    Some(match verb {
         Some(rest) => rest[..1].to_ascii_uppercase() + &rest[1..],
         None => line,
-    };
-    Some(line).filter(|e| !e.is_empty())
+    })
 }
 
 fn first_sentence_line(text: &str) -> Option<String> {
