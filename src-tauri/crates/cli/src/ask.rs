@@ -115,41 +115,78 @@ struct Printer {
     on: bool,
     not: Option<String>,
     color: bool,
-    shown: usize,
-    /// Rows printed without an explanation: (their number, the command).
-    unexplained: Vec<(usize, String)>,
+    /// The commands printed, in the order printed: row n is `printed[n - 1]`.
+    printed: Vec<String>,
+    /// The numbers of rows printed without an explanation.
+    unexplained: Vec<usize>,
 }
 
 impl Printer {
+    fn new(on: bool, not: Option<String>, color: bool) -> Self {
+        Printer { on, not, color, printed: vec![], unexplained: vec![] }
+    }
+
     fn print(&mut self, c: &Candidate) {
-        if !self.on || self.not.as_deref().is_some_and(|n| cmdbar_suggest::fix::is_same(&c.command, n)) {
-            return;
-        }
-        self.shown += 1;
-        let confirm = if c.action == Action::Confirm { ", confirm before use" } else { "" };
-        let (on, off) = if self.color { (badge_colour(c.risk), "\x1b[0m") } else { ("", "") };
-        println!("{}. {}\n   {on}[{}{confirm}]{off} {}", self.shown, c.command, c.risk.as_str(), c.explanation);
-        if c.explanation.is_empty() {
-            self.unexplained.push((self.shown, c.command.clone()));
-        }
-        if c.risk > Risk::Safe {
-            println!("   risk: {}", c.risk_reason);
-        }
-        if let Some(s) = &c.safer {
-            println!("   safer first: {s}");
-        }
-        if let Some(p) = &c.portability {
-            println!("   may not run here: {p}");
+        if let Some(row) = self.row(c) {
+            print!("{row}");
         }
     }
 
-    /// The explanations written after the rows were printed, by row number.
-    fn late(&self, out: &[Candidate]) {
-        for (n, command) in &self.unexplained {
+    /// A candidate's lines, numbered after the rows printed; None when it
+    /// is not printed (not text output, or the command `--not` names).
+    fn row(&mut self, c: &Candidate) -> Option<String> {
+        if !self.on || self.not.as_deref().is_some_and(|n| cmdbar_suggest::fix::is_same(&c.command, n)) {
+            return None;
+        }
+        self.printed.push(c.command.clone());
+        let n = self.printed.len();
+        if c.explanation.is_empty() {
+            self.unexplained.push(n);
+        }
+        let confirm = if c.action == Action::Confirm { ", confirm before use" } else { "" };
+        let (on, off) = if self.color { (badge_colour(c.risk), "\x1b[0m") } else { ("", "") };
+        let mut s = format!("{n}. {}\n   {on}[{}{confirm}]{off} {}\n", c.command, c.risk.as_str(), c.explanation);
+        if c.risk > Risk::Safe {
+            s.push_str(&format!("   risk: {}\n", c.risk_reason));
+        }
+        if let Some(safer) = &c.safer {
+            s.push_str(&format!("   safer first: {safer}\n"));
+        }
+        if let Some(p) = &c.portability {
+            s.push_str(&format!("   may not run here: {p}\n"));
+        }
+        Some(s)
+    }
+
+    /// What the final answer adds to the rows printed as they came: the
+    /// explanations written since (`N: …`), rows the ranking took in that
+    /// were not printed, and the ranked order when it is not the order
+    /// printed (a printed row missing from it was ranked out).
+    fn finish(&mut self, out: &[Candidate]) -> String {
+        if !self.on {
+            return String::new();
+        }
+        let mut s = String::new();
+        for &n in &self.unexplained {
+            let command = &self.printed[n - 1];
             if let Some(c) = out.iter().find(|c| &c.command == command && !c.explanation.is_empty()) {
-                println!("{n}: {}", c.explanation);
+                s.push_str(&format!("{n}: {}\n", c.explanation));
             }
         }
+        let mut order = Vec::with_capacity(out.len());
+        for c in out {
+            if let Some(i) = self.printed.iter().position(|p| *p == c.command) {
+                order.push(i + 1);
+            } else if let Some(row) = self.row(c) {
+                s.push_str(&row);
+                order.push(self.printed.len());
+            }
+        }
+        if !order.iter().copied().eq(1..=self.printed.len()) {
+            let list: Vec<String> = order.iter().map(ToString::to_string).collect();
+            s.push_str(&format!("ranked: {} (best first)\n", list.join(", ")));
+        }
+        s
     }
 }
 
@@ -167,13 +204,7 @@ impl Ask<'_> {
         // Refuse a bad request before paying for anything.
         cmdbar_suggest::check_query(query)?;
         let text = self.output == Output::Text;
-        let mut printer = Printer {
-            on: text,
-            not: self.not.clone(),
-            color: text && self.color.enabled(),
-            shown: 0,
-            unexplained: vec![],
-        };
+        let mut printer = Printer::new(text, self.not.clone(), text && self.color.enabled());
         let mut answer = match &self.server {
             Some(server) => self.ask_server(server.clone(), query, &mut printer)?,
             None => match self.via_app(query, &mut printer)? {
@@ -184,7 +215,7 @@ impl Ask<'_> {
         if let Some(n) = &self.not {
             answer.candidates.retain(|c| !cmdbar_suggest::fix::is_same(&c.command, n));
         }
-        printer.late(&answer.candidates);
+        print!("{}", printer.finish(&answer.candidates));
         self.show(&answer)
     }
 
@@ -226,7 +257,7 @@ impl Ask<'_> {
                 source: Source::App,
             })),
             // Nothing printed yet: the answer can still come from here.
-            Err(ClientError::Gone { .. }) if printer.shown == 0 => {
+            Err(ClientError::Gone { .. }) if printer.printed.is_empty() => {
                 eprintln!("note: the app quit mid-request; loading the model here");
                 Ok(None)
             }
@@ -337,5 +368,55 @@ fn same_file(a: &Path, b: &Path) -> bool {
     match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cand(command: &str, explanation: &str) -> Candidate {
+        Candidate {
+            command: command.into(),
+            explanation: explanation.into(),
+            risk: Risk::Safe,
+            risk_reason: "reads only; changes nothing".into(),
+            action: Action::Show,
+            safer: None,
+            portability: None,
+            score: -0.1,
+            votes: 1,
+        }
+    }
+
+    #[test]
+    fn a_late_explanation_is_printed_under_its_row_number() {
+        let mut p = Printer::new(true, None, false);
+        assert_eq!(p.row(&cand("ls -1", "One per line.")).unwrap(), "1. ls -1\n   [safe] One per line.\n");
+        p.row(&cand("du -sh .", ""));
+        let out = [cand("ls -1", "One per line."), cand("du -sh .", "Shows the folder's size.")];
+        assert_eq!(p.finish(&out), "2: Shows the folder's size.\n", "same rows, same order: no ranked line");
+    }
+
+    #[test]
+    fn a_new_order_and_a_row_ranked_in_are_printed() {
+        let mut p = Printer::new(true, None, false);
+        for c in ["ls", "ls -1", "du -sh ."] {
+            p.row(&cand(c, "x"));
+        }
+        // `ls -1` was ranked out as a near-copy; a later answer took its place.
+        let out = [cand("du -sh .", "x"), cand("ls", "x"), cand("find . -maxdepth 1", "Finds.")];
+        assert_eq!(p.finish(&out), "4. find . -maxdepth 1\n   [safe] Finds.\nranked: 3, 1, 4 (best first)\n");
+    }
+
+    #[test]
+    fn other_outputs_and_the_excluded_command_print_nothing() {
+        let mut off = Printer::new(false, None, false);
+        assert!(off.row(&cand("ls", "x")).is_none());
+        assert_eq!(off.finish(&[cand("ls", "x")]), "");
+        let mut not = Printer::new(true, Some("ls".into()), false);
+        assert!(not.row(&cand("ls", "x")).is_none());
+        assert!(not.row(&cand("ls -1", "x")).is_some());
+        assert_eq!(not.finish(&[cand("ls -1", "x")]), "");
     }
 }

@@ -476,6 +476,10 @@ pub fn suggest_with(
     out.timings.commands_ms = at.iter().copied().fold(0.0, f64::max);
     out.timings.first_command_ms = at.iter().copied().reduce(f64::min).unwrap_or(0.0);
     explain_missing(engine, &request, &plain, &mut out, stop)?;
+    // What the user waited, on the same clock as the commands' times: the
+    // engine's own sum leaves out a wait behind other work (the first
+    // request after a load waits for the prompt's warm-up).
+    out.timings.total_ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(out)
 }
 
@@ -843,6 +847,20 @@ mod tests {
         assert_eq!(*b.cut.lock().unwrap(), [2, 4], "the repeats ended early");
         // The first three distinct were streamed; the final order replaces them.
         assert_eq!(streamed, ["ls -1", "ls  -la", "find . -maxdepth 1"]);
+    }
+
+    /// The request's total is on the clock its commands' times are on: the
+    /// engine reports its own time (here none), which leaves out any wait.
+    #[test]
+    fn the_total_is_never_before_the_commands_it_contains() {
+        let b = Scripted {
+            pieces: vec![answer("ls -1", "One per line."), answer("du -sh .", "Size.")],
+            ..Default::default()
+        };
+        let out = suggest(&b, prep("list the files here").unwrap(), |_| {}).unwrap();
+        let t = &out.timings;
+        assert!(t.commands_ms > 0.0 && t.first_command_ms <= t.commands_ms, "{t:?}");
+        assert!(t.total_ms >= t.commands_ms, "total {} before the last command {}", t.total_ms, t.commands_ms);
     }
 
     /// The first to give a command can be a sample (its command closed
