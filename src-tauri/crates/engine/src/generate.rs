@@ -447,6 +447,49 @@ struct Seq {
     drafting: Drafting,
     /// What checking its draft left: the next token, or its end.
     next: Pending,
+    /// Its prompt's entry in the batch's `Tail`s.
+    tail: usize,
+}
+
+/// A prompt of a batch: its completions are `first..` in order, and it
+/// shares `shared` positions with the first prompt.
+struct Tail {
+    prompt: usize,
+    first: usize,
+    shared: usize,
+    ready: bool,
+}
+
+/// Computes a prompt's own positions after those it shares in its first
+/// completion's branch, copies them to its other completions' branches and
+/// gives each its first logits (in `Scratch::first`).
+fn start_tail(
+    model: &mut Model,
+    tail: &mut Tail,
+    prompts: &[(Vec<u32>, &[SamplingParams])],
+    max_new: usize,
+    vocab: usize,
+    scratch: &mut Scratch,
+) -> Result<()> {
+    let (ids, completions) = &prompts[tail.prompt];
+    let (first, shared) = (tail.first, tail.shared);
+    let own = ids.len() - shared;
+    // Its own positions, then every sampled token but the last, which is
+    // never run.
+    model.fork(first, shared, own + max_new)?;
+    if own > 0 {
+        let rows: Vec<(usize, usize)> = (shared..ids.len()).map(|pos| (first, pos)).collect();
+        model.forward_branches(&ids[shared..], &rows, &mut scratch.logits, false)?;
+    }
+    if scratch.logits.len() != vocab {
+        return Err(EngineError::Inference(format!("{} logits for a vocabulary of {vocab}", scratch.logits.len())));
+    }
+    for branch in first..first + completions.len() {
+        model.copy_branch(first, branch, own)?;
+        scratch.first[branch * vocab..(branch + 1) * vocab].copy_from_slice(&scratch.logits);
+    }
+    tail.ready = true;
+    Ok(())
 }
 
 /// A completion's next token, where checking its draft decided it.
@@ -484,36 +527,18 @@ fn run_batch(
     let main = &prompts[0].0;
     timings.cached_tokens = model.prefill(main, &mut scratch.logits)?;
     let vocab = scratch.logits.len();
+    let width = if req.width == 0 { count } else { req.width.min(count) };
     let mut seqs: Vec<Seq> = Vec::with_capacity(count);
+    // Each prompt's first completion, the positions it shares with the
+    // first prompt, and whether its own are computed yet.
+    let mut tails: Vec<Tail> = Vec::with_capacity(prompts.len());
     scratch.first.clear();
-    scratch.first.reserve(count * vocab);
+    scratch.first.resize(count * vocab, 0.0);
     for (p, (ids, completions)) in prompts.iter().enumerate() {
-        // Other prompts share what they have in common with the first;
-        // their first completion's branch computes the rest, the others
-        // copy it.
+        // Other prompts share what they have in common with the first.
         let shared = if p == 0 { ids.len() } else { common_prefix(main, ids).min(ids.len() - 1) };
-        let tail = ids.len() - shared;
-        let first = seqs.len();
-        for (j, params) in completions.iter().enumerate() {
-            let branch = seqs.len();
-            if j == 0 {
-                // Its own positions: the tail, then every sampled token but
-                // the last, which is never run.
-                model.fork(branch, shared, tail + max_new)?;
-                if tail > 0 {
-                    let rows: Vec<(usize, usize)> = (shared..ids.len()).map(|pos| (branch, pos)).collect();
-                    model.forward_branches(&ids[shared..], &rows, &mut scratch.logits, false)?;
-                }
-            } else {
-                model.copy_branch(first, branch, tail)?;
-            }
-            if scratch.logits.len() != vocab {
-                return Err(EngineError::Inference(format!(
-                    "{} logits for a vocabulary of {vocab}",
-                    scratch.logits.len()
-                )));
-            }
-            scratch.first.extend_from_slice(&scratch.logits);
+        tails.push(Tail { prompt: p, first: seqs.len(), shared, ready: false });
+        for params in completions.iter() {
             let mut history = Vec::with_capacity(ids.len() + max_new);
             history.extend_from_slice(ids);
             seqs.push(Seq {
@@ -521,21 +546,27 @@ fn run_batch(
                 sampler: Sampler::new(params.clone()),
                 history,
                 text: Text::default(),
-                branch,
+                branch: seqs.len(),
                 pos: ids.len(),
                 fresh: true,
                 row: 0,
                 drafted: 0,
                 drafting: Drafting::new(req.speculate && params.temperature <= 0.0),
                 next: Pending::Logits,
+                tail: p,
             });
         }
+    }
+    // A prompt whose completions wait for a row is computed when its first
+    // one joins, so the first tokens don't wait for it (another prompt's
+    // own positions: the tldr examples, say).
+    for tail in tails.iter_mut().filter(|t| t.first < width) {
+        start_tail(model, tail, prompts, max_new, vocab, scratch)?;
     }
     timings.prefill_ms = ms(t0);
     // At most `width` decode at once; the others join, in order, as rows
     // leave. Rows of `scratch.rows` belong to `live`'s sequences that ran a
     // token, in order; the fresh ones, after them, start from `first`.
-    let width = if req.width == 0 { count } else { req.width.min(count) };
     let mut live: Vec<usize> = (0..width).collect();
     let mut waiting = width..count;
     let mut finished: Vec<Option<(Text, FinishReason)>> = (0..count).map(|_| None).collect();
@@ -612,6 +643,12 @@ fn run_batch(
         std::mem::swap(&mut live, &mut next);
         if live.is_empty() || cancel.cancelled() {
             break;
+        }
+        for &s in live.iter().filter(|&&s| seqs[s].fresh) {
+            let tail = &mut tails[seqs[s].tail];
+            if !tail.ready {
+                start_tail(model, tail, prompts, max_new, vocab, scratch)?;
+            }
         }
         if !tokens.is_empty() {
             let tf = Instant::now();
