@@ -122,6 +122,7 @@ mod tests {
             portability: None,
             score: -0.5,
             votes: 2,
+            pending: false,
         };
         let v = serde_json::to_value(crate::commands::Suggestion::Candidate { id: 7, candidate: c }).unwrap();
         assert_eq!(
@@ -132,7 +133,8 @@ mod tests {
                 "score": -0.5, "votes": 2}})
         );
         let t = cmdbar_engine::Timings { prompt_tokens: 3, sample_ms: 1.5, ..Default::default() };
-        let done = crate::commands::Suggestion::Done { id: 7, candidates: vec![], hidden: 1, notices: vec![], timings: t };
+        let done =
+            crate::commands::Suggestion::Done { id: 7, candidates: vec![], hidden: 1, notices: vec![], timings: t };
         let v = serde_json::to_value(done).unwrap();
         assert_eq!(
             v,

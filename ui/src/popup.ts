@@ -511,6 +511,15 @@ export class Popup {
   /// progress among them, are left alone.
   private append(c: Candidate): void {
     if (this.mode !== "results") this.mode = "results";
+    // A row shown while its explanation was being written, now whole: the
+    // same element, redrawn (an edit in progress in it stays).
+    const at = this.candidates.findIndex((x) => x.command === c.command);
+    if (at >= 0) {
+      this.candidates[at] = c;
+      const li = this.list.children[at];
+      if (li instanceof HTMLElement && this.editing !== at) this.redraw(li, at);
+      return;
+    }
     const i = this.candidates.push(c) - 1;
     this.list.append(this.item(i));
     this.activeDescendant();
@@ -539,14 +548,19 @@ export class Popup {
       const fresh = this.item(i);
       const li = kept.get(c.command);
       if (!li) return fresh;
-      li.replaceChildren(...fresh.childNodes);
-      for (const a of Array.from(li.attributes)) if (!fresh.hasAttribute(a.name)) li.removeAttribute(a.name);
-      for (const a of Array.from(fresh.attributes)) li.setAttribute(a.name, a.value);
+      this.redraw(li, i, fresh);
       return li;
     });
     this.list.replaceChildren(...items);
     this.activeDescendant();
     this.hints();
+  }
+
+  /// Row `i` drawn anew into its element `li`, which stays the same element.
+  private redraw(li: HTMLElement, i: number, fresh: HTMLElement = this.item(i)): void {
+    li.replaceChildren(...fresh.childNodes);
+    for (const a of Array.from(li.attributes)) if (!fresh.hasAttribute(a.name)) li.removeAttribute(a.name);
+    for (const a of Array.from(fresh.attributes)) li.setAttribute(a.name, a.value);
   }
 
   /// Redraws one row, keeping an edit in progress in it.
@@ -673,6 +687,7 @@ export class Popup {
     head.append(badge);
     li.append(head);
     if (c.explanation) li.append(el("div", "explanation", c.explanation));
+    else if (c.pending) li.append(el("div", "explanation pending", "…"));
     // What makes it high or critical is said, not only on hover, with the
     // safer first step beside it (never instead of it).
     if (c.risk === "high" || c.risk === "critical") {

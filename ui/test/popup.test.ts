@@ -147,6 +147,21 @@ describe("popup", () => {
     expect(items()[0]).toBe(first);
   });
 
+  it("a row shown before its explanation is written gets it in place, as the same element", async () => {
+    await popup();
+    const id = await ask("list files");
+    await emit("suggestion", { type: "candidate", id, candidate: { ...cand("ls"), explanation: "", pending: true } });
+    await tick();
+    const first = items()[0];
+    expect(first.querySelector(".explanation.pending")?.textContent).toBe("…");
+    await emit("suggestion", { type: "candidate", id, candidate: cand("ls") });
+    await tick();
+    expect(items()).toHaveLength(1);
+    expect(items()[0]).toBe(first);
+    expect(first.querySelector(".explanation")?.textContent).toBe("explains ls");
+    expect(first.querySelector(".pending")).toBeNull();
+  });
+
   it("done puts the rows in their final order; the selection stays on its command, an edit stays", async () => {
     await popup();
     const timings = { prompt_tokens: 1, cached_tokens: 0, generated_tokens: 1, prefill_ms: 1, first_token_ms: 1, total_ms: 1 };

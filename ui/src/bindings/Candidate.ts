@@ -24,4 +24,9 @@ score: number,
  * How many of the request's completions gave this command (the same
  * once whitespace is normalised): agreement among samples.
  */
-votes: number, };
+votes: number, 
+/**
+ * Its command is complete and its explanation is still being
+ * written: the same command follows again, complete.
+ */
+pending?: boolean, };

@@ -133,9 +133,10 @@ impl Printer {
     }
 
     /// A candidate's lines, numbered after the rows printed; None when it
-    /// is not printed (not text output, or the command `--not` names).
+    /// is not printed (not text output, the command `--not` names, or one
+    /// whose explanation is still to come: a line is printed once, whole).
     fn row(&mut self, c: &Candidate) -> Option<String> {
-        if !self.on || self.not.as_deref().is_some_and(|n| cmdbar_suggest::fix::is_same(&c.command, n)) {
+        if !self.on || c.pending || self.not.as_deref().is_some_and(|n| cmdbar_suggest::fix::is_same(&c.command, n)) {
             return None;
         }
         self.printed.push(c.command.clone());
@@ -386,6 +387,7 @@ mod tests {
             portability: None,
             score: -0.1,
             votes: 1,
+            pending: false,
         }
     }
 
@@ -411,6 +413,9 @@ mod tests {
 
     #[test]
     fn other_outputs_and_the_excluded_command_print_nothing() {
+        let mut p = Printer::new(true, None, false);
+        assert!(p.row(&Candidate { pending: true, ..cand("ls", "") }).is_none(), "printed once, whole");
+        assert!(p.row(&cand("ls", "Lists.")).is_some());
         let mut off = Printer::new(false, None, false);
         assert!(off.row(&cand("ls", "x")).is_none());
         assert_eq!(off.finish(&[cand("ls", "x")]), "");

@@ -109,6 +109,11 @@ pub struct Candidate {
     /// once whitespace is normalised): agreement among samples.
     #[serde(default = "one")]
     pub votes: u32,
+    /// Its command is complete and its explanation is still being
+    /// written: the same command follows again, complete.
+    #[cfg_attr(feature = "ts", ts(as = "Option<bool>", optional))]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending: bool,
 }
 
 fn one() -> u32 {
@@ -322,12 +327,15 @@ pub fn candidate(text: &str, score: f32, judge: &Judge, level: Level) -> Option<
         risk_reason: a.reason,
         score,
         votes: 1,
+        pending: false,
     })
 }
 
 /// Runs a request to the end, calling `on_candidate` as each new, distinct,
-/// shown candidate is ready, so a UI can show the first before the rest are
-/// done. If samples repeat each other, one more round asks for others.
+/// shown candidate's command is complete (`pending`, its explanation still
+/// to come) and again once it is whole, so a UI can show the first command
+/// before the rest are done. If samples repeat each other, one more round
+/// asks for others.
 pub fn suggest(
     engine: &dyn Backend,
     prepared: Prepared,
@@ -358,7 +366,31 @@ pub fn suggest_with(
     let mut drawn = request.completions.len() + request.also.iter().map(|a| a.completions.len()).sum::<usize>();
     // How many distinct commands are kept; a repair round adds room.
     let mut cap = drawn.max(want);
-    let mut absorb = |text: &str, score: f32, command_ms: f64, out: &mut Suggestions, seen: &mut Seen, cap: usize| {
+    // The rows streamed so far, by command key, in the order shown.
+    let mut streamed: Vec<String> = vec![];
+    let mut absorb = |text: &str,
+                      score: f32,
+                      command_ms: f64,
+                      whole: bool,
+                      out: &mut Suggestions,
+                      seen: &mut Seen,
+                      cap: usize| {
+        if !whole {
+            // A command just complete: shown at once if it is new and a row
+            // is free; its explanation follows when its completion ends.
+            let Some(c) = candidate(text, score, &judge, opts.safety) else { return };
+            let key = rank::key(&c.command);
+            if c.action != Action::Hide
+                && streamed.len() < want
+                && !streamed.contains(&key)
+                && !seen.iter().any(|(k, _)| *k == key)
+            {
+                streamed.push(key);
+                tracing::debug!("row shown at {:.0} ms, pending: {}", started.elapsed().as_secs_f64() * 1e3, c.command);
+                on_candidate(&Candidate { explanation: String::new(), pending: true, ..c });
+            }
+            return;
+        }
         // Each completion as written (CMDBAR_LOG=cmdbar_suggest=debug): why a row is missing or unexplained.
         tracing::debug!("completion ({score:.3}): {text:?}");
         if parse::is_prose(text) {
@@ -381,12 +413,17 @@ pub fn suggest_with(
         if seen.iter().any(|(k, _)| *k == key) || seen.len() >= cap {
             return;
         }
-        seen.push((key, command_ms));
+        seen.push((key.clone(), command_ms));
         if c.action == Action::Hide {
             out.hidden += 1;
         } else {
-            // Shown as they come; the final order (below) may replace one.
-            if out.candidates.len() < want {
+            // Shown as they come (again if shown while pending); the final
+            // order (below) may replace one.
+            if streamed.contains(&key) || streamed.len() < want {
+                if !streamed.contains(&key) {
+                    streamed.push(key);
+                }
+                tracing::debug!("row shown at {:.0} ms, whole: {}", started.elapsed().as_secs_f64() * 1e3, c.command);
                 on_candidate(&c);
             }
             out.candidates.push(c);
@@ -405,8 +442,8 @@ pub fn suggest_with(
         let Some(events) = start(engine, request.clone(), stop) else {
             return Err(SuggestError::Cancelled);
         };
-        let timings = match drain(events, started, &mut repeats, |_, text, score, at| {
-            absorb(text, score, at, &mut out, &mut seen, cap)
+        let timings = match drain(events, started, &mut repeats, |_, text, score, at, whole| {
+            absorb(text, score, at, whole, &mut out, &mut seen, cap)
         }) {
             Ok(t) => t,
             // A later round only adds: where it fails (its longer prompt
@@ -554,7 +591,11 @@ pub(crate) fn run(
 ) -> Result<Timings, SuggestError> {
     let events = start(engine, request, stop).ok_or(SuggestError::Cancelled)?;
     let never = cmdbar_engine::Enough::new(0);
-    drain(events, std::time::Instant::now(), &mut Repeats::new(&never, &[]), |i, text, score, _| done(i, text, score))
+    drain(events, std::time::Instant::now(), &mut Repeats::new(&never, &[]), |i, text, score, _, whole| {
+        if whole {
+            done(i, text, score)
+        }
+    })
 }
 
 /// Each engine's newest request: (engine, ticket). Engines are few and
@@ -673,14 +714,15 @@ impl<'a> Repeats<'a> {
     }
 }
 
-/// Feeds each finished completion to `done` with its index, the time, since
-/// `started`, when its command was complete, and the text as it comes to
-/// `repeats`; returns the timings.
+/// Feeds each completion to `done` with its index, the time, since
+/// `started`, when its command was complete, and whether it is whole: once
+/// when its command is complete (its text so far, score 0) and once when it
+/// ends; the text as it comes goes to `repeats`. Returns the timings.
 fn drain(
     events: std::sync::mpsc::Receiver<cmdbar_engine::Event>,
     started: std::time::Instant,
     repeats: &mut Repeats,
-    mut done: impl FnMut(usize, &str, f32, f64),
+    mut done: impl FnMut(usize, &str, f32, f64, bool),
 ) -> Result<Timings, SuggestError> {
     // Per completion: its text so far, and when its command closed.
     let mut texts: Vec<(String, Option<f64>)> = Vec::new();
@@ -695,8 +737,10 @@ fn drain(
                 if at.is_none() {
                     so_far.push_str(&text);
                     if parse::command_closed(so_far) {
-                        *at = Some(now());
+                        let t = now();
+                        *at = Some(t);
                         repeats.closed(index, so_far);
+                        done(index, so_far, 0.0, t, false);
                     }
                 } else {
                     repeats.after(index, &text);
@@ -704,7 +748,7 @@ fn drain(
             }
             Event::CompletionDone { index, text, mean_logprob, .. } => {
                 let at = texts.get(index).and_then(|t| t.1).unwrap_or_else(now);
-                done(index, &text, mean_logprob, at)
+                done(index, &text, mean_logprob, at, true)
             }
             Event::Done(timings) => return Ok(timings),
             Event::Cancelled => return Err(SuggestError::Cancelled),
@@ -840,13 +884,46 @@ mod tests {
             ..Default::default()
         };
         let mut streamed = vec![];
-        let out = suggest(&b, prep("list the files here").unwrap(), |c| streamed.push(c.command.clone())).unwrap();
+        let mut pending = vec![];
+        let out = suggest(&b, prep("list the files here").unwrap(), |c| {
+            if c.pending {
+                pending.push(c.command.clone())
+            } else {
+                streamed.push(c.command.clone())
+            }
+        })
+        .unwrap();
+        assert_eq!(pending, streamed, "each row was shown once its command was complete");
         let rows: Vec<(&str, u32)> = out.candidates.iter().map(|c| (c.command.as_str(), c.votes)).collect();
         assert_eq!(rows, [("ls  -la", 3), ("find . -maxdepth 1", 1), ("ls -1", 1)]);
         assert_eq!(out.candidates[0].explanation, "All, long.");
         assert_eq!(*b.cut.lock().unwrap(), [2, 4], "the repeats ended early");
         // The first three distinct were streamed; the final order replaces them.
         assert_eq!(streamed, ["ls -1", "ls  -la", "find . -maxdepth 1"]);
+    }
+
+    /// A row is shown as soon as its command is complete, without its
+    /// explanation, and again once its completion ends; a repeat of it is
+    /// not shown again.
+    #[test]
+    fn a_command_is_shown_before_its_explanation_is_written() {
+        let b = Scripted {
+            pieces: vec![answer("ls -1", "One per line."), answer("ls -1", "Again."), answer("du -sh .", "Size.")],
+            ..Default::default()
+        };
+        let mut shown = vec![];
+        suggest(&b, prep("list the files here").unwrap(), |c| {
+            shown.push((c.command.clone(), c.pending, c.explanation.clone()))
+        })
+        .unwrap();
+        let row = |c: &str, p: bool, e: &str| (c.to_string(), p, e.to_string());
+        assert_eq!(
+            shown[..3],
+            [row("ls -1", true, ""), row("du -sh .", true, ""), row("ls -1", false, "One per line.")],
+            "both commands out before either explanation: {shown:?}"
+        );
+        assert!(shown.contains(&row("du -sh .", false, "Size.")), "{shown:?}");
+        assert_eq!(shown.iter().filter(|r| r.0 == "ls -1").count(), 2, "a repeat is no row: {shown:?}");
     }
 
     /// The request's total is on the clock its commands' times are on: the

@@ -151,6 +151,7 @@ mod tests {
             portability: None,
             score,
             votes,
+            pending: false,
         }
     }
 

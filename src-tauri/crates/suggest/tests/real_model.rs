@@ -44,12 +44,19 @@ fn three_distinct_candidates_each_explained_and_rated() {
     let (engine, info) = &*g;
     for query in ["show the disk usage of each folder here", "find files over 100 MB changed this week"] {
         let p = prepare(&linux(), query, &Options::default(), info).unwrap();
-        let mut streamed = vec![];
-        let s = suggest(engine, p, |c| streamed.push(c.command.clone())).unwrap();
+        let (mut streamed, mut pending) = (vec![], vec![]);
+        let s = suggest(engine, p, |c| if c.pending { &mut pending } else { &mut streamed }.push(c.command.clone()))
+            .unwrap();
         let cmds: Vec<String> = s.candidates.iter().map(|c| normalise(&c.command)).collect();
         assert_eq!(cmds.len(), 3, "{query}: {s:#?}");
         assert!(cmds.iter().enumerate().all(|(i, c)| !cmds[..i].contains(c)), "duplicates: {cmds:?}");
         assert_eq!(streamed.len(), 3, "every candidate is streamed before the answer is complete");
+        // Each shown first once its command was complete, its explanation to come.
+        let mut early = pending.clone();
+        early.sort();
+        let mut whole = streamed.clone();
+        whole.sort();
+        assert_eq!(early, whole, "{query}: {pending:?} then {streamed:?}");
         // The greedy answer is explained; a sampled one may stop after its
         // command, and is shown without an explanation.
         assert!(!s.candidates[0].explanation.trim().is_empty(), "{query}: no explanation for the first: {s:#?}");
