@@ -700,8 +700,11 @@ export class Popup {
     }
     if (c.portability) li.append(el("div", "portability", `May not run here: ${c.portability}`));
     li.addEventListener("click", () => {
-      if (this.editing === i) return; // a click into the editor
-      if (this.selected !== i) this.select(i);
+      // Where the row is now: the final order moves rows, keeping their
+      // elements and so this handler.
+      const at = Array.prototype.indexOf.call(this.list.children, li);
+      if (at < 0 || this.editing === at) return; // gone, or a click into the editor
+      if (this.selected !== at) this.select(at);
       void this.copySelected();
     });
     return li;

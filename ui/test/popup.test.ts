@@ -162,6 +162,19 @@ describe("popup", () => {
     expect(first.querySelector(".pending")).toBeNull();
   });
 
+  it("a click on a row the final order moved copies that row's command", async () => {
+    await popup();
+    const timings = { prompt_tokens: 1, cached_tokens: 0, generated_tokens: 1, prefill_ms: 1, first_token_ms: 1, total_ms: 1 };
+    const id = await ask("list files");
+    for (const c of ["ls", "du -sh ."]) await emit("suggestion", { type: "candidate", id, candidate: cand(c) });
+    await emit("suggestion", { type: "done", id, candidates: [cand("du -sh ."), cand("ls")], hidden: 0, notices: [], timings });
+    await tick();
+    expect(items()[0].querySelector(".command")!.textContent).toBe("du -sh .");
+    (items()[0] as HTMLElement).click();
+    await tick();
+    expect(calls.find((c) => c.cmd === "copy")!.args.command).toBe("du -sh .");
+  });
+
   it("done puts the rows in their final order; the selection stays on its command, an edit stays", async () => {
     await popup();
     const timings = { prompt_tokens: 1, cached_tokens: 0, generated_tokens: 1, prefill_ms: 1, first_token_ms: 1, total_ms: 1 };
