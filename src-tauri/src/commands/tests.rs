@@ -276,14 +276,22 @@ fn ask_streams_candidates_from_the_real_model_and_records_history() {
     assert!(matches!(call(&w, "get_status", json!({})).unwrap()["state"].as_str(), Some("ready")));
 
     // The streamed commands and the done event of request `id`.
+    // Each row comes first once its command is complete (`pending`), then
+    // whole, with the same command.
     let answer = |id: u32| {
-        let mut streamed = vec![];
+        let (mut streamed, mut pending) = (vec![], vec![]);
         loop {
             let v: Value = rx.recv_timeout(Duration::from_secs(300)).expect("suggestion events");
             assert_eq!(v["id"], id);
             match v["type"].as_str().unwrap() {
+                "candidate" if v["candidate"]["pending"] == true => pending.push(v["candidate"]["command"].clone()),
+                // Whole once more when a later completion explains it.
+                "candidate" if streamed.contains(&v["candidate"]["command"]) => {}
                 "candidate" => streamed.push(v["candidate"]["command"].clone()),
-                "done" => break (streamed, v),
+                "done" => {
+                    assert_eq!(pending, streamed, "each row shown pending, then whole");
+                    break (streamed, v);
+                }
                 other => panic!("{other}: {v}"),
             }
         }
@@ -669,6 +677,8 @@ fn ask_through_a_server_streams_its_candidates_and_a_refusal_reaches_the_popup()
         let v = rx.recv_timeout(Duration::from_secs(30)).expect("suggestion events");
         assert_eq!(v["id"], 3, "{v}");
         match v["type"].as_str().unwrap() {
+            "candidate" if v["candidate"]["pending"] == true => {}
+            "candidate" if streamed.iter().any(|c: &String| v["candidate"]["command"] == c.as_str()) => {}
             "candidate" => streamed.push(v["candidate"]["command"].as_str().unwrap().to_string()),
             "done" => break v["candidates"].as_array().unwrap().clone(),
             other => panic!("{other}: {v}"),

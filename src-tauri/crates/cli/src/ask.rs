@@ -133,10 +133,15 @@ impl Printer {
     }
 
     /// A candidate's lines, numbered after the rows printed; None when it
-    /// is not printed (not text output, the command `--not` names, or one
-    /// whose explanation is still to come: a line is printed once, whole).
+    /// is not printed (not text output, the command `--not` names, one
+    /// whose explanation is still to come, or one printed already: a row is
+    /// printed once, and an explanation it gets later goes in `finish`).
     fn row(&mut self, c: &Candidate) -> Option<String> {
-        if !self.on || c.pending || self.not.as_deref().is_some_and(|n| cmdbar_suggest::fix::is_same(&c.command, n)) {
+        if !self.on
+            || c.pending
+            || self.printed.contains(&c.command)
+            || self.not.as_deref().is_some_and(|n| cmdbar_suggest::fix::is_same(&c.command, n))
+        {
             return None;
         }
         self.printed.push(c.command.clone());
@@ -415,7 +420,9 @@ mod tests {
     fn other_outputs_and_the_excluded_command_print_nothing() {
         let mut p = Printer::new(true, None, false);
         assert!(p.row(&Candidate { pending: true, ..cand("ls", "") }).is_none(), "printed once, whole");
-        assert!(p.row(&cand("ls", "Lists.")).is_some());
+        assert!(p.row(&cand("ls", "")).is_some());
+        assert!(p.row(&cand("ls", "Lists.")).is_none(), "a row is printed once");
+        assert_eq!(p.finish(&[cand("ls", "Lists.")]), "1: Lists.\n");
         let mut off = Printer::new(false, None, false);
         assert!(off.row(&cand("ls", "x")).is_none());
         assert_eq!(off.finish(&[cand("ls", "x")]), "");

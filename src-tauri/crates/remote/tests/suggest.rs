@@ -37,7 +37,7 @@ fn suggestions_over_a_server_are_ranked_and_risk_rated() {
     let prepared = cmdbar_suggest::prepare(&ctx, "list the files here", &opts, remote.info()).unwrap();
     let mut streamed = vec![];
     let out = cmdbar_suggest::suggest(&remote, prepared, |c| {
-        if !c.pending {
+        if !c.pending && !streamed.contains(&c.command) {
             streamed.push(c.command.clone())
         }
     })

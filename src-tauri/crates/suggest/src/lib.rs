@@ -366,8 +366,9 @@ pub fn suggest_with(
     let mut drawn = request.completions.len() + request.also.iter().map(|a| a.completions.len()).sum::<usize>();
     // How many distinct commands are kept; a repair round adds room.
     let mut cap = drawn.max(want);
-    // The rows streamed so far, by command key, in the order shown.
-    let mut streamed: Vec<String> = vec![];
+    // The rows streamed so far, by command key, in the order shown, each
+    // as it was first shown.
+    let mut streamed: Vec<(String, Candidate)> = vec![];
     let mut absorb = |text: &str,
                       score: f32,
                       command_ms: f64,
@@ -382,12 +383,13 @@ pub fn suggest_with(
             let key = rank::key(&c.command);
             if c.action != Action::Hide
                 && streamed.len() < want
-                && !streamed.contains(&key)
+                && !streamed.iter().any(|(k, _)| *k == key)
                 && !seen.iter().any(|(k, _)| *k == key)
             {
-                streamed.push(key);
+                let c = Candidate { explanation: String::new(), pending: true, ..c };
                 tracing::debug!("row shown at {:.0} ms, pending: {}", started.elapsed().as_secs_f64() * 1e3, c.command);
-                on_candidate(&Candidate { explanation: String::new(), pending: true, ..c });
+                on_candidate(&c);
+                streamed.push((key, c));
             }
             return;
         }
@@ -406,8 +408,12 @@ pub fn suggest_with(
             same.votes += 1;
             // A repeat was ended once its command was out; the first to
             // give it may have been the one cut short.
-            if same.explanation.is_empty() {
+            if same.explanation.is_empty() && !c.explanation.is_empty() {
                 same.explanation = c.explanation.clone();
+                // A row on screen gets it now, not only in the final answer.
+                if streamed.iter().any(|(k, _)| *k == key) {
+                    on_candidate(same);
+                }
             }
         }
         if seen.iter().any(|(k, _)| *k == key) || seen.len() >= cap {
@@ -417,11 +423,18 @@ pub fn suggest_with(
         if c.action == Action::Hide {
             out.hidden += 1;
         } else {
-            // Shown as they come (again if shown while pending); the final
-            // order (below) may replace one.
-            if streamed.contains(&key) || streamed.len() < want {
-                if !streamed.contains(&key) {
-                    streamed.push(key);
+            // Shown as they come; the final order (below) may replace one.
+            // A row shown while pending keeps the command it was shown with
+            // (another completion may spell it otherwise, as the shell reads
+            // it the same) and so that command's verdict.
+            let shown = streamed.iter().find(|(k, _)| *k == key).map(|(_, p)| p);
+            let c = match shown {
+                Some(p) => Candidate { explanation: c.explanation, score: c.score, pending: false, ..p.clone() },
+                None => c,
+            };
+            if shown.is_some() || streamed.len() < want {
+                if shown.is_none() {
+                    streamed.push((key, c.clone()));
                 }
                 tracing::debug!("row shown at {:.0} ms, whole: {}", started.elapsed().as_secs_f64() * 1e3, c.command);
                 on_candidate(&c);
@@ -924,6 +937,27 @@ mod tests {
         );
         assert!(shown.contains(&row("du -sh .", false, "Size.")), "{shown:?}");
         assert_eq!(shown.iter().filter(|r| r.0 == "ls -1").count(), 2, "a repeat is no row: {shown:?}");
+
+        // The first to close its command spells it `ls '-1'`, the first to
+        // end `ls -1`: the row stays as it was shown.
+        let b = Scripted {
+            pieces: vec![
+                vec!["```sh\nls", " -1", "\n```\n", "One per line."],
+                vec!["```sh\nls '-1'\n```\n", "Quoted.", " More."],
+            ],
+            ..Default::default()
+        };
+        let mut shown = vec![];
+        let out = suggest(&b, prep("list the files here").unwrap(), |c| {
+            shown.push((c.command.clone(), c.pending, c.explanation.clone()))
+        })
+        .unwrap();
+        // The first to end was cut short as a repeat: the row is whole once
+        // the other one explains it.
+        assert_eq!(shown[0], row("ls '-1'", true, ""));
+        assert!(shown.iter().all(|r| r.0 == "ls '-1'"), "{shown:?}");
+        assert_eq!(shown.last(), Some(&row("ls '-1'", false, "Quoted. More.")), "{shown:?}");
+        assert_eq!(out.candidates[0].command, "ls '-1'");
     }
 
     /// The request's total is on the clock its commands' times are on: the
