@@ -69,15 +69,39 @@ pub fn serve(handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> StandI
             std::thread::spawn(move || {
                 let now = a.fetch_add(1, Ordering::SeqCst) + 1;
                 m.fetch_max(now, Ordering::SeqCst);
-                respond(conn, &s, &h, &*handler);
-                a.fetch_sub(1, Ordering::SeqCst);
+                respond(conn, &s, &h, &*handler, &mut Active(&a, false));
             });
         }
     });
     StandIn { base, seen, hung_up, active, most }
 }
 
-fn respond(mut conn: TcpStream, seen: &Mutex<Vec<Seen>>, hung_up: &AtomicUsize, handler: &dyn Fn(&Seen) -> Reply) {
+/// A request being answered, counted until just before its last byte is
+/// written: once the client has it, it may open the next request before
+/// this thread runs again, and that one must not count as a fourth.
+struct Active<'a>(&'a AtomicUsize, bool);
+
+impl Active<'_> {
+    fn end(&mut self) {
+        if !std::mem::replace(&mut self.1, true) {
+            self.0.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Drop for Active<'_> {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+fn respond(
+    mut conn: TcpStream,
+    seen: &Mutex<Vec<Seen>>,
+    hung_up: &AtomicUsize,
+    handler: &dyn Fn(&Seen) -> Reply,
+    active: &mut Active,
+) {
     let mut reader = BufReader::new(conn.try_clone().unwrap());
     let mut line = String::new();
     if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -115,6 +139,9 @@ fn respond(mut conn: TcpStream, seen: &Mutex<Vec<Seen>>, hung_up: &AtomicUsize, 
             for (i, part) in out.iter().enumerate() {
                 if i > 0 {
                     std::thread::sleep(pause);
+                }
+                if i + 1 == out.len() {
+                    active.end();
                 }
                 if conn.write_all(part.as_bytes()).and_then(|_| conn.flush()).is_err() {
                     hung_up.fetch_add(1, Ordering::SeqCst);
