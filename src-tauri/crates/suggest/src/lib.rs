@@ -310,14 +310,25 @@ fn completions(first: usize, n: usize, temperature: f32, seed: u64) -> Vec<Sampl
 
 /// Turns one completion into a candidate, or None if it holds no command.
 pub fn candidate(text: &str, score: f32, judge: &Judge, level: Level) -> Option<Candidate> {
+    Some(rate(command_of(text, judge)?, score, judge, level))
+}
+
+/// A completion's command and explanation, the command as it will be shown.
+fn command_of(text: &str, judge: &Judge) -> Option<parse::Parsed> {
     let mut p = parse::parse(text)?;
     if judge.here {
         if let Some(fixed) = placeholder::current_folder(&p.command) {
             p.command = fixed;
         }
     }
+    Some(p)
+}
+
+/// The candidate with its verdicts: the safety judge and the portability
+/// check, run once per distinct command.
+fn rate(p: parse::Parsed, score: f32, judge: &Judge, level: Level) -> Candidate {
     let a = judge.assess(&p.command);
-    Some(Candidate {
+    Candidate {
         safer: a.safer,
         portability: portability::problem(judge.os, &p.command),
         action: level.action(a.risk),
@@ -328,7 +339,7 @@ pub fn candidate(text: &str, score: f32, judge: &Judge, level: Level) -> Option<
         score,
         votes: 1,
         pending: false,
-    })
+    }
 }
 
 /// Runs a request to the end, calling `on_candidate` as each new, distinct,
@@ -369,79 +380,80 @@ pub fn suggest_with(
     // The rows streamed so far, by command key, in the order shown, each
     // as it was first shown.
     let mut streamed: Vec<(String, Candidate)> = vec![];
-    let mut absorb = |text: &str,
-                      score: f32,
-                      command_ms: f64,
-                      whole: bool,
-                      out: &mut Suggestions,
-                      seen: &mut Seen,
-                      cap: usize| {
-        if !whole {
-            // A command just complete: shown at once if it is new and a row
-            // is free; its explanation follows when its completion ends.
-            let Some(c) = candidate(text, score, &judge, opts.safety) else { return };
-            let key = rank::key(&c.command);
-            if c.action != Action::Hide
-                && streamed.len() < want
-                && !streamed.iter().any(|(k, _)| *k == key)
-                && !seen.iter().any(|(k, _)| *k == key)
-            {
-                let c = Candidate { explanation: String::new(), pending: true, ..c };
-                tracing::debug!("row shown at {:.0} ms, pending: {}", started.elapsed().as_secs_f64() * 1e3, c.command);
-                on_candidate(&c);
-                streamed.push((key, c));
-            }
-            return;
-        }
-        // Each completion as written (CMDBAR_LOG=cmdbar_suggest=debug): why a row is missing or unexplained.
-        tracing::debug!("completion ({score:.3}): {text:?}");
-        if parse::is_prose(text) {
-            prose.get_or_insert_with(|| text.to_string());
-            return;
-        }
-        let Some(c) = candidate(text, score, &judge, opts.safety) else {
-            tracing::debug!("no command in completion: {text:?}");
-            return;
-        };
-        let key = rank::key(&c.command);
-        if let Some(same) = out.candidates.iter_mut().find(|x| rank::key(&x.command) == key) {
-            same.votes += 1;
-            // A repeat was ended once its command was out; the first to
-            // give it may have been the one cut short.
-            if same.explanation.is_empty() && !c.explanation.is_empty() {
-                same.explanation = c.explanation.clone();
-                // A row on screen gets it now, not only in the final answer.
-                if streamed.iter().any(|(k, _)| *k == key) {
-                    on_candidate(same);
+    let mut absorb =
+        |text: &str, score: f32, command_ms: f64, whole: bool, out: &mut Suggestions, seen: &mut Seen, cap: usize| {
+            let shown = |streamed: &[(String, Candidate)], key: &str| streamed.iter().position(|(k, _)| k == key);
+            if !whole {
+                // A command just complete: shown at once if it is new and a row
+                // is free; its explanation follows when its completion ends.
+                let Some(p) = command_of(text, &judge) else { return };
+                let key = rank::key(&p.command);
+                if streamed.len() >= want || shown(&streamed, &key).is_some() || seen.iter().any(|(k, _)| *k == key) {
+                    return;
                 }
+                let c = rate(p, score, &judge, opts.safety);
+                if c.action != Action::Hide {
+                    let c = Candidate { explanation: String::new(), pending: true, ..c };
+                    tracing::debug!(
+                        "row shown at {:.0} ms, pending: {}",
+                        started.elapsed().as_secs_f64() * 1e3,
+                        c.command
+                    );
+                    on_candidate(&c);
+                    streamed.push((key, c));
+                }
+                return;
             }
-        }
-        if seen.iter().any(|(k, _)| *k == key) || seen.len() >= cap {
-            return;
-        }
-        seen.push((key.clone(), command_ms));
-        if c.action == Action::Hide {
-            out.hidden += 1;
-        } else {
-            // Shown as they come; the final order (below) may replace one.
-            // A row shown while pending keeps the command it was shown with
-            // (another completion may spell it otherwise, as the shell reads
-            // it the same) and so that command's verdict.
-            let shown = streamed.iter().find(|(k, _)| *k == key).map(|(_, p)| p);
-            let c = match shown {
-                Some(p) => Candidate { explanation: c.explanation, score: c.score, pending: false, ..p.clone() },
-                None => c,
+            // Each completion as written (CMDBAR_LOG=cmdbar_suggest=debug): why a row is missing or unexplained.
+            tracing::debug!("completion ({score:.3}): {text:?}");
+            if parse::is_prose(text) {
+                prose.get_or_insert_with(|| text.to_string());
+                return;
+            }
+            let Some(p) = command_of(text, &judge) else {
+                tracing::debug!("no command in completion: {text:?}");
+                return;
             };
-            if shown.is_some() || streamed.len() < want {
-                if shown.is_none() {
+            let key = rank::key(&p.command);
+            let row = shown(&streamed, &key);
+            if let Some(same) = out.candidates.iter_mut().find(|x| rank::key(&x.command) == key) {
+                same.votes += 1;
+                // A repeat was ended once its command was out; the first to
+                // give it may have been the one cut short.
+                if same.explanation.is_empty() && !p.explanation.is_empty() {
+                    same.explanation = p.explanation;
+                    // A row on screen gets it now, not only in the final answer.
+                    if row.is_some() {
+                        on_candidate(same);
+                    }
+                }
+                return;
+            }
+            if seen.iter().any(|(k, _)| *k == key) || seen.len() >= cap {
+                return;
+            }
+            seen.push((key.clone(), command_ms));
+            // A row shown while pending keeps the command it was shown with
+            // (another completion may spell it otherwise, as the shell reads it
+            // the same) and so that command's verdicts: judged once.
+            let c = match row {
+                Some(i) => Candidate { explanation: p.explanation, score, pending: false, ..streamed[i].1.clone() },
+                None => rate(p, score, &judge, opts.safety),
+            };
+            if c.action == Action::Hide {
+                out.hidden += 1;
+                return;
+            }
+            // Shown as they come; the final order (below) may replace one.
+            if row.is_some() || streamed.len() < want {
+                if row.is_none() {
                     streamed.push((key, c.clone()));
                 }
                 tracing::debug!("row shown at {:.0} ms, whole: {}", started.elapsed().as_secs_f64() * 1e3, c.command);
                 on_candidate(&c);
             }
             out.candidates.push(c);
-        }
-    };
+        };
     for round in 0..2 {
         // A completion whose command another one already gave ends there:
         // it counts as a vote and needs no explanation.
