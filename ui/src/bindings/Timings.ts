@@ -29,4 +29,14 @@ drafted_tokens: number,
 /**
  * Drafted tokens the model agreed with, each a step saved.
  */
-accepted_tokens: number, };
+accepted_tokens: number, 
+/**
+ * Other prompts' own tokens (a batch's second prompt after what it
+ * shares with the first: the tldr examples), not in `prompt_tokens`.
+ */
+tail_tokens: number, 
+/**
+ * Time computing them, not in `prefill_ms`; the part computed after
+ * decoding began paused the rows decoding for that long.
+ */
+tail_ms: number, };

@@ -144,6 +144,14 @@ pub struct Timings {
     /// Drafted tokens the model agreed with, each a step saved.
     #[serde(default)]
     pub accepted_tokens: usize,
+    /// Other prompts' own tokens (a batch's second prompt after what it
+    /// shares with the first: the tldr examples), not in `prompt_tokens`.
+    #[serde(default)]
+    pub tail_tokens: usize,
+    /// Time computing them, not in `prefill_ms`; the part computed after
+    /// decoding began paused the rows decoding for that long.
+    #[serde(default)]
+    pub tail_ms: f64,
 }
 
 impl Timings {
@@ -470,7 +478,9 @@ fn start_tail(
     max_new: usize,
     vocab: usize,
     scratch: &mut Scratch,
+    timings: &mut Timings,
 ) -> Result<()> {
+    let t0 = Instant::now();
     let (ids, completions) = &prompts[tail.prompt];
     let (first, shared) = (tail.first, tail.shared);
     let own = ids.len() - shared;
@@ -487,6 +497,10 @@ fn start_tail(
     for branch in first..first + completions.len() {
         model.copy_branch(first, branch, own)?;
         scratch.first[branch * vocab..(branch + 1) * vocab].copy_from_slice(&scratch.logits);
+    }
+    if tail.prompt > 0 {
+        timings.tail_tokens += own;
+        timings.tail_ms += ms(t0);
     }
     tail.ready = true;
     Ok(())
@@ -560,10 +574,10 @@ fn run_batch(
     // A prompt whose completions wait for a row is computed when its first
     // one joins, so the first tokens don't wait for it (another prompt's
     // own positions: the tldr examples, say).
-    for tail in tails.iter_mut().filter(|t| t.first < width) {
-        start_tail(model, tail, prompts, max_new, vocab, scratch)?;
-    }
     timings.prefill_ms = ms(t0);
+    for tail in tails.iter_mut().filter(|t| t.first < width) {
+        start_tail(model, tail, prompts, max_new, vocab, scratch, timings)?;
+    }
     // At most `width` decode at once; the others join, in order, as rows
     // leave. Rows of `scratch.rows` belong to `live`'s sequences that ran a
     // token, in order; the fresh ones, after them, start from `first`.
@@ -647,7 +661,7 @@ fn run_batch(
         for &s in live.iter().filter(|&&s| seqs[s].fresh) {
             let tail = &mut tails[seqs[s].tail];
             if !tail.ready {
-                start_tail(model, tail, prompts, max_new, vocab, scratch)?;
+                start_tail(model, tail, prompts, max_new, vocab, scratch, timings)?;
             }
         }
         if !tokens.is_empty() {

@@ -331,10 +331,15 @@ fn a_narrow_batch_gives_what_the_full_batch_gives() {
     }];
     let (_, full, err) = collect(&e, r.clone());
     assert!(err.is_none(), "{err:?}");
+    // The second prompt's own tokens, after what it shares with the first.
+    let ids = |p: &Prompt| cmdbar_engine::prompt_ids(&common::model("0.5b"), p).unwrap();
+    let (first, second) = (ids(&r.prompt), ids(&r.also[0].prompt));
+    let shared = first.iter().zip(&second).take_while(|(a, b)| a == b).count();
     for width in [1, 2] {
         r.width = width;
         let mut order = vec![];
         let mut narrow = vec![];
+        let mut timings = None;
         for ev in e.generate(r.clone()) {
             match ev {
                 Event::CompletionDone { index, text, .. } => {
@@ -342,11 +347,20 @@ fn a_narrow_batch_gives_what_the_full_batch_gives() {
                     narrow.push(text);
                 }
                 Event::Error(err) => panic!("{err}"),
-                Event::Done(_) | Event::Cancelled => break,
+                Event::Done(t) => {
+                    timings = Some(t);
+                    break;
+                }
+                Event::Cancelled => break,
                 _ => {}
             }
         }
         assert_eq!(order, [0, 1, 2, 3, 4], "width {width}");
+        // Computed when its first completion joined, and counted apart
+        // from the first prompt's prefill.
+        let t = timings.expect("a Done event");
+        assert_eq!((t.prompt_tokens, t.tail_tokens), (first.len(), second.len() - shared), "width {width}");
+        assert!(t.tail_ms > 0.0, "width {width}: {t:?}");
         for i in [0, 3] {
             assert_eq!(narrow[i], full[i], "width {width}: greedy completion {i}");
         }
