@@ -141,7 +141,8 @@ mod tests {
             serde_json::json!({"type": "done", "id": 7, "candidates": [], "hidden": 1, "notices": [], "timings": {
                 "prompt_tokens": 3, "cached_tokens": 0, "generated_tokens": 0, "prefill_ms": 0.0,
                 "first_token_ms": 0.0, "total_ms": 0.0, "sample_ms": 1.5, "commands_ms": 0.0,
-                "first_command_ms": 0.0, "drafted_tokens": 0, "accepted_tokens": 0}})
+                "first_command_ms": 0.0, "drafted_tokens": 0, "accepted_tokens": 0, "tail_tokens": 0,
+                "tail_ms": 0.0}})
         );
     }
 }
