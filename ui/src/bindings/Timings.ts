@@ -32,7 +32,8 @@ drafted_tokens: number,
 accepted_tokens: number, 
 /**
  * Other prompts' own tokens (a batch's second prompt after what it
- * shares with the first: the tldr examples), not in `prompt_tokens`.
+ * shares with the first: the tldr examples), not in `prompt_tokens`;
+ * 0 where completions run in turn (the GPU, `sequential`).
  */
 tail_tokens: number, 
 /**

@@ -13,7 +13,7 @@ use std::time::Instant;
 use cmdbar_engine::{DevicePreference, Message, Model, Prompt};
 
 /// The reviewer's prompt: the command, then the request as its answer.
-pub fn review_prompt(command: &str) -> Vec<Message> {
+fn review_prompt(command: &str) -> Vec<Message> {
     vec![
         Message::new(
             "system",
@@ -42,8 +42,9 @@ fn main() {
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).expect("task json");
-            (v["id"].as_str().unwrap().to_string(), v["nl"].as_str().unwrap().to_string())
+            let v: serde_json::Value = serde_json::from_str(l).expect("a task line that is not JSON");
+            let field = |k: &str| v[k].as_str().unwrap_or_else(|| panic!("a task without {k}: {l}")).to_string();
+            (field("id"), field("nl"))
         })
         .collect();
     let mut w = std::io::BufWriter::new(std::fs::File::create(out).expect("out"));
@@ -51,10 +52,12 @@ fn main() {
     let (mut scored, started) = (0usize, Instant::now());
     for line in std::fs::read_to_string(raw).expect("raw").lines().filter(|l| !l.trim().is_empty()) {
         let mut r: serde_json::Value = serde_json::from_str(line).expect("raw json");
-        let request = &nl[r["id"].as_str().unwrap()];
+        let id = r["id"].as_str().unwrap_or_else(|| panic!("an answer without an id: {line}"));
+        let request = nl.get(id).unwrap_or_else(|| panic!("answer {id} is not a task of {tasks}"));
         for c in r["candidates"].as_array_mut().into_iter().flatten() {
             let t = Instant::now();
-            let mut msgs = review_prompt(c["command"].as_str().unwrap());
+            let command = c["command"].as_str().unwrap_or_else(|| panic!("a candidate without a command: {line}"));
+            let mut msgs = review_prompt(command);
             let ids = Prompt::Chat(msgs.clone()).ids(&m.tokenizer, &m.template).expect("ids");
             // The request as the answer, up to and with its end token.
             msgs.push(Message::new("assistant", request.as_str()));

@@ -145,7 +145,8 @@ pub struct Timings {
     #[serde(default)]
     pub accepted_tokens: usize,
     /// Other prompts' own tokens (a batch's second prompt after what it
-    /// shares with the first: the tldr examples), not in `prompt_tokens`.
+    /// shares with the first: the tldr examples), not in `prompt_tokens`;
+    /// 0 where completions run in turn (the GPU, `sequential`).
     #[serde(default)]
     pub tail_tokens: usize,
     /// Time computing them, not in `prefill_ms`; the part computed after
@@ -571,10 +572,10 @@ fn run_batch(
             });
         }
     }
+    timings.prefill_ms = ms(t0);
     // A prompt whose completions wait for a row is computed when its first
     // one joins, so the first tokens don't wait for it (another prompt's
     // own positions: the tldr examples, say).
-    timings.prefill_ms = ms(t0);
     for tail in tails.iter_mut().filter(|t| t.first < width) {
         start_tail(model, tail, prompts, max_new, vocab, scratch, timings)?;
     }

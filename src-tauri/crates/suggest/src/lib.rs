@@ -325,7 +325,8 @@ fn command_of(text: &str, judge: &Judge) -> Option<parse::Parsed> {
 }
 
 /// The candidate with its verdicts: the safety judge and the portability
-/// check, run once per distinct command.
+/// check, run once per distinct command shown (a hidden one is judged
+/// again when its completion ends, as it is not kept).
 fn rate(p: parse::Parsed, score: f32, judge: &Judge, level: Level) -> Candidate {
     let a = judge.assess(&p.command);
     Candidate {
